@@ -1,0 +1,59 @@
+# towerledger — the two commands of the quick start are `make demo` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PG_URL  ?= postgres://postgres@127.0.0.1:5432/postgres
+DEMO_DATA ?= $(CURDIR)/data/demo
+PYTEST  := $(BIN)/python -m pytest
+
+.PHONY: install demo test test-sqlite test-postgres chromium postgres bench lint messages clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## make demo: install, build a synthetic province into the embedded SQLite file, serve it
+demo: install
+	TOWERLEDGER_DATA=$(DEMO_DATA) $(BIN)/towerledger demo
+
+## make test: install, then every test on SQLite and on PostgreSQL
+test: install chromium postgres
+	$(MAKE) --no-print-directory test-sqlite test-postgres
+
+test-sqlite: install
+	$(PYTEST) -q -p no:cacheprovider
+
+test-postgres: install postgres
+	DATABASE_URL=$(PG_URL) $(PYTEST) -q -p no:cacheprovider
+
+# Debian's chromium drives the browser tests (no browser download at test time).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+# Start the installed PostgreSQL cluster if it is stopped.
+postgres:
+	@pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null || { \
+	  ver=$$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1); \
+	  if [ -n "$$ver" ]; then echo "starting PostgreSQL $$ver"; \
+	    pg_ctlcluster --skip-systemctl-redirect $$ver main start; \
+	    for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; \
+	  else echo "PostgreSQL is not installed" >&2; exit 1; fi; }
+
+## make bench: a 100,000-site province through every stage; figures go to bench/RESULTS.md
+bench: install postgres
+	DATABASE_URL=$(PG_URL) $(BIN)/python bench/run.py --sites 100000 --results bench/RESULTS.md
+
+lint: install
+	$(BIN)/ruff check src tests bench
+
+messages: install
+	$(BIN)/python scripts/compile_messages.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

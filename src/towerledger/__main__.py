@@ -1,0 +1,3 @@
+from towerledger.cli import app
+
+app()

@@ -1,0 +1,29 @@
+"""Write the audit log. Every service that changes state calls ``record``."""
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from towerledger.access.models import AuditEntry
+
+
+def _plain(value):
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, default=str))
+
+
+def record(user, action, object_type, object_key="", before=None, after=None, reason=""):
+    """Append one entry; ``user`` None means the system (a CLI run without --user, a job)."""
+    return AuditEntry.objects.create(
+        user=user if getattr(user, "pk", None) else None,
+        action=action,
+        object_type=object_type,
+        object_key=str(object_key)[:120],
+        before=_plain(before),
+        after=_plain(after),
+        reason=reason or "",
+    )
+
+
+

@@ -1,0 +1,71 @@
+"""Roles and scope of each user, the audit log of every change, and login throttling."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from towerledger.org.models import City, Operator
+
+
+class Role(models.TextChoices):
+    PROVINCE_ADMIN = "PROVINCE_ADMIN", _("Province admin")
+    CITY_CLERK = "CITY_CLERK", _("City billing clerk")
+    OPERATOR = "OPERATOR", _("Operator user")
+    VIEWER = "VIEWER", _("Viewer")
+
+
+class Profile(models.Model):
+    """What a user may do and see: a role, and for clerks and operators a scope."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    city = models.ForeignKey(City, on_delete=models.PROTECT, null=True, blank=True)
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role="CITY_CLERK") | models.Q(city__isnull=False),
+                name="clerk_has_city",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role="OPERATOR") | models.Q(operator__isnull=False),
+                name="operator_user_has_operator",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class AuditEntry(models.Model):
+    """操作日志: who changed what, when, from what to what, and why."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    action = models.CharField(_("action"), max_length=40)
+    object_type = models.CharField(_("object type"), max_length=40)
+    object_key = models.CharField(_("object key"), max_length=120, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_key"])]
+
+
+class LoginFailure(models.Model):
+    """A failed login, kept for throttling (per username and per client address)."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    username = models.CharField(max_length=150, db_index=True)
+    address = models.CharField(max_length=64, db_index=True)

@@ -1,0 +1,78 @@
+"""What each user may see. Every list, page, API call and export filters through here.
+
+Scope rules:
+* province admin and viewer: the whole province;
+* city clerk: records of sites in their city;
+* operator user: only their operator's tenancies (and their city's, when set), and only the
+  sites on which they hold a tenancy; never supply accounts or other operators' records.
+"""
+
+from django.db.models import Q, QuerySet
+
+from towerledger.access.models import Role
+
+# For each model, the lookup from it to (county's city, operator); None = not reachable.
+PATHS = {
+    "sites.site": ("county__city", "tenancies__operator"),
+    "sites.tenancy": ("site__county__city", "operator"),
+    "sites.supplyaccount": ("splits__site__county__city", None),
+    "sites.accountsite": ("site__county__city", None),
+    "sites.allocationrule": ("site__county__city", "site__tenancies__operator"),
+}
+
+
+def profile_of(user):
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "profile", None)
+
+
+def role_of(user) -> str | None:
+    if getattr(user, "is_superuser", False):
+        return Role.PROVINCE_ADMIN
+    profile = profile_of(user)
+    return profile.role if profile else None
+
+
+def scope_filter(user, model_label: str) -> Q | None:
+    """A Q limiting ``model_label`` to what ``user`` may see; None means nothing at all.
+
+    ``user`` None is the system itself (a CLI run without --user, a background job).
+    """
+    if user is None:
+        return Q()
+    role = role_of(user)
+    if role in (Role.PROVINCE_ADMIN, Role.VIEWER):
+        return Q()
+    city_path, operator_path = PATHS[model_label]
+    profile = profile_of(user)
+    if role == Role.CITY_CLERK:
+        return Q(**{city_path: profile.city_id})
+    if role == Role.OPERATOR and operator_path:
+        q = Q(**{operator_path: profile.operator_id})
+        if profile.city_id:
+            q &= Q(**{city_path: profile.city_id})
+        return q
+    return None
+
+
+def scoped(user, qs: QuerySet) -> QuerySet:
+    """``qs`` narrowed to the user's scope (distinct where the path fans out)."""
+    q = scope_filter(user, qs.model._meta.label_lower)
+    if q is None:
+        return qs.none()
+    if not q:
+        return qs
+    narrowed = qs.filter(q)
+    if qs.model._meta.label_lower in ("sites.site", "sites.supplyaccount", "sites.allocationrule"):
+        narrowed = qs.filter(pk__in=narrowed.values("pk"))
+    return narrowed
+
+
+def can_change(user) -> bool:
+    """Province admins and city clerks change data; viewers and operators do not (here)."""
+    return role_of(user) in (Role.PROVINCE_ADMIN, Role.CITY_CLERK)
+
+
+def can_admin(user) -> bool:
+    return role_of(user) == Role.PROVINCE_ADMIN

@@ -1,0 +1,172 @@
+"""The ``towerledger`` command. Every subcommand honours DATABASE_URL (unset: embedded SQLite)."""
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="towerledger — 铁塔电费管理 site electricity fees", no_args_is_help=True,
+                  add_completion=False)
+console = Console(stderr=True)
+
+
+def setup_django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "towerledger.config.settings")
+    import django
+
+    django.setup()
+
+
+def resolve_user(username: str | None):
+    if not username:
+        return None
+    from django.contrib.auth import get_user_model
+
+    try:
+        return get_user_model().objects.get(username=username)
+    except get_user_model().DoesNotExist:
+        console.print(f"[red]用户不存在 / no such user: {username}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def migrate():
+    """Create or upgrade the database (建库/升级)."""
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1)
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="sites | tenancies | accounts | rules | …")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    keep_going: Annotated[bool, typer.Option(
+        "--keep-going", help="store the good rows; set the bad ones aside in the error report")] = False,
+    user: Annotated[str | None, typer.Option(help="record the change as this user")] = None,
+    reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
+):
+    """Import a CSV or XLSX file (导入). All-or-nothing unless --keep-going."""
+    setup_django()
+    from towerledger.exchange.registry import KINDS
+    from towerledger.exchange.services import run_import
+
+    if kind not in KINDS:
+        console.print(f"[red]未知类型 / unknown kind {kind!r}; known: {', '.join(KINDS)}[/red]")
+        raise typer.Exit(2)
+    with _progress() as bar:
+        task = bar.add_task(f"{kind}: {file.name}", total=None)
+
+        def tick(stage, done, total):
+            bar.update(task, description=f"{kind} {stage}", completed=done, total=total or None)
+
+        result = run_import(kind, file, resolve_user(user), keep_going=keep_going,
+                            progress=tick, reason=reason)
+    _report(result)
+    if not result.stored or result.errors:
+        raise typer.Exit(1)
+
+
+def _progress():
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def _report(result):
+    c = result.counts
+    if result.stored:
+        console.print(f"[green]已导入 / imported[/green] {result.filename}: {result.rows} 行 rows, "
+                      f"新增 created {c.created}, 更新 updated {c.updated}, "
+                      f"未变 unchanged {c.unchanged}"
+                      + (f", 搁置 set aside {result.set_aside}" if result.set_aside else ""))
+    else:
+        console.print(f"[red]未导入，未写入任何数据 / rejected, nothing written[/red]: "
+                      f"{result.filename}, {len(result.errors)} 个错误 errors")
+    if result.errors:
+        table = Table("行 row", "列 column", "原因 reason", show_lines=False)
+        for e in result.errors[:30]:
+            table.add_row(str(e.row or "-"), e.column, f"{e.zh} / {e.en}")
+        console.print(table)
+        if len(result.errors) > 30:
+            console.print(f"… 另有 {len(result.errors) - 30} 个错误 / more errors")
+    if result.error_report:
+        console.print(f"错误报告 / error report: {result.error_report}")
+
+
+@app.command()
+def template(
+    kind: str,
+    output: Annotated[Path | None, typer.Option(help="file to write (.xlsx or .csv)")] = None,
+):
+    """Write an empty import template with Chinese headers (导入模板)."""
+    setup_django()
+    from towerledger.exchange.export import write_template
+
+    target = write_template(kind, output or Path(f"{kind}_template.xlsx"))
+    console.print(f"模板 / template: {target}")
+
+
+@app.command()
+def export(
+    kind: str,
+    format: Annotated[str, typer.Option("--format", help="csv | xlsx")] = "csv",
+    output: Annotated[Path | None, typer.Option(help="file; standard output when omitted")] = None,
+    user: Annotated[str | None, typer.Option(help="export what this user may see")] = None,
+):
+    """Export a kind with canonical English column names (导出)."""
+    setup_django()
+    from towerledger.exchange.export import export_kind
+
+    if format not in ("csv", "xlsx"):
+        console.print("[red]--format must be csv or xlsx[/red]")
+        raise typer.Exit(2)
+    n = export_kind(kind, resolve_user(user), format, output)
+    if output:
+        console.print(f"导出 / exported {n} rows → {output}")
+
+
+@app.command()
+def serve(
+    addr: Annotated[str, typer.Option(help="address:port")] = "127.0.0.1:8000",
+):
+    """Serve the web site (development server; use a WSGI server in production)."""
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("runserver", addr, use_reloader=False)
+
+
+@app.command()
+def worker():
+    """Run the background task worker (imports and long jobs)."""
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("db_worker")
+
+
+@app.command()
+def django(args: Annotated[list[str], typer.Argument(help="a Django management command")]):
+    """Run any Django management command (createsuperuser, shell, …)."""
+    setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line([sys.argv[0], *args])
+
+
+def _register_extensions():
+    from towerledger.synth import commands as synth_commands
+
+    synth_commands.register(app)
+
+
+_register_extensions()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""The business rules of DOMAIN.md as pure Python: no Django, Decimal only."""

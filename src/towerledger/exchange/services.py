@@ -1,0 +1,128 @@
+"""Run an import: read, parse, check, and store in one transaction, or store nothing.
+
+``run_import`` is the one path used by the CLI, the web upload and the tests.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+
+from towerledger.access import audit
+from towerledger.exchange.bulk import Counts
+from towerledger.exchange.files import write_table
+from towerledger.exchange.registry import get_kind
+from towerledger.importers.reader import UnreadableFile, read_table
+from towerledger.importers.schema import FIRST_DATA_ROW, RowError
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    filename: str
+    rows: int = 0
+    counts: Counts = field(default_factory=Counts)
+    errors: list[RowError] = field(default_factory=list)
+    stored: bool = False
+    error_report: Path | None = None
+    set_aside: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.stored
+
+
+def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str | None = None,
+               keep_going: bool = False, report_dir: Path | None = None,
+               progress: Progress | None = None, reason: str = "") -> ImportResult:
+    """Import ``path`` as ``kind_name``.
+
+    All-or-nothing by default: any bad row means nothing is written and an error report
+    (the file's rows plus an error column) is written beside the input (or in
+    ``report_dir``). With ``keep_going`` the good rows are stored and the bad ones are set
+    aside in the report for correction.
+    """
+    kind = get_kind(kind_name)
+    path = Path(path)
+    result = ImportResult(kind=kind_name, filename=display_name or path.name)
+    tick = progress or (lambda stage, done, total: None)
+    try:
+        table = read_table(path, display_name)
+    except UnreadableFile as exc:
+        result.errors = [RowError(0, "", exc.zh, exc.en)]
+        return result
+    result.rows = len(table.rows)
+    tick("parse", 0, result.rows)
+    records, errors = _parse(kind, table)
+    tick("check", 0, result.rows)
+    if not any(e.row == 1 for e in errors):
+        errors += kind.check(records)
+    if errors and keep_going and not any(e.row <= 1 for e in errors):
+        records, errors = _drop_bad(kind, records, errors)
+    result.errors = sorted(errors, key=lambda e: (e.row, e.column))
+    if result.errors:
+        result.error_report = _write_report(table, result.errors, path, report_dir)
+        if not keep_going or any(e.row <= 1 for e in result.errors):
+            return result
+        result.set_aside = len({e.row for e in result.errors})
+
+    done = 0
+
+    def stored(n):
+        nonlocal done
+        done += n
+        tick("store", done, len(records))
+
+    with transaction.atomic():
+        result.counts = kind.store(records, user=user, progress=stored)
+        audit.record(user, "import", kind_name, result.filename, after={
+            "rows": result.rows, "created": result.counts.created,
+            "updated": result.counts.updated, "unchanged": result.counts.unchanged,
+            "set_aside": result.set_aside}, reason=reason or f"import {result.filename}")
+    result.stored = True
+    return result
+
+
+def _parse(kind, table):
+    from towerledger.importers.schema import parse_rows
+
+    return parse_rows(kind.schema, table.headers, table.rows)
+
+
+def _drop_bad(kind, records, errors):
+    """Keep-going mode: drop bad rows and re-check the rest until the checks are clean."""
+    all_errors = list(errors)
+    for _ in range(5):
+        bad = {e.row for e in errors}
+        records = [r for r in records if r["_row"] not in bad]
+        errors = kind.check(records)
+        if not errors:
+            break
+        all_errors += errors
+    else:
+        records = []
+    return records, list(dict.fromkeys(all_errors))
+
+
+def _write_report(table, errors: list[RowError], source: Path, report_dir: Path | None) -> Path:
+    by_row: dict[int, list[str]] = {}
+    for e in errors:
+        by_row.setdefault(e.row, []).append(e.text())
+    headers = [*table.headers, "错误说明 / errors"]
+    out_rows = []
+    file_level = by_row.get(0, []) + by_row.get(1, [])
+    if file_level:
+        out_rows.append([""] * len(table.headers) + ["; ".join(file_level)])
+    for offset, row in enumerate(table.rows):
+        rowno = offset + FIRST_DATA_ROW
+        padded = list(row) + [None] * (len(table.headers) - len(row))
+        out_rows.append(padded[:len(table.headers)] + ["; ".join(by_row.get(rowno, []))])
+    suffix = ".xlsx" if source.suffix.lower() in (".xlsx", ".xlsm", ".xls") else ".csv"
+    target_dir = report_dir or source.parent
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / f"{Path(table.name).stem}.errors{suffix}"
+    write_table(target, headers, out_rows, **({"highlight_last": True} if suffix == ".xlsx" else {}))
+    return target

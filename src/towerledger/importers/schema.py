@@ -1,0 +1,167 @@
+"""Import schemas: canonical English field names, Chinese headers, and typed parsing of
+rows with every error collected (row, column, reason in Chinese and English)."""
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from functools import partial
+
+from towerledger.domain.codes import ZH
+from towerledger.importers import values as v
+
+FIRST_DATA_ROW = 2  # spreadsheet row number of the first row after the header
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row (``row`` as the user sees it in Excel; 0 = the whole file)."""
+
+    row: int
+    column: str
+    zh: str
+    en: str
+
+    def text(self) -> str:
+        where = f"[{self.column}] " if self.column else ""
+        return f"{where}{self.zh} / {self.en}"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    zh: str
+    parse: Callable
+    required: bool = True
+    aliases: tuple[str, ...] = ()
+
+    def headers(self) -> set[str]:
+        return {normalise_header(h) for h in (self.name, self.zh, *self.aliases)}
+
+
+@dataclass(frozen=True)
+class Schema:
+    kind: str
+    zh: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]  # natural key: rows repeating it in one file are an error
+    notes: tuple[str, ...] = field(default=())
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+
+def normalise_header(h: str) -> str:
+    """Case and spaces ignored; a trailing unit in brackets such as '(元)' or '（%）' too."""
+    s = re.sub(r"\s+", "", str(h or "")).lower().replace("（", "(").replace("）", ")")
+    s = re.sub(r"\(.*\)$", "", s).strip("*")
+    return s
+
+
+# Chinese spellings users type for codes, on top of each code's own name.
+_ENUM_ALIASES = {zh: code for code, zh in ZH.items()} | {
+    "移动": "CMCC", "联通": "CUCC", "电信": "CTCC", "广电": "CBN", "其他": "OTHER",
+    "直供": "DIRECT", "转供": "RESUPPLY", "电业局": "GRID", "电网": "GRID",
+    "普通发票": "GENERAL", "增值税普通发票": "GENERAL", "无票": "RECEIPT",
+    "专票": "SPECIAL_13", "平均": "EQUAL", "均分": "EQUAL",
+}
+
+
+def enum(e: type[StrEnum]) -> Callable:
+    names = {m.value for m in e}
+    return partial(v.parse_enum, enum=e,
+                   aliases={k: c for k, c in _ENUM_ALIASES.items() if c in names})
+
+
+def dec(places: int, minimum: str | None = "0", maximum: str | None = None) -> Callable:
+    return partial(v.parse_decimal, places=places,
+                   minimum=None if minimum is None else Decimal(minimum),
+                   maximum=None if maximum is None else Decimal(maximum))
+
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Callable:
+    return partial(v.parse_int, minimum=minimum, maximum=maximum)
+
+
+def code(cell) -> str:
+    s = v.text(cell)
+    if len(s) > 40:
+        raise v.BadValue("编码超过 40 个字符", "code longer than 40 characters")
+    return s
+
+
+def name(cell) -> str:
+    s = v.text(cell)
+    if len(s) > 120:
+        raise v.BadValue("名称超过 120 个字符", "name longer than 120 characters")
+    return s
+
+
+date = v.parse_date
+
+
+def map_columns(schema: Schema, headers: list[str]) -> tuple[dict[str, int], list[RowError]]:
+    """Index of each field's column; missing required, unknown and repeated columns are errors."""
+    lookup = {h: f.name for f in schema.fields for h in f.headers()}
+    index: dict[str, int] = {}
+    errors = []
+    for i, header in enumerate(headers):
+        if not header:
+            continue
+        fname = lookup.get(normalise_header(header))
+        if fname is None:
+            errors.append(RowError(1, header, f"无法识别的列名「{header}」",
+                                   f"unknown column '{header}'"))
+        elif fname in index:
+            errors.append(RowError(1, header, f"列「{header}」重复", f"column '{header}' repeated"))
+        else:
+            index[fname] = i
+    for f in schema.fields:
+        if f.required and f.name not in index:
+            errors.append(RowError(1, f.zh, f"缺少必需的列「{f.zh}」({f.name})",
+                                   f"missing required column {f.name} ({f.zh})"))
+    return index, errors
+
+
+def parse_rows(schema: Schema, headers: list[str], rows: Iterable[list]
+               ) -> tuple[list[dict], list[RowError]]:
+    """Typed records (each with ``_row``) and every error of every row."""
+    index, errors = map_columns(schema, headers)
+    if errors:
+        return [], errors
+    records = []
+    seen_keys: dict[tuple, int] = {}
+    label = {f.name: headers[index[f.name]] for f in schema.fields if f.name in index}
+    for offset, row in enumerate(rows):
+        rowno = offset + FIRST_DATA_ROW
+        if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
+            continue
+        record = {"_row": rowno}
+        row_ok = True
+        for f in schema.fields:
+            i = index.get(f.name)
+            cell = row[i] if i is not None and i < len(row) else None
+            if cell is None or (isinstance(cell, str) and not cell.strip()):
+                record[f.name] = None
+                if f.required:
+                    errors.append(RowError(rowno, label.get(f.name, f.zh),
+                                           "必填项为空", "required value is empty"))
+                    row_ok = False
+                continue
+            try:
+                record[f.name] = f.parse(cell)
+            except v.BadValue as exc:
+                errors.append(RowError(rowno, label[f.name], exc.zh, exc.en))
+                row_ok = False
+        if row_ok:
+            key = tuple(record[k] for k in schema.key)
+            if key in seen_keys:
+                errors.append(RowError(
+                    rowno, label.get(schema.key[0], schema.key[0]),
+                    f"与第 {seen_keys[key]} 行重复（{'/'.join(map(str, key))}）",
+                    f"duplicates row {seen_keys[key]} ({'/'.join(map(str, key))})"))
+                continue
+            seen_keys[key] = rowno
+            records.append(record)
+    return records, errors

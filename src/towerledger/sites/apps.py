@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SitesConfig(AppConfig):
+    name = "towerledger.sites"
+    verbose_name = "站址与主数据 Master data"

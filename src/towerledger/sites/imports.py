@@ -1,0 +1,291 @@
+"""Checks and stores for the master-data imports. Set-wise: a handful of queries per file."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from towerledger.domain.codes import Method, SettlementMode, SiteStatus
+from towerledger.exchange.bulk import Counts, chunked, lookup_ids, upsert
+from towerledger.importers.schema import RowError
+from towerledger.org.models import City, County, Operator, Province
+from towerledger.sites.models import AccountSite, AllocationRule, Site, SupplyAccount, Tenancy
+
+HUNDRED = Decimal(100)
+
+
+def err(record, column, zh, en):
+    return RowError(record["_row"], column, zh, en)
+
+
+def _unknown_sites(records, codes_found, column="site_code"):
+    return [err(r, column, f"站址编码 {r[column]} 不存在（请先导入站址）",
+                f"unknown site_code {r[column]} (import sites first)")
+            for r in records if r[column] not in codes_found]
+
+
+# ---- sites ----------------------------------------------------------------------------
+
+def check_sites(records):
+    errors = []
+    in_file = {r["site_code"] for r in records}
+    hosts = {r["host_site_code"] for r in records if r["host_site_code"]}
+    known_hosts = set(lookup_ids(Site, "site_code", hosts - in_file)) | in_file
+    host_of = {r["site_code"]: r["host_site_code"] for r in records if r["host_site_code"]}
+    for r in records:
+        if r["host_site_code"] == r["site_code"]:
+            errors.append(err(r, "host_site_code", "宿主站不能是站址本身",
+                              "a site cannot be its own host"))
+        elif r["host_site_code"] and r["host_site_code"] not in known_hosts:
+            errors.append(err(r, "host_site_code", f"宿主站 {r['host_site_code']} 不存在",
+                              f"unknown host site {r['host_site_code']}"))
+        if r["status"] == SiteStatus.DECOMMISSIONED and not r["decommission_date"]:
+            errors.append(err(r, "decommission_date", "已拆除站址须填写拆站日期",
+                              "a decommissioned site needs its decommission_date"))
+        if r["site_code"] in _host_cycle(r, host_of):
+            errors.append(err(r, "host_site_code", "宿主站关系成环",
+                              "host sites form a cycle"))
+        if r["decommission_date"] and r["status"] != SiteStatus.DECOMMISSIONED:
+            errors.append(err(r, "status", "填写了拆站日期，站址状态应为 DECOMMISSIONED",
+                              "decommission_date given but status is not DECOMMISSIONED"))
+    return errors
+
+
+def _host_cycle(record, host_of) -> set:
+    """The codes on ``record``'s host chain within the file (contains itself if cyclic)."""
+    seen, code = set(), host_of.get(record["site_code"])
+    while code and code not in seen:
+        seen.add(code)
+        code = host_of.get(code)
+    return seen
+
+
+def _org_counties(records) -> dict[tuple, int]:
+    """Create the provinces, cities and counties named in the file; return their ids."""
+    provinces = {r["province"] for r in records}
+    Province.objects.bulk_create([Province(name=p) for p in provinces], ignore_conflicts=True)
+    prov = dict(Province.objects.filter(name__in=provinces).values_list("name", "pk"))
+    cities = {(r["province"], r["city"]) for r in records}
+    City.objects.bulk_create([City(province_id=prov[p], name=c) for p, c in cities],
+                             ignore_conflicts=True)
+    city = {(p, c): pk for p, c, pk in City.objects.filter(province_id__in=prov.values())
+            .values_list("province__name", "name", "pk")}
+    counties = {(r["province"], r["city"], r["county"]) for r in records}
+    County.objects.bulk_create([County(city_id=city[p, c], name=k) for p, c, k in counties],
+                               ignore_conflicts=True)
+    return {(p, c, k): pk for p, c, k, pk in County.objects.filter(city_id__in=city.values())
+            .values_list("city__province__name", "city__name", "name", "pk")}
+
+
+def store_sites(records, user=None, progress=None):
+    """Upsert in layers so that a host site exists before the sites hanging off it."""
+    counties = _org_counties(records)
+    counts = Counts()
+    pending = list(records)
+    while pending:
+        waiting = {r["site_code"] for r in pending}
+        ready = [r for r in pending if r["host_site_code"] not in waiting]
+        pending = [r for r in pending if r["host_site_code"] in waiting]
+        hosts = lookup_ids(Site, "site_code", [r["host_site_code"] for r in ready
+                                               if r["host_site_code"]])
+        rows = [{
+            "site_code": r["site_code"], "site_name": r["site_name"],
+            "county_id": counties[r["province"], r["city"], r["county"]],
+            "site_type": r["site_type"], "status": r["status"] or SiteStatus.ACTIVE,
+            "decommission_date": r["decommission_date"],
+            "host_site_id": hosts.get(r["host_site_code"]),
+            "longitude": r["longitude"], "latitude": r["latitude"],
+        } for r in ready]
+        counts += upsert(Site, rows, ("site_code",), SITE_FIELDS, progress)
+    return counts
+
+
+SITE_FIELDS = ("site_name", "county_id", "site_type", "status", "decommission_date",
+               "host_site_id", "longitude", "latitude")
+
+
+# ---- tenancies ------------------------------------------------------------------------
+
+def check_tenancies(records):
+    sites = lookup_ids(Site, "site_code", [r["site_code"] for r in records])
+    errors = _unknown_sites(records, sites)
+    for r in records:
+        if r["end_date"] and r["end_date"] < r["start_date"]:
+            errors.append(err(r, "end_date", f"服务终止日期 {r['end_date']} 早于起租日期",
+                              f"end_date {r['end_date']} is before start_date {r['start_date']}"))
+        if r["settlement_mode"] == SettlementMode.LUMP_SUM and r["lump_sum_monthly"] is None:
+            errors.append(err(r, "lump_sum_monthly", "包干结算须填写包干月金额",
+                              "LUMP_SUM tenancies need lump_sum_monthly"))
+    ok = [r for r in records if r["site_code"] in sites]
+    errors += _check_fixed_ratios(ok, sites)
+    return errors
+
+
+def _current_methods(site_ids) -> dict[int, str]:
+    """The method of each site's latest rule."""
+    method = {}
+    for part in chunked(list(site_ids)):
+        for sid, m in (AllocationRule.objects.filter(site_id__in=part)
+                       .order_by("site_id", "effective_from").values_list("site_id", "method")):
+            method[sid] = m
+    return method
+
+
+def _check_fixed_ratios(records, sites):
+    """On FIXED_RATIO sites, open tenancies (no end date) carry agreed ratios summing to 100,
+    counting the database's tenancies with the file's rows taking precedence."""
+    by_site = defaultdict(list)
+    for r in records:
+        by_site[sites[r["site_code"]]].append(r)
+    methods = _current_methods(by_site)
+    fixed = [sid for sid, m in methods.items() if m == Method.FIXED_RATIO]
+    if not fixed:
+        return []
+    in_file = {r["tenancy_id"] for r in records}
+    ratio = defaultdict(lambda: Decimal(0))
+    for part in chunked(fixed):
+        for sid, tid, ar in (Tenancy.objects.filter(site_id__in=part, end_date__isnull=True)
+                             .values_list("site_id", "tenancy_id", "agreed_ratio")):
+            if tid not in in_file:
+                ratio[sid] += ar or 0
+    errors = []
+    for sid in fixed:
+        rows = by_site[sid]
+        for r in rows:
+            if r["agreed_ratio"] is None:
+                errors.append(err(r, "agreed_ratio", "该站址按固定比例分摊，须填写约定分摊比例",
+                                  "the site allocates by FIXED_RATIO: agreed_ratio required"))
+        total = ratio[sid] + sum((r["agreed_ratio"] or 0) for r in rows if not r["end_date"])
+        if total != HUNDRED and all(r["agreed_ratio"] is not None for r in rows):
+            for r in rows:
+                errors.append(err(r, "agreed_ratio",
+                                  f"站址 {r['site_code']} 在租订单的约定比例合计 {total}，应为 100",
+                                  f"agreed ratios of open tenancies on {r['site_code']} "
+                                  f"sum to {total}, not 100"))
+    return errors
+
+
+def store_tenancies(records, user=None, progress=None):
+    sites = lookup_ids(Site, "site_code", [r["site_code"] for r in records])
+    operators = dict(Operator.objects.values_list("code", "pk"))
+    fields = ["site_id", "operator_id", "start_date", "end_date", "settlement_mode",
+              "lump_sum_monthly", "rated_power_w", "dc_current_a", "agreed_ratio"]
+    rows = [{
+        "tenancy_id": r["tenancy_id"], "site_id": sites[r["site_code"]],
+        "operator_id": operators[r["operator"]], **{f: r[f] for f in fields[2:]},
+    } for r in records]
+    return upsert(Tenancy, rows, ("tenancy_id",), fields, progress)
+
+
+# ---- supply accounts ------------------------------------------------------------------
+
+ACCOUNT_FIELDS = ["supply_mode", "supplier_type", "supplier_name", "input_invoice_type",
+                  "contract_price", "price_cap", "payment_cycle_months", "multiplier"]
+
+
+def check_accounts(records):
+    sites = lookup_ids(Site, "site_code", [r["site_code"] for r in records])
+    errors = _unknown_sites(records, sites)
+    groups = defaultdict(list)
+    for r in records:
+        groups[r["account_no"]].append(r)
+    for account_no, rows in groups.items():
+        first = rows[0]
+        for r in rows[1:]:
+            for f in ACCOUNT_FIELDS:
+                if r[f] != first[f]:
+                    errors.append(err(r, f, f"与第 {first['_row']} 行同一户号的 {f} 不一致",
+                                      f"{f} differs from row {first['_row']} of the same account"))
+        total = sum(r["split_ratio"] for r in rows)
+        if total != HUNDRED:
+            for r in rows:
+                errors.append(err(r, "split_ratio",
+                                  f"户号 {account_no} 的分摊比例合计 {total}，应为 100",
+                                  f"split ratios of account {account_no} sum to {total}, not 100"))
+        if first["price_cap"] is not None and first["contract_price"] is not None \
+                and first["contract_price"] > first["price_cap"]:
+            errors.append(err(first, "contract_price", "合同单价高于单价上限",
+                              "contract_price is above price_cap"))
+    return errors
+
+
+def store_accounts(records, user=None, progress=None):
+    """Counts are per file row (account × fed site): a row is updated when its account's
+    fields or its split changed. Sites an account no longer feeds, per this file, are removed."""
+    accounts = {}
+    for r in records:
+        accounts.setdefault(r["account_no"], r)
+    rows = [{"account_no": no, **{f: r[f] for f in ACCOUNT_FIELDS}} for no, r in accounts.items()]
+    for row in rows:
+        row["multiplier"] = row["multiplier"] or Decimal(1)
+        row["supplier_name"] = row["supplier_name"] or ""
+    changed_accounts: set = set()
+    upsert(SupplyAccount, rows, ("account_no",), ACCOUNT_FIELDS, progress, changed_accounts)
+    ids = lookup_ids(SupplyAccount, "account_no", accounts)
+    sites = lookup_ids(Site, "site_code", [r["site_code"] for r in records])
+    split_rows = [{"account_id": ids[r["account_no"]], "site_id": sites[r["site_code"]],
+                   "split_ratio": r["split_ratio"]} for r in records]
+    touched: set = set()
+    counts = upsert(AccountSite, split_rows, ("account_id", "site_id"), ("split_ratio",),
+                    touched=touched)
+    keep = {(s["account_id"], s["site_id"]) for s in split_rows}
+    stale = []
+    for part in chunked(list(ids.values())):
+        stale += [(pk, a) for pk, a, s in AccountSite.objects.filter(account_id__in=part)
+                  .values_list("pk", "account_id", "site_id") if (a, s) not in keep]
+    for part in chunked([pk for pk, _ in stale]):
+        AccountSite.objects.filter(pk__in=part).delete()
+    changed_ids = {ids[no] for (no,) in changed_accounts} | {a for _, a in stale}
+    moved = sum(1 for s in split_rows if s["account_id"] in changed_ids
+                and (s["account_id"], s["site_id"]) not in touched)
+    counts.unchanged -= moved
+    counts.updated += moved
+    return counts
+
+
+# ---- allocation rules -----------------------------------------------------------------
+
+def check_rules(records):
+    sites = lookup_ids(Site, "site_code", [r["site_code"] for r in records])
+    errors = _unknown_sites(records, sites)
+    for r in records:
+        if r["fallback_method"] == Method.SUBMETER:
+            errors.append(err(r, "fallback_method", "备用分摊方式不能是分户计量",
+                              "fallback_method cannot be SUBMETER"))
+    latest = {}
+    for r in sorted(records, key=lambda r: r["effective_from"]):
+        if r["site_code"] in sites:
+            latest[r["site_code"]] = r
+    fixed = [r for r in latest.values() if r["method"] == Method.FIXED_RATIO]
+    if fixed:
+        ratio = defaultdict(lambda: Decimal(0))
+        missing = set()
+        ids = [sites[r["site_code"]] for r in fixed]
+        for part in chunked(ids):
+            for sid, ar in (Tenancy.objects.filter(site_id__in=part, end_date__isnull=True)
+                            .values_list("site_id", "agreed_ratio")):
+                ratio[sid] += ar or 0
+                if ar is None:
+                    missing.add(sid)
+        for r in fixed:
+            sid = sites[r["site_code"]]
+            if sid in missing or ratio[sid] != HUNDRED:
+                errors.append(err(r, "method",
+                                  f"站址 {r['site_code']} 在租订单的约定比例合计 {ratio[sid]}"
+                                  f"{'（有订单未填比例）' if sid in missing else ''}，"
+                                  "不能按固定比例分摊",
+                                  f"open tenancies on {r['site_code']} have agreed ratios summing "
+                                  f"to {ratio[sid]}{' (some missing)' if sid in missing else ''};"
+                                  " FIXED_RATIO needs 100"))
+    return errors
+
+
+def store_rules(records, user=None, progress=None):
+    sites = lookup_ids(Site, "site_code", [r["site_code"] for r in records])
+    rows = [{
+        "site_id": sites[r["site_code"]], "effective_from": r["effective_from"],
+        "method": r["method"], "fallback_method": r["fallback_method"] or Method.EQUAL,
+        "common_policy": r["common_policy"] or "PRO_RATA",
+        "tower_share": r["tower_share"] if r["tower_share"] is not None else Decimal(0),
+    } for r in records]
+    return upsert(AllocationRule, rows, ("site_id", "effective_from"),
+                  ("method", "fallback_method", "common_policy", "tower_share"), progress)
+

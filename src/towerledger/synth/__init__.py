@@ -1,0 +1,1 @@
+"""Synthetic province generator (DOMAIN.md §9) for the demo, tests and benchmarks."""

@@ -86,7 +86,7 @@ def _read_sheet(path: Path) -> list[list]:
         sheet = book.get_sheet_by_index(0)
         return sheet.to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own error types
-        raise UnreadableFile(f"无法读取 Excel 文件：{exc}", f"cannot read the workbook: {exc}")
+        raise UnreadableFile(f"无法读取 Excel 文件：{exc}", f"cannot read the workbook: {exc}") from exc
 
 
 def _drop_trailing_blank(rows: list[list]) -> Iterator[list]:

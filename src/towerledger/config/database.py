@@ -1,5 +1,6 @@
 """Turn DATABASE_URL into Django's DATABASES entry (sqlite:///path or postgres://…)."""
 
+import os
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -25,7 +26,9 @@ def database_from_url(url: str | None, default_sqlite: Path) -> dict:
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": 60,
             "OPTIONS": options,
-            "TEST": {"NAME": "test_" + (unquote(parts.path.lstrip("/")) or "postgres")},
+            # TOWERLEDGER_TEST_DB lets parallel test runs use separate test databases
+            "TEST": {"NAME": os.environ.get("TOWERLEDGER_TEST_DB")
+                     or "test_" + (unquote(parts.path.lstrip("/")) or "postgres")},
         }
     raise ValueError(f"Unsupported DATABASE_URL scheme: {parts.scheme!r}")
 

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "towerledger.org",
     "towerledger.sites",
     "towerledger.access",
+    "towerledger.ledger",
+    "towerledger.bills",
     "towerledger.exchange",
     "towerledger.web",
 ]

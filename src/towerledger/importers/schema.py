@@ -101,6 +101,15 @@ def name(cell) -> str:
 date = v.parse_date
 
 
+def yes_no(cell) -> bool:
+    s = v.text(cell).lower()
+    if s in ("1", "true", "yes", "y", "是", "√"):
+        return True
+    if s in ("0", "false", "no", "n", "否", ""):
+        return False
+    raise v.BadValue(f"应为 是/否：{s}", f"expected yes/no: {s}")
+
+
 def map_columns(schema: Schema, headers: list[str]) -> tuple[dict[str, int], list[RowError]]:
     """Index of each field's column; missing required, unknown and repeated columns are errors."""
     lookup = {h: f.name for f in schema.fields for h in f.headers()}

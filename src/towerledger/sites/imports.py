@@ -178,7 +178,7 @@ def store_tenancies(records, user=None, progress=None):
 # ---- supply accounts ------------------------------------------------------------------
 
 ACCOUNT_FIELDS = ["supply_mode", "supplier_type", "supplier_name", "input_invoice_type",
-                  "contract_price", "price_cap", "payment_cycle_months", "multiplier"]
+                  "contract_price", "price_cap", "payment_cycle_months", "multiplier", "lump_sum"]
 
 
 def check_accounts(records):
@@ -217,6 +217,7 @@ def store_accounts(records, user=None, progress=None):
     for row in rows:
         row["multiplier"] = row["multiplier"] or Decimal(1)
         row["supplier_name"] = row["supplier_name"] or ""
+        row["lump_sum"] = bool(row["lump_sum"])
     changed_accounts: set = set()
     upsert(SupplyAccount, rows, ("account_no",), ACCOUNT_FIELDS, progress, changed_accounts)
     ids = lookup_ids(SupplyAccount, "account_no", accounts)

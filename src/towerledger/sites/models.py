@@ -100,6 +100,8 @@ class SupplyAccount(models.Model):
     )
     payment_cycle_months = models.PositiveSmallIntegerField(_("payment cycle (months)"), default=1)
     multiplier = models.DecimalField(_("multiplier"), max_digits=10, decimal_places=2, default=1)
+    # 电费包干: the landlord charges a fixed fee; bills carry no kWh
+    lump_sum = models.BooleanField(_("lump-sum supply"), default=False)
     sites = models.ManyToManyField(Site, through="AccountSite", related_name="accounts")
 
     class Meta:

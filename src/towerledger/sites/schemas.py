@@ -11,7 +11,17 @@ from towerledger.domain.codes import (
     SupplierType,
     SupplyMode,
 )
-from towerledger.importers.schema import Field, Schema, code, date, dec, enum, integer, name
+from towerledger.importers.schema import (
+    Field,
+    Schema,
+    code,
+    date,
+    dec,
+    enum,
+    integer,
+    name,
+    yes_no,
+)
 
 SITES = Schema("sites", "站址", (
     Field("site_code", "站址编码", code),
@@ -50,6 +60,7 @@ ACCOUNTS = Schema("accounts", "电表户号", (
     Field("price_cap", "单价上限", dec(4), required=False),
     Field("payment_cycle_months", "缴费周期", integer(1, 24), aliases=("缴费周期月",)),
     Field("multiplier", "倍率", dec(2, "0.01"), required=False),
+    Field("lump_sum", "是否包干", yes_no, required=False),
     Field("site_code", "站址编码", code),
     Field("split_ratio", "分摊比例", dec(6, "0.000001", "100")),
 ), key=("account_no", "site_code"), notes=(

@@ -1,0 +1,1 @@
+"""Register the bill-side kinds (bills, payments, sub-meter readings, smart-meter days)."""

@@ -160,10 +160,15 @@ def django(args: Annotated[list[str], typer.Argument(help="a Django management c
     execute_from_command_line([sys.argv[0], *args])
 
 
-def _register_extensions():
-    from towerledger.synth import commands as synth_commands
+# Each business area adds its own subcommands: a module with ``register(app)``.
+EXTENSIONS = ("towerledger.synth.commands", "towerledger.bills.commands")
 
-    synth_commands.register(app)
+
+def _register_extensions():
+    import importlib
+
+    for name in EXTENSIONS:
+        importlib.import_module(name).register(app)
 
 
 _register_extensions()

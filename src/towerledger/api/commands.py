@@ -1,0 +1,5 @@
+"""CLI commands of the API (registered onto the main Typer app)."""
+
+
+def register(app):
+    """Add ``token`` to ``app``."""

@@ -18,7 +18,12 @@ PATHS = {
     "sites.supplyaccount": ("splits__site__county__city", None),
     "sites.accountsite": ("site__county__city", None),
     "sites.allocationrule": ("site__county__city", "site__tenancies__operator"),
+    "bills.bill": ("account__splits__site__county__city", None),
+    "bills.flag": ("bill__account__splits__site__county__city", None),
 }
+
+# Paths that fan out (one row reachable through several sites) need a distinct narrowing.
+FAN_OUT = {"sites.site", "sites.supplyaccount", "sites.allocationrule", "bills.bill", "bills.flag"}
 
 
 def profile_of(user):
@@ -64,7 +69,7 @@ def scoped(user, qs: QuerySet) -> QuerySet:
     if not q:
         return qs
     narrowed = qs.filter(q)
-    if qs.model._meta.label_lower in ("sites.site", "sites.supplyaccount", "sites.allocationrule"):
+    if qs.model._meta.label_lower in FAN_OUT:
         narrowed = qs.filter(pk__in=narrowed.values("pk"))
     return narrowed
 

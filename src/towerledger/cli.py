@@ -57,8 +57,9 @@ def import_(
     from towerledger.exchange.registry import KINDS
     from towerledger.exchange.services import run_import
 
-    if kind not in KINDS:
-        console.print(f"[red]未知类型 / unknown kind {kind!r}; known: {', '.join(KINDS)}[/red]")
+    importable = [k for k, v in KINDS.items() if v.importable]
+    if kind not in importable:
+        console.print(f"[red]未知类型 / unknown kind {kind!r}; known: {', '.join(importable)}[/red]")
         raise typer.Exit(2)
     with _progress() as bar:
         task = bar.add_task(f"{kind}: {file.name}", total=None)

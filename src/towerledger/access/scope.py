@@ -20,6 +20,8 @@ PATHS = {
     "sites.allocationrule": ("site__county__city", "site__tenancies__operator"),
     "bills.bill": ("account__splits__site__county__city", None),
     "bills.flag": ("bill__account__splits__site__county__city", None),
+    "bills.submeterreading": ("site__county__city", "operator"),
+    "bills.meterday": ("site__county__city", None),
 }
 
 # Paths that fan out (one row reachable through several sites) need a distinct narrowing.

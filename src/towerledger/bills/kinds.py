@@ -1,1 +1,67 @@
-"""Register the bill-side kinds (bills, payments, sub-meter readings, smart-meter days)."""
+"""Register the bill-side kinds (bills, payments, sub-meter readings, smart-meter days, and
+flags for export) for import, template and export."""
+
+from towerledger.access.scope import scoped
+from towerledger.bills import imports, schemas
+from towerledger.bills.models import Bill, Flag, SubmeterReading
+from towerledger.exchange.registry import Kind, register
+from towerledger.importers.schema import Field, Schema, code
+
+
+def _names(schema):
+    return tuple(f.name for f in schema.fields)
+
+
+BILL_EXPORT = (*_names(schemas.BILLS), "dup_seq", "status", "open_block_flags",
+               "open_warn_flags")
+
+
+def export_bills(user):
+    qs = scoped(user, Bill.objects.all()).order_by("account__account_no", "period_start",
+                                                   "bill_no", "dup_seq")
+    cols = ["bill_no", "account__account_no", "period_start", "period_end", "start_reading",
+            "end_reading", "multiplier", "loss_kwh", "kwh", "unit_price", "amount", "input_tax",
+            "invoice_type", "paid_date", "payment_ref", "meter_changed", "dup_seq", "status",
+            "blocking", "warnings"]
+    for row in qs.values_list(*cols).iterator(chunk_size=5000):
+        yield dict(zip(BILL_EXPORT, row, strict=True))
+
+
+FLAG_EXPORT = ("account_no", "bill_no", "dup_seq", "period_start", "period_end", "rule",
+               "severity", "status", "message_zh", "message_en", "benchmark", "actual",
+               "deviation_pct", "resolution")
+
+
+def export_flags(user):
+    qs = scoped(user, Flag.objects.all()).order_by("bill__account__account_no", "bill_id",
+                                                   "code")
+    for row in qs.values_list("bill__account__account_no", "bill__bill_no", "bill__dup_seq",
+                              "bill__period_start", "bill__period_end", "code", "severity",
+                              "status", "message_zh", "message_en", "figures",
+                              "resolution").iterator(chunk_size=5000):
+        figures = row[10] or {}
+        yield dict(zip(FLAG_EXPORT, (*row[:10], figures.get("benchmark"),
+                                     figures.get("actual"), figures.get("deviation_pct"),
+                                     row[11]), strict=True))
+
+
+def export_submeter(user):
+    qs = scoped(user, SubmeterReading.objects.all())
+    for row in qs.order_by("site__site_code", "period_start").values_list(
+            "site__site_code", "operator__code", "period_start", "period_end", "kwh"):
+        yield dict(zip(_names(schemas.SUBMETER), row, strict=True))
+
+
+FLAGS = Schema("flags", "稽核结果", tuple(Field(n, n, code) for n in FLAG_EXPORT), key=())
+
+for schema, check, store, export, fields, importable in (
+    (schemas.BILLS, imports.check_bills, imports.store_bills, export_bills, BILL_EXPORT, True),
+    (schemas.PAYMENTS, imports.check_payments, imports.store_payments, None,
+     _names(schemas.PAYMENTS), True),
+    (schemas.SUBMETER, imports.check_submeter, imports.store_submeter, export_submeter,
+     _names(schemas.SUBMETER), True),
+    (schemas.SMART_METER, imports.check_smartmeter, imports.store_smartmeter, None,
+     _names(schemas.SMART_METER), True),
+    (FLAGS, None, None, export_flags, FLAG_EXPORT, False),
+):
+    register(Kind(schema.kind, schema, check, store, export, fields, importable))

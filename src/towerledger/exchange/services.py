@@ -46,6 +46,8 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
     aside in the report for correction.
     """
     kind = get_kind(kind_name)
+    if not kind.importable:
+        raise ValueError(f"{kind_name} is export only (仅导出)")
     path = Path(path)
     result = ImportResult(kind=kind_name, filename=display_name or path.name)
     tick = progress or (lambda stage, done, total: None)

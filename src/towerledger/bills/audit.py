@@ -1,0 +1,249 @@
+"""Run the audit rules (稽核) of ``domain.audits`` over stored bills, set-wise.
+
+For each bill this gathers plain facts — the account, the account's bills seen before this
+one (lower id, not void), and what the fed sites should have used (rated power, DC load,
+smart meter, vacancy) — calls the pure rules, and stores one Flag per finding with its
+figures. Re-auditing keeps resolved and whitelisted flags, refreshes open ones and drops
+open flags whose finding has gone (e.g. after master data was corrected).
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, Q
+
+from towerledger.bills.models import AuditRuleSetting, Bill, Flag, MeterDay, Whitelist
+from towerledger.domain import audits
+from towerledger.exchange.bulk import chunked
+from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
+
+BATCH = 5000
+BILL_FIELDS = ("pk", "account_id", "bill_no", "period_start", "period_end", "amount", "kwh",
+               "unit_price", "start_reading", "end_reading", "multiplier", "loss_kwh",
+               "invoice_type", "meter_changed")
+
+
+def audit_bills(bill_ids: Iterable[int], progress: Callable[[int], None] | None = None) -> int:
+    """Audit the given bills; returns the number of open findings stored."""
+    found = 0
+    for part in chunked(sorted(set(bill_ids)), BATCH):
+        with transaction.atomic():
+            found += _audit_batch(part)
+        if progress:
+            progress(len(part))
+    return found
+
+
+def _audit_batch(pks) -> int:
+    bills = list(Bill.objects.filter(pk__in=pks).values(*BILL_FIELDS))
+    account_ids = {b["account_id"] for b in bills}
+    accounts = _account_facts(account_ids)
+    history = _history(account_ids)
+    loads = _loads(bills)
+    rules = _rules_by_account(account_ids)
+    findings = {}
+    for b in bills:
+        facts = bill_facts(b)
+        before = [h for h in history[b["account_id"]] if h.key < b["pk"]]
+        findings[b["pk"]] = audits.audit_bill(facts, accounts[b["account_id"]], before,
+                                              loads[b["pk"]], rules[b["account_id"]])
+    _store_flags(findings)
+    refresh_counters(pks)
+    return sum(len(f) for f in findings.values())
+
+
+def bill_facts(b: dict) -> audits.BillFacts:
+    return audits.BillFacts(
+        key=b["pk"], bill_no=b["bill_no"], period_start=b["period_start"],
+        period_end=b["period_end"], amount=b["amount"], kwh=b["kwh"],
+        unit_price=b["unit_price"], start_reading=b["start_reading"],
+        end_reading=b["end_reading"], multiplier=b["multiplier"], loss_kwh=b["loss_kwh"],
+        invoice_type=b["invoice_type"] or "", meter_changed=b["meter_changed"])
+
+
+def _account_facts(account_ids) -> dict[int, audits.AccountFacts]:
+    white = defaultdict(set)
+    for acc, code in Whitelist.objects.filter(account_id__in=account_ids) \
+            .values_list("account_id", "code"):
+        white[acc].add(code)
+    return {a["pk"]: audits.AccountFacts(
+        account_no=a["account_no"], supply_mode=a["supply_mode"],
+        payment_cycle_months=a["payment_cycle_months"], contract_price=a["contract_price"],
+        price_cap=a["price_cap"], multiplier=a["multiplier"], lump_sum=a["lump_sum"],
+        whitelisted=frozenset(white[a["pk"]]))
+        for a in SupplyAccount.objects.filter(pk__in=account_ids).values(
+            "pk", "account_no", "supply_mode", "payment_cycle_months", "contract_price",
+            "price_cap", "multiplier", "lump_sum")}
+
+
+def _history(account_ids) -> dict[int, list[audits.BillFacts]]:
+    history = defaultdict(list)
+    qs = Bill.objects.filter(account_id__in=account_ids).exclude(status=Bill.Status.VOID)
+    for b in qs.values(*BILL_FIELDS).iterator(chunk_size=BATCH):
+        history[b["account_id"]].append(bill_facts(b))
+    return history
+
+
+# ---- what the fed sites should have used ------------------------------------------------
+
+def _overlap_days(start: date, end: date | None, p_start: date, p_end: date) -> int:
+    lo, hi = max(start, p_start), min(end or p_end, p_end)
+    return max(0, (hi - lo).days + 1)
+
+
+def _loads(bills) -> dict[int, audits.LoadFacts]:
+    account_ids = {b["account_id"] for b in bills}
+    sites_of = defaultdict(list)
+    for acc, site in AccountSite.objects.filter(account_id__in=account_ids) \
+            .values_list("account_id", "site_id"):
+        sites_of[acc].append(site)
+    site_ids = {s for ss in sites_of.values() for s in ss}
+    tenancies = defaultdict(list)
+    for t in Tenancy.objects.filter(site_id__in=site_ids).values(
+            "site_id", "start_date", "end_date", "rated_power_w", "dc_current_a"):
+        tenancies[t["site_id"]].append(t)
+    closed = dict(Site.objects.filter(pk__in=site_ids, decommission_date__isnull=False)
+                  .values_list("pk", "decommission_date"))
+    smart = _smart_meter(bills)
+    return {b["pk"]: _load(b, sites_of[b["account_id"]], tenancies, closed,
+                           smart.get(b["pk"])) for b in bills}
+
+
+def _load(bill, sites, tenancies, closed, smart) -> audits.LoadFacts:
+    start, end = bill["period_start"], bill["period_end"]
+    days = (end - start).days + 1
+    rated = dc = Decimal(0)
+    rated_known = dc_known = True
+    vacant = 0
+    new_tenancy = False
+    for site in sites:
+        spans = []
+        for t in tenancies[site]:
+            t_end = min(filter(None, (t["end_date"], closed.get(site))), default=None)
+            n = _overlap_days(t["start_date"], t_end, start, end)
+            if not n:
+                continue
+            spans.append((max(t["start_date"], start), min(t_end or end, end)))
+            rated_known &= t["rated_power_w"] is not None
+            dc_known &= t["dc_current_a"] is not None
+            rated += (t["rated_power_w"] or 0) * n
+            dc += (t["dc_current_a"] or 0) * n
+            new_tenancy |= start - timedelta(days=31) <= t["start_date"] <= end
+        vacant = max(vacant, days - _covered(spans))
+    smart_kwh, smart_days = smart if smart else (None, 0)
+    return audits.LoadFacts(
+        rated_power_wd=rated if sites and rated_known else None,
+        dc_current_ad=dc if sites and dc_known else None,
+        smart_kwh=smart_kwh, smart_days=smart_days, no_tenant_days=vacant,
+        new_tenancy_in_period=new_tenancy)
+
+
+def _covered(spans) -> int:
+    """Days covered by the union of inclusive date spans."""
+    total, last = 0, None
+    for lo, hi in sorted(spans):
+        if last is not None and lo <= last:
+            lo = last + timedelta(days=1)
+        if hi >= lo:
+            total += (hi - lo).days + 1
+        last = hi if last is None else max(last, hi)
+    return total
+
+
+def _smart_meter(bills) -> dict[int, tuple[Decimal, int]]:
+    """bill pk → (Σ smart-meter kWh over its period, days every fed site is covered)."""
+    if not bills or not MeterDay.objects.exists():
+        return {}
+    b, s, m = Bill._meta.db_table, AccountSite._meta.db_table, MeterDay._meta.db_table
+    out = {}
+    for part in chunked([x["pk"] for x in bills], 2000):
+        marks = ",".join(["%s"] * len(part))
+        sql = (f"SELECT b.id, s.site_id, SUM(m.kwh), COUNT(*) FROM {b} b "
+               f"JOIN {s} s ON s.account_id = b.account_id "
+               f"JOIN {m} m ON m.site_id = s.site_id AND m.date BETWEEN b.period_start "
+               f"AND b.period_end WHERE b.id IN ({marks}) GROUP BY b.id, s.site_id")
+        with connection.cursor() as cur:
+            cur.execute(sql, part)
+            rows = cur.fetchall()
+        per_bill = defaultdict(list)
+        for bill, _, kwh, n in rows:
+            per_bill[bill].append((Decimal(kwh), n))
+        sites = _site_counts({x["account_id"] for x in bills})
+        account_of = {x["pk"]: x["account_id"] for x in bills}
+        for bill, parts in per_bill.items():
+            covered = min(n for _, n in parts) if len(parts) == sites[account_of[bill]] else 0
+            out[bill] = (sum((k for k, _ in parts), Decimal(0)), covered)
+    return out
+
+
+def _site_counts(account_ids) -> dict[int, int]:
+    return dict(AccountSite.objects.filter(account_id__in=account_ids).values("account_id")
+                .annotate(n=Count("pk")).values_list("account_id", "n"))
+
+
+# ---- configuration ----------------------------------------------------------------------
+
+def configured_rules(province_id=None) -> dict[str, audits.RuleConfig]:
+    """The rules in force for a province: defaults, then all-province, then its own settings."""
+    settings = AuditRuleSetting.objects.filter(Q(province__isnull=True) | Q(province=province_id))
+    ordered = sorted(settings, key=lambda s: s.province_id is not None)
+    return audits.configure([(s.code, s.enabled, s.severity or None, _thresholds(s.thresholds))
+                             for s in ordered])
+
+
+def _thresholds(raw):
+    return {k: Decimal(str(v)) for k, v in (raw or {}).items()} or None
+
+
+def _rules_by_account(account_ids) -> dict[int, dict]:
+    province = dict(AccountSite.objects.filter(account_id__in=account_ids)
+                    .values_list("account_id", "site__county__city__province_id"))
+    cache = {}
+    out = {}
+    for acc in account_ids:
+        p = province.get(acc)
+        if p not in cache:
+            cache[p] = configured_rules(p)
+        out[acc] = cache[p]
+    return out
+
+
+# ---- storing flags ----------------------------------------------------------------------
+
+def _store_flags(findings: dict[int, list]):
+    existing = {(f.bill_id, f.code): f for f in Flag.objects.filter(bill_id__in=list(findings))}
+    create, update, keep = [], [], set()
+    for pk, items in findings.items():
+        for f in items:
+            old = existing.get((pk, f.code))
+            keep.add((pk, f.code))
+            if old is None:
+                create.append(Flag(bill_id=pk, code=f.code, severity=f.severity,
+                                   message_zh=f.message_zh[:300], message_en=f.message_en[:300],
+                                   figures=f.figures))
+            elif old.status == Flag.Status.OPEN:
+                old.severity, old.figures = f.severity, f.figures
+                old.message_zh, old.message_en = f.message_zh[:300], f.message_en[:300]
+                update.append(old)
+    gone = [f.pk for key, f in existing.items()
+            if key not in keep and f.status == Flag.Status.OPEN]
+    Flag.objects.filter(pk__in=gone).delete()
+    Flag.objects.bulk_create(create, batch_size=2000)
+    Flag.objects.bulk_update(update, ["severity", "figures", "message_zh", "message_en"],
+                             batch_size=1000)
+
+
+def refresh_counters(bill_ids):
+    """Recount each bill's open BLOCK and WARN flags (the denormalised counters)."""
+    for part in chunked(list(bill_ids)):
+        counts = defaultdict(lambda: [0, 0])
+        for bill, severity, n in Flag.objects.filter(bill_id__in=part, status=Flag.Status.OPEN) \
+                .values("bill_id", "severity").annotate(n=Count("pk")) \
+                .values_list("bill_id", "severity", "n"):
+            counts[bill][0 if severity == "BLOCK" else 1] += n
+        Bill.objects.bulk_update(
+            [Bill(pk=pk, blocking=counts[pk][0], warnings=counts[pk][1]) for pk in part],
+            ["blocking", "warnings"], batch_size=1000)

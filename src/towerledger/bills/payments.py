@@ -40,8 +40,12 @@ FIELDS = ("pk", "account_id", "account__account_no", "bill_no", "dup_seq", "amou
           "blocking", "payment_ref", "paid_date")
 
 
-def pay(requests: list[tuple[int, date, str]], user=None, reason: str = "") -> PayResult:
-    """Pay ``(bill pk, paid_date, payment_ref or "")`` requests in one transaction."""
+def pay(requests: list[tuple[int, date, str]], user=None, reason: str = "",
+        hold_blocked: bool = False) -> PayResult:
+    """Pay ``(bill pk, paid_date, payment_ref or "")`` requests in one transaction.
+
+    ``hold_blocked``: the payment already happened outside (a bill file's paid_date), so a
+    blocked bill keeps the date, to be recorded when its blocking flags are resolved."""
     result = PayResult()
     with transaction.atomic():
         bills = _lock({pk for pk, _, _ in requests})
@@ -52,7 +56,8 @@ def pay(requests: list[tuple[int, date, str]], user=None, reason: str = "") -> P
                 result.already_paid.append(pk)
             elif bill["blocking"]:
                 result.blocked.append(pk)
-                held.append((pk, paid_date))
+                if hold_blocked:
+                    held.append((pk, paid_date))
             else:
                 todo.append((bill, paid_date, ref or default_ref(bill)))
         _hold(held)
@@ -69,7 +74,7 @@ def pay(requests: list[tuple[int, date, str]], user=None, reason: str = "") -> P
 def pay_from_file(items: list[tuple[int, dict]], user=None) -> PayResult:
     """Pay bills a file says are paid: ``(bill pk, record with paid_date/payment_ref)``."""
     return pay([(pk, r["paid_date"], r.get("payment_ref") or "") for pk, r in items], user,
-               reason="导入支付 payment from file")
+               reason="导入支付 payment from file", hold_blocked=True)
 
 
 def _lock(pks) -> dict[int, dict]:

@@ -3,7 +3,6 @@
 from towerledger.domain.codes import InvoiceType, OperatorCode
 from towerledger.importers.schema import Field, Schema, code, date, dec, enum, yes_no
 
-
 BILLS = Schema("bills", "缴费单", (
     Field("bill_no", "缴费单号", code, aliases=("账单编号", "单据编号")),
     Field("account_no", "电表户号", code, aliases=("户号", "报账点编码")),

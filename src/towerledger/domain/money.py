@@ -1,0 +1,66 @@
+"""Money and rounding (金额与舍入): yuan with two decimals (fen), Decimal only.
+
+``largest_remainder`` splits an amount so the parts sum exactly to it: each part gets the
+floor of its exact share in fen, and the fen left over go one each to the largest
+remainders; ties go to the key that comes first in the caller's order (ascending tenancy
+id, tower-borne last, in allocation).
+"""
+
+from collections.abc import Hashable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+FEN = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def round_half_up(x, places: int = 2) -> Decimal:
+    """Round half away from zero (四舍五入) to ``places`` decimals."""
+    if isinstance(x, Fraction):
+        x = Decimal(x.numerator) / Decimal(x.denominator)
+    return Decimal(x).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def fen(x) -> Decimal:
+    return round_half_up(x, 2)
+
+
+def largest_remainder(total: Decimal, weights: Sequence[tuple[Hashable, Fraction]],
+                      places: int = 2) -> dict:
+    """Split ``total`` over ``weights`` (key, non-negative exact weight) in proportion.
+
+    The parts sum exactly to ``total``, in units of 10^-places; no part is negative when
+    ``total`` is not. A key whose weight is zero gets zero. When every weight is zero the
+    whole goes to the last key (the caller puts the tower-borne remainder last).
+    """
+    if not weights:
+        raise ValueError("nothing to split over")
+    unit = Decimal(1).scaleb(-places)
+    units = int((Decimal(total) / unit).to_integral_value())
+    if Decimal(units) * unit != Decimal(total):
+        raise ValueError(f"{total} is not a whole number of {unit}")
+    whole = sum((Fraction(w) for _, w in weights), Fraction(0))
+    if any(Fraction(w) < 0 for _, w in weights):
+        raise ValueError("weights must not be negative")
+    if whole == 0:
+        return {k: (Decimal(units) * unit if i == len(weights) - 1 else ZERO)
+                for i, (k, _) in enumerate(weights)}
+    return _split_units(units, weights, whole, unit)
+
+
+def _split_units(units: int, weights, whole: Fraction, unit: Decimal) -> dict:
+    sign = -1 if units < 0 else 1
+    exact = [(k, Fraction(abs(units)) * Fraction(w) / whole) for k, w in weights]
+    floors = {k: int(x) for k, x in exact}  # int() truncates toward zero: x ≥ 0 here
+    left = abs(units) - sum(floors.values())
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i][1] - floors[exact[i][0]]), i))
+    for i in order[:left]:
+        floors[exact[i][0]] += 1
+    return {k: Decimal(sign * n) * unit for k, n in floors.items()}
+
+
+def as_fraction(x) -> Fraction:
+    """An exact Fraction from a Decimal, int or Fraction (never from a float)."""
+    if isinstance(x, float):
+        raise TypeError("money never goes through float")
+    return Fraction(x)

@@ -137,14 +137,15 @@ def _pick_operators(rng, k) -> list[str]:
 def _tenancies(rng, site: Site, first: date, last: date):
     k = 1 if site.type == "SMALL" else rng.choices([1, 2, 3], [40, 45, 15])[0]
     site.method = _method(rng, k)
-    stable = site.method in ("FIXED_RATIO", "SUBMETER")
+    # short windows (a month or two) keep every site's tenancies steady
+    stable = site.method in ("FIXED_RATIO", "SUBMETER") or (last - first).days < 90
     if rng.random() < 0.02 and not stable:
         site.decommissioned = first + timedelta(days=rng.randrange((last - first).days - 60))
     for j, op in enumerate(_pick_operators(rng, k)):
         start = date(rng.randint(2018, 2023), rng.randint(1, 12), 1)
         end = None
         # a second operator joins during the window on some shared sites (never leaving a gap)
-        if j > 0 and not stable and rng.random() < 0.15:
+        if j > 0 and not stable and not site.decommissioned and rng.random() < 0.15:
             start = first + timedelta(days=rng.randrange(30, (last - first).days))
         elif j > 0 and not stable and rng.random() < 0.05:
             end = first + timedelta(days=rng.randrange(30, (last - first).days))

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "towerledger.bills",
     "towerledger.exchange",
     "towerledger.web",
+    "towerledger.api",
 ]
 
 MIDDLEWARE = [

@@ -1,3 +1,31 @@
+"""The JSON API for other systems (``/api/v1/…``), mounted at ``api/`` by config/urls.py.
+
+Every operation needs a bearer token or a logged-in session (``auth.AUTH``) and reads through
+the caller's scope (``scoping``). The OpenAPI document is ``/api/v1/openapi.json``, the docs
+``/api/v1/docs`` (served offline, see ``docs``).
+"""
+
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="towerledger API", version="1", urls_namespace="api")
+from towerledger.api import errors
+from towerledger.api.auth import AUTH
+from towerledger.api.docs import OfflineSwagger
+from towerledger.api.routers import accounts, bills, me, sites, tenancies
+
+api = NinjaAPI(
+    title="towerledger API",
+    version="1",
+    description="铁塔电费管理 JSON API. See docs/api.md. 令牌: `Authorization: Bearer <token>`.",
+    urls_namespace="api",
+    auth=AUTH,
+    openapi_url="/v1/openapi.json",
+    docs_url="/v1/docs",
+    docs=OfflineSwagger(),
+)
+errors.install(api)
+
+api.add_router("/v1/me", me.router)
+api.add_router("/v1/sites", sites.router)
+api.add_router("/v1/tenancies", tenancies.router)
+api.add_router("/v1/accounts", accounts.router)
+api.add_router("/v1/bills", bills.router)

@@ -152,7 +152,7 @@ def worker():
     call_command("db_worker")
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def django(args: Annotated[list[str], typer.Argument(help="a Django management command")]):
     """Run any Django management command (createsuperuser, shell, …)."""
     setup_django()

@@ -28,6 +28,9 @@ class ImportJob(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     error_report = models.CharField(max_length=500, blank=True)
+    keep_going = models.BooleanField(default=False)
+    reason = models.CharField(max_length=200, blank=True)
+    errors = models.JSONField(default=list, blank=True)  # the first errors: row, column, zh, en
     message = models.TextField(blank=True)
 
     class Meta:

@@ -1,0 +1,132 @@
+"""The import page: upload (bounded in size and type), a background job with progress,
+the error report for download; templates and scoped exports per kind."""
+
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from towerledger.access.scope import can_admin, role_of
+from towerledger.exchange.export import export_kind, write_template
+from towerledger.exchange.models import ImportJob
+from towerledger.exchange.registry import KINDS
+from towerledger.web import jobs
+from towerledger.web.context import CLERKS, STAFF
+from towerledger.web.tables import roles
+
+ALLOWED = {".csv", ".xlsx"}
+STAFF_ONLY = {"accounts", "bills", "flags", "payments", "smartmeter"}  # never for operators
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+def importable():
+    return [k for k in KINDS.values() if k.importable]
+
+
+def check_upload(upload) -> str | None:
+    """Why an upload is refused, or None: size, extension, and content matching it."""
+    suffix = Path(upload.name).suffix.lower()
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        return _("The file is larger than %(mb)d MB.") % {
+            "mb": settings.UPLOAD_MAX_BYTES // 2**20}
+    if suffix not in ALLOWED:
+        return _("Only .csv and .xlsx files can be imported.")
+    head = upload.read(2048)
+    upload.seek(0)
+    if suffix == ".xlsx" and not head.startswith(XLSX_MAGIC):
+        return _("This is not an XLSX workbook.")
+    if suffix == ".csv" and (b"\x00" in head or head.startswith(XLSX_MAGIC)):
+        return _("This is not a text CSV file.")
+    return None
+
+
+def _save(upload) -> Path:
+    folder = settings.DATA_DIR / "uploads" / secrets.token_hex(8)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"upload{Path(upload.name).suffix.lower()}"
+    with target.open("wb") as f:
+        for chunk in upload.chunks():
+            f.write(chunk)
+    return target
+
+
+@roles(*CLERKS)
+def imports(request):
+    kinds = importable()
+    if request.method == "POST":
+        upload, kind = request.FILES.get("file"), request.POST.get("kind", "")
+        problem = (_("Choose a file.") if upload is None else
+                   _("Unknown kind.") if kind not in {k.name for k in kinds} else
+                   check_upload(upload))
+        if problem:
+            messages.error(request, problem)
+            return redirect("imports")
+        job = ImportJob.objects.create(
+            kind=kind, filename=Path(upload.name).name[:255], stored_path=str(_save(upload)),
+            user=request.user, keep_going=bool(request.POST.get("keep_going")),
+            reason=request.POST.get("reason", "")[:200])
+        jobs.start(job)
+        return redirect("import_job", job.pk)
+    return render(request, "web/imports.html", {
+        "kinds": kinds, "kind": request.GET.get("kind", ""),
+        "jobs": ImportJob.objects.filter(user=request.user)[:20],
+        "max_mb": settings.UPLOAD_MAX_BYTES // 2**20})
+
+
+def _own_job(request, pk) -> ImportJob:
+    job = get_object_or_404(ImportJob, pk=pk)
+    if job.user_id != request.user.pk and not can_admin(request.user):
+        raise Http404
+    return job
+
+
+@roles(*CLERKS)
+def import_job(request, pk):
+    job = _own_job(request, pk)
+    errors = [{"row": r, "column": c, "zh": zh, "en": en} for r, c, zh, en in job.errors]
+    context = {"job": job, "errors": errors}
+    if request.GET.get("partial"):
+        return render(request, "web/_job.html", context)
+    return render(request, "web/import_job.html", context)
+
+
+@roles(*CLERKS)
+def import_report(request, pk):
+    job = _own_job(request, pk)
+    if not job.error_report or not Path(job.error_report).exists():
+        raise Http404
+    path = Path(job.error_report)
+    name = f"{Path(job.filename).stem}.errors{path.suffix}"
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+
+
+@login_required
+def template(request, kind):
+    if kind not in {k.name for k in importable()}:
+        raise Http404
+    folder = settings.DATA_DIR / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_template(kind, folder / f"{kind}_template.xlsx")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+
+
+@login_required
+def export(request, kind):
+    """Export a kind, scoped to what the user may see (CSV or XLSX, formula-safe)."""
+    k = KINDS.get(kind)
+    if k is None or k.export_rows is None:
+        raise Http404
+    if kind in STAFF_ONLY and role_of(request.user) not in STAFF:
+        raise Http404
+    fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+    folder = settings.DATA_DIR / "exports" / secrets.token_hex(8)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{kind}.{fmt}"
+    export_kind(kind, request.user, fmt, path)
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+

@@ -1,0 +1,66 @@
+"""Web imports run outside the request: an ImportJob row carries their progress.
+
+How a job runs is a setting (TOWERLEDGER_JOB_RUNNER): "task" enqueues a django-tasks task
+for `towerledger worker` (production); "thread" runs it in a thread of the web process
+(the demo and the development server, where no worker runs); "sync" runs it at once
+(tests)."""
+
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+from django_tasks import task
+
+from towerledger.exchange.models import ImportJob
+from towerledger.exchange.services import run_import
+
+KEEP_ERRORS = 200
+
+
+def execute(job_id: int) -> None:
+    job = ImportJob.objects.get(pk=job_id)
+    job.status, job.stage = ImportJob.Status.RUNNING, "read"
+    job.save(update_fields=["status", "stage"])
+
+    def tick(stage, done, total):
+        ImportJob.objects.filter(pk=job_id).update(stage=stage, done=done, total=total or 0)
+
+    try:
+        result = run_import(job.kind, Path(job.stored_path), job.user, display_name=job.filename,
+                            keep_going=job.keep_going, report_dir=Path(job.stored_path).parent,
+                            progress=tick, reason=job.reason)
+    except Exception as exc:  # noqa: BLE001 — the page must say what went wrong
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED, finished_at=timezone.now(), message=str(exc)[:500])
+        raise
+    c = result.counts
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportJob.Status.DONE if result.stored else ImportJob.Status.FAILED,
+        finished_at=timezone.now(), rows=result.rows, created=c.created, updated=c.updated,
+        unchanged=c.unchanged, error_count=len(result.errors),
+        error_report=str(result.error_report or ""), stage="done",
+        errors=[[e.row, e.column, e.zh, e.en] for e in result.errors[:KEEP_ERRORS]])
+
+
+@task()
+def import_job(job_id: int) -> None:
+    execute(job_id)
+
+
+def _in_thread(job_id: int):
+    try:
+        execute(job_id)
+    finally:
+        close_old_connections()
+
+
+def start(job: ImportJob) -> None:
+    runner = getattr(settings, "TOWERLEDGER_JOB_RUNNER", "thread")
+    if runner == "sync":
+        execute(job.pk)
+    elif runner == "task":
+        import_job.enqueue(job.pk)
+    else:
+        threading.Thread(target=_in_thread, args=(job.pk,), daemon=True).start()

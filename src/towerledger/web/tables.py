@@ -1,0 +1,55 @@
+"""Small helpers the list pages share: cells, paging, filters and role gates."""
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+
+from towerledger.access.scope import role_of
+from towerledger.web.templatetags.ledger import money
+
+PAGE_SIZE = 50
+
+
+def cell(text, url=None, cls="", badge=None):
+    return {"text": "" if text is None else text, "url": url, "cls": cls, "badge": badge}
+
+
+def num(value, places=2):
+    return cell(money(value, places), cls="num")
+
+
+def header(label, cls=""):
+    return {"label": label, "cls": cls}
+
+
+def paginate(request, qs, size=PAGE_SIZE):
+    page = Paginator(qs, size).get_page(request.GET.get("page"))
+    query = urlencode([(k, v) for k, v in request.GET.items() if k != "page" and v])
+    return page, query
+
+
+def text_filter(request, name, label, placeholder=""):
+    return {"name": name, "label": label, "value": request.GET.get(name, ""),
+            "placeholder": placeholder}
+
+
+def choice_filter(request, name, label, choices):
+    return {"name": name, "label": label, "value": request.GET.get(name, ""),
+            "choices": list(choices)}
+
+
+def roles(*allowed):
+    """Login required, and the page exists only for these roles (404 otherwise, so a page
+    outside a user's remit looks exactly like one that does not exist)."""
+    def wrap(view):
+        @login_required
+        @wraps(view)
+        def inner(request, *args, **kwargs):
+            if role_of(request.user) not in allowed:
+                raise Http404
+            return view(request, *args, **kwargs)
+        return inner
+    return wrap

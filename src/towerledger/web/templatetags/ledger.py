@@ -1,0 +1,24 @@
+"""Template filters for money and codes."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def money(value, places=2):
+    """1234.5 → 1,234.50 (thousands separated, fixed decimals, right-aligned by the cell)."""
+    if value in (None, ""):
+        return ""
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        return value
+    return f"{d:,.{int(places)}f}"
+
+
+@register.filter
+def get(mapping, key):
+    return mapping.get(key, "") if hasattr(mapping, "get") else ""

@@ -175,3 +175,8 @@ def test_tenancy_counts_on_home_follow_scope(users):
     page = login(users["cmcc"]).get(reverse("home")).content.decode()
     assert Tenancy.objects.filter(operator__code="CMCC").count() == 2
     assert "电表户号" not in page.split("<main")[1]
+
+
+def test_the_browser_language_does_not_override_the_chinese_default(db):
+    page = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").get(reverse("login")).content.decode()
+    assert "铁塔电费管理" in page

@@ -17,7 +17,7 @@ from django.db.models import Count, Q
 
 from towerledger.bills.models import AuditRuleSetting, Bill, Flag, MeterDay, Whitelist
 from towerledger.domain import audits
-from towerledger.exchange.bulk import chunked
+from towerledger.exchange.bulk import bulk_set, chunked
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
 
 BATCH = 5000
@@ -232,8 +232,8 @@ def _store_flags(findings: dict[int, list]):
             if key not in keep and f.status == Flag.Status.OPEN]
     Flag.objects.filter(pk__in=gone).delete()
     Flag.objects.bulk_create(create, batch_size=2000)
-    Flag.objects.bulk_update(update, ["severity", "figures", "message_zh", "message_en"],
-                             batch_size=1000)
+    fields = ["severity", "figures", "message_zh", "message_en"]
+    bulk_set(Flag, [{"pk": f.pk, **{k: getattr(f, k) for k in fields}} for f in update], fields)
 
 
 def refresh_counters(bill_ids):
@@ -244,6 +244,5 @@ def refresh_counters(bill_ids):
                 .values("bill_id", "severity").annotate(n=Count("pk")) \
                 .values_list("bill_id", "severity", "n"):
             counts[bill][0 if severity == "BLOCK" else 1] += n
-        Bill.objects.bulk_update(
-            [Bill(pk=pk, blocking=counts[pk][0], warnings=counts[pk][1]) for pk in part],
-            ["blocking", "warnings"], batch_size=1000)
+        bulk_set(Bill, [{"pk": pk, "blocking": counts[pk][0], "warnings": counts[pk][1]}
+                        for pk in part], ["blocking", "warnings"])

@@ -18,7 +18,7 @@ from towerledger.access.audit import record_many
 from towerledger.bills.models import Bill
 from towerledger.domain.journal import Posting
 from towerledger.domain.money import largest_remainder
-from towerledger.exchange.bulk import chunked
+from towerledger.exchange.bulk import bulk_set, chunked
 from towerledger.ledger.services import post_entries
 from towerledger.sites.models import AccountSite
 
@@ -86,15 +86,14 @@ def _lock(pks) -> dict[int, dict]:
 
 
 def _hold(held):
-    Bill.objects.bulk_update([Bill(pk=pk, requested_paid_date=d) for pk, d in held],
-                             ["requested_paid_date"], batch_size=1000)
+    bulk_set(Bill, [{"pk": pk, "requested_paid_date": d} for pk, d in held],
+             ["requested_paid_date"])
 
 
 def _mark_paid(todo):
-    objs = [Bill(pk=b["pk"], status=Bill.Status.PAID, paid_date=d, payment_ref=ref,
-                 requested_paid_date=None) for b, d, ref in todo]
-    Bill.objects.bulk_update(objs, ["status", "paid_date", "payment_ref", "requested_paid_date"],
-                             batch_size=1000)
+    bulk_set(Bill, [{"pk": b["pk"], "status": Bill.Status.PAID, "paid_date": d,
+                     "payment_ref": ref, "requested_paid_date": None} for b, d, ref in todo],
+             ["status", "paid_date", "payment_ref", "requested_paid_date"])
 
 
 def site_splits(account_ids) -> dict[int, list[tuple[str, int, Decimal]]]:

@@ -1,0 +1,285 @@
+"""make bench: a synthetic province through every stage, timed, figures to bench/RESULTS.md.
+
+Every stage runs as the user would run it — the ``towerledger`` command in its own process
+against a fresh database — so the figures include start-up, parsing, validation, audit
+and the database round trips. Wall time and peak memory (max RSS) are measured per process.
+
+Stages (issue in brackets):
+  generate                 synthetic province files                        [2]
+  import sites, tenancies, accounts, rules (CSV, GBK accounts)             [2]  target < 60 s
+  import sub-meter and smart-meter readings                                [3]
+  import history bills (CSV), then 100,000 bills from one XLSX file        [3]  target < 30 s
+  audit quality: recall per injected anomaly kind, WARN on clean bills     [3]  ≥ 95 %, ≤ 5 %
+The PostgreSQL run is the one the targets apply to; the SQLite run is reported beside it.
+"""
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+WORK = ROOT / "bench" / "work"
+XLSX_BILLS = 100_000
+MASTER_TARGET_S = 60
+BILLS_TARGET_S = 30
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float
+    rows: int = 0
+    max_rss_mb: float = 0.0
+    target_s: float | None = None
+
+    @property
+    def rate(self) -> str:
+        return f"{self.rows / self.seconds:,.0f}/s" if self.rows and self.seconds else ""
+
+
+@dataclass
+class Run:
+    backend: str
+    url: str
+    stages: list[Stage] = field(default_factory=list)
+    quality: dict | None = None
+
+
+def sh(args: list[str], env: dict, name: str, rows: int = 0, target: float | None = None,
+       run: Run | None = None) -> Stage:
+    """Run one command, timing it; its output goes to bench/work/logs."""
+    log = WORK / "logs" / f"{(run.backend + '-') if run else ''}{name.replace(' ', '_')}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"bench: `{' '.join(map(str, args))}` failed ({code}); see {log}")
+    stage = Stage(name, seconds, rows, usage.ru_maxrss / 1024, target)
+    print(f"  {name:<42} {seconds:8.1f} s  {stage.rate:>12}  {stage.max_rss_mb:6.0f} MB",
+          flush=True)
+    if run:
+        run.stages.append(stage)
+    return stage
+
+
+def count_rows(path: Path) -> int:
+    with path.open("rb") as f:
+        return sum(1 for _ in f) - 1
+
+
+def fresh_postgres(url: str, name: str) -> str:
+    """A new empty database on the server of ``url``; returns its URL."""
+    import psycopg
+
+    base = url.rsplit("/", 1)[0]
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
+
+
+def split_bills(months: list[Path], out: Path, n: int) -> tuple[list[Path], Path, Path]:
+    """History CSVs, one XLSX of exactly ``n`` bills (the latest months), the rest CSV.
+
+    The XLSX holds the last bills in time order so each bill's history is already stored
+    when it is audited; what does not fit goes after it as a CSV."""
+    from openpyxl import Workbook
+
+    rows, header = [], None
+    take = []
+    for path in reversed(months):
+        with path.open(encoding="utf-8", newline="") as f:
+            r = csv.reader(f)
+            header = next(r)
+            month_rows = list(r)
+        take.insert(0, (path, month_rows))
+        if sum(len(m) for _, m in take) >= n:
+            break
+    history = [p for p in months if p not in {t[0] for t in take}]
+    for _, m in take:
+        rows.extend(m)
+    xlsx_rows, rest = rows[:n], rows[n:]
+    if len(xlsx_rows) < n:
+        sys.exit(f"bench: only {len(xlsx_rows):,} bills generated; use more sites or months")
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("缴费单")
+    ws.append(header)
+    for row in xlsx_rows:
+        ws.append(row)
+    xlsx = out / "bills.xlsx"
+    wb.save(xlsx)
+    rest_csv = out / "bills-rest.csv"
+    with rest_csv.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rest)
+    return history, xlsx, rest_csv
+
+
+QUALITY = """
+import json, sys
+from towerledger.cli import setup_django
+setup_django()
+from towerledger.synth.recall import measure
+from towerledger.bills.models import Bill, Flag
+from django.db.models import Count
+q = measure(__import__('pathlib').Path(sys.argv[1]))
+flags = dict(Flag.objects.values_list('code').annotate(n=Count('id')))
+print(json.dumps({'recall': q.recall, 'clean_bills': q.clean_bills,
+                  'clean_warned': q.clean_warned, 'clean_warn_by_rule': q.clean_warn_by_rule,
+                  'bills': Bill.objects.count(), 'flags_by_rule': flags}))
+"""
+
+
+def run_backend(backend: str, url: str, files: dict, args) -> Run:
+    run = Run(backend, url)
+    env = dict(os.environ, DATABASE_URL=url, TOWERLEDGER_DATA=str(WORK / "data"))
+    tl = str(BIN / "towerledger")
+    print(f"\n{backend}: {url}", flush=True)
+    sh([tl, "migrate"], env, "migrate", run=run)
+    master_total = 0.0
+    for kind in ("sites", "tenancies", "rules", "accounts"):
+        path = files["master"][kind]
+        s = sh([tl, "import", kind, str(path), "--reason", "bench"], env, f"import {kind}",
+               count_rows(path), run=run)
+        if kind != "rules":
+            master_total += s.seconds
+    run.stages.append(Stage("sites + tenancies + accounts", master_total,
+                            sum(count_rows(files["master"][k])
+                                for k in ("sites", "tenancies", "accounts")),
+                            target_s=MASTER_TARGET_S))
+    for kind in ("submeter", "smartmeter"):
+        for path in files[kind]:
+            sh([tl, "import", kind, str(path), "--reason", "bench"], env,
+               f"import {path.stem}", count_rows(path), run=run)
+    for path in files["history"]:
+        sh([tl, "import", "bills", str(path), "--reason", "bench"], env,
+           f"import {path.stem} (CSV)", count_rows(path), run=run)
+    n = args.xlsx_bills
+    sh([tl, "import", "bills", str(files["xlsx"]), "--reason", "bench"], env,
+       f"import {n:,} bills (one XLSX), audited", n,
+       BILLS_TARGET_S if n == XLSX_BILLS else None, run=run)
+    if count_rows(files["rest"]):
+        sh([tl, "import", "bills", str(files["rest"]), "--reason", "bench"], env,
+           "import remaining bills (CSV)", count_rows(files["rest"]), run=run)
+    out = subprocess.run([sys.executable, "-c", QUALITY, str(files["truth"])], env=env,
+                         capture_output=True, text=True, cwd=ROOT, check=True)
+    run.quality = json.loads(out.stdout.strip().splitlines()[-1])
+    return run
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
+                .splitlines() if ln.startswith("model name")), platform.processor())
+    mem = next((int(ln.split()[1]) // 1024 // 1024 for ln in Path("/proc/meminfo").read_text()
+                .splitlines() if ln.startswith("MemTotal")), 0)
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{os.cpu_count()} × {cpu}, {mem} GB RAM, Python {platform.python_version()}, "
+            f"{pg or 'PostgreSQL ?'}, SQLite {__import__('sqlite3').sqlite_version}")
+
+
+def report(runs: list[Run], gen: Stage, args) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`make bench` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — "
+        f"{args.sites:,} sites, {args.months} months of bills, seed {args.seed}.",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Each figure is the wall time of the `towerledger` command a user would run "
+        "(start-up included) against a fresh database; memory is the process's peak RSS.",
+        "",
+        f"Generating the province files: {gen.seconds:.1f} s.",
+        "",
+    ]
+    for run in runs:
+        lines += [f"## {run.backend}", "", "| stage | rows | time | rate | peak RSS | target |",
+                  "|---|---:|---:|---:|---:|---|"]
+        for s in run.stages:
+            target = ""
+            if s.target_s:
+                target = f"< {s.target_s:.0f} s {'✅' if s.seconds < s.target_s else '❌'}"
+            lines.append(f"| {s.name} | {s.rows:,} | {s.seconds:.1f} s | {s.rate} | "
+                         f"{s.max_rss_mb:.0f} MB | {target} |")
+        lines.append("")
+        q = run.quality
+        if q:
+            lines += [f"### Audit quality ({run.backend})", "",
+                      f"{q['bills']:,} bills stored. Recall per injected anomaly kind "
+                      "(target ≥ 95 %):", "", "| kind | caught | injected | recall |",
+                      "|---|---:|---:|---:|"]
+            for kind, (caught, injected) in sorted(q["recall"].items()):
+                ok = "✅" if caught >= 0.95 * injected else "❌"
+                lines.append(f"| {kind} | {caught:,} | {injected:,} | "
+                             f"{100 * caught / injected:.1f} % {ok} |")
+            rate = q["clean_warned"] / q["clean_bills"] if q["clean_bills"] else 0
+            lines += ["", f"Clean bills with a WARN flag: {q['clean_warned']:,} of "
+                      f"{q['clean_bills']:,} = {100 * rate:.2f} % (target ≤ 5 %) "
+                      f"{'✅' if rate <= 0.05 else '❌'}", "",
+                      "| rule | WARN on clean bills | all flags |", "|---|---:|---:|"]
+            for code in sorted(set(q["clean_warn_by_rule"]) | set(q["flags_by_rule"])):
+                lines.append(f"| {code} | {q['clean_warn_by_rule'].get(code, 0):,} | "
+                             f"{q['flags_by_rule'].get(code, 0):,} |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sites", type=int, default=100_000)
+    ap.add_argument("--months", type=int, default=3)
+    ap.add_argument("--smart-months", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--xlsx-bills", type=int, default=XLSX_BILLS,
+                    help="bills in the one XLSX file (the target is for 100,000)")
+    ap.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    ap.add_argument("--backends", default="postgresql,sqlite")
+    args = ap.parse_args()
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    (WORK / "files").mkdir(parents=True)
+    tl = str(BIN / "towerledger")
+    print(f"bench: {args.sites:,} sites, {args.months} months → {WORK}", flush=True)
+    gen = sh([tl, "generate", "--sites", str(args.sites), "--months", str(args.months),
+              "--seed", str(args.seed), "--smart-months", str(args.smart_months),
+              "--out", str(WORK / "files")], dict(os.environ), "generate")
+    out = WORK / "files"
+    months = sorted(out.glob("bills-????-??.csv"))
+    history, xlsx, rest = split_bills(months, out, args.xlsx_bills)
+    files = {
+        "master": {k: out / f"{k}.csv" for k in ("sites", "tenancies", "rules", "accounts")},
+        "submeter": sorted(out.glob("submeter-*.csv")),
+        "smartmeter": [p for p in sorted(out.glob("smartmeter-*.csv")) if count_rows(p)],
+        "history": history, "xlsx": xlsx, "rest": rest, "truth": out / "truth.csv",
+    }
+    runs = []
+    pg_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    for backend in args.backends.split(","):
+        if backend == "postgresql":
+            runs.append(run_backend("PostgreSQL", fresh_postgres(pg_url, "towerledger_bench"),
+                                    files, args))
+        elif backend == "sqlite":
+            db = WORK / "bench.sqlite3"
+            db.unlink(missing_ok=True)
+            runs.append(run_backend("SQLite", f"sqlite:///{db}", files, args))
+    args.results.write_text(report(runs, gen, args) + "\n", encoding="utf-8")
+    print(f"\nresults → {args.results}")
+
+
+if __name__ == "__main__":
+    main()

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,7 +196,7 @@ def report(runs: list[Run], gen: Stage, args) -> str:
     lines = [
         "# Benchmark results",
         "",
-        f"`make bench` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — "
+        f"`make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — "
         f"{args.sites:,} sites, {args.months} months of bills, seed {args.seed}.",
         "",
         f"Machine: {machine()}.",

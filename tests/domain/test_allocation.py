@@ -266,6 +266,26 @@ def test_submeter_common_only_on_the_days_a_tenancy_is_active():
     assert costs(a) == {1: D("475.00"), 2: D("125.00")}
 
 
+def test_submeter_from_mid_period_counts_the_metered_kwh_of_its_days():
+    # EQUAL on June 1–15, SUBMETER from June 16: half of each reading and of the site's
+    # 600 kWh fall in the SUBMETER days: 150 + 50 metered, 100 common shared 3:1
+    june = dict(start=date(2024, 6, 1), end=date(2024, 6, 30))
+    ts = [t(1, submeter_kwh=D(300)), t(2, submeter_kwh=D(100))]
+    rules = [rule("EQUAL"), rule("SUBMETER", since=date(2024, 6, 16))]
+    a = allocate(bill("600.00", kwh="600", **june), [site(*ts, rules=rules)], f13)
+    assert costs(a) == {1: D("375.00"), 2: D("225.00")}
+    submeter = by_key(a)[1].trace["runs"][1]
+    assert submeter["metered_kwh"] == [["T1", "150.00"], ["T2", "50.00"]]
+    assert submeter["common_kwh"] == "100.00"
+
+
+def test_submeter_with_no_kwh_anywhere_is_tower_borne():
+    s = submeter_site("PRO_RATA", m1="0", m2="0")
+    a = allocate(bill("10.00", kwh="0"), [s], f13)
+    assert costs(a) == {1: D("0.00"), 2: D("0.00")} and tower(a).cost_share == D("10.00")
+    assert codes(a) == [("S1", "ZERO_WEIGHT")]
+
+
 def test_submeter_without_bill_kwh_or_reading_falls_back():
     a = allocate(bill("100.00", kwh=None), [submeter_site("PRO_RATA")], f13)
     assert costs(a) == {1: D("50.00"), 2: D("50.00")}
@@ -369,6 +389,9 @@ def test_duplicate_rules_on_one_date_are_flagged_and_resolved_whatever_their_ord
     b = allocate(bill("100.00"), [site(*ts, rules=rules[::-1])], f13)
     assert costs(a) == costs(b) == {1: D("50.00"), 2: D("50.00")}
     assert codes(a) == [("S1", "DUPLICATE_RULE")]
+    unused = [rule("EQUAL"), rule("DC_CURRENT", since=date(2025, 1, 1)),
+              rule("EQUAL", since=date(2025, 1, 1))]
+    assert allocate(bill("100.00"), [site(*ts, rules=unused)], f13).flags == ()
 
 
 def test_bad_input_is_refused():
@@ -406,7 +429,7 @@ def test_trace_is_json_and_explains_itself_in_both_languages():
 
 BASE = date(2024, 1, 1)
 METHODS = ["FIXED_RATIO", "EQUAL", "DC_CURRENT", "RATED_POWER", "SUBMETER"]
-maybe_input = st.one_of(st.none(), st.just(D(0)),
+maybe_input = st.one_of(st.none(), st.just(D(0)), st.just(D(-1)),
                         st.integers(1, 5000).map(lambda n: D(n).scaleb(-1)))
 
 

@@ -19,7 +19,8 @@ The algorithm, all in exact ``Fraction`` arithmetic until the final rounding:
 3. **Rule in force.** Per day the rule with the latest ``effective_from`` on or before it
    (several rules on the same date: the largest by (method, fallback, policy, tower share),
    flagged ``DUPLICATE_RULE``); no rule → EQUAL with no tower share. A rule's
-   ``tower_share`` percent of each of its days is taken off first as the tower's own load.
+   ``tower_share`` percent (clamped to 0..100) of each of its days is taken off first as
+   the tower's own load.
 4. **Methods.** FIXED_RATIO ``agreed_ratio``, EQUAL 1, DC_CURRENT ``dc_current_a``,
    RATED_POWER ``rated_power_w``, renormalised over the tenancies active that day. A day
    whose weights are all zero is tower-borne (flag ``ZERO_WEIGHT``); a day with no active
@@ -321,11 +322,11 @@ def _share_site(bill: BillIn, site: SiteIn, frac: Fraction) -> _Site:
 def _rule_segments(w: _Site, start: date, end: date):
     """(rule or None, first day, last day) for each stretch of the period under one rule."""
     by_date: dict[date, RuleIn] = {}
+    doubled: set[date] = set()
     for r in set(w.site.rules):
         other = by_date.get(r.effective_from)
         if other is not None:
-            w.flag("DUPLICATE_RULE", f"two rules effective {r.effective_from.isoformat()}: "
-                                     "the later in (method, fallback, policy, share) order applies")
+            doubled.add(r.effective_from)
         if other is None or _rule_order(r) > _rule_order(other):
             by_date[r.effective_from] = r
     in_force = None
@@ -336,6 +337,9 @@ def _rule_segments(w: _Site, start: date, end: date):
         elif d <= end:
             starts.append(d)
     rules = [in_force] + [by_date[d] for d in starts[1:]]
+    for d in sorted(doubled & {r.effective_from for r in rules if r is not None}):
+        w.flag("DUPLICATE_RULE", f"several rules effective {d.isoformat()}: the last in "
+                                 "(method, fallback, policy, tower share) order applies")
     ends = [d - DAY for d in starts[1:]] + [end]
     return list(zip(rules, starts, ends, strict=True))
 

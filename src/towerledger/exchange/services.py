@@ -85,7 +85,23 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
             "updated": result.counts.updated, "unchanged": result.counts.unchanged,
             "set_aside": result.set_aside}, reason=reason or f"import {result.filename}")
     result.stored = True
+    if result.counts.created + result.counts.updated >= ANALYZE_AFTER:
+        _refresh_statistics()
     return result
+
+
+ANALYZE_AFTER = 10_000
+
+
+def _refresh_statistics():
+    """After a large import, let PostgreSQL's planner see the new rows at once (autovacuum
+    would get there in its own time; until then a join on a freshly filled table can pick a
+    plan that scans millions of rows)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
 
 
 def _parse(kind, table):

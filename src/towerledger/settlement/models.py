@@ -1,0 +1,153 @@
+"""Allocation lines (分摊明细), their push, the operator's answer, disputes (争议) and
+adjustments (调账). A pushed line is never edited: every correction is a new line that
+references the one it corrects."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from towerledger.domain.codes import SettlementMode, choices
+
+
+def money(verbose, **kw):
+    return models.DecimalField(verbose, max_digits=14, decimal_places=2, **kw)
+
+
+class Line(models.Model):
+    """One tenancy's part of one paid bill (or its monthly lump sum), or a site's
+    tower-borne remainder (tenancy and operator empty), or an adjustment of an earlier line."""
+
+    class Kind(models.TextChoices):
+        ALLOCATION = "ALLOCATION", _("Allocation")
+        LUMP_SUM = "LUMP_SUM", _("Lump sum")
+        ADJUSTMENT = "ADJUSTMENT", _("Adjustment")
+
+    class Status(models.TextChoices):
+        TOWER = "TOWER", _("Tower-borne")          # never pushed: nobody to confirm it
+        PUSHED = "PUSHED", _("Pending confirmation")
+        CONFIRMED = "CONFIRMED", _("Confirmed")
+        DISPUTED = "DISPUTED", _("Disputed")
+        SUPERSEDED = "SUPERSEDED", _("Settled by adjustment")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    bill = models.ForeignKey("bills.Bill", on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="lines")
+    site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="lines")
+    city = models.ForeignKey("org.City", on_delete=models.PROTECT, related_name="+")
+    tenancy = models.ForeignKey("sites.Tenancy", on_delete=models.PROTECT, null=True,
+                                blank=True, related_name="lines")
+    operator = models.ForeignKey("org.Operator", on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="lines")
+    mode = models.CharField(_("settlement mode"), max_length=10, blank=True,
+                            choices=choices(SettlementMode))
+    month = models.DateField(_("month"), db_index=True)  # first day of the month it belongs to
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    active_days = models.PositiveSmallIntegerField(_("active days"), default=0)
+    share = models.DecimalField(_("share"), max_digits=9, decimal_places=6, default=0)
+    cost_share = money(_("cost share"))
+    tax_factor = models.DecimalField(_("tax factor"), max_digits=7, decimal_places=4, default=0)
+    tax_amount = money(_("tax factor amount"), default=0)
+    receivable = money(_("receivable"))
+    trace = models.JSONField(_("explanation"), default=dict)
+    adjusts = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="adjustments")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              db_index=True)
+    pushed_at = models.DateTimeField(_("pushed at"), null=True, blank=True)
+    push_date = models.DateField(_("push date"), null=True, blank=True)
+    confirm_due = models.DateField(_("confirm by"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     null=True, blank=True, related_name="+")
+    deemed = models.BooleanField(_("deemed confirmed"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("allocation line")
+        verbose_name_plural = _("allocation lines")
+        indexes = [models.Index(fields=["operator", "status"]),
+                   models.Index(fields=["city", "month"]),
+                   models.Index(fields=["site", "month"])]
+        constraints = [
+            # one allocation line per bill, site and tenancy (NULL tenancy = tower-borne,
+            # unique per bill and site through the second constraint)
+            models.UniqueConstraint(fields=["bill", "site", "tenancy"],
+                                    condition=models.Q(kind="ALLOCATION"),
+                                    name="uniq_allocation_line"),
+            models.UniqueConstraint(fields=["bill", "site"],
+                                    condition=models.Q(kind="ALLOCATION", tenancy__isnull=True),
+                                    name="uniq_tower_line"),
+            models.UniqueConstraint(fields=["tenancy", "month"],
+                                    condition=models.Q(kind="LUMP_SUM"),
+                                    name="uniq_lump_sum_line"),
+        ]
+
+    def __str__(self):
+        return f"L{self.pk}"
+
+
+class Dispute(models.Model):
+    """争议 / 稽核退回: the operator's objection to a pushed line, and the tower's answer."""
+
+    class Reason(models.TextChoices):
+        KWH = "KWH", _("kWh wrong")
+        PRICE = "PRICE", _("Price wrong")
+        RATIO = "RATIO", _("Ratio wrong")
+        PERIOD = "PERIOD", _("Period wrong")
+        TENANCY = "TENANCY", _("Tenancy not active")
+        INVOICE = "INVOICE", _("Invoice problem")
+        DUPLICATE = "DUPLICATE", _("Duplicate")
+        OTHER = "OTHER", _("Other")
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", _("Open")
+        ESCALATED = "ESCALATED", _("Escalated to province")
+        ACCEPTED = "ACCEPTED", _("Accepted")
+        PARTIAL = "PARTIAL", _("Partly accepted")
+        REJECTED = "REJECTED", _("Rejected")
+
+    OPEN_STATES = (Status.OPEN, Status.ESCALATED)
+
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="disputes")
+    round = models.PositiveSmallIntegerField(_("round"), default=1)
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    attachment = models.FileField(_("attachment"), upload_to="disputes/%Y/%m/", blank=True)
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+")
+    raised_at = models.DateTimeField(auto_now_add=True)
+    due = models.DateField(_("resolve by"))
+    overdue = models.BooleanField(_("overdue"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.OPEN, db_index=True)
+    answer = models.TextField(_("answer"), blank=True)
+    new_amount = money(_("new amount"), null=True, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    adjustment = models.ForeignKey(Line, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        constraints = [
+            # at most one open dispute per line
+            models.UniqueConstraint(fields=["line"], condition=models.Q(
+                status__in=["OPEN", "ESCALATED"]), name="one_open_dispute"),
+        ]
+
+
+class IdempotencyKey(models.Model):
+    """A client's Idempotency-Key and the answer it got, so a retried request does
+    nothing twice and gets the same answer."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=100)
+    endpoint = models.CharField(max_length=60)
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="uniq_idem_key")]

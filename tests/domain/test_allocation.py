@@ -18,6 +18,7 @@ from towerledger.domain.allocation import (
     allocate,
     lump_sum_line,
 )
+from towerledger.domain.money import largest_remainder
 
 D = Decimal
 MAY1, MAY31 = date(2024, 5, 1), date(2024, 5, 31)
@@ -309,7 +310,7 @@ def test_submeter_uses_the_sites_part_of_the_bill_kwh():
 # ---- sites, modes, rounding ------------------------------------------------------------
 
 
-def test_multi_site_split_and_one_rounding_across_sites():
+def test_multi_site_split_rounds_sites_first_then_lines():
     s1 = site(t(5), t(2), code="S1", split="60")
     s2 = site(t(3), t(1, end=date(2024, 5, 15)), code="S2", split="40")
     a = allocate(bill("100.00"), [s1, s2], f13)
@@ -530,3 +531,17 @@ def test_input_order_does_not_change_any_tenancys_amounts(case, rnd):
     a, z = allocate(b, sites, factor_of), allocate(b, shuffled, factor_of)
     assert amounts(a) == amounts(z)
     assert sorted(a.flags) == sorted(z.flags)
+
+
+@given(case_st())
+def test_each_sites_lines_sum_to_its_part_of_the_advance(case):
+    """The payment posts each site's advance as largest_remainder over the splits (sites by
+    code); the allocation of that site must use exactly that amount, so the site's advance
+    clears to zero."""
+    b, sites = case
+    a = allocate(b, sites, factor_of)
+    advance = largest_remainder(b.amount, [(s.site_code, Fraction(s.split_ratio))
+                                           for s in sorted(sites, key=lambda s: s.site_code)])
+    for s in sites:
+        assert sum(ln.cost_share for ln in a.lines if ln.site_code == s.site_code) \
+            == advance[s.site_code]

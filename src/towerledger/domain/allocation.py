@@ -48,11 +48,12 @@ The algorithm, all in exact ``Fraction`` arithmetic until the final rounding:
    others do not pay more), but its exact share is added to the site's tower-borne part;
    its own line keeps share, cost share and receivable 0 and its trace tells where its
    metered share went. It pays through ``lump_sum_line`` instead.
-8. **Rounding.** The bill's amount is split by ``money.largest_remainder`` in ONE call
-   over the exact shares of every line of every site, keys in this order: tenancy lines by
-   ascending tenancy key across all sites, then the tower-borne lines in site order — so
-   leftover fen ties go to the lower tenancy key and tower-borne rows come last. Cost
-   shares therefore sum exactly to the amount. Per line: ``tax_amount = fen(cost_share ×
+8. **Rounding.** ``money.largest_remainder`` in two steps, each exact: the bill's amount
+   over its sites by split ratio (sites by code — the same split the payment posted as
+   each site's advance, so a site's allocated total always equals its advance), then each
+   site's amount over its lines, keys in this order: tenancy lines by ascending tenancy
+   key, then the site's tower-borne line — so leftover fen ties go to the lower tenancy key
+   and tower-borne comes last. Cost shares therefore sum exactly to the amount. Per line: ``tax_amount = fen(cost_share ×
    f)`` (RESALE only, ``f`` to 4 places from the caller's ``tax_factor``) and
    ``receivable = cost_share + tax_amount`` (RESALE), ``cost_share`` (ON_BEHALF), 0
    (LUMP_SUM, tower-borne). ``share`` is the exact share of the bill to 6 places, half-up.
@@ -220,7 +221,7 @@ def allocate(bill: BillIn, sites: Sequence[SiteIn],
         worked[0].flag("SPLIT", f"site splits sum to {_num(total_split)}%, not 100%: "
                                 "renormalised")
     exact = _exact_shares(worked)
-    costs = largest_remainder(bill.amount, list(exact.items()))
+    costs = _round_costs(bill.amount, worked, exact)
     factors: dict[str, Decimal] = {}
 
     def factor(op: str) -> Decimal:
@@ -528,6 +529,22 @@ def _exact_shares(worked: list[_Site]) -> dict:
     for w in worked:
         out[("tower", w.site.site_code)] = w.frac * w.tower_share()
     return out
+
+
+def _round_costs(amount: Decimal, worked: list[_Site], exact: dict) -> dict:
+    """Fen per line, in two steps that both sum exactly: the bill over its sites by split
+    (sites by code, as the payment splits its advance, so each site's allocation equals the
+    advance paid for it), then each site's amount over its lines (tenancies by ascending
+    key, tower-borne last)."""
+    by_code = sorted(worked, key=lambda w: w.site.site_code)
+    site_amounts = largest_remainder(amount, [(w.site.site_code, w.frac) for w in by_code])
+    costs: dict = {}
+    for w in by_code:
+        keys = sorted(p.t.key for p in w.parts)
+        weights = [(k, exact[k]) for k in keys] + [(("tower", w.site.site_code),
+                                                    exact[("tower", w.site.site_code)])]
+        costs.update(largest_remainder(site_amounts[w.site.site_code], weights))
+    return costs
 
 
 def _rounding_note(amount: Decimal, exact: Fraction, cost: Decimal, n: int) -> str:

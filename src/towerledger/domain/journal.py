@@ -3,7 +3,8 @@
 Accounts of the chart (科目):
   CASH        bank                         (asset)
   ADVANCE     电费垫付 advances paid for sites (asset, per site)
-  RECEIVABLE  应收电费 operators' receivable   (asset, per site and operator)
+  UNCONFIRMED 待确认应收 pushed, not yet confirmed (asset, per site and operator)
+  RECEIVABLE  应收电费 operators' confirmed receivable (asset, per site and operator)
   TOWER_COST  铁塔自担 tower-borne electricity  (expense, per site)
   TAX_FACTOR  税负因子收入 tax-factor gross-up  (income)
   UNAPPLIED   预收 unapplied receipts          (liability, per operator)
@@ -12,7 +13,7 @@ Accounts of the chart (科目):
 from dataclasses import dataclass
 from decimal import Decimal
 
-CHART = ("CASH", "ADVANCE", "RECEIVABLE", "TOWER_COST", "TAX_FACTOR", "UNAPPLIED")
+CHART = ("CASH", "ADVANCE", "UNCONFIRMED", "RECEIVABLE", "TOWER_COST", "TAX_FACTOR", "UNAPPLIED")
 ZERO = Decimal("0.00")
 
 

@@ -22,6 +22,8 @@ PATHS = {
     "bills.flag": ("bill__account__splits__site__county__city", None),
     "bills.submeterreading": ("site__county__city", "operator"),
     "bills.meterday": ("site__county__city", None),
+    "settlement.line": ("city", "operator"),
+    "settlement.dispute": ("line__city", "line__operator"),
 }
 
 # Paths that fan out (one row reachable through several sites) need a distinct narrowing.

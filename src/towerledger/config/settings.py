@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "towerledger.access",
     "towerledger.ledger",
     "towerledger.bills",
+    "towerledger.settlement",
     "towerledger.exchange",
     "towerledger.web",
     "towerledger.api",
@@ -118,6 +119,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # How web imports run: "task" (the worker, production), "thread" (the web process: demo and
 # development server), "sync" (tests). See towerledger/web/jobs.py.
 TOWERLEDGER_JOB_RUNNER = os.environ.get("TOWERLEDGER_JOB_RUNNER", "thread" if DEBUG else "task")
+TOWERLEDGER_ALLOCATE_ON_PAY = os.environ.get("TOWERLEDGER_ALLOCATE_ON_PAY", "1") != "0"  # T+0
 
 TASKS = {
     "default": {

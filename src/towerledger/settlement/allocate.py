@@ -1,0 +1,306 @@
+"""分摊 and 推送: turn paid bills into allocation lines and push them, set-wise.
+
+For each batch of paid bills not yet allocated this loads the plain facts the pure
+``domain.allocation`` needs (the account's site split, each site's tenancies and dated
+rules, sub-meter readings, the tax-factor table), allocates every bill, stores the lines,
+pushes the operators' lines (T+0 when the push falls on the paid date) and posts one
+balanced entry per bill:
+
+  Dr UNCONFIRMED (site, operator)  receivable of each pushed line
+  Dr TOWER_COST  (site)            tower-borne cost
+  Cr ADVANCE     (site)            the site's cost shares (= the advance paid for the site)
+  Cr TAX_FACTOR  (site, operator)  tax-factor gross-up of RESALE lines
+
+Lines are never rewritten: a bill that already has lines is skipped, so running it again
+(or after a crash) allocates only what is missing.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from towerledger.bills.models import Bill, SubmeterReading
+from towerledger.domain import allocation as dom
+from towerledger.domain.codes import Method, SettlementMode
+from towerledger.domain.journal import Posting
+from towerledger.domain.tax import INPUT_VAT_RATE, default_tax_factor
+from towerledger.exchange.bulk import chunked
+from towerledger.ledger.services import post_entries
+from towerledger.org.models import Operator, OperatorAgreement
+from towerledger.settlement.models import Line
+from towerledger.sites.models import AccountSite, AllocationRule, TaxFactorRate, Tenancy
+
+BATCH = 5000
+
+
+@dataclass
+class Result:
+    bills: int = 0
+    lines: int = 0
+    pushed: int = 0
+    same_day: int = 0
+    flags: list = field(default_factory=list)   # (bill pk, site_code, code, message)
+
+    def __iadd__(self, o: "Result"):
+        self.bills += o.bills
+        self.lines += o.lines
+        self.pushed += o.pushed
+        self.same_day += o.same_day
+        self.flags += o.flags
+        return self
+
+
+# ---- configuration tables ---------------------------------------------------------------
+
+class TaxFactors:
+    """The configured 税负因子 table: the most specific row in force wins (operator and
+    province, operator, province, default), the latest effective_from on or before the
+    date within it. With no row at all the DOMAIN default formula applies."""
+
+    def __init__(self):
+        self.rows = defaultdict(list)
+        for r in TaxFactorRate.objects.values("invoice_type", "effective_from", "province_id",
+                                              "operator__code", "factor"):
+            self.rows[r["invoice_type"]].append(r)
+
+    def __call__(self, invoice_type: str, on: date, province_id, operator: str) -> Decimal:
+        best = None
+        for r in self.rows.get(invoice_type, ()):
+            if r["effective_from"] > on:
+                continue
+            if r["province_id"] not in (None, province_id):
+                continue
+            if r["operator__code"] not in (None, operator):
+                continue
+            rank = (r["operator__code"] is not None, r["province_id"] is not None,
+                    r["effective_from"])
+            if best is None or rank > best[0]:
+                best = (rank, r["factor"])
+        if best is not None:
+            return best[1]
+        return default_tax_factor(INPUT_VAT_RATE.get(invoice_type, Decimal(0)))
+
+
+@dataclass(frozen=True)
+class Terms:
+    confirm_within_days: int = 10
+    deemed_confirmed: bool = True
+    resolve_within_days: int = 20
+
+
+class Agreements:
+    """Operator agreements in force: the province's own row beats the all-province one."""
+
+    def __init__(self):
+        self.rows = defaultdict(list)
+        for a in OperatorAgreement.objects.values("operator_id", "province_id",
+                                                  "effective_from", "confirm_within_days",
+                                                  "deemed_confirmed", "resolve_within_days"):
+            self.rows[a["operator_id"]].append(a)
+
+    def __call__(self, operator_id, province_id, on: date) -> Terms:
+        best = None
+        for a in self.rows.get(operator_id, ()):
+            if a["effective_from"] > on or a["province_id"] not in (None, province_id):
+                continue
+            rank = (a["province_id"] is not None, a["effective_from"])
+            if best is None or rank > best[0]:
+                best = (rank, a)
+        if best is None:
+            return Terms()
+        a = best[1]
+        return Terms(a["confirm_within_days"], a["deemed_confirmed"], a["resolve_within_days"])
+
+
+# ---- allocation ------------------------------------------------------------------------
+
+def unallocated(bill_ids=None, month: date | None = None):
+    """Paid bills without allocation lines (optionally only these, or paid in ``month``)."""
+    qs = Bill.objects.filter(status=Bill.Status.PAID).exclude(
+        pk__in=Line.objects.filter(kind=Line.Kind.ALLOCATION).values("bill_id"))
+    if bill_ids is not None:
+        qs = qs.filter(pk__in=list(bill_ids))
+    if month is not None:
+        qs = qs.filter(paid_date__gte=month, paid_date__lt=_next_month(month))
+    return qs
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+def allocate_bills(bill_ids=None, user=None, month: date | None = None, today: date | None = None,
+                   progress=None) -> Result:
+    """Allocate and push paid bills that have no lines yet; returns what was done."""
+    today = today or timezone.localdate()
+    ids = list(unallocated(bill_ids, month).order_by("pk").values_list("pk", flat=True))
+    result = Result()
+    if not ids:
+        return result
+    taxes, terms = TaxFactors(), Agreements()
+    for part in chunked(ids, BATCH):
+        with transaction.atomic():
+            result += _allocate_batch(part, user, today, taxes, terms)
+        if progress:
+            progress(len(part))
+    return result
+
+
+BILL_FIELDS = ("pk", "bill_no", "account_id", "amount", "kwh", "period_start", "period_end",
+               "invoice_type", "account__input_invoice_type", "paid_date")
+
+
+def _allocate_batch(pks, user, today, taxes, terms) -> Result:
+    bills = list(Bill.objects.filter(pk__in=pks, status=Bill.Status.PAID).exclude(
+        pk__in=Line.objects.filter(kind=Line.Kind.ALLOCATION, bill_id__in=pks)
+        .values("bill_id")).select_for_update().values(*BILL_FIELDS))
+    facts = _Facts.load(bills)
+    now = timezone.now()
+    result = Result(bills=len(bills))
+    lines, entries = [], []
+    for b in bills:
+        invoice = b["invoice_type"] or b["account__input_invoice_type"]
+        province = facts.province_of(b["account_id"])
+        sites = facts.sites(b)
+        if not sites:
+            result.flags.append((b["pk"], "", "NO_SITE", "account feeds no site"))
+            continue
+        alloc = dom.allocate(
+            dom.BillIn(b["bill_no"], b["amount"], b["kwh"], b["period_start"], b["period_end"]),
+            sites, lambda op, i=invoice, d=b["period_end"], p=province: taxes(i, d, p, op))
+        result.flags += [(b["pk"], *f) for f in alloc.flags]
+        bill_lines = [_line(b, ln, facts, terms, today, now, province) for ln in alloc.lines]
+        lines += bill_lines
+        entry = _entry(b, bill_lines, today, facts)
+        if entry:
+            entries.append(entry)
+    Line.objects.bulk_create(lines, batch_size=2000)
+    post_entries(entries, user, site_ids=facts.site_ids, operator_ids=facts.operator_ids)
+    result.lines = len(lines)
+    pushed = [ln for ln in lines if ln.status == Line.Status.PUSHED]
+    result.pushed = len(pushed)
+    paid = {b["pk"]: b["paid_date"] for b in bills}
+    result.same_day = sum(1 for ln in pushed if paid[ln.bill_id] == ln.push_date)
+    return result
+
+
+def _line(b, ln: dom.Line, facts, terms, today, now, province) -> Line:
+    site = facts.site_by_code[ln.site_code]
+    operator_id = facts.operator_ids.get(ln.operator) if ln.operator else None
+    push = ln.tenancy_key is not None and ln.mode != SettlementMode.LUMP_SUM
+    due = None
+    if push:
+        due = today + timedelta(days=terms(operator_id, province, today).confirm_within_days)
+    return Line(
+        kind=Line.Kind.ALLOCATION, bill_id=b["pk"], site_id=site["site_id"],
+        city_id=site["city_id"], tenancy_id=ln.tenancy_key, operator_id=operator_id,
+        mode=ln.mode or "", month=b["period_end"].replace(day=1),
+        period_start=b["period_start"], period_end=b["period_end"],
+        active_days=ln.active_days, share=ln.share, cost_share=ln.cost_share,
+        tax_factor=ln.tax_factor, tax_amount=ln.tax_amount, receivable=ln.receivable,
+        trace=ln.trace, status=Line.Status.PUSHED if push else Line.Status.TOWER,
+        pushed_at=now if push else None, push_date=today if push else None, confirm_due=due)
+
+
+def _entry(b, lines: list[Line], today, facts):
+    code_of = facts.code_of_site
+    op_code = facts.code_of_operator
+    postings = []
+    advance = defaultdict(Decimal)
+    for ln in lines:
+        site = code_of[ln.site_id]
+        advance[site] += ln.cost_share
+        if ln.status == Line.Status.PUSHED:
+            if ln.receivable:
+                postings.append(Posting("UNCONFIRMED", debit=ln.receivable, site=site,
+                                        operator=op_code[ln.operator_id]))
+            if ln.tax_amount:
+                postings.append(Posting("TAX_FACTOR", credit=ln.tax_amount, site=site,
+                                        operator=op_code[ln.operator_id]))
+        elif ln.cost_share:
+            postings.append(Posting("TOWER_COST", debit=ln.cost_share, site=site))
+    postings += [Posting("ADVANCE", credit=amount, site=site)
+                 for site, amount in advance.items() if amount]
+    if not postings:  # a zero bill: nothing moves, but the entry records that it was allocated
+        return None
+    return (today, "ALLOCATION", f"B{b['pk']}", f"分摊 {b['bill_no']}", postings)
+
+
+class _Facts:
+    """What the allocation of a batch of bills needs, loaded in a few queries."""
+
+    @classmethod
+    def load(cls, bills) -> "_Facts":
+        self = cls()
+        accounts = {b["account_id"] for b in bills}
+        self.splits = defaultdict(list)
+        self.site_by_code = {}
+        for s in AccountSite.objects.filter(account_id__in=accounts).values(
+                "account_id", "site_id", "site__site_code", "split_ratio",
+                "site__county__city_id", "site__county__city__province_id",
+                "site__decommission_date"):
+            self.splits[s["account_id"]].append(s)
+            self.site_by_code[s["site__site_code"]] = {
+                "site_id": s["site_id"], "city_id": s["site__county__city_id"],
+                "province_id": s["site__county__city__province_id"],
+                "closed": s["site__decommission_date"]}
+        self.site_ids = {code: v["site_id"] for code, v in self.site_by_code.items()}
+        self.code_of_site = {v: k for k, v in self.site_ids.items()}
+        site_ids = list(self.site_ids.values())
+        self.operator_ids = dict(Operator.objects.values_list("code", "pk"))
+        self.code_of_operator = {v: k for k, v in self.operator_ids.items()}
+        self.tenancies = defaultdict(list)
+        for part in chunked(site_ids):
+            for t in Tenancy.objects.filter(site_id__in=part).values(
+                    "pk", "tenancy_id", "site_id", "operator__code", "operator_id",
+                    "start_date", "end_date", "settlement_mode", "agreed_ratio",
+                    "dc_current_a", "rated_power_w"):
+                self.tenancies[t["site_id"]].append(t)
+        self.rules = defaultdict(list)
+        for part in chunked(site_ids):
+            for r in AllocationRule.objects.filter(site_id__in=part).values(
+                    "site_id", "effective_from", "method", "fallback_method", "common_policy",
+                    "tower_share"):
+                self.rules[r["site_id"]].append(dom.RuleIn(
+                    r["effective_from"], r["method"], r["fallback_method"],
+                    r["common_policy"], r["tower_share"]))
+        metered = [s for s, rules in self.rules.items()
+                   if any(r.method == Method.SUBMETER for r in rules)]
+        self.readings = defaultdict(list)
+        for part in chunked(metered):
+            for r in SubmeterReading.objects.filter(site_id__in=part).values(
+                    "site_id", "operator_id", "period_start", "period_end", "kwh"):
+                self.readings[r["site_id"], r["operator_id"]].append(r)
+        return self
+
+    def province_of(self, account_id):
+        splits = self.splits.get(account_id)
+        return splits[0]["site__county__city__province_id"] if splits else None
+
+    def sites(self, b) -> list[dom.SiteIn]:
+        out = []
+        for s in self.splits.get(b["account_id"], ()):
+            site_id, closed = s["site_id"], s["site__decommission_date"]
+            tenancies = tuple(self._tenancy(t, b, closed) for t in self.tenancies[site_id])
+            out.append(dom.SiteIn(s["site__site_code"], s["split_ratio"], tenancies,
+                                  tuple(self.rules[site_id])))
+        return out
+
+    def _tenancy(self, t, b, closed) -> dom.TenancyIn:
+        end = min(filter(None, (t["end_date"], closed)), default=None)
+        return dom.TenancyIn(
+            key=t["pk"], tenancy_id=t["tenancy_id"], operator=t["operator__code"],
+            start=t["start_date"], end=end, mode=t["settlement_mode"],
+            agreed_ratio=t["agreed_ratio"], dc_current_a=t["dc_current_a"],
+            rated_power_w=t["rated_power_w"],
+            submeter_kwh=self._metered(t["site_id"], t["operator_id"], b))
+
+    def _metered(self, site_id, operator_id, b) -> Decimal | None:
+        """Sub-metered kWh of the tenancy within the bill's period (None: no reading)."""
+        found = [r["kwh"] for r in self.readings.get((site_id, operator_id), ())
+                 if r["period_start"] >= b["period_start"] and r["period_end"] <= b["period_end"]]
+        return sum(found, Decimal(0)) if found else None

@@ -1,0 +1,71 @@
+"""`towerledger check`: the books agree with themselves.
+
+* the trial balance is zero (debits = credits, overall and per account side);
+* every paid bill is fully allocated: it has lines and their cost shares sum to its amount;
+* the UNCONFIRMED account equals the receivable of lines pushed and not yet answered, and
+  RECEIVABLE equals the receivable of confirmed lines less what receipts have applied;
+* every site's ADVANCE is cleared by its allocations once its bills are allocated.
+"""
+
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, Sum
+
+from towerledger.bills.models import Bill
+from towerledger.ledger.models import JournalLine
+from towerledger.settlement.models import Line
+
+ZERO = Decimal("0.00")
+
+
+def _balance(account: str, **filters) -> Decimal:
+    r = JournalLine.objects.filter(account=account, **filters).aggregate(
+        d=Sum("debit"), c=Sum("credit"))
+    return (r["d"] or ZERO) - (r["c"] or ZERO)
+
+
+def run_checks(limit: int = 20) -> list[str]:
+    """Every problem found, in words (Chinese / English); an empty list means all is well."""
+    problems = []
+    totals = JournalLine.objects.aggregate(d=Sum("debit"), c=Sum("credit"))
+    if (totals["d"] or ZERO) != (totals["c"] or ZERO):
+        problems.append(f"试算不平衡 trial balance off: debits {totals['d']} ≠ credits "
+                        f"{totals['c']}")
+    paid = Bill.objects.filter(status=Bill.Status.PAID)
+    missing = paid.annotate(n=Count("lines", filter=Q(lines__kind=Line.Kind.ALLOCATION))) \
+        .filter(n=0)
+    for b in missing.values_list("account__account_no", "bill_no")[:limit]:
+        problems.append(f"已支付未分摊 paid but not allocated: {b[0]}/{b[1]}")
+    n = missing.count()
+    if n > limit:
+        problems.append(f"… 共 {n} 张已支付未分摊 {n} paid bills not allocated in all")
+    off = paid.annotate(alloc=Sum("lines__cost_share",
+                                  filter=Q(lines__kind=Line.Kind.ALLOCATION))) \
+        .filter(alloc__isnull=False).exclude(alloc=F("amount"))
+    for b in off.values_list("account__account_no", "bill_no", "amount", "alloc")[:limit]:
+        problems.append(f"分摊合计不等于账单金额 allocation ≠ amount: {b[0]}/{b[1]} "
+                        f"{b[3]} ≠ {b[2]}")
+    pending = Line.objects.filter(status__in=[Line.Status.PUSHED, Line.Status.DISPUTED]) \
+        .aggregate(s=Sum("receivable"))["s"] or ZERO
+    if _balance("UNCONFIRMED") != pending:
+        problems.append(f"待确认应收与明细不符 UNCONFIRMED {_balance('UNCONFIRMED')} ≠ "
+                        f"pending lines {pending}")
+    confirmed = Line.objects.filter(status=Line.Status.CONFIRMED) \
+        .aggregate(s=Sum("receivable"))["s"] or ZERO
+    receivable = _balance("RECEIVABLE") + _applied()
+    if receivable != confirmed:
+        problems.append(f"应收与已确认明细不符 RECEIVABLE {receivable} ≠ confirmed lines "
+                        f"{confirmed}")
+    unallocated = paid.exclude(pk__in=Line.objects.filter(kind=Line.Kind.ALLOCATION)
+                               .values("bill_id")).aggregate(s=Sum("amount"))["s"] or ZERO
+    if _balance("ADVANCE") != unallocated:
+        problems.append(f"垫付余额与未分摊账单不符 ADVANCE {_balance('ADVANCE')} ≠ unallocated "
+                        f"paid bills {unallocated}")
+    return problems
+
+
+def _applied() -> Decimal:
+    """Receipts applied to receivables (credits to RECEIVABLE from write-off entries)."""
+    r = JournalLine.objects.filter(account="RECEIVABLE", entry__kind="WRITE_OFF").aggregate(
+        c=Sum("credit"), d=Sum("debit"))
+    return (r["c"] or ZERO) - (r["d"] or ZERO)

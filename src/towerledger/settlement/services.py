@@ -1,0 +1,358 @@
+"""确认、争议、调账: the operator's answer to pushed lines and the tower's answer to disputes.
+
+Every function is one transaction, posts balanced entries and writes the audit log.
+
+* confirm: Dr RECEIVABLE / Cr UNCONFIRMED per line (keyed by the line: never twice);
+* dispute: the line waits, no money moves;
+* answer (ACCEPT, PARTIAL, REJECT): the disputed line is superseded by an adjustment line
+  carrying the amount now asked (0, the new amount, or the same), pushed again. The entry
+  reverses the old line (Cr UNCONFIRMED, Dr TOWER_COST, Dr TAX_FACTOR) and books the new
+  one (Dr UNCONFIRMED, Cr TOWER_COST, Cr TAX_FACTOR): what the operator no longer pays
+  becomes tower-borne;
+* a dispute of a line whose chain was already rejected once goes to the province
+  (ESCALATED), where only a province admin answers it;
+* deadlines: pushed lines past their confirm-by date are deemed confirmed where the
+  operator's agreement says so; open disputes past their resolve-by date are marked overdue.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from towerledger.access.audit import record, record_many
+from towerledger.access.models import Role
+from towerledger.access.scope import role_of, scoped
+from towerledger.domain.codes import SettlementMode
+from towerledger.domain.journal import Posting
+from towerledger.domain.money import fen
+from towerledger.exchange.bulk import chunked
+from towerledger.ledger.services import post_entries
+from towerledger.settlement.allocate import Agreements, _next_month
+from towerledger.settlement.models import Dispute, IdempotencyKey, Line
+
+
+class SettlementError(Exception):
+    def __init__(self, zh: str, en: str, code: str = "invalid"):
+        super().__init__(en)
+        self.zh, self.en, self.code = zh, en, code
+
+    def __str__(self):
+        return f"{self.zh} / {self.en}"
+
+
+@dataclass
+class ConfirmResult:
+    confirmed: list[int]
+    already: list[int]
+    refused: list[tuple[int, str]]   # (line pk, reason)
+
+
+def _province_of(line: Line):
+    return line.city.province_id
+
+
+def _ids(lines):
+    return {"site": {ln.site.site_code: ln.site_id for ln in lines},
+            "operator": {ln.operator.code: ln.operator_id for ln in lines if ln.operator_id}}
+
+
+# ---- confirmation -----------------------------------------------------------------------
+
+def confirm_lines(line_ids, user, *, deemed: bool = False, today: date | None = None,
+                  reason: str = "") -> ConfirmResult:
+    """Confirm pushed lines the user may see (the system, user None, for deemed ones)."""
+    if user is not None and role_of(user) not in (Role.OPERATOR, Role.PROVINCE_ADMIN):
+        raise SettlementError("只有运营商确认分摊明细", "only the operator confirms its lines",
+                              "forbidden")
+    ids = sorted(set(int(i) for i in line_ids))
+    now = timezone.now()
+    today = today or timezone.localdate()
+    result = ConfirmResult([], [], [])
+    for part in chunked(ids):
+        with transaction.atomic():
+            qs = scoped(user, Line.objects.filter(pk__in=part)).select_for_update(of=("self",))
+            lines = {ln.pk: ln for ln in qs.select_related("site", "operator")}
+            todo = []
+            for pk in part:
+                ln = lines.get(pk)
+                if ln is None:
+                    result.refused.append((pk, "not found"))
+                elif ln.status == Line.Status.CONFIRMED:
+                    result.already.append(pk)
+                elif ln.status != Line.Status.PUSHED:
+                    result.refused.append((pk, f"status {ln.status}"))
+                else:
+                    todo.append(ln)
+            _confirm(todo, user, deemed, now, today, reason)
+            result.confirmed += [ln.pk for ln in todo]
+    return result
+
+
+def _confirm(lines: list[Line], user, deemed, now, today, reason):
+    if not lines:
+        return
+    uid = user.pk if getattr(user, "pk", None) else None
+    Line.objects.filter(pk__in=[ln.pk for ln in lines]).update(
+        status=Line.Status.CONFIRMED, confirmed_at=now, confirmed_by_id=uid, deemed=deemed)
+    entries = [(today, "CONFIRM", f"L{ln.pk}", f"确认 L{ln.pk}", [
+        Posting("RECEIVABLE", debit=ln.receivable, site=ln.site.site_code,
+                operator=ln.operator.code),
+        Posting("UNCONFIRMED", credit=ln.receivable, site=ln.site.site_code,
+                operator=ln.operator.code)]) for ln in lines if ln.receivable]
+    ids = _ids(lines)
+    post_entries(entries, user, site_ids=ids["site"], operator_ids=ids["operator"])
+    record_many(user, "deemed_confirm" if deemed else "confirm", "line",
+                [(f"L{ln.pk}", {"status": "PUSHED"}, {"status": "CONFIRMED",
+                                                       "receivable": ln.receivable})
+                 for ln in lines], reason=reason or ("逾期视同确认 deemed" if deemed else ""))
+
+
+# ---- disputes ---------------------------------------------------------------------------
+
+def _chain_rejections(line: Line) -> int:
+    """How many disputes along this line's chain of adjustments were rejected."""
+    n, cur = 0, line
+    while cur is not None:
+        n += cur.disputes.filter(status=Dispute.Status.REJECTED).count()
+        cur = cur.adjusts
+    return n
+
+
+def dispute_line(line_id, user, reason: str, comment: str = "", attachment=None,
+                 today: date | None = None) -> Dispute:
+    """The operator disputes one pushed line (稽核退回), with a reason code and comment."""
+    if role_of(user) != Role.OPERATOR:
+        raise SettlementError("只有运营商可以提出争议", "only the operator disputes its lines",
+                              "forbidden")
+    if reason not in Dispute.Reason.values:
+        raise SettlementError(f"争议原因 {reason} 无效", f"unknown dispute reason {reason}")
+    if reason == Dispute.Reason.OTHER and not comment.strip():
+        raise SettlementError("原因为“其他”时须填写说明", "reason OTHER needs a comment")
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        line = scoped(user, Line.objects.filter(pk=line_id)).select_for_update().first()
+        if line is None:
+            raise SettlementError("分摊明细不存在", "no such line", "not_found")
+        if line.status != Line.Status.PUSHED:
+            raise SettlementError(f"该明细状态为 {line.status}，不能提出争议",
+                                  f"line is {line.status}, not pending", "conflict")
+        terms = Agreements()(line.operator_id, _province_of(line), today)
+        escalate = _chain_rejections(line) > 0
+        d = Dispute.objects.create(
+            line=line, round=2 if escalate else 1, reason=reason, comment=comment,
+            raised_by=user, due=today + timedelta(days=terms.resolve_within_days),
+            status=Dispute.Status.ESCALATED if escalate else Dispute.Status.OPEN)
+        if attachment is not None:
+            d.attachment.save(attachment.name, attachment, save=True)
+        Line.objects.filter(pk=line.pk).update(status=Line.Status.DISPUTED)
+        record(user, "dispute", "line", f"L{line.pk}", {"status": "PUSHED"},
+               {"status": "DISPUTED", "reason": reason, "escalated": escalate}, comment)
+    return d
+
+
+OUTCOMES = ("ACCEPT", "PARTIAL", "REJECT")
+
+
+def answer_dispute(dispute_id, user, outcome: str, explanation: str,
+                   new_amount: Decimal | None = None, today: date | None = None) -> Line:
+    """The tower side answers a dispute; returns the adjustment line pushed again.
+
+    The dispute row is locked first, so of two answers racing for one dispute the second
+    finds it answered and fails; nothing is posted twice."""
+    if outcome not in OUTCOMES:
+        raise SettlementError(f"处理结果 {outcome} 无效", f"unknown outcome {outcome}")
+    if not explanation.strip():
+        raise SettlementError("请填写处理说明", "an explanation is required")
+    role = role_of(user)
+    if role not in (Role.PROVINCE_ADMIN, Role.CITY_CLERK):
+        raise SettlementError("无权处理争议", "you may not answer disputes", "forbidden")
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        d = scoped(user, Dispute.objects.filter(pk=dispute_id)).select_for_update().first()
+        if d is None:
+            raise SettlementError("争议不存在", "no such dispute", "not_found")
+        if d.status not in Dispute.OPEN_STATES:
+            raise SettlementError("该争议已处理", "the dispute has already been answered",
+                                  "conflict")
+        if d.status == Dispute.Status.ESCALATED and role != Role.PROVINCE_ADMIN:
+            raise SettlementError("该争议已升级到省公司，由省公司处理",
+                                  "escalated: the province answers it", "forbidden")
+        line = Line.objects.select_for_update(of=("self",)).select_related(
+            "site", "operator", "city").get(pk=d.line_id)
+        amount = _asked(outcome, line, new_amount)
+        adj = _adjust(line, amount, user, today, d)
+        d.status = {"ACCEPT": Dispute.Status.ACCEPTED, "PARTIAL": Dispute.Status.PARTIAL,
+                    "REJECT": Dispute.Status.REJECTED}[outcome]
+        d.answer, d.new_amount = explanation, amount
+        d.answered_by, d.answered_at, d.adjustment = user, timezone.now(), adj
+        d.save()
+        record(user, f"dispute_{outcome.lower()}", "dispute", f"D{d.pk}",
+               {"line": f"L{line.pk}", "receivable": line.receivable},
+               {"adjustment": f"L{adj.pk}", "receivable": amount}, explanation)
+    return adj
+
+
+def _asked(outcome, line: Line, new_amount) -> Decimal:
+    if outcome == "ACCEPT":
+        return Decimal("0.00")
+    if outcome == "REJECT":
+        return line.receivable
+    if new_amount is None:
+        raise SettlementError("部分接受须填写新金额", "PARTIAL needs the new amount")
+    amount = fen(Decimal(new_amount))
+    if amount < 0 or amount >= line.receivable:
+        raise SettlementError(f"新金额须在 0 与 {line.receivable} 之间",
+                              f"the new amount must be from 0 to below {line.receivable}")
+    return amount
+
+
+def _split_receivable(line: Line, amount: Decimal) -> tuple[Decimal, Decimal]:
+    """(cost share, tax-factor amount) of a receivable under the line's mode and factor."""
+    if line.mode == SettlementMode.RESALE and line.tax_factor:
+        cost = fen(amount / (1 + line.tax_factor))
+        return cost, amount - cost
+    return amount, Decimal("0.00")
+
+
+def _adjust(line: Line, amount: Decimal, user, today, dispute: Dispute) -> Line:
+    cost, tax = _split_receivable(line, amount)
+    terms = Agreements()(line.operator_id, _province_of(line), today)
+    push = amount > 0
+    now = timezone.now()
+    adj = Line.objects.create(
+        kind=Line.Kind.ADJUSTMENT, bill_id=line.bill_id, site_id=line.site_id,
+        city_id=line.city_id, tenancy_id=line.tenancy_id, operator_id=line.operator_id,
+        mode=line.mode, month=today.replace(day=1), period_start=line.period_start,
+        period_end=line.period_end, active_days=line.active_days, share=line.share,
+        cost_share=cost, tax_factor=line.tax_factor, tax_amount=tax, receivable=amount,
+        adjusts=line, trace={**line.trace, "adjusts": f"L{line.pk}", "dispute": f"D{dispute.pk}",
+                             "previous_receivable": str(line.receivable),
+                             "receivable": str(amount)},
+        status=Line.Status.PUSHED if push else Line.Status.CONFIRMED,
+        pushed_at=now, push_date=today,
+        confirm_due=today + timedelta(days=terms.confirm_within_days) if push else None,
+        confirmed_at=None if push else now)
+    Line.objects.filter(pk=line.pk).update(status=Line.Status.SUPERSEDED)
+    site, op = line.site.site_code, line.operator.code
+    old_cost, old_tax = line.receivable - line.tax_amount, line.tax_amount
+    postings = [
+        Posting("UNCONFIRMED", credit=line.receivable, site=site, operator=op),
+        Posting("TOWER_COST", debit=old_cost, site=site),
+        Posting("TAX_FACTOR", debit=old_tax, site=site, operator=op),
+        Posting("UNCONFIRMED", debit=amount, site=site, operator=op),
+        Posting("TOWER_COST", credit=cost, site=site),
+        Posting("TAX_FACTOR", credit=tax, site=site, operator=op),
+    ]
+    postings = [p for p in postings if p.debit or p.credit]
+    if postings:
+        post_entries([(today, "ADJUSTMENT", f"D{dispute.pk}", f"调账 L{line.pk} → L{adj.pk}",
+                       postings)], user, site_ids={site: line.site_id},
+                     operator_ids={op: line.operator_id})
+    return adj
+
+
+# ---- lump sums ---------------------------------------------------------------------------
+
+def lump_sums(month: date, user=None, today: date | None = None) -> int:
+    """包干: each LUMP_SUM tenancy's monthly line for ``month``, prorated by active days,
+    pushed like any other line (Dr UNCONFIRMED / Cr TOWER_COST: it recovers tower-borne
+    cost). Returns the lines created; a month already done creates nothing."""
+    from towerledger.domain.allocation import TenancyIn, lump_sum_line
+    from towerledger.sites.models import Tenancy
+
+    today = today or timezone.localdate()
+    first, nxt = month.replace(day=1), _next_month(month)
+    last = nxt - timedelta(days=1)
+    done = set(Line.objects.filter(kind=Line.Kind.LUMP_SUM, month=first)
+               .values_list("tenancy_id", flat=True))
+    tenancies = Tenancy.objects.filter(
+        settlement_mode=SettlementMode.LUMP_SUM, lump_sum_monthly__isnull=False,
+        start_date__lte=last).exclude(end_date__lt=first).exclude(pk__in=done).select_related(
+        "site__county__city", "operator")
+    terms = Agreements()
+    now = timezone.now()
+    lines, entries = [], []
+    for t in tenancies:
+        closed = t.site.decommission_date
+        end = min(filter(None, (t.end_date, closed)), default=None)
+        amount, days, trace = lump_sum_line(
+            TenancyIn(t.pk, t.tenancy_id, t.operator.code, t.start_date, end,
+                      t.settlement_mode), t.lump_sum_monthly, first, last)
+        if not days:
+            continue
+        due = today + timedelta(days=terms(t.operator_id, t.site.county.city.province_id,
+                                           today).confirm_within_days)
+        lines.append(Line(
+            kind=Line.Kind.LUMP_SUM, site_id=t.site_id, city_id=t.site.county.city_id,
+            tenancy_id=t.pk, operator_id=t.operator_id, mode=t.settlement_mode, month=first,
+            period_start=max(first, t.start_date), period_end=min(last, end or last),
+            active_days=days, share=Decimal(1), cost_share=amount, receivable=amount,
+            trace=trace, status=Line.Status.PUSHED, pushed_at=now, push_date=today,
+            confirm_due=due))
+        if amount:
+            entries.append((today, "LUMP_SUM", f"T{t.pk}:{first:%Y-%m}",
+                            f"包干 {t.tenancy_id} {first:%Y-%m}", [
+                                Posting("UNCONFIRMED", debit=amount, site=t.site.site_code,
+                                        operator=t.operator.code),
+                                Posting("TOWER_COST", credit=amount, site=t.site.site_code)]))
+    with transaction.atomic():
+        Line.objects.bulk_create(lines, batch_size=2000)
+        sites = {t.site.site_code: t.site_id for t in tenancies}
+        post_entries(entries, user, site_ids=sites,
+                     operator_ids={t.operator.code: t.operator_id for t in tenancies})
+    return len(lines)
+
+
+# ---- deadlines --------------------------------------------------------------------------
+
+@dataclass
+class DeadlineResult:
+    deemed: int
+    overdue: int
+
+
+def run_deadlines(today: date | None = None) -> DeadlineResult:
+    """Deem confirmed the pushed lines past their date (where the agreement says so) and
+    mark open disputes past their date overdue. Safe to run any number of times a day."""
+    today = today or timezone.localdate()
+    terms = Agreements()
+    late = Line.objects.filter(status=Line.Status.PUSHED, confirm_due__lt=today) \
+        .select_related("site", "operator", "city").order_by("pk")
+    deemed = 0
+    now = timezone.now()
+    for part in chunked(list(late)):
+        with transaction.atomic():
+            locked = set(Line.objects.filter(pk__in=[ln.pk for ln in part],
+                                             status=Line.Status.PUSHED)
+                         .select_for_update().values_list("pk", flat=True))
+            todo = [ln for ln in part if ln.pk in locked and terms(
+                ln.operator_id, ln.city.province_id, ln.push_date or today).deemed_confirmed]
+            _confirm(todo, None, True, now, today, "")
+            deemed += len(todo)
+    overdue = Dispute.objects.filter(status__in=Dispute.OPEN_STATES, due__lt=today,
+                                     overdue=False).update(overdue=True)
+    return DeadlineResult(deemed, overdue)
+
+
+# ---- idempotency (API) ------------------------------------------------------------------
+
+def once(user, key: str | None, endpoint: str, work):
+    """Run ``work()`` once per (user, Idempotency-Key): a retry returns the stored answer."""
+    if not key:
+        return work()
+    found = IdempotencyKey.objects.filter(user=user, key=key).first()
+    if found:
+        return found.response
+    with transaction.atomic():
+        response = work()
+        try:
+            with transaction.atomic():
+                IdempotencyKey.objects.create(user=user, key=key[:100], endpoint=endpoint,
+                                              response=response)
+        except IntegrityError:  # a concurrent retry stored it first: roll ours back
+            raise SettlementError("重复请求正在处理", "the same request is being processed",
+                                  "conflict") from None
+    return response

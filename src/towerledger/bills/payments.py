@@ -13,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.db import transaction
+from django.dispatch import Signal
 
 from towerledger.access.audit import record_many
 from towerledger.bills.models import Bill
@@ -21,6 +22,11 @@ from towerledger.domain.money import largest_remainder
 from towerledger.exchange.bulk import bulk_set, chunked
 from towerledger.ledger.services import post_entries
 from towerledger.sites.models import AccountSite
+
+
+# Sent inside the payment's transaction with ``bill_ids`` and ``user``: the settlement app
+# allocates and pushes the paid bills the same day (T+0).
+bills_paid = Signal()
 
 
 @dataclass
@@ -68,6 +74,8 @@ def pay(requests: list[tuple[int, date, str]], user=None, reason: str = "",
              {"status": "PAID", "paid_date": d, "payment_ref": ref}) for b, d, ref in todo],
             reason=reason or "支付 pay")
         result.paid = [b["pk"] for b, _, _ in todo]
+        if result.paid:
+            bills_paid.send(sender=Bill, bill_ids=result.paid, user=user)
     return result
 
 

@@ -145,9 +145,14 @@ def serve(
 
 @app.command()
 def worker():
-    """Run the background task worker (imports and long jobs)."""
+    """Run the background task worker (imports, long jobs, the daily deadlines)."""
     setup_django()
     from django.core.management import call_command
+
+    from towerledger.settlement.tasks import schedule
+
+    if schedule():
+        console.print("已安排每日期限任务 daily deadlines scheduled")
 
     call_command("db_worker")
 

@@ -263,3 +263,19 @@ def test_two_concurrent_answers_to_one_dispute_cannot_both_win(tmp_path):
     assert Line.objects.filter(kind="ADJUSTMENT").count() == 1
     assert JournalEntry.objects.filter(kind="ADJUSTMENT").count() == 1
     assert run_checks() == []
+
+
+def test_the_worker_keeps_one_daily_deadline_run_queued(province, users, tmp_path):
+    from django_tasks_db.models import DBTaskResult
+
+    from towerledger.settlement import tasks
+
+    assert tasks.schedule() is True
+    assert tasks.schedule() is False            # a restarted worker queues nothing more
+    queued = DBTaskResult.objects.get()
+    assert queued.run_after == tasks.next_run() and queued.run_after > timezone.now()
+    paid_may(tmp_path, users)
+    Line.objects.filter(status="PUSHED").update(confirm_due=date(2000, 1, 1))
+    DBTaskResult.objects.all().delete()
+    assert tasks.deadlines_daily.call()["deemed"] == Line.objects.filter(deemed=True).count() > 0
+    assert DBTaskResult.objects.filter(status="READY").count() == 1   # the next day's run

@@ -1,0 +1,40 @@
+"""The daily deadline job for `towerledger worker`.
+
+django-tasks has no periodic schedule, so the job keeps its own: the worker makes sure one
+run is queued (at start), and each run queues the next for shortly after midnight. A run
+that is already queued is never queued twice, so restarting the worker is harmless, and a
+run that happens twice in one day changes nothing (deadlines are idempotent)."""
+
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+from django_tasks import task
+
+DAILY_AT = time(0, 30)
+
+
+def next_run(now: datetime | None = None) -> datetime:
+    now = timezone.localtime(now)
+    day = now.date() + timedelta(days=1)
+    return timezone.make_aware(datetime.combine(day, DAILY_AT))
+
+
+@task()
+def deadlines_daily() -> dict:
+    from towerledger.settlement.services import run_deadlines
+
+    result = run_deadlines()
+    schedule()  # this run is RUNNING, not waiting: the next one gets queued
+    return {"deemed": result.deemed, "overdue": result.overdue}
+
+
+def schedule() -> bool:
+    """Queue the next daily run unless one is already waiting; True when queued."""
+    from django_tasks_db.models import DBTaskResult
+    from django_tasks.base import TaskResultStatus
+
+    path = f"{deadlines_daily.func.__module__}.{deadlines_daily.func.__qualname__}"
+    if DBTaskResult.objects.filter(task_path=path, status=TaskResultStatus.READY).exists():
+        return False
+    deadlines_daily.using(run_after=next_run()).enqueue()
+    return True

@@ -55,3 +55,15 @@ def test_each_part_is_within_a_fen_of_its_exact_share(total, ws):
         exact = Fraction(total) * w / whole if whole else None
         if exact is not None:
             assert abs(Fraction(parts[i]) - exact) < Fraction(1, 100)
+
+
+@given(st.fractions(), st.integers(min_value=0, max_value=8))
+def test_round_half_up_of_a_fraction_is_exact_half_away_from_zero(x, places):
+    from decimal import ROUND_HALF_UP, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 200   # wide enough to be exact for these fractions
+        exact = Decimal(x.numerator) / Decimal(x.denominator)
+        want = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    got = round_half_up(x, places)
+    assert got == want and got.as_tuple().exponent == -places

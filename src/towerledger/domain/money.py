@@ -17,7 +17,12 @@ ZERO = Decimal("0.00")
 def round_half_up(x, places: int = 2) -> Decimal:
     """Round half away from zero (四舍五入) to ``places`` decimals."""
     if isinstance(x, Fraction):
-        x = Decimal(x.numerator) / Decimal(x.denominator)
+        # exactly, in integers: no detour through a 28-digit Decimal division
+        n, d = x.numerator, x.denominator
+        q, r = divmod(abs(n) * 10 ** places, d)
+        if 2 * r >= d:
+            q += 1
+        return Decimal(f"{'-' if n < 0 else ''}{q}E-{places}")  # exact at any size
     return Decimal(x).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 

@@ -14,6 +14,8 @@ def nav_items(request, role):
     items = [("home", _("Home"), None), ("sites", _("Sites"), None),
              ("tenancies", _("Tenancies"), None), ("accounts", _("Supply accounts"), STAFF),
              ("bills", _("Bills"), STAFF), ("flags", _("Audit queue"), STAFF),
+             ("lines", _("Pending lines"), None), ("disputes", _("Dispute desk"), CLERKS),
+             ("ledger", _("Site ledger"), None),
              ("imports", _("Import"), CLERKS), ("audit_log", _("Audit log"),
                                                 (Role.PROVINCE_ADMIN,))]
     path = request.path

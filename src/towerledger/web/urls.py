@@ -1,6 +1,6 @@
 from django.urls import path
 
-from towerledger.web import auth, bills, imports, views
+from towerledger.web import auth, bills, imports, settlement, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,4 +21,13 @@ urlpatterns = [
     path("templates/<str:kind>/", imports.template, name="template"),
     path("exports/<str:kind>/", imports.export, name="export"),
     path("audit-log/", views.audit_log, name="audit_log"),
+    path("lines/", settlement.lines, name="lines"),
+    path("lines/confirm/", settlement.confirm, name="lines_confirm"),
+    path("lines/export/", settlement.lines_export, name="lines_export"),
+    path("lines/<int:pk>/", settlement.line, name="line"),
+    path("lines/<int:pk>/dispute/", settlement.dispute, name="line_dispute"),
+    path("disputes/", settlement.disputes, name="disputes"),
+    path("disputes/<int:pk>/answer/", settlement.answer, name="dispute_answer"),
+    path("disputes/<int:pk>/attachment/", settlement.attachment, name="dispute_attachment"),
+    path("ledger/", settlement.ledger, name="ledger"),
 ]

@@ -1,0 +1,470 @@
+"""Settlement pages: the operator's pending lines (待确认) with bulk confirmation and an
+XLSX download, a line's page (explanation, dispute form, adjustment chain), the dispute
+desk (争议处理) and the site ledger (站址台账).
+
+Every list goes through ``scoped``; every object page answers 404 for an object outside
+the user's scope. Actions call the settlement services, which check the role again."""
+
+import secrets
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Count, Q, Sum
+from django.http import FileResponse, Http404, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, pgettext
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from towerledger.access.models import Role
+from towerledger.access.scope import role_of, scoped
+from towerledger.exchange.files import write_table
+from towerledger.settlement import services
+from towerledger.settlement.models import Dispute, Line
+from towerledger.web.context import CLERKS, STAFF
+from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
+from towerledger.web.views import _cities, code_label
+
+ZERO = Decimal("0.00")
+OPERATORS = ("CMCC", "CUCC", "CTCC", "CBN", "OTHER")
+HISTORY = (Line.Status.CONFIRMED, Line.Status.DISPUTED, Line.Status.SUPERSEDED)
+EVERYONE = (*STAFF, Role.OPERATOR)
+
+# Dispute attachments: at most 5 MB, and the content must match the extension.
+ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+ATTACHMENT_MAGIC = {".pdf": (b"%PDF-",), ".jpg": (b"\xff\xd8\xff",),
+                    ".jpeg": (b"\xff\xd8\xff",), ".png": (b"\x89PNG\r\n\x1a\n",),
+                    ".xlsx": (b"PK\x03\x04",)}
+
+
+def _error(exc: services.SettlementError) -> str:
+    return exc.en if get_language() == "en" else exc.zh
+
+
+def _back(request, default: str) -> str:
+    nxt = request.POST.get("next", "")
+    if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}):
+        return nxt
+    return default
+
+
+def _month_filter(qs, value, field="month"):
+    year, _sep, month = (value or "").partition("-")
+    if year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
+        return qs.filter(**{f"{field}__year": int(year), f"{field}__month": int(month)})
+    return qs
+
+
+# ---- pending lines ------------------------------------------------------------------------
+
+def _tab(params) -> str:
+    return "history" if params.get("tab") == "history" else "pending"
+
+
+def filtered_lines(user, params):
+    """The lines the list shows for these GET parameters (also used by the download and by
+    "confirm all filtered", so the three always agree)."""
+    qs = scoped(user, Line.objects.exclude(status=Line.Status.TOWER))
+    if _tab(params) == "history":
+        qs = qs.filter(status__in=HISTORY)
+        if params.get("status") in HISTORY:
+            qs = qs.filter(status=params["status"])
+    else:
+        qs = qs.filter(status=Line.Status.PUSHED)
+    qs = _month_filter(qs, params.get("month"))
+    if params.get("city", "").isdigit():
+        qs = qs.filter(city_id=int(params["city"]))
+    if params.get("site"):
+        qs = qs.filter(site__site_code__icontains=params["site"].strip())
+    if params.get("kind") in Line.Kind.values:
+        qs = qs.filter(kind=params["kind"])
+    if params.get("operator") in OPERATORS:
+        qs = qs.filter(operator__code=params["operator"])
+    return qs
+
+
+def _totals(qs) -> dict:
+    t = qs.aggregate(n=Count("pk"), cost=Sum("cost_share"), tax=Sum("tax_amount"),
+                     receivable=Sum("receivable"))
+    return {k: v if v is not None else ZERO for k, v in t.items()}
+
+
+def _line_filters(request, tab):
+    filters = [text_filter(request, "month", _("Month"), "2024-05"),
+               choice_filter(request, "city", _("City"), _cities(request.user)),
+               text_filter(request, "site", _("Site code")),
+               choice_filter(request, "kind", _("Kind"), Line.Kind.choices)]
+    if tab == "history":
+        filters.append(choice_filter(request, "status", _("Status"),
+                                     [(s, s.label) for s in HISTORY]))
+    if role_of(request.user) != Role.OPERATOR:
+        filters.append(choice_filter(request, "operator", _("Operator"),
+                                     [(c, code_label(c)) for c in OPERATORS]))
+    return filters
+
+
+@roles(*EVERYONE)
+def lines(request):
+    user, tab = request.user, _tab(request.GET)
+    qs = filtered_lines(user, request.GET).select_related("bill", "site", "tenancy", "operator")
+    page, query = paginate(request, qs.order_by("-month", "site__site_code", "pk"))
+    rows = [{"id": ln.pk, "cells": [
+        cell(f"L{ln.pk}", reverse("line", args=[ln.pk])), cell(f"{ln.month:%Y-%m}"),
+        cell(ln.get_kind_display()), cell(ln.bill.bill_no if ln.bill_id else "—"),
+        cell(ln.site.site_code, reverse("site", args=[ln.site.site_code])),
+        cell(ln.tenancy.tenancy_id if ln.tenancy_id else "—"),
+        cell(code_label(ln.operator.code) if ln.operator_id else ""),
+        cell(f"{ln.period_start:%m-%d}～{ln.period_end:%m-%d}"),
+        cell(ln.active_days, cls="num"), num(ln.share, 6), num(ln.cost_share),
+        num(ln.tax_factor, 4), num(ln.tax_amount), num(ln.receivable),
+        cell(ln.get_status_display(), badge=ln.status),
+        cell(ln.confirm_due or "—")]} for ln in page]
+    heads = [header(_("Line")), header(_("Month")), header(_("Kind")), header(_("Bill")),
+             header(_("Site code")), header(_("Tenancy")), header(_("Operator")),
+             header(_("Period")), header(_("Active days"), "num"), header(_("Share"), "num"),
+             header(_("Cost share"), "num"), header(_("Tax factor"), "num"),
+             header(_("Tax factor amount"), "num"), header(_("Receivable"), "num"),
+             header(_("Status")), header(_("Confirm by"))]
+    can_confirm = role_of(user) == Role.OPERATOR and tab == "pending"
+    plain = QueryDict(mutable=True)
+    plain.update({k: v for k, v in request.GET.items() if k not in ("page", "tab") and v})
+    tabs = [{"label": _("Pending confirmation"), "active": tab == "pending",
+             "url": "?" + plain.urlencode()},
+            {"label": _("Line history"), "active": tab == "history",
+             "url": "?" + urlencode({"tab": "history", **{k: v for k, v in plain.items()
+                                                           if k != "status"}})}]
+    return render(request, "web/lines.html", {
+        "title": _("Pending lines"), "page": page, "query": query, "rows": rows,
+        "headers": heads, "selectable": can_confirm, "tabs": tabs, "tab": tab,
+        "totals": _totals(qs), "filters": _line_filters(request, tab),
+        "filter_query": request.GET.urlencode(), "total_span": 10,
+        "top_actions": [{"url": reverse("lines_export") + "?" + request.GET.urlencode(),
+                         "label": _("Download XLSX")}]})
+
+
+@require_POST
+@roles(Role.OPERATOR)
+def confirm(request):
+    back = _back(request, reverse("lines"))
+    if request.POST.get("scope") == "filtered":
+        params = QueryDict(request.POST.get("filter", ""))
+        ids = list(filtered_lines(request.user, params).values_list("pk", flat=True))
+    else:
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    if not ids:
+        messages.error(request, _("Select the lines to confirm."))
+        return redirect(back)
+    try:
+        result = services.confirm_lines(ids, request.user)
+    except services.SettlementError as exc:
+        messages.error(request, _error(exc))
+        return redirect(back)
+    text = _("Confirmed %(confirmed)d; already confirmed %(already)d; not confirmable "
+             "%(refused)d.") % {"confirmed": len(result.confirmed),
+                                "already": len(result.already),
+                                "refused": len(result.refused)}
+    (messages.success if result.confirmed else messages.error)(request, text)
+    return redirect(back)
+
+
+EXPORT_HEADERS = ("line_id", "month", "kind", "status", "bill_no", "site_code", "tenancy_id",
+                  "operator", "settlement_mode", "period_start", "period_end", "active_days",
+                  "share", "cost_share", "tax_factor", "tax_amount", "receivable",
+                  "push_date", "confirm_due", "adjusts")
+
+
+@roles(*EVERYONE)
+def lines_export(request):
+    """The filtered list as XLSX (scoped; text cells formula-safe through write_xlsx)."""
+    qs = filtered_lines(request.user, request.GET).order_by("-month", "site__site_code", "pk")
+    rows = ([f"L{r[0]}", r[1].strftime("%Y-%m"), *r[2:19], f"L{r[19]}" if r[19] else ""]
+            for r in qs.values_list(
+                "pk", "month", "kind", "status", "bill__bill_no", "site__site_code",
+                "tenancy__tenancy_id", "operator__code", "mode", "period_start", "period_end",
+                "active_days", "share", "cost_share", "tax_factor", "tax_amount", "receivable",
+                "push_date", "confirm_due", "adjusts_id").iterator(chunk_size=2000))
+    folder = settings.DATA_DIR / "exports" / secrets.token_hex(8)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "lines-history.xlsx" if _tab(request.GET) == "history" else "lines-pending.xlsx"
+    path = folder / name
+    write_table(path, list(EXPORT_HEADERS), rows, sheet="lines")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+
+
+# ---- a line's page ------------------------------------------------------------------------
+
+def _chain(line: Line) -> list[Line]:
+    """The line's whole adjustment chain, oldest first: what it corrects and what corrects it."""
+    first = line
+    while first.adjusts_id:
+        first = Line.objects.get(pk=first.adjusts_id)
+    chain, cur = [first], first
+    while True:
+        nxt = Line.objects.filter(adjusts=cur).order_by("pk").first()
+        if nxt is None:
+            return chain
+        chain.append(nxt)
+        cur = nxt
+
+
+def _weights_table(line: Line, mine: bool) -> dict:
+    """Per tenancy of the site: active days and its weight in each run of the bill period.
+    An operator sees other operators' tenancies as anonymous co-tenants."""
+    trace = line.trace or {}
+    runs = [r for r in trace.get("runs", []) if isinstance(r, dict)]
+    rows, other = [], 0
+    for t in trace.get("tenancies", []):
+        if not isinstance(t, list | tuple) or len(t) < 5:
+            continue
+        tid, op, days, first, last = t[:5]
+        own = line.tenancy_id and line.tenancy and tid == line.tenancy.tenancy_id
+        if mine and not own:
+            other += 1
+            label, operator = _("Co-tenant %(n)d") % {"n": other}, ""
+        else:
+            label, operator = tid, code_label(op)
+        weights = []
+        for r in runs:
+            found = {w[0]: w[1] for w in r.get("weights", []) if len(w) == 2}
+            weights.append(found.get(tid, "—"))
+        rows.append({"tenancy": label, "operator": operator, "days": days,
+                     "span": f"{first} ～ {last}", "weights": weights, "own": own})
+    heads = [{"span": f"{r.get('from', '')} ～ {r.get('to', '')}", "days": r.get("days", ""),
+              "method": code_label(r.get("method", "")),
+              "tower_share": r.get("tower_share", "")} for r in runs]
+    return {"rows": rows, "runs": heads}
+
+
+def dispute_status(status: str) -> str:
+    """A dispute's status in words (own context: "Rejected" means another thing on imports)."""
+    return {"OPEN": pgettext("dispute", "Open"),
+            "ESCALATED": pgettext("dispute", "Escalated to province"),
+            "ACCEPTED": pgettext("dispute", "Accepted"),
+            "PARTIAL": pgettext("dispute", "Partly accepted"),
+            "REJECTED": pgettext("dispute", "Rejected")}.get(status, status)
+
+
+def _labelled(disputes):
+    out = list(disputes)
+    for d in out:
+        d.status_label = dispute_status(d.status)
+    return out
+
+
+@roles(*EVERYONE)
+def line(request, pk):
+    user, role = request.user, role_of(request.user)
+    obj = get_object_or_404(scoped(user, Line.objects.select_related(
+        "bill", "site__county__city", "tenancy", "operator", "confirmed_by")), pk=pk)
+    chain = _chain(obj)
+    disputes = scoped(user, Dispute.objects.filter(line__in=chain)).select_related(
+        "raised_by", "answered_by", "line__site", "line__tenancy", "adjustment").order_by(
+        "raised_at", "pk")
+    trace = obj.trace or {}
+    text = trace.get("text_en" if get_language() == "en" else "text_zh") or trace.get(
+        "text_zh", "")
+    return render(request, "web/line.html", {
+        "line": obj, "chain": chain, "disputes": _labelled(disputes), "explanation": text,
+        "weights": _weights_table(obj, role == Role.OPERATOR),
+        "is_operator": role == Role.OPERATOR, "bill_link": role in STAFF and obj.bill_id,
+        "can_act": role == Role.OPERATOR and obj.status == Line.Status.PUSHED,
+        "reasons": Dispute.Reason.choices,
+        "attachment_types": ", ".join(sorted({k.lstrip(".") for k in ATTACHMENT_MAGIC})),
+        "attachment_mb": ATTACHMENT_MAX_BYTES // 2**20})
+
+
+def check_attachment(upload) -> str | None:
+    """Why a dispute attachment is refused, or None: size, extension and magic bytes."""
+    suffix = Path(upload.name or "").suffix.lower()
+    if upload.size > ATTACHMENT_MAX_BYTES:
+        return _("The attachment is larger than %(mb)d MB.") % {
+            "mb": ATTACHMENT_MAX_BYTES // 2**20}
+    if suffix not in ATTACHMENT_MAGIC:
+        return _("Attach a PDF, JPG, PNG or XLSX file.")
+    head = upload.read(16)
+    upload.seek(0)
+    if not head.startswith(ATTACHMENT_MAGIC[suffix]):
+        return _("The attachment's content does not match its type.")
+    return None
+
+
+@require_POST
+@roles(Role.OPERATOR)
+def dispute(request, pk):
+    obj = get_object_or_404(scoped(request.user, Line.objects.all()), pk=pk)
+    upload = request.FILES.get("attachment")
+    problem = check_attachment(upload) if upload is not None else None
+    if problem:
+        messages.error(request, problem)
+        return redirect("line", obj.pk)
+    try:
+        services.dispute_line(obj.pk, request.user, request.POST.get("reason", ""),
+                              request.POST.get("comment", "").strip(), upload)
+    except services.SettlementError as exc:
+        messages.error(request, _error(exc))
+        return redirect("line", obj.pk)
+    messages.success(request, _("Dispute raised; the line waits for the tower's answer."))
+    return redirect("line", obj.pk)
+
+
+# ---- dispute desk -------------------------------------------------------------------------
+
+def desk_states():
+    return [("open", _("Open and escalated")), ("OPEN", _("Open")),
+            ("ESCALATED", _("Escalated to province")), ("overdue", _("Overdue")),
+            ("answered", _("Answered")), ("all", _("All"))]
+
+
+@roles(*CLERKS)
+def disputes(request):
+    user, g = request.user, request.GET
+    qs = scoped(user, Dispute.objects.select_related(
+        "line__site", "line__operator", "line__tenancy", "line__bill", "line__city",
+        "raised_by", "answered_by", "adjustment"))
+    state = g.get("state") or "open"
+    if state == "open":
+        qs = qs.filter(status__in=Dispute.OPEN_STATES)
+    elif state in ("OPEN", "ESCALATED"):
+        qs = qs.filter(status=state)
+    elif state == "overdue":
+        qs = qs.filter(status__in=Dispute.OPEN_STATES, overdue=True)
+    elif state == "answered":
+        qs = qs.exclude(status__in=Dispute.OPEN_STATES)
+    if g.get("city", "").isdigit():
+        qs = qs.filter(line__city_id=int(g["city"]))
+    if g.get("site"):
+        qs = qs.filter(line__site__site_code__icontains=g["site"].strip())
+    if g.get("reason") in Dispute.Reason.values:
+        qs = qs.filter(reason=g["reason"])
+    page, query = paginate(request, qs.order_by("-overdue", "due", "pk"), size=20)
+    page.object_list = _labelled(page.object_list)
+    counts = scoped(user, Dispute.objects.filter(status__in=Dispute.OPEN_STATES)).aggregate(
+        open=Count("pk", filter=Q(status=Dispute.Status.OPEN)),
+        escalated=Count("pk", filter=Q(status=Dispute.Status.ESCALATED)),
+        overdue=Count("pk", filter=Q(overdue=True)))
+    return render(request, "web/disputes.html", {
+        "title": _("Dispute desk"), "page": page, "query": query, "counts": counts,
+        "is_admin": role_of(user) == Role.PROVINCE_ADMIN,
+        "filters": [choice_filter(request, "state", _("State"), desk_states()),
+                    choice_filter(request, "city", _("City"), _cities(user)),
+                    text_filter(request, "site", _("Site code")),
+                    choice_filter(request, "reason", _("Reason"), Dispute.Reason.choices)],
+        "state": state})
+
+
+def _amount(text: str) -> Decimal | None:
+    text = (text or "").replace(",", "").strip()
+    if not text:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(text) from None
+
+
+@require_POST
+@roles(*CLERKS)
+def answer(request, pk):
+    obj = get_object_or_404(scoped(request.user, Dispute.objects.all()), pk=pk)
+    back = _back(request, reverse("disputes"))
+    outcome = request.POST.get("outcome", "")
+    try:
+        amount = _amount(request.POST.get("new_amount", "")) if outcome == "PARTIAL" else None
+    except ValueError:
+        messages.error(request, _("The new amount is not a number."))
+        return redirect(back)
+    try:
+        adj = services.answer_dispute(obj.pk, request.user, outcome,
+                                      request.POST.get("explanation", ""), new_amount=amount)
+    except services.SettlementError as exc:
+        messages.error(request, _error(exc))
+        return redirect(back)
+    messages.success(request, _("Dispute D%(d)d answered: adjustment line L%(line)d asks "
+                                "%(amount)s yuan.") % {"d": obj.pk, "line": adj.pk,
+                                                       "amount": f"{adj.receivable:,.2f}"})
+    return redirect(back)
+
+
+@roles(*EVERYONE)
+def attachment(request, pk):
+    """A dispute's attachment, only for users who may see the dispute."""
+    obj = get_object_or_404(scoped(request.user, Dispute.objects.all()), pk=pk)
+    if not obj.attachment:
+        raise Http404
+    try:
+        handle = obj.attachment.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(handle, as_attachment=True, filename=Path(obj.attachment.name).name)
+
+
+# ---- site ledger --------------------------------------------------------------------------
+
+def ledger_lines(user, params):
+    qs = scoped(user, Line.objects.all())
+    qs = _month_filter(qs, params.get("month"))
+    if params.get("city", "").isdigit():
+        qs = qs.filter(city_id=int(params["city"]))
+    if params.get("site"):
+        qs = qs.filter(site__site_code__icontains=params["site"].strip())
+    return qs
+
+
+def ledger_sums(operators):
+    """The ledger's columns as aggregates over lines.
+
+    paid: the site's part of its paid bills (the allocation lines' cost shares, tower-borne
+    included, which the allocation makes sum to the bill exactly); allocated per operator and
+    tower-borne: the cost shares of the original allocation; confirmed / disputed /
+    outstanding: receivables of the lines as they stand (superseded lines excluded, their
+    adjustment lines counted instead)."""
+    alloc = Q(kind=Line.Kind.ALLOCATION)
+    sums = {"paid": Sum("cost_share", filter=alloc),
+            "tower": Sum("cost_share", filter=alloc & Q(status=Line.Status.TOWER))}
+    for code in operators:
+        sums[f"op_{code}"] = Sum("cost_share", filter=alloc & Q(operator__code=code))
+    sums.update({
+        "confirmed": Sum("receivable", filter=Q(status=Line.Status.CONFIRMED)),
+        "disputed": Sum("receivable", filter=Q(status=Line.Status.DISPUTED)),
+        "outstanding": Sum("receivable", filter=Q(status__in=[Line.Status.PUSHED,
+                                                              Line.Status.DISPUTED])),
+    })
+    return sums
+
+
+@roles(*EVERYONE)
+def ledger(request):
+    user = request.user
+    staff = role_of(user) in STAFF
+    qs = ledger_lines(user, request.GET)
+    operators = [c for c in OPERATORS if qs.filter(operator__code=c).exists()]
+    sums = ledger_sums(operators)
+    if not staff:   # an operator sees its own receivables, never the bills or the tower's part
+        for key in ("paid", "tower"):
+            sums.pop(key)
+    grouped = qs.values("site__site_code", "site__site_name", "month").annotate(**sums) \
+        .order_by("-month", "site__site_code")
+    page, query = paginate(request, grouped)
+    keys = list(sums)
+    rows = [{"cells": [
+        cell(r["site__site_code"], reverse("site", args=[r["site__site_code"]])),
+        cell(r["site__site_name"]), cell(f"{r['month']:%Y-%m}"),
+        *[num(r[k] or ZERO) for k in keys]]} for r in page]
+    totals = qs.aggregate(**sums)
+    labels = {"paid": _("Paid amount"), "tower": _("Tower-borne"), "confirmed": _("Confirmed"),
+              "disputed": _("Disputed"), "outstanding": _("Outstanding")}
+    for code in operators:
+        labels[f"op_{code}"] = _("Allocated %(operator)s") % {"operator": code_label(code)}
+    heads = [header(_("Site code")), header(_("Name")), header(_("Month")),
+             *[header(labels[k], "num") for k in keys]]
+    return render(request, "web/ledger.html", {
+        "title": _("Site ledger"), "page": page, "query": query, "rows": rows,
+        "headers": heads, "totals": [totals[k] or ZERO for k in keys], "staff": staff,
+        "filters": [text_filter(request, "month", _("Month"), "2024-05"),
+                    choice_filter(request, "city", _("City"), _cities(user)),
+                    text_filter(request, "site", _("Site code"))]})

@@ -1,4 +1,5 @@
-"""Every GET route the API registers, called as an operator with keys it must not see.
+"""Every GET route the API registers, called as an operator with keys it must not see;
+every other route, called by roles that may not write.
 
 The routes are read from the NinjaAPI itself (its OpenAPI document and its URL patterns),
 never from a hand-written list, so a route added later without scoping fails here; a route
@@ -12,6 +13,7 @@ import re
 import pytest
 
 from tests.api.conftest import call
+from tests.api.test_lines import make_lines
 from towerledger.api.urls import api
 
 DOCS = {"openapi-json", "openapi-view", "api-root"}
@@ -28,29 +30,64 @@ def get_routes():
     return routes
 
 
+def get_writes():
+    """``(method, path, example body)`` of every operation that is not a GET."""
+    schema = api.get_openapi_schema(path_params={})
+    writes = []
+    for path, operations in schema["paths"].items():
+        for method, op in operations.items():
+            if method != "get":
+                ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                example = schema["components"]["schemas"][ref.split("/")[-1]]["examples"][0]
+                writes.append((method, path, example))
+    return writes
+
+
+@pytest.fixture
+def lines(users, tmp_path):
+    """Lines of every operator, and disputes of CMCC's and CUCC's lines on ZZ001."""
+    from tests.conftest import make_user
+    from towerledger.access.models import Role
+    from towerledger.org.models import Operator
+    from towerledger.settlement.services import dispute_line
+
+    made = make_lines(users, tmp_path)
+    cucc = make_user("cucc", Role.OPERATOR, operator=Operator.objects.get(code="CUCC"))
+    dispute_line(made["T-ZZ001-CUCC"].pk, cucc, "KWH", "T-ZZ001-CUCC 读数有误")
+    dispute_line(made["T-ZZ001-CMCC"].pk, users["cmcc"], "PRICE", "T-ZZ001-CMCC 单价")
+    return made
+
+
 def test_every_registered_url_is_in_the_openapi_document():
     """So ``include_in_schema=False`` cannot hide a route from the enumeration below."""
-    documented = {path for path, _ in get_routes()}
+    documented = set(api.get_openapi_schema(path_params={})["paths"])
     registered = {"/api/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(p.pattern))
                   for p in api.urls[0] if p.name not in DOCS}
     assert registered and registered <= documented, registered - documented
 
 
-def forbidden_keys(who, bills):
+def forbidden_keys(who, bills, lines):
     """Per path/filter parameter: keys of records that exist but ``who`` must not see."""
     common = {
         "account_no": ["A-100", "A-200", "A-300"],  # operators see no supply accounts
         "bill_id": [str(bills["zz"].pk), str(bills["ly"].pk)],  # nor bills
     }
     if who == "cmcc":
-        return common | {
+        others = ("T-ZZ001-CUCC", "T-ZZ001-CTCC", "T-LY001-CTCC", "LUMP-T-LY001-CUCC")
+        keys = common | {
             "site_code": ["ZZ003", "LY001"],  # no CMCC tenancy there
             "tenancy_id": ["T-ZZ001-CUCC", "T-ZZ001-CTCC", "T-LY001-CUCC"],  # other operators
         }
-    return common | {  # ctcc_zz: CTCC in 郑州 only
-        "site_code": ["ZZ003", "LY001"],
-        "tenancy_id": ["T-LY001-CTCC", "T-ZZ001-CMCC", "T-ZZ002-CMCC"],
-    }
+    else:  # ctcc_zz: CTCC in 郑州 only
+        others = ("T-ZZ001-CMCC", "T-ZZ001-CUCC", "T-ZZ002-CMCC", "T-LY001-CTCC",
+                  "LUMP-T-LY001-CUCC")
+        keys = common | {
+            "site_code": ["ZZ003", "LY001"],
+            "tenancy_id": ["T-LY001-CTCC", "T-ZZ001-CMCC", "T-ZZ002-CMCC"],
+        }
+    # other operators' allocation lines (and the province's), in both id forms
+    line_ids = [f"L{lines[k].pk}" for k in others]
+    return keys | {"line_id": line_ids, "line": line_ids + [ids[1:] for ids in line_ids]}
 
 
 def leak_markers(forbidden, bills):
@@ -60,11 +97,14 @@ def leak_markers(forbidden, bills):
 
 
 @pytest.mark.parametrize("who", ["cmcc", "ctcc_zz"])
-def test_no_get_route_shows_an_operator_what_it_must_not_see(client, tokens, bills, who):
-    forbidden = forbidden_keys(who, bills)
+def test_no_get_route_shows_an_operator_what_it_must_not_see(client, tokens, lines, bills,
+                                                             who):
+    # ``lines`` before ``bills``: B-2405 is paid before bills' B-ZZ-2405 overlaps it on A-100
+    forbidden = forbidden_keys(who, bills, lines)
     markers = leak_markers(forbidden, bills)
     routes = get_routes()
-    assert len(routes) >= 9  # me, sites, tenancies, accounts, bills (lists and details)
+    # me, sites, tenancies, accounts, bills, lines (lists and details), disputes
+    assert len(routes) >= 12
     tried = 0
     for path, query_names in routes:
         names = re.findall(r"{(\w+)}", path)
@@ -98,3 +138,31 @@ def assert_no_leak(response, markers, url):
     text = json.dumps(response.json(), ensure_ascii=False)
     leaked = sorted(m for m in markers if m in text)
     assert not leaked, f"{url} shows {leaked}"
+
+
+def test_every_write_refuses_anonymous_callers_and_read_only_roles(client, tokens, lines):
+    """Each non-GET route, called with its documented example body: 401 without a token,
+    403 for the viewer and the city clerks, and nothing written."""
+    writes = get_writes()
+    assert {path for _, path, _ in writes} >= {"/api/v1/lines/confirm", "/api/v1/lines/disputes"}
+    before = state()
+    for method, path, example in writes:
+        body = json.dumps(example)
+        anonymous = client.generic(method.upper(), path, body, content_type="application/json")
+        assert anonymous.status_code == 401, (path, anonymous.status_code)
+        for who in ("viewer", "clerk_zz", "clerk_ly"):
+            response = client.generic(method.upper(), path, body,
+                                      content_type="application/json",
+                                      headers={"Authorization": f"Bearer {tokens[who]}",
+                                               "Idempotency-Key": f"{who}-{path}"})
+            assert response.status_code == 403, (path, who, response.status_code)
+            assert response.json()["code"] == "FORBIDDEN"
+    assert state() == before
+
+
+def state():
+    from towerledger.ledger.models import JournalEntry
+    from towerledger.settlement.models import Dispute, IdempotencyKey, Line
+
+    return (sorted(Line.objects.values_list("pk", "status")), Dispute.objects.count(),
+            JournalEntry.objects.count(), IdempotencyKey.objects.count())

@@ -139,5 +139,6 @@ def test_user_without_profile_sees_nothing(client, db, province):
     stranger = get_user_model().objects.create_user("stranger", password="x-Secret-123")
     _, raw = create_token(stranger, "no role")
     assert call(client, "/api/v1/me", raw).json()["scope"]["level"] == "NONE"
-    for url in ("/api/v1/sites", "/api/v1/tenancies", "/api/v1/accounts", "/api/v1/bills"):
+    for url in ("/api/v1/sites", "/api/v1/tenancies", "/api/v1/accounts", "/api/v1/bills",
+                "/api/v1/lines", "/api/v1/disputes"):
         assert call(client, url, raw).status_code == 403, url

@@ -7,7 +7,7 @@ floats; dates are ISO 8601.
 from datetime import date, datetime
 from decimal import Decimal
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class PageBase(Schema):
@@ -129,3 +129,158 @@ SitePage = page_of(SiteOut)
 TenancyPage = page_of(TenancyOut)
 AccountPage = page_of(AccountOut)
 BillPage = page_of(BillOut)
+
+
+# ---- settlement: lines (分摊明细), confirmation (确认), disputes (争议) ------------------------
+# Lines are "L123" and disputes "D45" here, as in the exports, the audit log and the trace;
+# requests take "L123" or the bare number 123.
+
+LINE_EXAMPLE = {
+    "id": "L8", "kind": "ALLOCATION", "adjusts": None, "bill_no": "B-2405", "month": "2024-05",
+    "site_code": "ZZ001", "tenancy_id": "T-ZZ001-CMCC", "operator": "CMCC",
+    "settlement_mode": "RESALE", "period_start": "2024-05-01", "period_end": "2024-05-31",
+    "active_days": 31, "share": "0.559553", "cost_share": "2659.00", "tax_factor": "0.1300",
+    "tax_amount": "345.67", "receivable": "3004.67", "status": "PUSHED",
+    "push_date": "2024-06-03", "confirm_due": "2024-06-13", "confirmed_at": None,
+    "deemed": False,
+    "explanation": {"zh": "缴费单B-2405：2024-05-01至2024-05-31，共31天，金额4752.00元；…",
+                    "en": "Bill B-2405, 2024-05-01 to 2024-05-31 (31 days), 4752.00 yuan; …"}}
+
+
+class ExplanationOut(Schema):
+    zh: str
+    en: str
+
+
+class LineOut(Schema):
+    id: str = Field(description='the line, "L123"')
+    kind: str = Field(description="ALLOCATION | LUMP_SUM | ADJUSTMENT")
+    adjusts: str | None = Field(description="the line an ADJUSTMENT corrects")
+    bill_no: str | None = Field(description="the paid bill (none for LUMP_SUM)")
+    month: str = Field(description="YYYY-MM the line belongs to")
+    site_code: str
+    tenancy_id: str
+    operator: str
+    settlement_mode: str = Field(description="RESALE | ON_BEHALF | LUMP_SUM")
+    period_start: date
+    period_end: date
+    active_days: int
+    share: Decimal = Field(description="share of the bill, 6 places")
+    cost_share: Decimal
+    tax_factor: Decimal
+    tax_amount: Decimal
+    receivable: Decimal = Field(description="what the operator owes for this line (yuan)")
+    status: str = Field(description="PUSHED (to confirm) | CONFIRMED | DISPUTED | SUPERSEDED")
+    push_date: date | None
+    confirm_due: date | None = Field(description="confirm or dispute by this day")
+    confirmed_at: datetime | None
+    deemed: bool = Field(description="confirmed by the deadline, not by the operator")
+    explanation: ExplanationOut
+
+    model_config = {"json_schema_extra": {"examples": [LINE_EXAMPLE]}}
+
+
+DISPUTE_EXAMPLE = {
+    "id": "D3", "line": "L8", "bill_no": "B-2405", "site_code": "ZZ001",
+    "tenancy_id": "T-ZZ001-CMCC", "operator": "CMCC", "round": 1, "reason": "KWH",
+    "comment": "电表读数与我方抄表不符", "raised_at": "2024-06-05T09:30:00+08:00",
+    "due": "2024-06-25", "overdue": False, "status": "PARTIAL",
+    "answer": "核实后按新读数调整", "new_amount": "2800.00", "answered_at":
+        "2024-06-10T15:00:00+08:00", "adjustment": "L21"}
+
+
+class DisputeOut(Schema):
+    id: str = Field(description='the dispute, "D45"')
+    line: str = Field(description="the disputed line")
+    bill_no: str | None
+    site_code: str
+    tenancy_id: str | None
+    operator: str | None
+    round: int = Field(description="2: a second dispute after a rejection (escalated)")
+    reason: str
+    comment: str
+    raised_at: datetime
+    due: date = Field(description="the tower side answers by this day")
+    overdue: bool
+    status: str = Field(description="OPEN | ESCALATED | ACCEPTED | PARTIAL | REJECTED")
+    answer: str = Field(description="the tower side's explanation")
+    new_amount: Decimal | None = Field(description="the receivable now asked (answered)")
+    answered_at: datetime | None
+    adjustment: str | None = Field(description="the adjustment line pushed with the answer")
+
+    model_config = {"json_schema_extra": {"examples": [DISPUTE_EXAMPLE]}}
+
+
+class LineDetailOut(LineOut):
+    trace: dict = Field(description="how the line was computed (operators: other tenancies "
+                                    "on the site appear as OTHER-1, OTHER-2, …)")
+    disputes: list[DisputeOut]
+
+
+class ConfirmIn(Schema):
+    lines: list[int | str] = Field(min_length=1, max_length=5000,
+                                   description='line ids, "L123" or 123; at most 5000')
+
+    model_config = {"json_schema_extra": {"examples": [{"lines": ["L8", "L9", 12]}]}}
+
+
+class ItemError(Schema):
+    """The bilingual, coded error of one item of a batch (the error body's shape)."""
+    code: str = Field(description="INVALID | FORBIDDEN | NOT_FOUND | CONFLICT")
+    message_zh: str
+    message_en: str
+
+
+class RefusedOut(ItemError):
+    id: str = Field(description="the line id as sent")
+    reason: str = Field(description='"not found", "status DISPUTED", …')
+
+
+class ConfirmOut(Schema):
+    confirmed: list[str]
+    already_confirmed: list[str]
+    refused: list[RefusedOut]
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "confirmed": ["L8", "L9"], "already_confirmed": ["L12"],
+        "refused": [{"id": "L10", "reason": "status DISPUTED", "code": "CONFLICT",
+                     "message_zh": "该明细状态为 DISPUTED，不能确认",
+                     "message_en": "line is DISPUTED, not pending"}]}]}}
+
+
+class DisputeItemIn(Schema):
+    line: int | str = Field(description='the line, "L123" or 123')
+    reason: str = Field(description="KWH | PRICE | RATIO | PERIOD | TENANCY | INVOICE | "
+                                    "DUPLICATE | OTHER (OTHER needs a comment)")
+    comment: str = Field("", max_length=4000)
+
+
+class DisputesIn(Schema):
+    disputes: list[DisputeItemIn] = Field(min_length=1, max_length=1000,
+                                          description="at most 1000")
+
+    model_config = {"json_schema_extra": {"examples": [{"disputes": [
+        {"line": "L8", "reason": "KWH", "comment": "电表读数与我方抄表不符"},
+        {"line": "L9", "reason": "OTHER", "comment": "站址已于4月退租"}]}]}}
+
+
+class DisputeResultOut(Schema):
+    line: str = Field(description="the line id as sent")
+    ok: bool
+    dispute: str | None = Field(None, description="the dispute created")
+    status: str | None = Field(None, description="OPEN, or ESCALATED after a rejection")
+    error: ItemError | None = None
+
+
+class DisputesOut(Schema):
+    results: list[DisputeResultOut] = Field(description="one per item, in the order sent")
+
+    model_config = {"json_schema_extra": {"examples": [{"results": [
+        {"line": "L8", "ok": True, "dispute": "D3", "status": "OPEN", "error": None},
+        {"line": "L9", "ok": False, "dispute": None, "status": None, "error": {
+            "code": "CONFLICT", "message_zh": "该明细状态为 CONFIRMED，不能提出争议",
+            "message_en": "line is CONFIRMED, not pending"}}]}]}}
+
+
+LinePage = page_of(LineOut)
+DisputePage = page_of(DisputeOut)

@@ -10,7 +10,7 @@ from ninja import NinjaAPI
 from towerledger.api import errors
 from towerledger.api.auth import AUTH
 from towerledger.api.docs import OfflineSwagger
-from towerledger.api.routers import accounts, bills, me, sites, tenancies
+from towerledger.api.routers import accounts, bills, lines, me, sites, tenancies
 
 api = NinjaAPI(
     title="towerledger API",
@@ -23,9 +23,12 @@ api = NinjaAPI(
     docs=OfflineSwagger(),
 )
 errors.install(api)
+lines.install(api)  # the settlement services' errors (SettlementError)
 
 api.add_router("/v1/me", me.router)
 api.add_router("/v1/sites", sites.router)
 api.add_router("/v1/tenancies", tenancies.router)
 api.add_router("/v1/accounts", accounts.router)
 api.add_router("/v1/bills", bills.router)
+api.add_router("/v1/lines", lines.router)
+api.add_router("/v1/disputes", lines.disputes_router)

@@ -113,23 +113,23 @@ def lines(request):
     user, tab = request.user, _tab(request.GET)
     qs = filtered_lines(user, request.GET).select_related("bill", "site", "tenancy", "operator")
     page, query = paginate(request, qs.order_by("-month", "site__site_code", "pk"))
+    operator = role_of(user) == Role.OPERATOR
     rows = [{"id": ln.pk, "cells": [
         cell(f"L{ln.pk}", reverse("line", args=[ln.pk])), cell(f"{ln.month:%Y-%m}"),
         cell(ln.get_kind_display()), cell(ln.bill.bill_no if ln.bill_id else "—"),
         cell(ln.site.site_code, reverse("site", args=[ln.site.site_code])),
         cell(ln.tenancy.tenancy_id if ln.tenancy_id else "—"),
-        cell(code_label(ln.operator.code) if ln.operator_id else ""),
+        *([] if operator else [cell(ln.operator.code if ln.operator_id else "")]),
         cell(f"{ln.period_start:%m-%d}～{ln.period_end:%m-%d}"),
-        cell(ln.active_days, cls="num"), num(ln.share, 6), num(ln.cost_share),
-        num(ln.tax_factor, 4), num(ln.tax_amount), num(ln.receivable),
-        cell(ln.get_status_display(), badge=ln.status),
+        cell(ln.active_days, cls="num"), num(ln.cost_share), num(ln.tax_amount),
+        num(ln.receivable), cell(ln.get_status_display(), badge=ln.status),
         cell(ln.confirm_due or "—")]} for ln in page]
     heads = [header(_("Line")), header(_("Month")), header(_("Kind")), header(_("Bill")),
-             header(_("Site code")), header(_("Tenancy")), header(_("Operator")),
-             header(_("Period")), header(_("Active days"), "num"), header(_("Share"), "num"),
-             header(_("Cost share"), "num"), header(_("Tax factor"), "num"),
-             header(_("Tax factor amount"), "num"), header(_("Receivable"), "num"),
-             header(_("Status")), header(_("Confirm by"))]
+             header(_("Site code")), header(_("Tenancy")),
+             *([] if operator else [header(_("Operator"))]),
+             header(_("Period")), header(_("Active days"), "num"),
+             header(_("Cost share"), "num"), header(_("Tax factor amount"), "num"),
+             header(_("Receivable"), "num"), header(_("Status")), header(_("Confirm by"))]
     can_confirm = role_of(user) == Role.OPERATOR and tab == "pending"
     plain = QueryDict(mutable=True)
     plain.update({k: v for k, v in request.GET.items() if k not in ("page", "tab") and v})
@@ -142,7 +142,7 @@ def lines(request):
         "title": _("Pending lines"), "page": page, "query": query, "rows": rows,
         "headers": heads, "selectable": can_confirm, "tabs": tabs, "tab": tab,
         "totals": _totals(qs), "filters": _line_filters(request, tab),
-        "filter_query": request.GET.urlencode(), "total_span": 10,
+        "filter_query": request.GET.urlencode(), "total_span": 8 if operator else 9,
         "top_actions": [{"url": reverse("lines_export") + "?" + request.GET.urlencode(),
                          "label": _("Download XLSX")}]})
 

@@ -166,6 +166,11 @@ def test_bill_page_and_audit_queue_show_findings_and_actions_work(users, tmp_pat
     assert "已支付 1 张" in r.content.decode()
     bill.refresh_from_db()
     assert bill.status == "PAID"
+    page = c.get(reverse("bill", args=[bill.pk])).content.decode()
+    # paid → allocated and pushed at once: the lines, the tower-borne row, the total
+    for tenancy in ("T-ZZ001-CMCC", "T-ZZ001-CUCC", "T-ZZ001-CTCC", "铁塔承担"):
+        assert tenancy in page
+    assert "7,776.00" in page.split("分摊")[-1]
     viewer = login(users["viewer"])
     assert viewer.post(reverse("pay"), {"ids": [bill.pk], "paid_date": "2024-06-03"}) \
         .status_code == 404

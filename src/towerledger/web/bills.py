@@ -3,10 +3,11 @@ and benchmark chart, and the actions: assign, resolve, whitelist, pay."""
 
 import json
 from datetime import date
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import F, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +20,7 @@ from towerledger.access.scope import can_change, scoped
 from towerledger.bills import services
 from towerledger.bills.models import Bill, Flag
 from towerledger.domain.audits import RULE_LABELS
+from towerledger.settlement.models import Line
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
 from towerledger.web.views import _cities, _exports
@@ -90,10 +92,15 @@ def bill(request, pk):
     history = AuditEntry.objects.filter(object_type="bill", object_key=str(obj.pk)) \
         .select_related("user")
     splits = obj.account.splits.select_related("site").order_by("site__site_code")
+    lines = list(obj.lines.select_related("site", "tenancy", "operator")
+                 .order_by("site__site_code", "kind", F("tenancy_id").asc(nulls_last=True),
+                           "pk"))
+    totals = {k: sum((getattr(ln, k) for ln in lines if ln.kind == Line.Kind.ALLOCATION),
+                     Decimal(0)) for k in ("cost_share", "tax_amount", "receivable")}
     return render(request, "web/bill.html", {
         "bill": obj, "flags": flags, "history": history, "chart": json.dumps(chart),
         "splits": splits, "today": timezone.localdate().isoformat(),
-        "colleagues": _colleagues(request.user)})
+        "colleagues": _colleagues(request.user), "lines": lines, "line_totals": totals})
 
 
 def _colleagues(user):

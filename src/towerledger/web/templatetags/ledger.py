@@ -22,3 +22,15 @@ def money(value, places=2):
 @register.filter
 def get(mapping, key):
     return mapping.get(key, "") if hasattr(mapping, "get") else ""
+
+
+@register.filter
+def pct(value, places=2):
+    """A fraction as a percentage: 0.161290 → 16.13 %; ``places`` decimals."""
+    if value in (None, ""):
+        return ""
+    try:
+        d = Decimal(str(value)) * 100
+    except InvalidOperation:
+        return value
+    return f"{d:,.{int(places)}f} %"

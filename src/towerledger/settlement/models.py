@@ -5,6 +5,7 @@ references the one it corrects."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from towerledger.domain.codes import SettlementMode, choices
 
@@ -101,11 +102,12 @@ class Dispute(models.Model):
         OTHER = "OTHER", _("Other")
 
     class Status(models.TextChoices):
-        OPEN = "OPEN", _("Open")
-        ESCALATED = "ESCALATED", _("Escalated to province")
-        ACCEPTED = "ACCEPTED", _("Accepted")
-        PARTIAL = "PARTIAL", _("Partly accepted")
-        REJECTED = "REJECTED", _("Rejected")
+        # "dispute" context: the same English words mean other things on import jobs
+        OPEN = "OPEN", pgettext_lazy("dispute", "Open")
+        ESCALATED = "ESCALATED", pgettext_lazy("dispute", "Escalated to province")
+        ACCEPTED = "ACCEPTED", pgettext_lazy("dispute", "Accepted")
+        PARTIAL = "PARTIAL", pgettext_lazy("dispute", "Partly accepted")
+        REJECTED = "REJECTED", pgettext_lazy("dispute", "Rejected")
 
     OPEN_STATES = (Status.OPEN, Status.ESCALATED)
 

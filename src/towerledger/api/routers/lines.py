@@ -34,6 +34,7 @@ from towerledger.api.schemas import (
     DisputePage,
     DisputesIn,
     DisputesOut,
+    ItemError,
     LineDetailOut,
     LinePage,
 )
@@ -48,7 +49,9 @@ disputes_router = Router(tags=["settlement"])
 # SettlementError.code → HTTP status and the API's error code
 SETTLEMENT_ERRORS = {"invalid": (400, "INVALID"), "forbidden": (403, "FORBIDDEN"),
                      "not_found": (404, "NOT_FOUND"), "conflict": (409, "CONFLICT")}
-ERROR_RESPONSES = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+# the services' errors (400, 409) carry their own messages and CONFLICT, which is not among
+# ``errors.Code``: documented with ``ItemError`` (same shape, code a string)
+ERROR_RESPONSES = {400: ItemError, 403: ErrorOut, 404: ErrorOut, 409: ItemError, 422: ErrorOut}
 
 LINE_ID = re.compile(r"^[Ll]?(\d{1,18})$")
 IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", max_length=100,
@@ -89,26 +92,34 @@ def ref(prefix: str, pk) -> str | None:
 LINE_FIELDS = ("pk", "kind", "adjusts_id", "bill__bill_no", "month", "site__site_code",
                "tenancy__tenancy_id", "operator__code", "mode", "period_start", "period_end",
                "active_days", "share", "cost_share", "tax_factor", "tax_amount", "receivable",
-               "status", "push_date", "confirm_due", "confirmed_at", "deemed", "trace")
+               "status", "push_date", "confirm_due", "confirmed_at", "deemed",
+               "adjusts__receivable")
+# what the explanation needs of the trace, read key by key so a page never loads whole traces
+# (only text keys: SQLite hands back a numeric-looking string key as a float)
+TRACE_KEYS = ("text_zh", "text_en", "dispute")
 
 
-def explanation(row: dict) -> dict:
-    trace = row["trace"] or {}
+def explanation(row: dict, trace: dict) -> dict:
     zh, en = trace.get("text_zh", ""), trace.get("text_en", "")
-    if row["kind"] == Line.Kind.ADJUSTMENT and "previous_receivable" in trace:
-        # the trace of an adjustment is its original's, plus what changed
-        was, now = trace["previous_receivable"], trace.get("receivable", str(row["receivable"]))
-        origin, dispute = trace.get("adjusts", ""), trace.get("dispute", "")
+    if row["kind"] == Line.Kind.ADJUSTMENT and row["adjusts_id"]:
+        # the trace of an adjustment is its original's (plus the dispute): say what changed
+        was, now = row["adjusts__receivable"], row["receivable"]
+        origin, dispute = ref("L", row["adjusts_id"]), trace.get("dispute", "")
         zh = f"调账：{origin} 经争议 {dispute} 处理，应收由 {was} 元调整为 {now} 元。原明细：{zh}"
         en = (f"Adjustment of {origin} after dispute {dispute}: receivable {was} → {now} "
               f"yuan. Original line: {en}")
     return {"zh": zh, "en": en}
 
 
-def line_rows(qs) -> list[dict]:
+def line_rows(qs, with_trace: bool = False) -> list[dict]:
+    """``qs`` as API lines; ``with_trace``: with the whole trace (one line's detail)."""
+    extra = ("trace",) if with_trace else tuple(f"trace__{k}" for k in TRACE_KEYS)
+    names = LINE_FIELDS + extra
     out = []
-    for values in qs.values_list(*LINE_FIELDS):
-        r = dict(zip(LINE_FIELDS, values, strict=True))
+    for values in qs.values_list(*names):
+        r = dict(zip(names, values, strict=True))
+        trace = (r["trace"] or {}) if with_trace else {
+            k: r[f"trace__{k}"] for k in TRACE_KEYS if r[f"trace__{k}"] is not None}
         out.append({
             "id": ref("L", r["pk"]), "kind": r["kind"], "adjusts": ref("L", r["adjusts_id"]),
             "bill_no": r["bill__bill_no"], "month": f"{r['month']:%Y-%m}",
@@ -120,7 +131,9 @@ def line_rows(qs) -> list[dict]:
             "tax_amount": r["tax_amount"], "receivable": r["receivable"],
             "status": r["status"], "push_date": r["push_date"],
             "confirm_due": r["confirm_due"], "confirmed_at": r["confirmed_at"],
-            "deemed": r["deemed"], "explanation": explanation(r), "trace": r["trace"]})
+            "deemed": r["deemed"], "explanation": explanation(r, trace)})
+        if with_trace:
+            out[-1]["trace"] = trace
     return out
 
 
@@ -224,7 +237,7 @@ def list_lines(request, filters: Query[LineFilters], paging: Query[PageParams]):
         qs = qs.filter(Q(pushed_at__gte=since) | Q(confirmed_at__gte=since)
                        | Q(pk__in=touched.values("line_id")))
     return page(qs.order_by("pk"), paging,
-                lambda s: [{k: v for k, v in r.items() if k != "trace"} for r in line_rows(s)])
+                line_rows)
 
 
 class DisputeFilters(Schema):
@@ -372,7 +385,7 @@ def dispute(request, body: DisputesIn, idempotency_key: str | None = IDEMPOTENCY
 def get_line(request, line_id: str = Path(..., pattern=r"^[Ll]?\d{1,18}$",
                                            examples=["L8"])):
     pk = line_pk(line_id)
-    found = line_rows(scoped(request.auth_user, shown_lines().filter(pk=pk)))
+    found = line_rows(scoped(request.auth_user, shown_lines().filter(pk=pk)), with_trace=True)
     if not found:
         raise ApiError(404)
     out = found[0]

@@ -168,7 +168,8 @@ def django(args: Annotated[list[str], typer.Argument(help="a Django management c
 
 # Each business area adds its own subcommands: a module with ``register(app)``.
 EXTENSIONS = ("towerledger.synth.commands", "towerledger.bills.commands",
-              "towerledger.settlement.commands", "towerledger.api.commands")
+              "towerledger.settlement.commands", "towerledger.collection.commands",
+              "towerledger.api.commands")
 
 
 def _register_extensions():

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "towerledger.ledger",
     "towerledger.bills",
     "towerledger.settlement",
+    "towerledger.collection",
     "towerledger.exchange",
     "towerledger.web",
     "towerledger.api",

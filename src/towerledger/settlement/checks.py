@@ -4,7 +4,9 @@
 * every paid bill is fully allocated: it has lines and their cost shares sum to its amount;
 * the UNCONFIRMED account equals the receivable of lines pushed and not yet answered, and
   RECEIVABLE equals the receivable of confirmed lines less what receipts have applied;
-* every site's ADVANCE is cleared by its allocations once its bills are allocated.
+* every site's ADVANCE is cleared by its allocations once its bills are allocated;
+* receipts applied plus unapplied equal receipts received, and no line is written off
+  beyond its receivable.
 """
 
 from decimal import Decimal
@@ -61,11 +63,36 @@ def run_checks(limit: int = 20) -> list[str]:
     if _balance("ADVANCE") != unallocated:
         problems.append(f"垫付余额与未分摊账单不符 ADVANCE {_balance('ADVANCE')} ≠ unallocated "
                         f"paid bills {unallocated}")
-    return problems
+    return problems + collection_checks()
 
 
 def _applied() -> Decimal:
-    """Receipts applied to receivables (credits to RECEIVABLE from write-off entries)."""
-    r = JournalLine.objects.filter(account="RECEIVABLE", entry__kind="WRITE_OFF").aggregate(
+    """Receipts applied to receivables: write-offs less what was unmatched (反核销)."""
+    r = JournalLine.objects.filter(account="RECEIVABLE",
+                                   entry__kind__in=["WRITE_OFF", "UNMATCH"]).aggregate(
         c=Sum("credit"), d=Sum("debit"))
     return (r["c"] or ZERO) - (r["d"] or ZERO)
+
+
+def collection_checks() -> list[str]:
+    """Receipts applied plus unapplied equal receipts received, line by line and in the
+    journal."""
+    from towerledger.collection.models import Application, Receipt
+
+    problems = []
+    received = Receipt.objects.aggregate(s=Sum("amount"))["s"] or ZERO
+    applied = Receipt.objects.aggregate(s=Sum("applied"))["s"] or ZERO
+    live = Application.objects.filter(reversed_at__isnull=True) \
+        .aggregate(s=Sum("amount"))["s"] or ZERO
+    written = Line.objects.aggregate(s=Sum("written_off"))["s"] or ZERO
+    if not applied == live == written:
+        problems.append(f"核销金额不一致 applied {applied} / write-offs {live} / lines "
+                        f"{written}")
+    unapplied = -_balance("UNAPPLIED")
+    if applied + unapplied != received:
+        problems.append(f"回款 ≠ 已核销 + 未核销 receipts {received} ≠ applied {applied} + "
+                        f"unapplied {unapplied}")
+    over = Line.objects.filter(written_off__gt=F("receivable")).count()
+    if over:
+        problems.append(f"{over} 条明细核销超过应收 lines written off beyond receivable")
+    return problems

@@ -62,6 +62,11 @@ class Line(models.Model):
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                      null=True, blank=True, related_name="+")
     deemed = models.BooleanField(_("deemed confirmed"), default=False)
+    # 对账与核销 (collection): the statement that carries the line, and what receipts
+    # have written off of it (the sum of its live applications, kept here for speed)
+    statement = models.ForeignKey("collection.Statement", on_delete=models.PROTECT, null=True,
+                                  blank=True, related_name="lines")
+    written_off = money(_("written off"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

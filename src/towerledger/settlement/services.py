@@ -343,14 +343,18 @@ def once(user, key: str | None, endpoint: str, work):
     """Run ``work()`` once per (user, Idempotency-Key): a retry returns the stored answer."""
     if not key:
         return work()
+    key = key[:100]
     found = IdempotencyKey.objects.filter(user=user, key=key).first()
     if found:
+        if found.endpoint != endpoint:
+            raise SettlementError("该幂等键已用于其他请求", "this Idempotency-Key was used for "
+                                  "another request", "invalid")
         return found.response
     with transaction.atomic():
         response = work()
         try:
             with transaction.atomic():
-                IdempotencyKey.objects.create(user=user, key=key[:100], endpoint=endpoint,
+                IdempotencyKey.objects.create(user=user, key=key, endpoint=endpoint,
                                               response=response)
         except IntegrityError:  # a concurrent retry stored it first: roll ours back
             raise SettlementError("重复请求正在处理", "the same request is being processed",

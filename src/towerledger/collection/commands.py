@@ -1,0 +1,82 @@
+"""CLI commands of statements, matching and ageing (registered onto the main Typer app)."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app):
+    """Add ``statements``, ``match`` and ``ageing`` to ``app``."""
+    app.command()(statements)
+    app.command()(match)
+    app.command()(ageing)
+
+
+def statements(
+    month: Annotated[str, typer.Option(help="YYYY-MM: lines confirmed by the end of it")],
+    operator: Annotated[str | None, typer.Option(help="only this operator (CMCC, …)")] = None,
+    province: Annotated[bool, typer.Option("--province", help="one statement per operator "
+                                           "for the whole province, not per city")] = False,
+    user: Annotated[str | None, typer.Option(help="issue as this user")] = None,
+):
+    """Issue the month's statements (对账单) from confirmed lines not yet on one."""
+    from towerledger import cli
+    from towerledger.settlement.commands import _month
+
+    cli.setup_django()
+    from rich.table import Table
+
+    from towerledger.collection.services import issue_statements
+
+    issued = issue_statements(_month(month), cli.resolve_user(user), operator,
+                              by_city=not province)
+    table = Table("对账单 statement", "运营商 operator", "地市 city", "明细 lines",
+                  "应收 receivable", title=f"{month} 对账单 statements")
+    for st in issued:
+        table.add_row(st.number, st.operator.code, st.city.name if st.city else "全省",
+                      f"{st.lines_count:,}", f"{st.receivable:,.2f}")
+    cli.console.print(table if issued else "没有待出对账单的明细 / no confirmed lines to state")
+
+
+def match(user: Annotated[str | None, typer.Option(help="record as this user")] = None):
+    """Match every receipt with an unapplied amount (自动核销) and say how."""
+    from towerledger import cli
+
+    cli.setup_django()
+    from towerledger.collection.services import auto_match
+
+    r = auto_match(user=cli.resolve_user(user))
+    rules = ", ".join(f"{k} {v}" for k, v in sorted(r.by_rule.items())) or "—"
+    cli.console.print(f"核销 applied {r.applied:,.2f} 元 in {r.applications:,} 笔 "
+                      f"applications ({rules}); 未匹配 unmatched {len(r.unmatched):,}")
+
+
+def ageing(
+    by: Annotated[str, typer.Option(help="operator | city | county | site")] = "operator",
+    output: Annotated[Path | None, typer.Option(help="write XLSX here")] = None,
+    user: Annotated[str | None, typer.Option(help="scope as this user")] = None,
+):
+    """Ageing of outstanding receivables (账龄) by days since push."""
+    from towerledger import cli
+
+    cli.setup_django()
+    from rich.table import Table
+
+    from towerledger.collection.services import BUCKETS
+    from towerledger.collection.services import ageing as run
+
+    rows = run(cli.resolve_user(user), by)
+    labels = [label for _, _, label in BUCKETS]
+    table = Table(by, "明细 lines", "未收 outstanding", *labels, title="账龄 ageing")
+    for r in rows:
+        table.add_row(r["key"], f"{r['lines']:,}", f"{r['total']:,.2f}",
+                      *(f"{r['buckets'][k]:,.2f}" for k in labels))
+    cli.console.print(table)
+    if output:
+        from towerledger.exchange.files import write_table
+
+        write_table(output, [by, "lines", "outstanding", *labels],
+                    ([r["key"], r["lines"], r["total"], *(r["buckets"][k] for k in labels)]
+                     for r in rows), fmt="xlsx")
+        cli.console.print(f"→ {output}")

@@ -1,0 +1,125 @@
+"""Register receipts (import and export) and the statements and write-offs exports."""
+
+from django.utils import timezone
+
+from towerledger.collection import services
+from towerledger.collection.models import Application, Receipt
+from towerledger.domain.codes import OperatorCode
+from towerledger.exchange.bulk import Counts, chunked
+from towerledger.exchange.registry import Kind, register
+from towerledger.importers.schema import Field, RowError, Schema, code, date, dec, enum, name
+from towerledger.org.models import City, Operator
+
+RECEIPTS = Schema("receipts", "回款", (
+    Field("receipt_no", "回款编号", code, aliases=("回款单号", "收款编号")),
+    Field("operator", "运营商", enum(OperatorCode), aliases=("客户",)),
+    Field("city", "地市", name, required=False),
+    Field("amount", "金额", dec(2, minimum="0.01"), aliases=("回款金额",)),
+    Field("received_date", "到账日期", date, aliases=("回款日期", "收款日期")),
+    Field("reference", "摘要", name, required=False, aliases=("参考号", "附言", "备注")),
+), key=("receipt_no",), notes=(
+    "Idempotent by receipt_no: a receipt already imported with the same content is skipped; "
+    "the same number with other content is an error.",
+    "After import every new receipt is matched automatically (statement or invoice number "
+    "in the reference, exact amount of one open statement, or oldest first where the "
+    "province enables it); what is left stays unapplied (预收).",
+))
+
+CONTENT = ("operator", "city", "amount", "received_date", "reference")
+
+
+def _err(r, column, zh, en):
+    return RowError(r["_row"], column, zh, en)
+
+
+def check_receipts(records):
+    errors = []
+    cities = dict(City.objects.values_list("name", "pk"))
+    today = timezone.localdate()
+    existing = {}
+    for part in chunked(list({r["receipt_no"] for r in records})):
+        for rc in Receipt.objects.filter(receipt_no__in=part).select_related("operator",
+                                                                             "city"):
+            existing[rc.receipt_no] = rc
+    for r in records:
+        if r.get("city") and r["city"] not in cities:
+            errors.append(_err(r, "city", f"地市 {r['city']} 不存在",
+                               f"unknown city {r['city']}"))
+        if r["received_date"] > today:
+            errors.append(_err(r, "received_date", f"到账日期 {r['received_date']} 晚于今天",
+                               f"received_date {r['received_date']} is in the future"))
+        old = existing.get(r["receipt_no"])
+        if old and (old.operator.code, old.city.name if old.city else None, old.amount,
+                    old.received_date, old.reference) != (
+                r["operator"], r.get("city") or None, r["amount"], r["received_date"],
+                r.get("reference") or ""):
+            errors.append(_err(r, "receipt_no", f"回款编号 {r['receipt_no']} 已导入且内容不同",
+                               f"receipt_no {r['receipt_no']} was imported with other content"))
+    return errors
+
+
+def store_receipts(records, user=None, progress=None):
+    """Store new receipts, post them (Dr CASH / Cr UNAPPLIED) and match them."""
+    ops = dict(Operator.objects.values_list("code", "pk"))
+    cities = dict(City.objects.values_list("name", "pk"))
+    known = set()
+    for part in chunked([r["receipt_no"] for r in records]):
+        known |= set(Receipt.objects.filter(receipt_no__in=part)
+                     .values_list("receipt_no", flat=True))
+    new = [Receipt(receipt_no=r["receipt_no"], operator_id=ops[r["operator"]],
+                   city_id=cities.get(r.get("city")), amount=r["amount"],
+                   received_date=r["received_date"], reference=r.get("reference") or "")
+           for r in records if r["receipt_no"] not in known]
+    Receipt.objects.bulk_create(new, batch_size=2000)
+    new = list(Receipt.objects.filter(receipt_no__in=[r.receipt_no for r in new]))
+    services.post_receipts(new, user)
+    services.auto_match([r.pk for r in new], user)
+    if progress:
+        progress(len(records))
+    return Counts(created=len(new), unchanged=len(records) - len(new))
+
+
+def export_receipts(user):
+    for r in services.scoped_receipts(user).order_by("received_date", "receipt_no") \
+            .values_list("receipt_no", "operator__code", "city__name", "amount",
+                         "received_date", "reference", "applied", "status"):
+        yield dict(zip(RECEIPT_EXPORT, (*r[:7], r[3] - r[6], r[7]), strict=True))
+
+
+RECEIPT_EXPORT = ("receipt_no", "operator", "city", "amount", "received_date", "reference",
+                  "applied", "unapplied", "status")
+STATEMENT_EXPORT = ("statement_no", "operator", "city", "month", "status", "lines",
+                    "cost_share", "tax_amount", "receivable", "written_off", "outstanding",
+                    "confirmed_at", "invoice_no", "invoice_date", "invoice_amount")
+WRITE_OFF_EXPORT = ("receipt_no", "line_id", "statement_no", "amount", "rule", "reason",
+                    "created_at", "reversed_at", "reversal_reason")
+
+
+def export_statements(user):
+    from django.db.models import Sum
+
+    for st in services.scoped_statements(user).order_by("month", "number").annotate(
+            paid=Sum("lines__written_off")).select_related("operator", "city"):
+        paid = st.paid or 0
+        yield dict(zip(STATEMENT_EXPORT, (
+            st.number, st.operator.code, st.city.name if st.city else "", st.month,
+            st.status, st.lines_count, st.cost_share, st.tax_amount, st.receivable, paid,
+            st.receivable - paid, st.confirmed_at, st.invoice_no, st.invoice_date,
+            st.invoice_amount), strict=True))
+
+
+def export_write_offs(user):
+    visible = services.scoped_receipts(user).values("pk")
+    for a in Application.objects.filter(receipt_id__in=visible).order_by("pk").values_list(
+            "receipt__receipt_no", "line_id", "statement__number", "amount", "rule", "reason",
+            "created_at", "reversed_at", "reversal_reason"):
+        yield dict(zip(WRITE_OFF_EXPORT, (a[0], f"L{a[1]}", a[2] or "", *a[3:]), strict=True))
+
+
+register(Kind("receipts", RECEIPTS, check_receipts, store_receipts, export_receipts,
+              RECEIPT_EXPORT))
+for kind, title, fields, export in (
+        ("statements", "对账单", STATEMENT_EXPORT, export_statements),
+        ("writeoffs", "核销记录", WRITE_OFF_EXPORT, export_write_offs)):
+    register(Kind(kind, Schema(kind, title, tuple(Field(n, n, code) for n in fields), key=()),
+                  None, None, export, fields, importable=False))

@@ -1,0 +1,528 @@
+"""对账单、回款、核销: statements, receipts, matching and write-off.
+
+Money moves as balanced entries:
+  receipt     Dr CASH / Cr UNAPPLIED (operator)                         kind RECEIPT
+  write-off   Dr UNAPPLIED (operator) / Cr RECEIVABLE (site, operator)  kind WRITE_OFF
+  unmatch     Dr RECEIVABLE / Cr UNAPPLIED                              kind UNMATCH
+so UNAPPLIED always holds what receipts have not (yet) paid off: over-payments (预收)
+stay there, visible on the operator, until matched.
+
+Automatic matching, each application with its stated reason, in this order:
+  1. a statement or invoice number in the receipt's reference: that statement's lines;
+  2. the receipt's amount equals the outstanding of exactly one open statement of the
+     operator (and city): that statement;
+  3. where the province enables it, the operator's oldest open lines in the city.
+Only confirmed lines are receivable; a line is never written off beyond its receivable
+and an application is never made twice (it is undone by an unmatch, not edited).
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
+from django.utils import timezone
+
+from towerledger.access.audit import record, record_many
+from towerledger.access.models import Role
+from towerledger.access.scope import role_of, scoped
+from towerledger.collection.models import Application, MatchSetting, Receipt, Statement
+from towerledger.domain.journal import Posting
+from towerledger.exchange.bulk import chunked
+from towerledger.ledger.services import post_entries
+from towerledger.org.models import City, Operator
+from towerledger.settlement.allocate import _next_month
+from towerledger.settlement.models import Line
+
+ZERO = Decimal("0.00")
+
+
+class CollectionError(Exception):
+    def __init__(self, zh: str, en: str, code: str = "invalid"):
+        super().__init__(en)
+        self.zh, self.en, self.code = zh, en, code
+
+    def __str__(self):
+        return f"{self.zh} / {self.en}"
+
+
+def _staff(user):
+    if user is not None and role_of(user) not in (Role.PROVINCE_ADMIN, Role.CITY_CLERK):
+        raise CollectionError("无权操作", "you may not do this", "forbidden")
+
+
+# ---- statements -------------------------------------------------------------------------
+
+def statement_lines(month: date):
+    """Confirmed lines not yet on a statement, confirmed by the end of ``month``."""
+    end = timezone.make_aware(datetime.combine(_next_month(month), time.min))
+    return Line.objects.filter(status=Line.Status.CONFIRMED, statement__isnull=True,
+                               operator__isnull=False, confirmed_at__lt=end)
+
+
+def issue_statements(month: date, user=None, operator: str | None = None,
+                     by_city: bool = True) -> list[Statement]:
+    """Issue the month's statements (per operator and city, or per operator for the whole
+    province when ``by_city`` is False). A confirmed line goes on exactly one statement;
+    lines confirmed after a statement was issued go on the next one."""
+    _staff(user)
+    month = month.replace(day=1)
+    qs = scoped(user, statement_lines(month))
+    if operator:
+        qs = qs.filter(operator__code=operator)
+    keys = ["operator_id", "city__province_id"] + (["city_id"] if by_city else [])
+    groups = qs.values(*keys).annotate(n=Count("pk")).order_by(*keys)
+    issued = []
+    with transaction.atomic():
+        for g in groups:
+            lines = qs.filter(operator_id=g["operator_id"],
+                              **({"city_id": g["city_id"]} if by_city else {}))
+            issued.append(_issue(month, g["operator_id"], g.get("city_id"),
+                                 g["city__province_id"], lines, user))
+    return issued
+
+
+def _number(month: date, operator_id, city_id) -> str:
+    code = Operator.objects.get(pk=operator_id).code
+    prefix = f"DZ{month:%Y%m}-{code}-{city_id or 0:02d}-"
+    seq = Statement.objects.filter(number__startswith=prefix).count() + 1
+    return f"{prefix}{seq:02d}"
+
+
+def _issue(month, operator_id, city_id, province_id, lines, user) -> Statement:
+    ids = list(lines.select_for_update().values_list("pk", flat=True))
+    by_mode = {}
+    totals = lines.filter(pk__in=ids).values("mode").annotate(
+        n=Count("pk"), cost=Sum("cost_share"), tax=Sum("tax_amount"), rec=Sum("receivable"))
+    for t in totals:
+        by_mode[t["mode"]] = {"lines": t["n"], "cost_share": str(t["cost"]),
+                              "tax_amount": str(t["tax"]), "receivable": str(t["rec"])}
+    st = Statement.objects.create(
+        number=_number(month, operator_id, city_id), operator_id=operator_id, city_id=city_id,
+        province_id=province_id, month=month, lines_count=len(ids),
+        cost_share=sum((Decimal(v["cost_share"]) for v in by_mode.values()), ZERO),
+        tax_amount=sum((Decimal(v["tax_amount"]) for v in by_mode.values()), ZERO),
+        receivable=sum((Decimal(v["receivable"]) for v in by_mode.values()), ZERO),
+        by_mode=by_mode, issued_by=user if getattr(user, "pk", None) else None)
+    for part in chunked(ids):
+        Line.objects.filter(pk__in=part).update(statement=st)
+    record(user, "issue", "statement", st.number, None,
+           {"lines": len(ids), "receivable": st.receivable}, "对账单 statement")
+    return st
+
+
+def confirm_statement(statement_id, user) -> Statement:
+    """The operator confirms its statement electronically; it never changes afterwards."""
+    if role_of(user) != Role.OPERATOR:
+        raise CollectionError("只有运营商确认对账单", "only the operator confirms its statement",
+                              "forbidden")
+    with transaction.atomic():
+        st = scoped_statements(user).select_for_update().filter(pk=statement_id).first()
+        if st is None:
+            raise CollectionError("对账单不存在", "no such statement", "not_found")
+        if st.status != Statement.Status.ISSUED:
+            raise CollectionError(f"对账单状态为 {st.get_status_display()}，不能确认",
+                                  f"the statement is {st.status}", "conflict")
+        st.status, st.confirmed_at, st.confirmed_by = (Statement.Status.CONFIRMED,
+                                                       timezone.now(), user)
+        st.save(update_fields=["status", "confirmed_at", "confirmed_by"])
+        record(user, "confirm", "statement", st.number, {"status": "ISSUED"},
+               {"status": "CONFIRMED"}, "电子确认 confirmed electronically")
+    return st
+
+
+def withdraw_statement(statement_id, user, reason: str) -> Statement:
+    """Withdraw an issued (not yet confirmed) statement; its lines return to the pool."""
+    _staff(user)
+    if not reason.strip():
+        raise CollectionError("请填写原因", "a reason is required")
+    with transaction.atomic():
+        st = scoped_statements(user).select_for_update().filter(pk=statement_id).first()
+        if st is None:
+            raise CollectionError("对账单不存在", "no such statement", "not_found")
+        if st.status != Statement.Status.ISSUED:
+            raise CollectionError("已确认的对账单不能撤回；更正计入下期",
+                                  "a confirmed statement cannot change; correct it on the "
+                                  "next one", "conflict")
+        Line.objects.filter(statement=st).update(statement=None)
+        st.status = Statement.Status.VOID
+        st.save(update_fields=["status"])
+        record(user, "withdraw", "statement", st.number, {"status": "ISSUED"},
+               {"status": "VOID"}, reason)
+    return st
+
+
+def record_invoice(statement_id, user, invoice_no: str, invoice_date: date,
+                   amount: Decimal) -> Statement:
+    """The tower side records the invoice (开票) it issued for a confirmed statement."""
+    _staff(user)
+    if not invoice_no.strip():
+        raise CollectionError("请填写发票号", "the invoice number is required")
+    with transaction.atomic():
+        st = scoped_statements(user).select_for_update().filter(pk=statement_id).first()
+        if st is None:
+            raise CollectionError("对账单不存在", "no such statement", "not_found")
+        if st.status != Statement.Status.CONFIRMED:
+            raise CollectionError("对账单确认后才能开票", "invoice a confirmed statement only",
+                                  "conflict")
+        if st.invoice_no:
+            raise CollectionError(f"已登记发票 {st.invoice_no}",
+                                  f"invoice {st.invoice_no} is already recorded", "conflict")
+        st.invoice_no, st.invoice_date, st.invoice_amount = invoice_no.strip(), invoice_date, \
+            amount
+        st.save(update_fields=["invoice_no", "invoice_date", "invoice_amount"])
+        record(user, "invoice", "statement", st.number, None,
+               {"invoice_no": st.invoice_no, "amount": amount}, "开票 invoice")
+    return st
+
+
+def scoped_statements(user):
+    """Statements the user may see: operators their own (and their city's), clerks their
+    city's (and none of the province-level ones), admins and viewers all."""
+    qs = Statement.objects.all()
+    if user is None:
+        return qs
+    role = role_of(user)
+    profile = getattr(user, "profile", None)
+    if role in (Role.PROVINCE_ADMIN, Role.VIEWER):
+        return qs
+    if role == Role.CITY_CLERK:
+        return qs.filter(city_id=profile.city_id)
+    if role == Role.OPERATOR:
+        qs = qs.filter(operator_id=profile.operator_id)
+        return qs.filter(city_id=profile.city_id) if profile.city_id else qs
+    return qs.none()
+
+
+def scoped_receipts(user):
+    qs = Receipt.objects.all()
+    if user is None:
+        return qs
+    role = role_of(user)
+    profile = getattr(user, "profile", None)
+    if role in (Role.PROVINCE_ADMIN, Role.VIEWER):
+        return qs
+    if role == Role.CITY_CLERK:
+        return qs.filter(city_id=profile.city_id)
+    if role == Role.OPERATOR:
+        qs = qs.filter(operator_id=profile.operator_id)
+        return qs.filter(city_id=profile.city_id) if profile.city_id else qs
+    return qs.none()
+
+
+# ---- receipts ---------------------------------------------------------------------------
+
+def post_receipts(receipts: list[Receipt], user=None):
+    """Dr CASH / Cr UNAPPLIED for each new receipt (once per receipt_no)."""
+    ops = {r.operator_id for r in receipts}
+    codes = dict(Operator.objects.filter(pk__in=ops).values_list("pk", "code"))
+    entries = [(r.received_date, "RECEIPT", r.receipt_no, f"回款 {r.receipt_no}", [
+        Posting("CASH", debit=r.amount),
+        Posting("UNAPPLIED", credit=r.amount, operator=codes[r.operator_id])])
+        for r in receipts if r.amount]
+    post_entries(entries, user, operator_ids={v: k for k, v in codes.items()})
+
+
+# ---- matching -----------------------------------------------------------------------------
+
+@dataclass
+class MatchResult:
+    applications: int = 0
+    applied: Decimal = ZERO
+    by_rule: dict = field(default_factory=lambda: defaultdict(int))
+    unmatched: list = field(default_factory=list)   # receipt numbers left without a match
+
+
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]{4,}")
+
+
+def _open_lines(**filters):
+    """Confirmed lines with something left to write off, oldest push first."""
+    return Line.objects.filter(status=Line.Status.CONFIRMED, operator__isnull=False,
+                               **filters).exclude(written_off=F("receivable")) \
+        .filter(receivable__gt=F("written_off")).order_by("push_date", "pk")
+
+
+def auto_match(receipt_ids=None, user=None, today: date | None = None) -> MatchResult:
+    """Match receipts with something unapplied, by the rules above, oldest receipt first."""
+    result = MatchResult()
+    qs = Receipt.objects.exclude(status=Receipt.Status.APPLIED)
+    if receipt_ids is not None:
+        qs = qs.filter(pk__in=list(receipt_ids))
+    receipts = list(qs.select_related("operator", "city").order_by("received_date", "pk"))
+    if not receipts:
+        return result
+    oldest = set(MatchSetting.objects.filter(oldest_first=True).values_list("province_id",
+                                                                            flat=True))
+    refs = _statements_by_reference(receipts)
+    for part in chunked(receipts, 500):
+        with transaction.atomic():
+            for r in part:
+                _match_one(r, refs, oldest, user, result, today)
+    return result
+
+
+def _statements_by_reference(receipts) -> dict[str, Statement]:
+    tokens = {t for r in receipts for t in TOKEN.findall(r.reference or "")}
+    found = {}
+    for part in chunked(list(tokens)):
+        for st in Statement.objects.exclude(status=Statement.Status.VOID).filter(
+                Q(number__in=part) | Q(invoice_no__in=part)):
+            found[st.number] = st
+            if st.invoice_no:
+                found[st.invoice_no] = st
+    return found
+
+
+def _match_one(r: Receipt, refs, oldest, user, result: MatchResult, today):
+    r = Receipt.objects.select_for_update().get(pk=r.pk)   # the latest applied amount
+    left = r.amount - r.applied
+    if left <= 0:
+        return
+    statement, rule, reason = None, None, ""
+    for token in TOKEN.findall(r.reference or ""):
+        st = refs.get(token)
+        if st and st.operator_id == r.operator_id:
+            statement, rule = st, Application.Rule.REFERENCE
+            reason = f"参考号含 {token} reference names {st.number}"
+            break
+    if statement is None:
+        statement = _statement_by_amount(r, left)
+        if statement is not None:
+            rule = Application.Rule.AMOUNT
+            reason = f"金额等于对账单 {statement.number} 未核销额 amount equals its outstanding"
+    if statement is not None:
+        lines = _open_lines(statement=statement)
+    elif r.city and r.city.province_id in oldest:
+        lines = _open_lines(operator_id=r.operator_id, city_id=r.city_id)
+        rule, reason = Application.Rule.OLDEST, "按账龄从早到晚 oldest first"
+    else:
+        result.unmatched.append(r.receipt_no)
+        return
+    applied = _apply(r, lines.select_for_update(of=("self",)), left, rule, reason, statement,
+                     user, today)
+    if not applied:
+        result.unmatched.append(r.receipt_no)
+    result.applications += applied[0] if applied else 0
+    result.applied += applied[1] if applied else ZERO
+    if applied:
+        result.by_rule[rule] += 1
+
+
+def _statement_by_amount(r: Receipt, amount: Decimal) -> Statement | None:
+    qs = Statement.objects.filter(operator_id=r.operator_id).exclude(
+        status=Statement.Status.VOID)
+    if r.city_id:
+        qs = qs.filter(city_id=r.city_id)
+    outstanding = qs.annotate(left=Sum(F("lines__receivable") - F("lines__written_off"))) \
+        .filter(left=amount)
+    found = list(outstanding[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def _apply(r: Receipt, lines, left: Decimal, rule, reason, statement, user, today):
+    """Apply up to ``left`` of ``r`` to ``lines`` in order; post and record it."""
+    apps, postings = [], []
+    total = ZERO
+    for ln in lines.select_related("site", "operator"):
+        if left <= 0:
+            break
+        amount = min(ln.receivable - ln.written_off, left)
+        if amount <= 0:
+            continue
+        apps.append(Application(receipt=r, line=ln, statement_id=ln.statement_id,
+                                amount=amount, rule=rule, reason=reason[:200],
+                                created_by=user if getattr(user, "pk", None) else None))
+        postings.append(Posting("RECEIVABLE", credit=amount, site=ln.site.site_code,
+                                operator=ln.operator.code))
+        Line.objects.filter(pk=ln.pk).update(written_off=F("written_off") + amount)
+        left -= amount
+        total += amount
+    if not apps:
+        return None
+    Application.objects.bulk_create(apps)
+    r.applied += total
+    r.status = Receipt.Status.APPLIED if r.applied == r.amount else Receipt.Status.PARTIAL
+    r.save(update_fields=["applied", "status"])
+    postings.append(Posting("UNAPPLIED", debit=total, operator=r.operator.code))
+    n = Application.objects.filter(receipt=r).count()
+    sites = {ln.site.site_code: ln.site_id for ln in (a.line for a in apps)}
+    post_entries([(today or timezone.localdate(), "WRITE_OFF", f"R{r.pk}:{n}",
+                   f"核销 {r.receipt_no}", postings)], user, site_ids=sites,
+                 operator_ids={r.operator.code: r.operator_id})
+    record_many(user, "write_off", "line", [(f"L{a.line_id}", None,
+                                             {"receipt": r.receipt_no, "amount": a.amount,
+                                              "rule": rule}) for a in apps], reason)
+    return len(apps), total
+
+
+def manual_match(receipt_id, line_ids, user, reason: str, today: date | None = None):
+    """Apply a receipt to the chosen lines by hand (oldest push first), with a reason."""
+    _staff(user)
+    if not reason.strip():
+        raise CollectionError("请填写核销原因", "a reason is required")
+    with transaction.atomic():
+        r = scoped_receipts(user).select_for_update().filter(pk=receipt_id) \
+            .select_related("operator").first()
+        if r is None:
+            raise CollectionError("回款不存在", "no such receipt", "not_found")
+        left = r.amount - r.applied
+        if left <= 0:
+            raise CollectionError("该回款已全部核销", "the receipt is fully applied", "conflict")
+        lines = scoped(user, _open_lines(pk__in=list(line_ids), operator_id=r.operator_id))
+        applied = _apply(r, lines.select_for_update(of=("self",)), left,
+                         Application.Rule.MANUAL, reason, None, user, today)
+        if not applied:
+            raise CollectionError("所选明细均无未核销金额或不属于该运营商",
+                                  "none of the lines is open for this operator", "conflict")
+    return applied
+
+
+def unmatch(application_ids, user, reason: str, today: date | None = None) -> int:
+    """反核销: undo applications with a reason; the receipt's amount is unapplied again."""
+    _staff(user)
+    if not reason.strip():
+        raise CollectionError("请填写反核销原因", "a reason is required")
+    now = timezone.now()
+    with transaction.atomic():
+        apps = list(Application.objects.filter(pk__in=list(application_ids),
+                                               reversed_at__isnull=True)
+                    .select_for_update(of=("self",))
+                    .select_related("receipt__operator", "line__site", "line__operator"))
+        visible = set(scoped(user, Line.objects.filter(pk__in=[a.line_id for a in apps]))
+                      .values_list("pk", flat=True))
+        apps = [a for a in apps if a.line_id in visible]
+        entries = []
+        for a in apps:
+            Line.objects.filter(pk=a.line_id).update(written_off=F("written_off") - a.amount)
+            Receipt.objects.filter(pk=a.receipt_id).update(applied=F("applied") - a.amount)
+            entries.append((today or timezone.localdate(), "UNMATCH", f"U{a.pk}",
+                            f"反核销 {a.receipt.receipt_no}", [
+                                Posting("RECEIVABLE", debit=a.amount,
+                                        site=a.line.site.site_code,
+                                        operator=a.line.operator.code),
+                                Posting("UNAPPLIED", credit=a.amount,
+                                        operator=a.receipt.operator.code)]))
+        Application.objects.filter(pk__in=[a.pk for a in apps]).update(
+            reversed_at=now, reversed_by=user, reversal_reason=reason[:200])
+        for rid in {a.receipt_id for a in apps}:
+            r = Receipt.objects.get(pk=rid)
+            r.status = (Receipt.Status.UNMATCHED if not r.applied else
+                        Receipt.Status.APPLIED if r.applied == r.amount else
+                        Receipt.Status.PARTIAL)
+            r.save(update_fields=["status"])
+        post_entries(entries, user,
+                     site_ids={a.line.site.site_code: a.line.site_id for a in apps},
+                     operator_ids={a.line.operator.code: a.line.operator_id for a in apps})
+        record_many(user, "unmatch", "line", [(f"L{a.line_id}", {"receipt":
+                                                                  a.receipt.receipt_no,
+                                                                  "amount": a.amount}, None)
+                                              for a in apps], reason)
+    return len(apps)
+
+
+def suggestions(receipt: Receipt, limit: int = 10) -> list[dict]:
+    """Open statements of the receipt's operator ranked for a clerk: exact outstanding
+    first, then by how close the outstanding is to what is left of the receipt."""
+    left = receipt.amount - receipt.applied
+    qs = Statement.objects.filter(operator_id=receipt.operator_id).exclude(
+        status=Statement.Status.VOID)
+    if receipt.city_id:
+        qs = qs.filter(Q(city_id=receipt.city_id) | Q(city__isnull=True))
+    rows = []
+    for st in qs.annotate(left=Sum(F("lines__receivable") - F("lines__written_off"))) \
+            .filter(left__gt=0):
+        named = st.number in (receipt.reference or "") or (
+            st.invoice_no and st.invoice_no in (receipt.reference or ""))
+        rows.append({"statement": st, "outstanding": st.left, "named": bool(named),
+                     "exact": st.left == left, "gap": abs(st.left - left)})
+    rows.sort(key=lambda x: (not x["named"], not x["exact"], x["gap"], x["statement"].month))
+    return rows[:limit]
+
+
+# ---- ageing -----------------------------------------------------------------------------
+
+BUCKETS = ((0, 30, "0-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, 180, "91-180"),
+           (181, 365, "181-365"), (366, None, ">365"))
+GROUPS = {"operator": ("operator__code",), "city": ("city__name",),
+          "county": ("city__name", "site__county__name"), "site": ("site__site_code",)}
+
+
+def ageing(user, by: str = "operator", as_of: date | None = None, **filters) -> list[dict]:
+    """Outstanding receivable (receivable − written off) of lines pushed and not superseded,
+    by days since push, grouped ``by`` operator, city, county or site; scoped."""
+    as_of = as_of or timezone.localdate()
+    out = DecimalField(max_digits=16, decimal_places=2)
+    left = F("receivable") - F("written_off")
+    qs = scoped(user, Line.objects.filter(
+        status__in=[Line.Status.PUSHED, Line.Status.CONFIRMED, Line.Status.DISPUTED],
+        operator__isnull=False, push_date__lte=as_of, **filters)) \
+        .exclude(receivable=F("written_off"))
+    aggs = {}
+    for lo, hi, label in BUCKETS:
+        newest = as_of - timedelta(days=lo)
+        cond = Q(push_date__lte=newest)
+        if hi is not None:
+            cond &= Q(push_date__gte=as_of - timedelta(days=hi))
+        aggs[label] = Sum(Case(When(cond, then=left), default=Value(ZERO), output_field=out))
+    keys = GROUPS[by]
+    rows = qs.values(*keys).annotate(total=Sum(left, output_field=out), lines=Count("pk"),
+                                     **aggs).order_by(*keys)
+    return [{"key": " / ".join(str(r[k]) for k in keys), **{k: r[k] for k in
+                                                             ("total", "lines")},
+             "buckets": {label: r[label] or ZERO for _, _, label in BUCKETS}} for r in rows]
+
+
+# ---- electronic reconciliation ----------------------------------------------------------
+
+@dataclass
+class Comparison:
+    matched: list = field(default_factory=list)      # (key, ours, theirs)
+    differs: list = field(default_factory=list)      # (key, ours, theirs)
+    only_ours: list = field(default_factory=list)    # (key, ours)
+    only_theirs: list = field(default_factory=list)  # (key, theirs)
+
+    def totals(self) -> dict:
+        return {
+            "matched": (len(self.matched), sum((o for _, o, _ in self.matched), ZERO)),
+            "differs": (len(self.differs), sum((o for _, o, _ in self.differs), ZERO),
+                        sum((t for _, _, t in self.differs), ZERO)),
+            "only_ours": (len(self.only_ours), sum((o for _, o in self.only_ours), ZERO)),
+            "only_theirs": (len(self.only_theirs),
+                            sum((t for _, t in self.only_theirs), ZERO)),
+        }
+
+
+def line_key(value) -> str:
+    """Our line id as the operator may have written it: L123, 123, l123."""
+    text = str(value or "").strip().upper()
+    return f"L{int(text.lstrip('L'))}" if text.lstrip("L").isdigit() else text
+
+
+def reconcile(user, theirs: list[tuple[str, Decimal]], month: date | None = None) -> Comparison:
+    """Compare the operator's ledger of our lines (line id, amount) with ours."""
+    qs = scoped(user, Line.objects.filter(operator__isnull=False).exclude(
+        status__in=[Line.Status.TOWER, Line.Status.SUPERSEDED]))
+    if month:
+        qs = qs.filter(month=month.replace(day=1))
+    ours = {f"L{pk}": amount for pk, amount in qs.values_list("pk", "receivable")}
+    result = Comparison()
+    seen = set()
+    for key, amount in theirs:
+        key = line_key(key)
+        seen.add(key)
+        if key not in ours:
+            result.only_theirs.append((key, amount))
+        elif ours[key] == amount:
+            result.matched.append((key, ours[key], amount))
+        else:
+            result.differs.append((key, ours[key], amount))
+    result.only_ours = [(k, v) for k, v in ours.items() if k not in seen]
+    return result
+
+
+def city_by_name(name: str):
+    return City.objects.filter(name=name).first()

@@ -30,8 +30,8 @@ def deadlines_daily() -> dict:
 
 def schedule() -> bool:
     """Queue the next daily run unless one is already waiting; True when queued."""
-    from django_tasks_db.models import DBTaskResult
     from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
 
     path = f"{deadlines_daily.func.__module__}.{deadlines_daily.func.__qualname__}"
     if DBTaskResult.objects.filter(task_path=path, status=TaskResultStatus.READY).exists():

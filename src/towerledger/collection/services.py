@@ -31,7 +31,7 @@ from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.collection.models import Application, MatchSetting, Receipt, Statement
 from towerledger.domain.journal import Posting
-from towerledger.exchange.bulk import chunked
+from towerledger.exchange.bulk import bulk_set, chunked
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import City, Operator
 from towerledger.settlement.allocate import _next_month
@@ -246,26 +246,45 @@ def _open_lines(**filters):
         .filter(receivable__gt=F("written_off")).order_by("push_date", "pk")
 
 
-def auto_match(receipt_ids=None, user=None, today: date | None = None) -> MatchResult:
-    """Match receipts with something unapplied, by the rules above, oldest receipt first."""
+def auto_match(receipt_ids=None, user=None, today: date | None = None,
+               progress=None) -> MatchResult:
+    """Match receipts with something unapplied, by the rules above, oldest receipt first.
+
+    Set-wise: the receipts, the statements they may name, every open statement's
+    outstanding and the open lines are read once; the matching runs in memory, tracking
+    what each line and statement has left, so nothing is applied twice within the run;
+    then applications, line and receipt totals and one journal entry per receipt are
+    written in bulk. Matching runs one at a time (a lock), so two runs never race for the
+    same line."""
+    today = today or timezone.localdate()
     result = MatchResult()
-    qs = Receipt.objects.exclude(status=Receipt.Status.APPLIED)
-    if receipt_ids is not None:
-        qs = qs.filter(pk__in=list(receipt_ids))
-    receipts = list(qs.select_related("operator", "city").order_by("received_date", "pk"))
-    if not receipts:
-        return result
-    oldest = set(MatchSetting.objects.filter(oldest_first=True).values_list("province_id",
-                                                                            flat=True))
-    refs = _statements_by_reference(receipts)
-    for part in chunked(receipts, 500):
-        with transaction.atomic():
-            for r in part:
-                _match_one(r, refs, oldest, user, result, today)
+    with transaction.atomic():
+        _serialise_matching()
+        qs = Receipt.objects.exclude(status=Receipt.Status.APPLIED)
+        if receipt_ids is not None:
+            qs = qs.filter(pk__in=list(receipt_ids))
+        receipts = list(qs.select_related("operator", "city").order_by("received_date", "pk"))
+        if not receipts:
+            return result
+        book = _OpenBook.load(receipts)
+        plans = []
+        for r in receipts:
+            plan = book.match(r)
+            if plan is None:
+                result.unmatched.append(r.receipt_no)
+            else:
+                plans.append(plan)
+                result.by_rule[plan.rule] += 1
+                result.applications += len(plan.parts)
+                result.applied += plan.total
+            if progress:
+                progress(1)
+        _write(plans, book, user, today)
     return result
 
 
 def _statements_by_reference(receipts) -> dict[str, Statement]:
+    """Statements whose number or invoice number appears in some receipt's reference."""
     tokens = {t for r in receipts for t in TOKEN.findall(r.reference or "")}
     found = {}
     for part in chunked(list(tokens)):
@@ -277,50 +296,159 @@ def _statements_by_reference(receipts) -> dict[str, Statement]:
     return found
 
 
-def _match_one(r: Receipt, refs, oldest, user, result: MatchResult, today):
-    r = Receipt.objects.select_for_update().get(pk=r.pk)   # the latest applied amount
-    left = r.amount - r.applied
-    if left <= 0:
-        return
-    statement, rule, reason = None, None, ""
-    for token in TOKEN.findall(r.reference or ""):
-        st = refs.get(token)
-        if st and st.operator_id == r.operator_id:
-            statement, rule = st, Application.Rule.REFERENCE
-            reason = f"参考号含 {token} reference names {st.number}"
-            break
-    if statement is None:
-        statement = _statement_by_amount(r, left)
-        if statement is not None:
-            rule = Application.Rule.AMOUNT
-            reason = f"金额等于对账单 {statement.number} 未核销额 amount equals its outstanding"
-    if statement is not None:
-        lines = _open_lines(statement=statement)
-    elif r.city and r.city.province_id in oldest:
-        lines = _open_lines(operator_id=r.operator_id, city_id=r.city_id)
-        rule, reason = Application.Rule.OLDEST, "按账龄从早到晚 oldest first"
-    else:
-        result.unmatched.append(r.receipt_no)
-        return
-    applied = _apply(r, lines.select_for_update(of=("self",)), left, rule, reason, statement,
-                     user, today)
-    if not applied:
-        result.unmatched.append(r.receipt_no)
-    result.applications += applied[0] if applied else 0
-    result.applied += applied[1] if applied else ZERO
-    if applied:
-        result.by_rule[rule] += 1
+def _serialise_matching():
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('towerledger.matching'))")
 
 
-def _statement_by_amount(r: Receipt, amount: Decimal) -> Statement | None:
-    qs = Statement.objects.filter(operator_id=r.operator_id).exclude(
-        status=Statement.Status.VOID)
-    if r.city_id:
-        qs = qs.filter(city_id=r.city_id)
-    outstanding = qs.annotate(left=Sum(F("lines__receivable") - F("lines__written_off"))) \
-        .filter(left=amount)
-    found = list(outstanding[:2])
-    return found[0] if len(found) == 1 else None
+@dataclass
+class _Plan:
+    receipt: Receipt
+    rule: str
+    reason: str
+    parts: list            # [(line pk, amount)]
+    total: Decimal = ZERO
+
+
+class _OpenBook:
+    """What is open to be matched, in memory: lines' and statements' outstanding."""
+
+    @classmethod
+    def load(cls, receipts) -> "_OpenBook":
+        self = cls()
+        self.refs = _statements_by_reference(receipts)
+        operators = {r.operator_id for r in receipts}
+        self.oldest = set(MatchSetting.objects.filter(oldest_first=True)
+                          .values_list("province_id", flat=True))
+        self.left = {}                         # line pk -> outstanding
+        self.line_info = {}                    # line pk -> (statement, site, operator codes)
+        self.by_statement = defaultdict(list)  # statement pk -> [line pk] oldest first
+        self.by_city = defaultdict(list)       # (operator, city) -> [line pk] oldest first
+        rows = Line.objects.filter(status=Line.Status.CONFIRMED, operator_id__in=operators,
+                                   receivable__gt=F("written_off")).order_by(
+            "push_date", "pk").values_list("pk", "operator_id", "city_id", "statement_id",
+                                           "receivable", "written_off", "site__site_code",
+                                           "site_id", "operator__code")
+        for pk, op, city, st, rec, off, site, site_id, code in rows.iterator(chunk_size=20000):
+            self.left[pk] = rec - off
+            self.line_info[pk] = (st, site, site_id, code)
+            if st:
+                self.by_statement[st].append(pk)
+            self.by_city[op, city].append(pk)
+        self.statement_left = defaultdict(lambda: ZERO)
+        for pk in self.left:
+            st = self.line_info[pk][0]
+            if st:
+                self.statement_left[st] += self.left[pk]
+        self.statements = {s.pk: s for s in Statement.objects.filter(
+            pk__in=list(self.statement_left)).exclude(status=Statement.Status.VOID)}
+        self.by_amount = defaultdict(set)      # (operator, city, outstanding) -> statements
+        for st in self.statements.values():
+            self.by_amount[st.operator_id, st.city_id, self.statement_left[st.pk]].add(st.pk)
+        self.cursor = defaultdict(int)         # list key -> first index maybe still open
+        return self
+
+    def _take(self, key, pks, amount):
+        """Consume up to ``amount`` from the lines ``pks`` in order; [(pk, amount)]."""
+        parts, i = [], self.cursor[key]
+        while amount > 0 and i < len(pks):
+            pk = pks[i]
+            have = self.left[pk]
+            if have <= 0:
+                i += 1
+                continue
+            use = min(have, amount)
+            parts.append((pk, use))
+            self._consume(pk, use)
+            amount -= use
+            if self.left[pk] <= 0:
+                i += 1
+        self.cursor[key] = i
+        return parts
+
+    def _consume(self, pk, amount):
+        st = self.line_info[pk][0]
+        self.left[pk] -= amount
+        if st in self.statements:
+            s = self.statements[st]
+            old = self.statement_left[st]
+            self.by_amount[s.operator_id, s.city_id, old].discard(st)
+            self.statement_left[st] = old - amount
+            self.by_amount[s.operator_id, s.city_id, old - amount].add(st)
+
+    def match(self, r: Receipt) -> _Plan | None:
+        left = r.amount - r.applied
+        if left <= 0:
+            return None
+        for token in TOKEN.findall(r.reference or ""):
+            st = self.refs.get(token)
+            if st and st.operator_id == r.operator_id and st.pk in self.statements:
+                return self._plan(r, Application.Rule.REFERENCE,
+                                  f"参考号含 {token} reference names {st.number}",
+                                  ("st", st.pk), self.by_statement[st.pk], left)
+        exact = self.by_amount.get((r.operator_id, r.city_id, left), set()) if r.city_id else \
+            {pk for (op, _, amount), pks in self.by_amount.items() if op == r.operator_id
+             and amount == left for pk in pks}
+        if len(exact) == 1:
+            st = self.statements[next(iter(exact))]
+            return self._plan(r, Application.Rule.AMOUNT,
+                              f"金额等于对账单 {st.number} 未核销额 amount equals its "
+                              "outstanding", ("st", st.pk), self.by_statement[st.pk], left)
+        if r.city_id and r.city.province_id in self.oldest:
+            key = (r.operator_id, r.city_id)
+            return self._plan(r, Application.Rule.OLDEST, "按账龄从早到晚 oldest first",
+                              ("city", key), self.by_city[key], left)
+        return None
+
+    def _plan(self, r, rule, reason, key, pks, left) -> _Plan | None:
+        parts = self._take(key, pks, left)
+        if not parts:
+            return None
+        return _Plan(r, rule, reason, parts, sum((a for _, a in parts), ZERO))
+
+
+def _write(plans: list[_Plan], book: _OpenBook, user, today):
+    if not plans:
+        return
+    uid = user.pk if getattr(user, "pk", None) else None
+    apps, entries, log = [], [], []
+    written = defaultdict(lambda: ZERO)
+    done_before = dict(Application.objects.filter(receipt_id__in=[p.receipt.pk for p in plans])
+                       .values("receipt_id").annotate(n=Count("pk"))
+                       .values_list("receipt_id", "n"))
+    site_ids, op_ids = {}, {}
+    for p in plans:
+        r = p.receipt
+        postings = []
+        for pk, amount in p.parts:
+            st, site, site_id, code = book.line_info[pk]
+            apps.append(Application(receipt_id=r.pk, line_id=pk, statement_id=st,
+                                    amount=amount, rule=p.rule, reason=p.reason[:200],
+                                    created_by_id=uid))
+            postings.append(Posting("RECEIVABLE", credit=amount, site=site, operator=code))
+            written[pk] += amount
+            site_ids[site], op_ids[code] = site_id, r.operator_id
+            log.append((f"L{pk}", None, {"receipt": r.receipt_no, "amount": amount,
+                                        "rule": p.rule}))
+        postings.append(Posting("UNAPPLIED", debit=p.total, operator=r.operator.code))
+        op_ids[r.operator.code] = r.operator_id
+        n = done_before.get(r.pk, 0) + len(p.parts)
+        entries.append((today, "WRITE_OFF", f"R{r.pk}:{n}", f"核销 {r.receipt_no}", postings))
+        r.applied += p.total
+        r.status = Receipt.Status.APPLIED if r.applied == r.amount else Receipt.Status.PARTIAL
+    Application.objects.bulk_create(apps, batch_size=5000)
+    current = dict(Line.objects.none().values_list("pk", "written_off"))
+    for part in chunked(list(written)):
+        current.update(Line.objects.filter(pk__in=part).values_list("pk", "written_off"))
+    bulk_set(Line, [{"pk": pk, "written_off": current[pk] + amount}
+                    for pk, amount in written.items()], ["written_off"])
+    bulk_set(Receipt, [{"pk": p.receipt.pk, "applied": p.receipt.applied,
+                        "status": p.receipt.status} for p in plans], ["applied", "status"])
+    post_entries(entries, user, site_ids=site_ids, operator_ids=op_ids)
+    record_many(user, "write_off", "line", log, "自动核销 automatic matching")
 
 
 def _apply(r: Receipt, lines, left: Decimal, rule, reason, statement, user, today):
@@ -365,6 +493,7 @@ def manual_match(receipt_id, line_ids, user, reason: str, today: date | None = N
     if not reason.strip():
         raise CollectionError("请填写核销原因", "a reason is required")
     with transaction.atomic():
+        _serialise_matching()
         r = scoped_receipts(user).select_for_update().filter(pk=receipt_id) \
             .select_related("operator").first()
         if r is None:
@@ -388,6 +517,7 @@ def unmatch(application_ids, user, reason: str, today: date | None = None) -> in
         raise CollectionError("请填写反核销原因", "a reason is required")
     now = timezone.now()
     with transaction.atomic():
+        _serialise_matching()
         apps = list(Application.objects.filter(pk__in=list(application_ids),
                                                reversed_at__isnull=True)
                     .select_for_update(of=("self",))

@@ -35,6 +35,7 @@ from towerledger.exchange.bulk import bulk_set, chunked
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import City, Operator
 from towerledger.settlement.allocate import _next_month
+from towerledger.settlement.checks import q
 from towerledger.settlement.models import Line
 
 ZERO = Decimal("0.00")
@@ -466,7 +467,8 @@ def _apply(r: Receipt, lines, left: Decimal, rule, reason, statement, user, toda
                                 created_by=user if getattr(user, "pk", None) else None))
         postings.append(Posting("RECEIVABLE", credit=amount, site=ln.site.site_code,
                                 operator=ln.operator.code))
-        Line.objects.filter(pk=ln.pk).update(written_off=F("written_off") + amount)
+        # computed here, not as F() + amount: SQLite would add them as floats
+        Line.objects.filter(pk=ln.pk).update(written_off=ln.written_off + amount)
         left -= amount
         total += amount
     if not apps:
@@ -527,8 +529,11 @@ def unmatch(application_ids, user, reason: str, today: date | None = None) -> in
         apps = [a for a in apps if a.line_id in visible]
         entries = []
         for a in apps:
-            Line.objects.filter(pk=a.line_id).update(written_off=F("written_off") - a.amount)
-            Receipt.objects.filter(pk=a.receipt_id).update(applied=F("applied") - a.amount)
+            # exact arithmetic here (SQLite would subtract as floats); rows are locked
+            line = Line.objects.select_for_update().get(pk=a.line_id)
+            Line.objects.filter(pk=a.line_id).update(written_off=line.written_off - a.amount)
+            receipt = Receipt.objects.select_for_update().get(pk=a.receipt_id)
+            Receipt.objects.filter(pk=a.receipt_id).update(applied=receipt.applied - a.amount)
             entries.append((today or timezone.localdate(), "UNMATCH", f"U{a.pk}",
                             f"反核销 {a.receipt.receipt_no}", [
                                 Posting("RECEIVABLE", debit=a.amount,
@@ -567,8 +572,9 @@ def suggestions(receipt: Receipt, limit: int = 10) -> list[dict]:
             .filter(left__gt=0):
         named = st.number in (receipt.reference or "") or (
             st.invoice_no and st.invoice_no in (receipt.reference or ""))
-        rows.append({"statement": st, "outstanding": st.left, "named": bool(named),
-                     "exact": st.left == left, "gap": abs(st.left - left)})
+        outstanding = q(st.left)
+        rows.append({"statement": st, "outstanding": outstanding, "named": bool(named),
+                     "exact": outstanding == left, "gap": abs(outstanding - left)})
     rows.sort(key=lambda x: (not x["named"], not x["exact"], x["gap"], x["statement"].month))
     return rows[:limit]
 
@@ -601,9 +607,9 @@ def ageing(user, by: str = "operator", as_of: date | None = None, **filters) -> 
     keys = GROUPS[by]
     rows = qs.values(*keys).annotate(total=Sum(left, output_field=out), lines=Count("pk"),
                                      **aggs).order_by(*keys)
-    return [{"key": " / ".join(str(r[k]) for k in keys), **{k: r[k] for k in
-                                                             ("total", "lines")},
-             "buckets": {label: r[label] or ZERO for _, _, label in BUCKETS}} for r in rows]
+    return [{"key": " / ".join(str(r[k]) for k in keys), "total": q(r["total"]),
+             "lines": r["lines"],
+             "buckets": {label: q(r[label]) for _, _, label in BUCKETS}} for r in rows]
 
 
 # ---- electronic reconciliation ----------------------------------------------------------

@@ -20,17 +20,22 @@ from towerledger.settlement.models import Line
 ZERO = Decimal("0.00")
 
 
+def q(x) -> Decimal:
+    """A database sum to the fen: SQLite adds decimals as floats (2301.07000000000)."""
+    return Decimal(str(x or 0)).quantize(ZERO)
+
+
 def _balance(account: str, **filters) -> Decimal:
     r = JournalLine.objects.filter(account=account, **filters).aggregate(
         d=Sum("debit"), c=Sum("credit"))
-    return (r["d"] or ZERO) - (r["c"] or ZERO)
+    return q(r["d"]) - q(r["c"])
 
 
 def run_checks(limit: int = 20) -> list[str]:
     """Every problem found, in words (Chinese / English); an empty list means all is well."""
     problems = []
     totals = JournalLine.objects.aggregate(d=Sum("debit"), c=Sum("credit"))
-    if (totals["d"] or ZERO) != (totals["c"] or ZERO):
+    if q(totals["d"]) != q(totals["c"]):
         problems.append(f"试算不平衡 trial balance off: debits {totals['d']} ≠ credits "
                         f"{totals['c']}")
     paid = Bill.objects.filter(status=Bill.Status.PAID)
@@ -41,25 +46,27 @@ def run_checks(limit: int = 20) -> list[str]:
     n = missing.count()
     if n > limit:
         problems.append(f"… 共 {n} 张已支付未分摊 {n} paid bills not allocated in all")
-    off = paid.annotate(alloc=Sum("lines__cost_share",
-                                  filter=Q(lines__kind=Line.Kind.ALLOCATION))) \
-        .filter(alloc__isnull=False).exclude(alloc=F("amount"))
-    for b in off.values_list("account__account_no", "bill_no", "amount", "alloc")[:limit]:
+    allocated = paid.annotate(alloc=Sum("lines__cost_share",
+                                        filter=Q(lines__kind=Line.Kind.ALLOCATION))) \
+        .filter(alloc__isnull=False).values_list("account__account_no", "bill_no", "amount",
+                                                 "alloc")
+    off = [b for b in allocated.iterator(chunk_size=10000) if q(b[3]) != q(b[2])]
+    for b in off[:limit]:
         problems.append(f"分摊合计不等于账单金额 allocation ≠ amount: {b[0]}/{b[1]} "
-                        f"{b[3]} ≠ {b[2]}")
-    pending = Line.objects.filter(status__in=[Line.Status.PUSHED, Line.Status.DISPUTED]) \
-        .aggregate(s=Sum("receivable"))["s"] or ZERO
+                        f"{q(b[3])} ≠ {b[2]}")
+    pending = q(Line.objects.filter(status__in=[Line.Status.PUSHED, Line.Status.DISPUTED])
+                .aggregate(s=Sum("receivable"))["s"])
     if _balance("UNCONFIRMED") != pending:
         problems.append(f"待确认应收与明细不符 UNCONFIRMED {_balance('UNCONFIRMED')} ≠ "
                         f"pending lines {pending}")
-    confirmed = Line.objects.filter(status=Line.Status.CONFIRMED) \
-        .aggregate(s=Sum("receivable"))["s"] or ZERO
+    confirmed = q(Line.objects.filter(status=Line.Status.CONFIRMED)
+                  .aggregate(s=Sum("receivable"))["s"])
     receivable = _balance("RECEIVABLE") + _applied()
     if receivable != confirmed:
         problems.append(f"应收与已确认明细不符 RECEIVABLE {receivable} ≠ confirmed lines "
                         f"{confirmed}")
-    unallocated = paid.exclude(pk__in=Line.objects.filter(kind=Line.Kind.ALLOCATION)
-                               .values("bill_id")).aggregate(s=Sum("amount"))["s"] or ZERO
+    unallocated = q(paid.exclude(pk__in=Line.objects.filter(kind=Line.Kind.ALLOCATION)
+                                 .values("bill_id")).aggregate(s=Sum("amount"))["s"])
     if _balance("ADVANCE") != unallocated:
         problems.append(f"垫付余额与未分摊账单不符 ADVANCE {_balance('ADVANCE')} ≠ unallocated "
                         f"paid bills {unallocated}")
@@ -71,7 +78,7 @@ def _applied() -> Decimal:
     r = JournalLine.objects.filter(account="RECEIVABLE",
                                    entry__kind__in=["WRITE_OFF", "UNMATCH"]).aggregate(
         c=Sum("credit"), d=Sum("debit"))
-    return (r["c"] or ZERO) - (r["d"] or ZERO)
+    return q(r["c"]) - q(r["d"])
 
 
 def collection_checks() -> list[str]:
@@ -80,11 +87,11 @@ def collection_checks() -> list[str]:
     from towerledger.collection.models import Application, Receipt
 
     problems = []
-    received = Receipt.objects.aggregate(s=Sum("amount"))["s"] or ZERO
-    applied = Receipt.objects.aggregate(s=Sum("applied"))["s"] or ZERO
-    live = Application.objects.filter(reversed_at__isnull=True) \
-        .aggregate(s=Sum("amount"))["s"] or ZERO
-    written = Line.objects.aggregate(s=Sum("written_off"))["s"] or ZERO
+    received = q(Receipt.objects.aggregate(s=Sum("amount"))["s"])
+    applied = q(Receipt.objects.aggregate(s=Sum("applied"))["s"])
+    live = q(Application.objects.filter(reversed_at__isnull=True)
+             .aggregate(s=Sum("amount"))["s"])
+    written = q(Line.objects.aggregate(s=Sum("written_off"))["s"])
     if not applied == live == written:
         problems.append(f"核销金额不一致 applied {applied} / write-offs {live} / lines "
                         f"{written}")

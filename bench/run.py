@@ -11,6 +11,7 @@ Stages (issue in brackets):
   import history bills (CSV), then 100,000 bills from one XLSX file        [3]  target < 30 s
   audit quality: recall per injected anomaly kind, WARN on clean bills     [3]  ≥ 95 %, ≤ 5 %
   allocate and push every paid bill (lines, postings), then check the books [4]  100k < 60 s
+  deemed confirmation, statements, 100,000 receipts matched to open lines    [5]  < 30 s
 Bills come in paid; in production each import allocates them at once (T+0). Here the
 import stages run with TOWERLEDGER_ALLOCATE_ON_PAY=0 so intake and allocation are timed
 apart; `towerledger allocate` then does exactly what the import would have done.
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +38,7 @@ XLSX_BILLS = 100_000
 MASTER_TARGET_S = 60
 BILLS_TARGET_S = 30
 ALLOCATE_TARGET_S = 60
+MATCH_TARGET_S = 30
 
 
 @dataclass
@@ -190,7 +192,31 @@ def run_backend(backend: str, url: str, files: dict, args) -> Run:
     run.stages.append(Stage("allocate + push, per 100,000 bills", s.seconds * 100_000 / bills,
                             100_000, s.max_rss_mb, ALLOCATE_TARGET_S))
     sh([tl, "check"], env, "check the books", run=run)
+    far = (datetime.now() + timedelta(days=60)).date().isoformat()
+    lines = count_lines(env)
+    sh([tl, "deadlines", "--date", far], env, f"deemed confirmation of {lines:,} lines",
+       lines, run=run)
+    sh([tl, "statements", "--month", datetime.now().strftime("%Y-%m")], env,
+       "issue the month's statements", run=run)
+    receipts = WORK / "files" / f"receipts-{run.backend}.csv"
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "receipts.py"), str(receipts),
+                          str(args.receipts)], env=env, capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    n = int(out.stdout.strip().splitlines()[-1])
+    sh([tl, "import", "receipts", str(receipts), "--reason", "bench"], env,
+       f"import + match {n:,} receipts vs {lines:,} open lines", n,
+       MATCH_TARGET_S if n >= 100_000 else None, run=run)
+    sh([tl, "check"], env, "check the books after write-off", run=run)
     return run
+
+
+def count_lines(env) -> int:
+    code = ("from towerledger.cli import setup_django; setup_django(); "
+            "from towerledger.settlement.models import Line; "
+            "print(Line.objects.filter(status='PUSHED').count())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    return int(out.stdout.strip().splitlines()[-1])
 
 
 def machine() -> str:
@@ -260,16 +286,22 @@ def main():
                     help="bills in the one XLSX file (the target is for 100,000)")
     ap.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
     ap.add_argument("--backends", default="postgresql,sqlite")
+    ap.add_argument("--receipts", type=int, default=100_000)
+    ap.add_argument("--work", type=Path, default=WORK, help="scratch directory (wiped)")
+    ap.add_argument("--pg-db", default="towerledger_bench",
+                    help="PostgreSQL database to (re)create for the run")
     args = ap.parse_args()
+    globals()["WORK"] = args.work   # every stage writes under it
 
-    shutil.rmtree(WORK, ignore_errors=True)
-    (WORK / "files").mkdir(parents=True)
+    work = args.work
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "files").mkdir(parents=True)
     tl = str(BIN / "towerledger")
-    print(f"bench: {args.sites:,} sites, {args.months} months → {WORK}", flush=True)
+    print(f"bench: {args.sites:,} sites, {args.months} months → {work}", flush=True)
     gen = sh([tl, "generate", "--sites", str(args.sites), "--months", str(args.months),
               "--seed", str(args.seed), "--smart-months", str(args.smart_months),
-              "--out", str(WORK / "files")], dict(os.environ), "generate")
-    out = WORK / "files"
+              "--out", str(work / "files")], dict(os.environ), "generate")
+    out = work / "files"
     months = sorted(out.glob("bills-????-??.csv"))
     history, xlsx, rest = split_bills(months, out, args.xlsx_bills)
     files = {
@@ -282,10 +314,10 @@ def main():
     pg_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     for backend in args.backends.split(","):
         if backend == "postgresql":
-            runs.append(run_backend("PostgreSQL", fresh_postgres(pg_url, "towerledger_bench"),
+            runs.append(run_backend("PostgreSQL", fresh_postgres(pg_url, args.pg_db),
                                     files, args))
         elif backend == "sqlite":
-            db = WORK / "bench.sqlite3"
+            db = work / "bench.sqlite3"
             db.unlink(missing_ok=True)
             runs.append(run_backend("SQLite", f"sqlite:///{db}", files, args))
     args.results.write_text(report(runs, gen, args) + "\n", encoding="utf-8")

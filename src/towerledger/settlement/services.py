@@ -54,11 +54,6 @@ def _province_of(line: Line):
     return line.city.province_id
 
 
-def _ids(lines):
-    return {"site": {ln.site.site_code: ln.site_id for ln in lines},
-            "operator": {ln.operator.code: ln.operator_id for ln in lines if ln.operator_id}}
-
-
 # ---- confirmation -----------------------------------------------------------------------
 
 def confirm_lines(line_ids, user, *, deemed: bool = False, today: date | None = None,
@@ -86,24 +81,46 @@ def confirm_lines(line_ids, user, *, deemed: bool = False, today: date | None = 
                     result.refused.append((pk, f"status {ln.status}"))
                 else:
                     todo.append(ln)
-            _confirm(todo, user, deemed, now, today, reason)
+            _confirm([_row(ln) for ln in todo], user, deemed, now, today, reason)
             result.confirmed += [ln.pk for ln in todo]
     return result
 
 
-def _confirm(lines: list[Line], user, deemed, now, today, reason):
+@dataclass(frozen=True)
+class _Row:
+    """What confirming a line needs to know of it."""
+    pk: int
+    receivable: Decimal
+    site: str
+    site_id: int
+    operator: str
+    operator_id: int
+
+
+ROW_FIELDS = ("pk", "receivable", "site__site_code", "site_id", "operator__code",
+              "operator_id")
+
+
+def _row(ln: Line) -> _Row:
+    return _Row(ln.pk, ln.receivable, ln.site.site_code, ln.site_id, ln.operator.code,
+                ln.operator_id)
+
+
+def _confirm(lines: list[_Row], user, deemed, now, today, reason):
+    """Mark ``lines`` confirmed and move their receivable from UNCONFIRMED to RECEIVABLE
+    (one entry per line, keyed by it, so a line is never confirmed into the books twice)."""
     if not lines:
         return
     uid = user.pk if getattr(user, "pk", None) else None
-    Line.objects.filter(pk__in=[ln.pk for ln in lines]).update(
-        status=Line.Status.CONFIRMED, confirmed_at=now, confirmed_by_id=uid, deemed=deemed)
+    for part in chunked([ln.pk for ln in lines]):
+        Line.objects.filter(pk__in=part).update(
+            status=Line.Status.CONFIRMED, confirmed_at=now, confirmed_by_id=uid, deemed=deemed)
     entries = [(today, "CONFIRM", f"L{ln.pk}", f"确认 L{ln.pk}", [
-        Posting("RECEIVABLE", debit=ln.receivable, site=ln.site.site_code,
-                operator=ln.operator.code),
-        Posting("UNCONFIRMED", credit=ln.receivable, site=ln.site.site_code,
-                operator=ln.operator.code)]) for ln in lines if ln.receivable]
-    ids = _ids(lines)
-    post_entries(entries, user, site_ids=ids["site"], operator_ids=ids["operator"])
+        Posting("RECEIVABLE", debit=ln.receivable, site=ln.site, operator=ln.operator),
+        Posting("UNCONFIRMED", credit=ln.receivable, site=ln.site, operator=ln.operator)])
+        for ln in lines if ln.receivable]
+    post_entries(entries, user, site_ids={ln.site: ln.site_id for ln in lines},
+                 operator_ids={ln.operator: ln.operator_id for ln in lines})
     record_many(user, "deemed_confirm" if deemed else "confirm", "line",
                 [(f"L{ln.pk}", {"status": "PUSHED"}, {"status": "CONFIRMED",
                                                        "receivable": ln.receivable})
@@ -319,17 +336,18 @@ def run_deadlines(today: date | None = None) -> DeadlineResult:
     mark open disputes past their date overdue. Safe to run any number of times a day."""
     today = today or timezone.localdate()
     terms = Agreements()
-    late = Line.objects.filter(status=Line.Status.PUSHED, confirm_due__lt=today) \
-        .select_related("site", "operator", "city").order_by("pk")
+    late = list(Line.objects.filter(status=Line.Status.PUSHED, confirm_due__lt=today)
+                .order_by("pk").values_list("pk", flat=True))
     deemed = 0
     now = timezone.now()
-    for part in chunked(list(late)):
+    for part in chunked(late, 20000):
         with transaction.atomic():
-            locked = set(Line.objects.filter(pk__in=[ln.pk for ln in part],
-                                             status=Line.Status.PUSHED)
+            locked = set(Line.objects.filter(pk__in=part, status=Line.Status.PUSHED)
                          .select_for_update().values_list("pk", flat=True))
-            todo = [ln for ln in part if ln.pk in locked and terms(
-                ln.operator_id, ln.city.province_id, ln.push_date or today).deemed_confirmed]
+            rows = Line.objects.filter(pk__in=locked).values_list(
+                *ROW_FIELDS, "city__province_id", "push_date")
+            todo = [_Row(*r[:6]) for r in rows
+                    if terms(r[5], r[6], r[7] or today).deemed_confirmed]
             _confirm(todo, None, True, now, today, "")
             deemed += len(todo)
     overdue = Dispute.objects.filter(status__in=Dispute.OPEN_STATES, due__lt=today,

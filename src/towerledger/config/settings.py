@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "towerledger.bills",
     "towerledger.settlement",
     "towerledger.collection",
+    "towerledger.analysis",
     "towerledger.exchange",
     "towerledger.web",
     "towerledger.api",

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AnalysisConfig(AppConfig):
+    name = "towerledger.analysis"
+    verbose_name = "月度分析 Monthly analysis"

@@ -1,0 +1,123 @@
+"""月结 `towerledger close YYYY-MM`: deadlines, the books check, the KPI snapshots at every
+scope, then the lock.
+
+Each step is recorded on the MonthClose row when it finishes, and each is safe to repeat
+(deadlines are idempotent, the check only reads, the snapshots of the month are replaced in
+one transaction), so a close killed at any point and run again finishes with the same
+result and nothing doubled. A closed month stays closed; running it again changes nothing.
+"""
+
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from towerledger.access.audit import record
+from towerledger.analysis.kpi import compute, month_end
+from towerledger.analysis.models import MonthClose, Snapshot
+from towerledger.exchange.bulk import chunked
+
+STEPS = ("deadlines", "check", "snapshots", "lock")
+LABELS = {"deadlines": "期限处理 deadlines", "check": "账务检查 books check",
+          "snapshots": "指标快照 KPI snapshots", "lock": "关账 lock"}
+
+
+class CloseError(Exception):
+    def __init__(self, zh: str, en: str, problems: list[str] | None = None):
+        super().__init__(en)
+        self.zh, self.en, self.problems = zh, en, problems or []
+
+    def __str__(self):
+        return f"{self.zh} / {self.en}"
+
+
+def open_month() -> date:
+    """The first month not closed (where corrections land)."""
+    last = MonthClose.objects.filter(status=MonthClose.Status.CLOSED).order_by("-month").first()
+    if last is None:
+        return date(1900, 1, 1)
+    return month_end(last.month) + timedelta(days=1)
+
+
+def close_month(month: date, user=None, as_of: date | None = None, progress=None) -> MonthClose:
+    """Close ``month`` (first day); ``progress(step)`` is told each step as it starts."""
+    month = month.replace(day=1)
+    as_of = as_of or timezone.localdate()
+    if month_end(month) >= as_of:
+        raise CloseError(f"{month:%Y-%m} 尚未结束，不能关账", f"{month:%Y-%m} has not ended yet")
+    with _one_close_at_a_time():
+        return _close(month, user, as_of, progress)
+
+
+def _close(month, user, as_of, progress) -> MonthClose:
+    mc, _ = MonthClose.objects.get_or_create(month=month)
+    if mc.status == MonthClose.Status.CLOSED:
+        return mc
+    later = MonthClose.objects.filter(month__gt=month, status=MonthClose.Status.CLOSED)
+    if later.exists():
+        raise CloseError("之后的月份已关账", "a later month is already closed")
+    for step in STEPS:
+        if step in mc.steps:
+            continue
+        if progress:
+            progress(step)
+        summary = globals()[f"_{step}"](mc, user, as_of)
+        mc.steps = [*mc.steps, step]
+        mc.summary = {**mc.summary, step: summary}
+        mc.save(update_fields=["steps", "summary"])
+    return mc
+
+
+@contextmanager
+def _one_close_at_a_time():
+    """A session lock on PostgreSQL (held across the steps' transactions, released at the
+    end or when the process dies); SQLite lets one writer in at a time anyway."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(hashtext('towerledger.close'))")
+        if not cur.fetchone()[0]:
+            raise CloseError("另一个关账正在进行", "another close is running")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(hashtext('towerledger.close'))")
+
+
+def _deadlines(mc, user, as_of):
+    from towerledger.settlement.services import run_deadlines
+
+    r = run_deadlines(as_of)
+    return {"deemed": r.deemed, "overdue": r.overdue}
+
+
+def _check(mc, user, as_of):
+    from towerledger.settlement.checks import run_checks
+
+    problems = run_checks()
+    if problems:
+        raise CloseError("账务检查未通过，未关账", "the books do not check out; not closed",
+                         problems)
+    return {"problems": 0}
+
+
+def _snapshots(mc, user, as_of):
+    rows = compute(mc.month, as_of)
+    with transaction.atomic():
+        Snapshot.objects.filter(month=mc.month).delete()
+        for part in chunked(rows, 5000):
+            Snapshot.objects.bulk_create([Snapshot(month=mc.month, **r) for r in part])
+    return {"rows": len(rows)}
+
+
+def _lock(mc, user, as_of):
+    with transaction.atomic():
+        mc.status, mc.finished_at = MonthClose.Status.CLOSED, timezone.now()
+        mc.closed_by = user if getattr(user, "pk", None) else None
+        mc.save(update_fields=["status", "finished_at", "closed_by"])
+        record(user, "close", "month", f"{mc.month:%Y-%m}", None, {"status": "CLOSED"},
+               "月结 month close")
+    return {"closed": True}

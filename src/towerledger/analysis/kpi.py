@@ -1,0 +1,310 @@
+"""月度分析: the month's KPI figures at every scope, set-wise (DOMAIN.md §6).
+
+Figures are gathered at the finest grain each comes in — (site, operator) for bills, lines,
+disputes; (city, operator) for receipts — with a handful of grouped queries, then rolled up
+to county, city and province, per operator and for all operators ("*"). Only numerators
+and denominators are stored; rates are computed when read (``rates``), so a rate of a
+larger scope is never an average of rates.
+
+Sites carry the all-operator row only (100,000 sites × 12 months stays small); counties,
+cities and the province carry one row per operator as well.
+"""
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, Sum
+from django.db.models.fields.json import KeyTextTransform
+
+from towerledger.bills.models import Bill, Flag
+from towerledger.collection.models import Receipt
+from towerledger.settlement.models import Dispute, Line
+from towerledger.sites.models import AccountSite, Site
+
+ZERO = Decimal("0.00")
+AGE_BUCKETS = ((0, 30, "age_0_30"), (31, 60, "age_31_60"), (61, 90, "age_61_90"),
+               (91, 180, "age_91_180"), (181, 365, "age_181_365"), (366, None, "age_gt_365"))
+PRICE_BANDS = ("lt_1_0", "1_0_to_1_3", "gt_1_3")   # < 1.0, 1.0–1.3, > 1.3 yuan/kWh
+
+
+def price_band(price: Decimal) -> str:
+    if price < Decimal("1.0"):
+        return "lt_1_0"
+    return "1_0_to_1_3" if price <= Decimal("1.3") else "gt_1_3"
+
+
+def month_end(month: date) -> date:
+    nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return nxt - timedelta(days=1)
+
+
+def _q(x) -> Decimal:
+    return Decimal(str(x or 0)).quantize(ZERO)
+
+
+class Grid:
+    """figures[(site_id, operator)][name] accumulated, plus per (city_id, operator)."""
+
+    def __init__(self):
+        self.site = defaultdict(lambda: defaultdict(Decimal))
+        self.city = defaultdict(lambda: defaultdict(Decimal))
+
+    def add(self, site_id, operator, name, value):
+        if value:
+            self.site[site_id, operator][name] += Decimal(str(value))
+
+    def add_city(self, city_id, operator, name, value):
+        if value:
+            self.city[city_id, operator][name] += Decimal(str(value))
+
+
+def compute(month: date, as_of: date | None = None) -> list[dict]:
+    """Every snapshot row of ``month``: dicts of level, key, parent, operator, figures."""
+    month = month.replace(day=1)
+    end = month_end(month)
+    as_of = as_of or end
+    g = Grid()
+    _bills(g, month, end)
+    _lines(g, month, end, as_of)
+    _disputes(g, month, end)
+    _receipts(g, month, end)
+    _year(g, month, end)
+    return _roll_up(g)
+
+
+# ---- gatherers --------------------------------------------------------------------------
+
+def _first_site_of_accounts() -> dict[int, int]:
+    """An account belongs, for account-level KPIs, to the site it feeds most."""
+    out = {}
+    for acc, site in AccountSite.objects.order_by("account_id", "-split_ratio", "site_id") \
+            .values_list("account_id", "site_id").iterator(chunk_size=20000):
+        out.setdefault(acc, site)
+    return out
+
+
+def _bills(g: Grid, month, end):
+    site_of = _first_site_of_accounts()
+    in_month = Bill.objects.exclude(status=Bill.Status.VOID).filter(
+        period_end__gte=month, period_end__lte=end)
+    for acc, n, paid, amount, kwh in in_month.values("account_id").annotate(
+            n=Count("pk"), paid=Count("pk", filter=Q(status=Bill.Status.PAID)),
+            amt=Sum("amount"), kwh=Sum("kwh")).values_list(
+            "account_id", "n", "paid", "amt", "kwh").iterator(chunk_size=20000):
+        site = site_of.get(acc)
+        if site is None:
+            continue
+        g.add(site, "*", "accounts_expected", 1)
+        g.add(site, "*", "accounts_paid", 1 if paid else 0)
+        g.add(site, "*", "bills", n)
+        g.add(site, "*", "bill_amount", _q(amount))
+        g.add(site, "*", "kwh", _q(kwh))
+    # days billed, for kWh and cost per site per day
+    for acc, start, stop in in_month.values_list("account_id", "period_start", "period_end") \
+            .iterator(chunk_size=20000):
+        if acc in site_of:
+            g.add(site_of[acc], "*", "bill_days", (stop - start).days + 1)
+    # expected by cycle but no bill at all in the month
+    _expected_without_bill(g, month, end, site_of, in_month)
+    for acc, amount in Bill.objects.filter(status=Bill.Status.PAID, paid_date__gte=month,
+                                           paid_date__lte=end).values_list("account_id",
+                                                                           "amount"):
+        if acc in site_of:
+            g.add(site_of[acc], "*", "paid_amount", amount)
+            g.add(site_of[acc], "*", "paid_bills", 1)
+    # unit-price bands, direct vs resupply
+    for acc, mode, price in in_month.filter(unit_price__isnull=False).values_list(
+            "account_id", "account__supply_mode", "unit_price").iterator(chunk_size=20000):
+        if acc not in site_of:
+            continue
+        g.add(site_of[acc], "*", f"price_{mode}_{price_band(price)}", 1)
+    for acc, code, n in Flag.objects.filter(bill__period_end__gte=month,
+                                            bill__period_end__lte=end).values(
+            "bill__account_id", "code").annotate(n=Count("pk")).values_list(
+            "bill__account_id", "code", "n"):
+        if acc in site_of:
+            g.add(site_of[acc], "*", f"flags_{code}", n)
+
+
+def _expected_without_bill(g, month, end, site_of, in_month):
+    """Accounts whose payment cycle says a bill was due this month but none came: their
+    last bill's period ended a whole number of cycles before this month's end."""
+    billed = set(in_month.values_list("account_id", flat=True))
+    rows = Bill.objects.exclude(status=Bill.Status.VOID).filter(period_end__lt=month) \
+        .values_list("account_id", "period_end", "account__payment_cycle_months") \
+        .order_by("account_id", "period_end")
+    latest = {}
+    for acc, stop, cycle in rows.iterator(chunk_size=20000):
+        latest[acc] = (stop, cycle or 1)
+    for acc, (stop, cycle) in latest.items():
+        if acc in billed or acc not in site_of:
+            continue
+        months = (end.year - stop.year) * 12 + end.month - stop.month
+        if months > 0 and months % cycle == 0:
+            g.add(site_of[acc], "*", "accounts_expected", 1)
+
+
+def _lines(g: Grid, month, end, as_of):
+    live = [Line.Status.PUSHED, Line.Status.CONFIRMED, Line.Status.DISPUTED]
+    pushed = Line.objects.filter(push_date__gte=month, push_date__lte=end,
+                                 operator__isnull=False)
+    for site, op, n, amount, conf, deemed, off, t0 in pushed.values(
+            "site_id", "operator__code").annotate(
+            n=Count("pk"), amt=Sum("receivable"),
+            conf=Sum("receivable", filter=Q(status=Line.Status.CONFIRMED)),
+            deemed=Sum("receivable", filter=Q(status=Line.Status.CONFIRMED, deemed=True)),
+            off=Sum("written_off"),
+            t0=Count("pk", filter=Q(kind=Line.Kind.ALLOCATION, bill__paid_date=F("push_date"))),
+    ).values_list("site_id", "operator__code", "n", "amt", "conf", "deemed", "off", "t0") \
+            .iterator(chunk_size=20000):
+        for operator in (op, "*"):
+            g.add(site, operator, "lines_pushed", n)
+            g.add(site, operator, "pushed_amount", _q(amount))
+            g.add(site, operator, "confirmed_amount", _q(conf))
+            g.add(site, operator, "deemed_amount", _q(deemed))
+            g.add(site, operator, "written_off_amount", _q(off))
+            g.add(site, operator, "lines_t0", t0)
+    # outstanding at month end, by age since push
+    open_lines = Line.objects.filter(status__in=live, operator__isnull=False,
+                                     push_date__lte=end).exclude(receivable=F("written_off"))
+    for site, op, pushed_on, rec, off in open_lines.values_list(
+            "site_id", "operator__code", "push_date", "receivable", "written_off") \
+            .iterator(chunk_size=50000):
+        left = rec - off
+        age = (end - pushed_on).days
+        bucket = next(name for lo, hi, name in AGE_BUCKETS if hi is None or age <= hi)
+        for operator in (op, "*"):
+            g.add(site, operator, "outstanding", left)
+            g.add(site, operator, bucket, left)
+    # tower-borne cost of bills paid this month, split by cause
+    tower = Line.objects.filter(kind=Line.Kind.ALLOCATION, tenancy__isnull=True,
+                                cost_share__gt=0, bill__paid_date__gte=month,
+                                bill__paid_date__lte=end)
+    for site, cost, causes in tower.annotate(causes=KeyTextTransform("tower_borne", "trace")) \
+            .values_list("site_id", "cost_share", "causes").iterator(chunk_size=20000):
+        g.add(site, "*", "tower_cost", cost)
+        for reason, amount in _causes(cost, causes):
+            g.add(site, "*", f"tower_cost_{reason}", amount)
+
+
+def _causes(cost: Decimal, raw) -> list[tuple[str, Decimal]]:
+    """Split a tower-borne cost by the causes its trace names, in proportion."""
+    import json
+    from fractions import Fraction
+
+    try:
+        parts = [(r, Fraction(f)) for r, f in (json.loads(raw) if isinstance(raw, str)
+                                              else raw or [])]
+    except (ValueError, TypeError):
+        return [("other", cost)]
+    whole = sum((f for _, f in parts), Fraction(0))
+    if not whole:
+        return [("other", cost)]
+    return [(r, (Decimal(f.numerator) / Decimal(f.denominator) / (
+        Decimal(whole.numerator) / Decimal(whole.denominator)) * cost).quantize(ZERO))
+        for r, f in parts]
+
+
+def _disputes(g: Grid, month, end):
+    for site, op, overdue in Dispute.objects.filter(
+            raised_at__date__lte=end).filter(
+            Q(status__in=Dispute.OPEN_STATES) | Q(answered_at__date__gt=end)).values_list(
+            "line__site_id", "line__operator__code", "overdue"):
+        for operator in (op, "*"):
+            g.add(site, operator, "disputes_open", 1)
+            g.add(site, operator, "disputes_overdue", 1 if overdue else 0)
+    for site, op, raised, answered in Dispute.objects.filter(
+            answered_at__date__gte=month, answered_at__date__lte=end).values_list(
+            "line__site_id", "line__operator__code", "raised_at", "answered_at"):
+        for operator in (op, "*"):
+            g.add(site, operator, "disputes_resolved", 1)
+            g.add(site, operator, "dispute_days", (answered - raised).days)
+
+
+def _receipts(g: Grid, month, end):
+    for city, op, amount, applied in Receipt.objects.filter(
+            received_date__gte=month, received_date__lte=end).values_list(
+            "city_id", "operator__code", "amount", "applied"):
+        for operator in (op, "*"):
+            g.add_city(city, operator, "receipts_amount", amount)
+            g.add_city(city, operator, "receipts_applied", applied)
+
+
+def _year(g: Grid, month, end):
+    """当年结清率 so far: receivable of lines of bills paid this year, and how much of it
+    has been written off (as of the close)."""
+    start = date(month.year, 1, 1)
+    lines = Line.objects.filter(kind=Line.Kind.ALLOCATION, operator__isnull=False,
+                                bill__paid_date__gte=start, bill__paid_date__lte=end,
+                                status__in=[Line.Status.PUSHED, Line.Status.CONFIRMED,
+                                            Line.Status.DISPUTED])
+    for site, op, rec, off in lines.values("site_id", "operator__code").annotate(
+            rec=Sum("receivable"), off=Sum("written_off")).values_list(
+            "site_id", "operator__code", "rec", "off").iterator(chunk_size=20000):
+        for operator in (op, "*"):
+            g.add(site, operator, "year_receivable", _q(rec))
+            g.add(site, operator, "year_written_off", _q(off))
+
+
+# ---- roll-up ----------------------------------------------------------------------------
+
+def _roll_up(g: Grid) -> list[dict]:
+    sites = {s: (code, county, city, cname, prov) for s, code, county, city, cname, prov in
+             Site.objects.values_list("pk", "site_code", "county__name", "county__city_id",
+                                      "county__city__name", "county__city__province__name")}
+    totals = defaultdict(lambda: defaultdict(Decimal))   # (level, key, parent, op) -> figures
+    for (site, op), figures in g.site.items():
+        code, county, city_id, city, prov = sites[site]
+        scopes = [("PROVINCE", prov, ""), ("CITY", city, prov), ("COUNTY", f"{city}/{county}",
+                                                                  city)]
+        if op == "*":
+            scopes.append(("SITE", code, city))
+        for level, key, parent in scopes:
+            bucket = totals[level, key, parent, op]
+            for name, value in figures.items():
+                bucket[name] += value
+    city_names = {city_id: (cname, prov) for _, _, _, city_id, cname, prov in
+                  ((s, *v) for s, v in sites.items())}
+    for (city_id, op), figures in g.city.items():
+        if city_id not in city_names:
+            continue
+        cname, prov = city_names[city_id]
+        for level, key, parent in (("PROVINCE", prov, ""), ("CITY", cname, prov)):
+            bucket = totals[level, key, parent, op]
+            for name, value in figures.items():
+                bucket[name] += value
+    return [{"level": level, "key": key, "parent": parent, "operator": op,
+             "figures": {k: _plain(v) for k, v in sorted(figures.items())}}
+            for (level, key, parent, op), figures in totals.items()]
+
+
+def _plain(v: Decimal):
+    return int(v) if v == v.to_integral_value() and v.as_tuple().exponent >= 0 else str(v)
+
+
+# ---- reading ----------------------------------------------------------------------------
+
+def _d(figures, name) -> Decimal:
+    return Decimal(str(figures.get(name, 0)))
+
+
+def _ratio(a: Decimal, b: Decimal) -> Decimal | None:
+    return (a / b).quantize(Decimal("0.0001")) if b else None
+
+
+def rates(figures: dict) -> dict:
+    """The KPIs of DOMAIN §6 from a snapshot's figures (None where the base is zero)."""
+    f = figures
+    return {
+        "payment_completion": _ratio(_d(f, "accounts_paid"), _d(f, "accounts_expected")),
+        "t0": _ratio(_d(f, "lines_t0"), _d(f, "lines_pushed")),
+        "confirmation": _ratio(_d(f, "confirmed_amount"), _d(f, "pushed_amount")),
+        "recovery": _ratio(_d(f, "written_off_amount"), _d(f, "pushed_amount")),
+        "receipt_write_off": _ratio(_d(f, "receipts_applied"), _d(f, "receipts_amount")),
+        "arrears": _ratio(_d(f, "outstanding"), _d(f, "pushed_amount")),
+        "same_year_clearing": _ratio(_d(f, "year_written_off"), _d(f, "year_receivable")),
+        "dispute_mean_days": _ratio(_d(f, "dispute_days"), _d(f, "disputes_resolved")),
+        "kwh_per_site_day": _ratio(_d(f, "kwh"), _d(f, "bill_days")),
+        "cost_per_site_day": _ratio(_d(f, "bill_amount"), _d(f, "bill_days")),
+    }

@@ -1,0 +1,94 @@
+"""The month's close and its KPI snapshots (DOMAIN §6), on the small province, both DBs."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from tests.integration.test_bills import MAY, bill, import_bills
+from towerledger.analysis import close as closing
+from towerledger.analysis.kpi import rates
+from towerledger.analysis.models import MonthClose, Snapshot
+from towerledger.analysis.report import kpi_rows
+from towerledger.bills import services as bill_services
+from towerledger.settlement.allocate import allocate_bills
+from towerledger.settlement.models import Line
+
+D = Decimal
+MAY1 = date(2024, 5, 1)
+
+
+@pytest.fixture
+def may_paid(province, users, tmp_path, settings):
+    """May's bill paid on its last day and pushed the same day (T+0)."""
+    settings.TOWERLEDGER_ALLOCATE_ON_PAY = False
+    assert import_bills(tmp_path, [MAY]).stored
+    b = bill("A-100", "B-2405")
+    bill_services.pay_bills([b.pk], users["clerk_zz"], date(2024, 5, 31), reason="t")
+    allocate_bills([b.pk], today=date(2024, 5, 31))
+    return b
+
+
+def province_row(month=MAY1, operator="*"):
+    return Snapshot.objects.get(month=month, level="PROVINCE", operator=operator)
+
+
+def test_close_snapshots_every_scope_and_locks(may_paid):
+    mc = closing.close_month(MAY1, as_of=date(2024, 6, 15))
+    assert mc.status == "CLOSED" and mc.steps == list(closing.STEPS)
+    assert mc.summary["deadlines"]["deemed"] == 3     # silent past 10 June
+    f = province_row().figures
+    pushed = Line.objects.exclude(status="TOWER").aggregate(s=Sum("receivable"))["s"]
+    assert D(str(f["pushed_amount"])) == pushed
+    assert f["lines_pushed"] == 3 and f["lines_t0"] == 3
+    assert f["accounts_expected"] == 1 and f["accounts_paid"] == 1
+    assert D(str(f["paid_amount"])) == D("4752.00")
+    r = rates(f)
+    assert r["t0"] == 1 and r["confirmation"] == 1 and r["payment_completion"] == 1
+    assert r["arrears"] == 1 and r["recovery"] == 0
+    # the scopes roll up: city = province here; each operator's row sums to the whole
+    city = Snapshot.objects.get(month=MAY1, level="CITY", key="郑州市", operator="*")
+    assert city.figures["pushed_amount"] == f["pushed_amount"]
+    ops = Snapshot.objects.filter(month=MAY1, level="PROVINCE").exclude(operator="*")
+    assert sum(D(str(s.figures["pushed_amount"])) for s in ops) == pushed
+    assert Snapshot.objects.filter(month=MAY1, level="SITE", key="ZZ001").exists()
+    assert not Snapshot.objects.filter(month=MAY1, level="SITE").exclude(operator="*").exists()
+    rows = kpi_rows(MAY1)
+    assert [r["scope"] for r in rows][:1] == ["河南省"] and rows[0]["t0"] == 1
+    # closing again changes nothing
+    before = list(Snapshot.objects.order_by("pk").values_list("pk", "figures"))
+    assert closing.close_month(MAY1, as_of=date(2024, 6, 20)).status == "CLOSED"
+    assert list(Snapshot.objects.order_by("pk").values_list("pk", "figures")) == before
+
+
+def test_an_interrupted_close_resumes_with_the_same_result(may_paid, monkeypatch):
+    real = closing.compute
+
+    def dies(*a, **kw):
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(closing, "compute", dies)
+    with pytest.raises(KeyboardInterrupt):
+        closing.close_month(MAY1, as_of=date(2024, 6, 15))
+    mc = MonthClose.objects.get(month=MAY1)
+    assert mc.status == "RUNNING" and mc.steps == ["deadlines", "check"]
+    assert not Snapshot.objects.exists()
+    monkeypatch.setattr(closing, "compute", real)
+    mc = closing.close_month(MAY1, as_of=date(2024, 6, 15))
+    assert mc.status == "CLOSED"
+    assert province_row().figures["lines_pushed"] == 3   # nothing doubled
+    assert Line.objects.filter(deemed=True).count() == 3
+
+
+def test_close_refuses_books_that_do_not_check_out(province, users, tmp_path, settings):
+    settings.TOWERLEDGER_ALLOCATE_ON_PAY = False
+    assert import_bills(tmp_path, [MAY]).stored
+    b = bill("A-100", "B-2405")
+    bill_services.pay_bills([b.pk], users["clerk_zz"], date(2024, 5, 31), reason="t")
+    with pytest.raises(closing.CloseError) as e:
+        closing.close_month(MAY1, as_of=date(2024, 6, 15))
+    assert any("B-2405" in p for p in e.value.problems)
+    assert MonthClose.objects.get(month=MAY1).status == "RUNNING"
+    with pytest.raises(closing.CloseError):
+        closing.close_month(date(2024, 6, 1), as_of=date(2024, 6, 15))   # not ended yet

@@ -16,6 +16,8 @@ def nav_items(request, role):
              ("bills", _("Bills"), STAFF), ("flags", _("Audit queue"), STAFF),
              ("lines", _("Pending lines"), None), ("disputes", _("Dispute desk"), CLERKS),
              ("ledger", _("Site ledger"), None),
+             ("statements", _("Statements"), None), ("receipts", _("Receipts"), None),
+             ("ageing", _("Ageing"), None),
              ("imports", _("Import"), CLERKS), ("audit_log", _("Audit log"),
                                                 (Role.PROVINCE_ADMIN,))]
     path = request.path

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from towerledger.web import auth, bills, imports, settlement, views
+from towerledger.web import auth, bills, collection, imports, settlement, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -30,4 +30,23 @@ urlpatterns = [
     path("disputes/<int:pk>/answer/", settlement.answer, name="dispute_answer"),
     path("disputes/<int:pk>/attachment/", settlement.attachment, name="dispute_attachment"),
     path("ledger/", settlement.ledger, name="ledger"),
+    # collection: statements, receipts and matching, ageing
+    path("statements/", collection.statements, name="statements"),
+    path("statements/issue/", collection.statements_issue, name="statements_issue"),
+    path("statements/<int:pk>/", collection.statement, name="statement"),
+    path("statements/<int:pk>/confirm/", collection.statement_confirm,
+         name="statement_confirm"),
+    path("statements/<int:pk>/withdraw/", collection.statement_withdraw,
+         name="statement_withdraw"),
+    path("statements/<int:pk>/invoice/", collection.statement_invoice,
+         name="statement_invoice"),
+    path("statements/<int:pk>/xlsx/", collection.statement_xlsx, name="statement_xlsx"),
+    path("statements/<int:pk>/pdf/", collection.statement_pdf, name="statement_pdf"),
+    path("receipts/", collection.receipts, name="receipts"),
+    path("receipts/match/", collection.receipts_match, name="receipts_match"),
+    path("receipts/<int:pk>/", collection.receipt, name="receipt"),
+    path("receipts/<int:pk>/match/", collection.receipt_match, name="receipt_match"),
+    path("receipts/<int:pk>/unmatch/", collection.receipt_unmatch, name="receipt_unmatch"),
+    path("ageing/", collection.ageing, name="ageing"),
+    path("ageing/export/", collection.ageing_export, name="ageing_export"),
 ]

@@ -15,8 +15,9 @@ Every function is one transaction, posts balanced entries and writes the audit l
   operator's agreement says so; open disputes past their resolve-by date are marked overdue.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -57,13 +58,14 @@ def _province_of(line: Line):
 # ---- confirmation -----------------------------------------------------------------------
 
 def confirm_lines(line_ids, user, *, deemed: bool = False, today: date | None = None,
-                  reason: str = "") -> ConfirmResult:
-    """Confirm pushed lines the user may see (the system, user None, for deemed ones)."""
+                  reason: str = "", at=None) -> ConfirmResult:
+    """Confirm pushed lines the user may see (the system, user None, for deemed ones).
+    ``at``: when the operator confirmed (default now; the demo replays history)."""
     if user is not None and role_of(user) not in (Role.OPERATOR, Role.PROVINCE_ADMIN):
         raise SettlementError("只有运营商确认分摊明细", "only the operator confirms its lines",
                               "forbidden")
     ids = sorted(set(int(i) for i in line_ids))
-    now = timezone.now()
+    now = at or timezone.now()
     today = today or timezone.localdate()
     result = ConfirmResult([], [], [])
     for part in chunked(ids):
@@ -345,11 +347,15 @@ def run_deadlines(today: date | None = None) -> DeadlineResult:
             locked = set(Line.objects.filter(pk__in=part, status=Line.Status.PUSHED)
                          .select_for_update().values_list("pk", flat=True))
             rows = Line.objects.filter(pk__in=locked).values_list(
-                *ROW_FIELDS, "city__province_id", "push_date")
-            todo = [_Row(*r[:6]) for r in rows
-                    if terms(r[5], r[6], r[7] or today).deemed_confirmed]
-            _confirm(todo, None, True, now, today, "")
-            deemed += len(todo)
+                *ROW_FIELDS, "city__province_id", "push_date", "confirm_due")
+            by_day = defaultdict(list)   # deemed confirmed the day after its deadline
+            for r in rows:
+                if terms(r[5], r[6], r[7] or today).deemed_confirmed:
+                    by_day[r[8] + timedelta(days=1)].append(_Row(*r[:6]))
+            for day, todo in sorted(by_day.items()):
+                at = min(now, timezone.make_aware(datetime.combine(day, time.min)))
+                _confirm(todo, None, True, at, day, "")
+                deemed += len(todo)
     overdue = Dispute.objects.filter(status__in=Dispute.OPEN_STATES, due__lt=today,
                                      overdue=False).update(overdue=True)
     return DeadlineResult(deemed, overdue)

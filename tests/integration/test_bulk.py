@@ -37,3 +37,53 @@ def test_bulk_set_splits_large_updates_into_batches():
         == 12_000
     assert all(pk % 997 == done for pk, done in ImportJob.objects.values_list("pk", "done"))
     assert bulk_set(ImportJob, [], ["done"]) == 0
+
+
+@pytest.mark.django_db
+def test_copy_insert_returns_ids_in_row_order_and_fills_defaults():
+    from towerledger.exchange.bulk import copy_insert
+
+    before = ImportJob.objects.create(kind="sites", filename="before.csv", stored_path="x")
+    when = datetime(2026, 5, 17, 8, 30, tzinfo=UTC)
+    rows = [{"kind": "bills", "filename": f"文件{i}.csv", "stored_path": "p", "done": i,
+             "errors": [[i, "列", "中文", "en"]] if i % 2 else [],
+             **({"finished_at": when} if i == 3 else {})} for i in range(5)]
+    ids = copy_insert(ImportJob, rows)
+    assert len(ids) == 5 and ids == sorted(ids) and ids[0] > before.pk
+    got = {j.pk: j for j in ImportJob.objects.filter(pk__in=ids)}
+    for i, pk in enumerate(ids):
+        job = got[pk]
+        assert (job.filename, job.done, job.status) == (f"文件{i}.csv", i, "QUEUED")
+        assert job.errors == ([[i, "列", "中文", "en"]] if i % 2 else [])
+        assert job.finished_at == (when if i == 3 else None)
+        assert job.created_at is not None
+    after = ImportJob.objects.create(kind="sites", filename="after.csv", stored_path="x")
+    assert after.pk > ids[-1]  # the sequence moved past the copied rows
+    assert copy_insert(ImportJob, []) == []
+
+
+@pytest.mark.django_db
+def test_copy_insert_many_rows():
+    from towerledger.exchange.bulk import copy_insert
+
+    ids = copy_insert(ImportJob, [{"kind": "sites", "filename": "f", "stored_path": "x",
+                                   "done": n} for n in range(12_000)])
+    assert len(set(ids)) == 12_000
+    assert dict(ImportJob.objects.values_list("pk", "done")) == {pk: n for n, pk in
+                                                                enumerate(ids)}
+
+
+@pytest.mark.django_db
+def test_fetch_in_reads_rows_whose_column_is_one_of_the_values():
+    from towerledger.exchange.bulk import fetch_in
+
+    jobs = ImportJob.objects.bulk_create(
+        [ImportJob(kind="sites", filename=f"f{i}", stored_path="x", done=i) for i in range(7000)])
+    table = ImportJob._meta.db_table
+    wanted = [j.pk for j in jobs[::2]]
+    rows = fetch_in(f"SELECT id, done FROM {table} WHERE done >= %s AND id {{in}} AND kind = %s",
+                    wanted, before=[10], after=["sites"])
+    assert sorted(rows) == [(j.pk, j.done) for j in jobs[::2] if j.done >= 10]
+    assert sorted(pk for pk, in fetch_in(f"SELECT id FROM {table} WHERE filename {{in}}",
+                                         ["f1", "f3", "nope", "f3"])) == [jobs[1].pk, jobs[3].pk]
+    assert fetch_in(f"SELECT id FROM {table} WHERE id {{in}}", []) == []

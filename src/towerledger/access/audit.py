@@ -5,6 +5,7 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 
 from towerledger.access.models import AuditEntry
+from towerledger.exchange.bulk import copy_insert
 
 
 def _plain(value):
@@ -26,14 +27,12 @@ def record(user, action, object_type, object_key="", before=None, after=None, re
     )
 
 
-
-
-
 def record_many(user, action, object_type, entries, reason=""):
-    """Append one entry per ``(object_key, before, after)`` in one set-wise insert."""
+    """Append one entry per ``(object_key, before, after)`` in one set-wise insert (COPY on
+    PostgreSQL: a file's worth of payments is tens of thousands of entries)."""
     uid = user.pk if getattr(user, "pk", None) else None
-    AuditEntry.objects.bulk_create([
-        AuditEntry(user_id=uid, action=action, object_type=object_type,
-                   object_key=str(key)[:120], before=_plain(before), after=_plain(after),
-                   reason=reason or "")
-        for key, before, after in entries], batch_size=2000)
+    copy_insert(AuditEntry, [
+        {"user_id": uid, "action": action, "object_type": object_type,
+         "object_key": str(key)[:120], "before": _plain(before), "after": _plain(after),
+         "reason": reason or ""}
+        for key, before, after in entries])

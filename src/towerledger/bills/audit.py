@@ -17,10 +17,10 @@ from django.db.models import Count, Q
 
 from towerledger.bills.models import AuditRuleSetting, Bill, Flag, MeterDay, Whitelist
 from towerledger.domain import audits
-from towerledger.exchange.bulk import bulk_set, chunked
+from towerledger.exchange.bulk import OneOf, bulk_set, chunked, copy_insert, postgres
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
 
-BATCH = 5000
+BATCH = 5000  # bills per transaction and per round of fact queries
 BILL_FIELDS = ("pk", "account_id", "bill_no", "period_start", "period_end", "amount", "kwh",
                "unit_price", "start_reading", "end_reading", "multiplier", "loss_kwh",
                "invoice_type", "meter_changed")
@@ -38,7 +38,8 @@ def audit_bills(bill_ids: Iterable[int], progress: Callable[[int], None] | None 
 
 
 def _audit_batch(pks) -> int:
-    bills = list(Bill.objects.filter(pk__in=pks).values(*BILL_FIELDS))
+    bills = list(Bill.objects.filter(OneOf("pk", pks)).values(*BILL_FIELDS, "blocking",
+                                                                "warnings"))
     account_ids = {b["account_id"] for b in bills}
     accounts = _account_facts(account_ids)
     history = _history(account_ids)
@@ -50,8 +51,8 @@ def _audit_batch(pks) -> int:
         before = [h for h in history[b["account_id"]] if h.key < b["pk"]]
         findings[b["pk"]] = audits.audit_bill(facts, accounts[b["account_id"]], before,
                                               loads[b["pk"]], rules[b["account_id"]])
-    _store_flags(findings)
-    refresh_counters(pks)
+    open_flags = _store_flags(findings)
+    _set_counters(bills, open_flags)
     return sum(len(f) for f in findings.values())
 
 
@@ -66,7 +67,7 @@ def bill_facts(b: dict) -> audits.BillFacts:
 
 def _account_facts(account_ids) -> dict[int, audits.AccountFacts]:
     white = defaultdict(set)
-    for acc, code in Whitelist.objects.filter(account_id__in=account_ids) \
+    for acc, code in Whitelist.objects.filter(OneOf("account_id", account_ids)) \
             .values_list("account_id", "code"):
         white[acc].add(code)
     return {a["pk"]: audits.AccountFacts(
@@ -74,16 +75,21 @@ def _account_facts(account_ids) -> dict[int, audits.AccountFacts]:
         payment_cycle_months=a["payment_cycle_months"], contract_price=a["contract_price"],
         price_cap=a["price_cap"], multiplier=a["multiplier"], lump_sum=a["lump_sum"],
         whitelisted=frozenset(white[a["pk"]]))
-        for a in SupplyAccount.objects.filter(pk__in=account_ids).values(
+        for a in SupplyAccount.objects.filter(OneOf("pk", account_ids)).values(
             "pk", "account_no", "supply_mode", "payment_cycle_months", "contract_price",
             "price_cap", "multiplier", "lump_sum")}
 
 
 def _history(account_ids) -> dict[int, list[audits.BillFacts]]:
+    """account pk → its bills that are not void. Tuples, not dicts: this reads every bill of
+    the accounts, several per bill audited."""
     history = defaultdict(list)
-    qs = Bill.objects.filter(account_id__in=account_ids).exclude(status=Bill.Status.VOID)
-    for b in qs.values(*BILL_FIELDS).iterator(chunk_size=BATCH):
-        history[b["account_id"]].append(bill_facts(b))
+    qs = Bill.objects.filter(OneOf("account_id", account_ids)).exclude(status=Bill.Status.VOID)
+    for (acc, pk, no, start, end, amount, kwh, price, r0, r1, mult, loss, invoice,
+         changed) in qs.values_list("account_id", "pk", *BILL_FIELDS[2:]) \
+            .iterator(chunk_size=BATCH):
+        history[acc].append(audits.BillFacts(pk, no, start, end, amount, kwh, price, r0, r1,
+                                             mult, loss, invoice or "", changed))
     return history
 
 
@@ -97,15 +103,15 @@ def _overlap_days(start: date, end: date | None, p_start: date, p_end: date) -> 
 def _loads(bills) -> dict[int, audits.LoadFacts]:
     account_ids = {b["account_id"] for b in bills}
     sites_of = defaultdict(list)
-    for acc, site in AccountSite.objects.filter(account_id__in=account_ids) \
+    for acc, site in AccountSite.objects.filter(OneOf("account_id", account_ids)) \
             .values_list("account_id", "site_id"):
         sites_of[acc].append(site)
     site_ids = {s for ss in sites_of.values() for s in ss}
     tenancies = defaultdict(list)
-    for t in Tenancy.objects.filter(site_id__in=site_ids).values(
+    for t in Tenancy.objects.filter(OneOf("site_id", site_ids)).values(
             "site_id", "start_date", "end_date", "rated_power_w", "dc_current_a"):
         tenancies[t["site_id"]].append(t)
-    closed = dict(Site.objects.filter(pk__in=site_ids, decommission_date__isnull=False)
+    closed = dict(Site.objects.filter(OneOf("pk", site_ids), decommission_date__isnull=False)
                   .values_list("pk", "decommission_date"))
     smart = _smart_meter(bills)
     return {b["pk"]: _load(b, sites_of[b["account_id"]], tenancies, closed,
@@ -159,13 +165,16 @@ def _smart_meter(bills) -> dict[int, tuple[Decimal, int]]:
         return {}
     b, s, m = Bill._meta.db_table, AccountSite._meta.db_table, MeterDay._meta.db_table
     out = {}
-    for part in chunked([x["pk"] for x in bills], 2000):
-        marks = ",".join(["%s"] * len(part))
-        if connection.vendor == "postgresql":
+    sites = _site_counts({x["account_id"] for x in bills})
+    account_of = {x["pk"]: x["account_id"] for x in bills}
+    pg = postgres()
+    for part in [[x["pk"] for x in bills]] if pg else chunked([x["pk"] for x in bills], 2000):
+        marks = "= ANY(%s)" if pg else f"IN ({','.join(['%s'] * len(part))})"
+        if pg:
             # Site by site through the (site, date) index, whatever the table statistics.
             sql = (f"SELECT x.id, x.site_id, agg.kwh, agg.n FROM (SELECT b.id, s.site_id, "
                    f"b.period_start, b.period_end FROM {b} b JOIN {s} s "
-                   f"ON s.account_id = b.account_id WHERE b.id IN ({marks})) x "
+                   f"ON s.account_id = b.account_id WHERE b.id {marks}) x "
                    f"CROSS JOIN LATERAL (SELECT SUM(m.kwh) AS kwh, COUNT(*) AS n FROM {m} m "
                    f"WHERE m.site_id = x.site_id AND m.date BETWEEN x.period_start "
                    f"AND x.period_end) agg WHERE agg.n > 0")
@@ -173,15 +182,13 @@ def _smart_meter(bills) -> dict[int, tuple[Decimal, int]]:
             sql = (f"SELECT b.id, s.site_id, SUM(m.kwh), COUNT(*) FROM {b} b "
                    f"JOIN {s} s ON s.account_id = b.account_id "
                    f"JOIN {m} m ON m.site_id = s.site_id AND m.date BETWEEN b.period_start "
-                   f"AND b.period_end WHERE b.id IN ({marks}) GROUP BY b.id, s.site_id")
+                   f"AND b.period_end WHERE b.id {marks} GROUP BY b.id, s.site_id")
         with connection.cursor() as cur:
-            cur.execute(sql, part)
+            cur.execute(sql, [part] if pg else part)
             rows = cur.fetchall()
         per_bill = defaultdict(list)
         for bill, _, kwh, n in rows:
             per_bill[bill].append((Decimal(kwh), n))
-        sites = _site_counts({x["account_id"] for x in bills})
-        account_of = {x["pk"]: x["account_id"] for x in bills}
         for bill, parts in per_bill.items():
             covered = min(n for _, n in parts) if len(parts) == sites[account_of[bill]] else 0
             out[bill] = (sum((k for k, _ in parts), Decimal(0)), covered)
@@ -189,7 +196,7 @@ def _smart_meter(bills) -> dict[int, tuple[Decimal, int]]:
 
 
 def _site_counts(account_ids) -> dict[int, int]:
-    return dict(AccountSite.objects.filter(account_id__in=account_ids).values("account_id")
+    return dict(AccountSite.objects.filter(OneOf("account_id", account_ids)).values("account_id")
                 .annotate(n=Count("pk")).values_list("account_id", "n"))
 
 
@@ -208,7 +215,7 @@ def _thresholds(raw):
 
 
 def _rules_by_account(account_ids) -> dict[int, dict]:
-    province = dict(AccountSite.objects.filter(account_id__in=account_ids)
+    province = dict(AccountSite.objects.filter(OneOf("account_id", account_ids))
                     .values_list("account_id", "site__county__city__province_id"))
     cache = {}
     out = {}
@@ -222,27 +229,51 @@ def _rules_by_account(account_ids) -> dict[int, dict]:
 
 # ---- storing flags ----------------------------------------------------------------------
 
-def _store_flags(findings: dict[int, list]):
-    existing = {(f.bill_id, f.code): f for f in Flag.objects.filter(bill_id__in=list(findings))}
+def _store_flags(findings: dict[int, list]) -> dict[int, list]:
+    """Store the findings; returns bill pk → its open flags' severities afterwards.
+
+    After this a bill's open flags are exactly its findings that are new or were open
+    before (resolved and whitelisted flags stay as they are; open flags whose finding has
+    gone are dropped), so its counters follow without reading the flags back."""
+    existing = {(f.bill_id, f.code): f
+                for f in Flag.objects.filter(OneOf("bill_id", list(findings)))}
     create, update, keep = [], [], set()
+    open_flags = defaultdict(list)
     for pk, items in findings.items():
         for f in items:
             old = existing.get((pk, f.code))
             keep.add((pk, f.code))
             if old is None:
-                create.append(Flag(bill_id=pk, code=f.code, severity=f.severity,
-                                   message_zh=f.message_zh[:300], message_en=f.message_en[:300],
-                                   figures=f.figures))
+                create.append({"bill_id": pk, "code": f.code, "severity": f.severity,
+                               "message_zh": f.message_zh[:300],
+                               "message_en": f.message_en[:300], "figures": f.figures})
             elif old.status == Flag.Status.OPEN:
                 old.severity, old.figures = f.severity, f.figures
                 old.message_zh, old.message_en = f.message_zh[:300], f.message_en[:300]
                 update.append(old)
+            else:
+                continue
+            open_flags[pk].append(f.severity)
     gone = [f.pk for key, f in existing.items()
             if key not in keep and f.status == Flag.Status.OPEN]
-    Flag.objects.filter(pk__in=gone).delete()
-    Flag.objects.bulk_create(create, batch_size=2000)
+    Flag.objects.filter(OneOf("pk", gone)).delete()
+    copy_insert(Flag, create)
     fields = ["severity", "figures", "message_zh", "message_en"]
     bulk_set(Flag, [{"pk": f.pk, **{k: getattr(f, k) for k in fields}} for f in update], fields)
+    return open_flags
+
+
+def _set_counters(bills: list[dict], open_flags: dict[int, list]):
+    """Write the open BLOCK/WARN counts of the bills whose stored counts differ — a new
+    bill without findings keeps its zeros untouched."""
+    changed = []
+    for b in bills:
+        severities = open_flags.get(b["pk"], ())
+        blocking = sum(1 for s in severities if s == "BLOCK")
+        warnings = len(severities) - blocking
+        if (blocking, warnings) != (b["blocking"], b["warnings"]):
+            changed.append({"pk": b["pk"], "blocking": blocking, "warnings": warnings})
+    bulk_set(Bill, changed, ["blocking", "warnings"])
 
 
 def refresh_counters(bill_ids):

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from towerledger.bills.models import Bill, MeterDay, SubmeterReading
-from towerledger.exchange.bulk import Counts, chunked, lookup_ids, upsert
+from towerledger.exchange.bulk import Counts, OneOf, chunked, copy_insert, lookup_ids, parts, upsert
 from towerledger.importers.schema import RowError
 from towerledger.org.models import Operator
 from towerledger.sites.models import Site, SupplyAccount
@@ -36,8 +36,8 @@ class AccountInfo:
 
 def account_info(account_nos) -> dict[str, AccountInfo]:
     found = {}
-    for part in chunked(list(set(account_nos))):
-        for no, pk, inv, lump, mult in SupplyAccount.objects.filter(account_no__in=part) \
+    for part in parts(account_nos):
+        for no, pk, inv, lump, mult in SupplyAccount.objects.filter(OneOf("account_no", part)) \
                 .values_list("account_no", "pk", "input_invoice_type", "lump_sum", "multiplier"):
             found[no] = AccountInfo(pk, inv, lump, mult)
     return found
@@ -100,9 +100,10 @@ def _check_payment_refs(records):
                               f"payment_ref {ref} repeats row {seen[ref]}"))
         seen.setdefault(ref, r["_row"])
     used = {}
-    for part in chunked(list(seen)):
+    for part in parts(seen):
         used.update({ref: (no, bill) for ref, no, bill in Bill.objects.filter(
-            payment_ref__in=part).values_list("payment_ref", "account__account_no", "bill_no")})
+            OneOf("payment_ref", part)).values_list("payment_ref", "account__account_no",
+                                                    "bill_no")})
     for r in records:
         other = used.get(r["payment_ref"])
         if other and other != (r["account_no"], r["bill_no"]):
@@ -120,11 +121,12 @@ def _same_content(stored: dict, record: dict) -> bool:
 
 
 def _existing(records, accounts) -> dict[tuple, list[dict]]:
+    """(account pk, bill_no) → the bills stored under that key."""
     by_key: dict[tuple, list[dict]] = {}
-    bill_nos = list({r["bill_no"] for r in records})
-    ids = {a.pk for a in accounts.values()}
-    for part in chunked(bill_nos):
-        for b in Bill.objects.filter(bill_no__in=part, account_id__in=ids).values(
+    keys = ((accounts[r["account_no"]].pk, r["bill_no"]) for r in records)
+    for part in parts(keys):
+        for b in Bill.objects.filter(OneOf("account_id", {a for a, _ in part}),
+                                     OneOf("bill_no", {n for _, n in part})).values(
                 "pk", "account_id", "bill_no", "dup_seq", "status", *CONTENT):
             by_key.setdefault((b["account_id"], b["bill_no"]), []).append(b)
     return by_key
@@ -138,8 +140,10 @@ def _derived_kwh(r, account):
     return (r["end_reading"] - r["start_reading"]) * mult + (r["loss_kwh"] or 0)
 
 
-def _new_bill(r, account, dup_seq):
-    return Bill(
+def _new_bill(r, account, dup_seq) -> dict:
+    """The new bill's fields, for ``copy_insert`` (no model instance: 100,000 of those cost
+    seconds)."""
+    return dict(
         account_id=account.pk, bill_no=r["bill_no"], dup_seq=dup_seq,
         period_start=r["period_start"], period_end=r["period_end"],
         start_reading=r["start_reading"], end_reading=r["end_reading"],
@@ -168,13 +172,14 @@ def store_bills(records, user=None, progress=None):
             continue
         bill = _new_bill(r, account, max((b["dup_seq"] for b in same_key), default=-1) + 1)
         new.append((bill, r))
-    for part in chunked(new, 2000):
-        Bill.objects.bulk_create([b for b, _ in part])
+    ids = []
+    for part in chunked(new, 10_000):
+        ids += copy_insert(Bill, [b for b, _ in part])
         if progress:
             progress(len(part))
     counts.created = len(new)
-    audit.audit_bills([b.pk for b, _ in new])
-    to_pay += [(b.pk, r) for b, r in new if r["paid_date"]]
+    audit.audit_bills(ids)
+    to_pay += [(pk, r) for pk, (_, r) in zip(ids, new, strict=True) if r["paid_date"]]
     payments.pay_from_file(to_pay, user)
     return counts
 
@@ -184,8 +189,8 @@ def store_bills(records, user=None, progress=None):
 def _bills_by_key(records) -> dict[tuple, list]:
     """(account_no, bill_no) → [(pk, status, payment_ref, dup_seq)], newest dup_seq last."""
     found: dict[tuple, list] = {}
-    for part in chunked(list({r["bill_no"] for r in records})):
-        for row in Bill.objects.filter(bill_no__in=part).exclude(status=Bill.Status.VOID) \
+    for part in parts(r["bill_no"] for r in records):
+        for row in Bill.objects.filter(OneOf("bill_no", part)).exclude(status=Bill.Status.VOID) \
                 .order_by("dup_seq").values_list("account__account_no", "bill_no", "pk",
                                                  "status", "payment_ref", "dup_seq"):
             found.setdefault(row[:2], []).append(row[2:])

@@ -19,10 +19,9 @@ from towerledger.access.audit import record_many
 from towerledger.bills.models import Bill
 from towerledger.domain.journal import Posting
 from towerledger.domain.money import largest_remainder
-from towerledger.exchange.bulk import bulk_set, chunked
+from towerledger.exchange.bulk import OneOf, bulk_set, parts
 from towerledger.ledger.services import post_entries
 from towerledger.sites.models import AccountSite
-
 
 # Sent inside the payment's transaction with ``bill_ids`` and ``user``: the settlement app
 # allocates and pushes the paid bills the same day (T+0).
@@ -86,9 +85,10 @@ def pay_from_file(items: list[tuple[int, dict]], user=None) -> PayResult:
 
 
 def _lock(pks) -> dict[int, dict]:
+    """Read and row-lock the bills (one query on PostgreSQL, whatever their number)."""
     bills = {}
-    for part in chunked(list(pks)):
-        qs = Bill.objects.filter(pk__in=part).select_for_update(of=("self",))
+    for part in parts(pks):
+        qs = Bill.objects.filter(OneOf("pk", part)).select_for_update(of=("self",))
         bills.update({b["pk"]: b for b in qs.values(*FIELDS)})
     return bills
 
@@ -107,8 +107,8 @@ def _mark_paid(todo):
 def site_splits(account_ids) -> dict[int, list[tuple[str, int, Decimal]]]:
     """account pk → [(site_code, site pk, split_ratio)], by site code."""
     splits: dict[int, list] = {}
-    for part in chunked(list(set(account_ids))):
-        for acc, code, site, ratio in AccountSite.objects.filter(account_id__in=part) \
+    for part in parts(account_ids):
+        for acc, code, site, ratio in AccountSite.objects.filter(OneOf("account_id", part)) \
                 .order_by("site__site_code").values_list("account_id", "site__site_code",
                                                          "site_id", "split_ratio"):
             splits.setdefault(acc, []).append((code, site, ratio))
@@ -116,10 +116,16 @@ def site_splits(account_ids) -> dict[int, list[tuple[str, int, Decimal]]]:
 
 
 def advance_postings(amount: Decimal, splits) -> list[Posting]:
-    """Dr ADVANCE per fed site by split ratio (exact to the fen), Cr CASH."""
-    parts = largest_remainder(amount, [(code, Fraction(ratio)) for code, _, ratio in splits])
-    return [*(Posting("ADVANCE", debit=parts[code], site=code) for code, _, _ in splits
-              if parts[code]),
+    """Dr ADVANCE per fed site by split ratio (exact to the fen), Cr CASH.
+
+    Most accounts feed one site, which takes the whole amount whatever its ratio (as
+    ``largest_remainder`` would give it); only shared accounts need the exact split."""
+    if len(splits) == 1:
+        shares = {splits[0][0]: amount}
+    else:
+        shares = largest_remainder(amount, [(code, Fraction(ratio)) for code, _, ratio in splits])
+    return [*(Posting("ADVANCE", debit=shares[code], site=code) for code, _, _ in splits
+              if shares[code]),
             Posting("CASH", credit=amount)]
 
 

@@ -1,9 +1,20 @@
-"""Set-wise upsert by natural key: a few queries per thousand rows, never one per row."""
+"""Set-wise reads and writes: a few queries per thousand rows, never one per row.
 
+On PostgreSQL the hot paths avoid statements with one placeholder per value: psycopg binds
+parameters on the client, and splitting and quoting a query text with 100,000 placeholders
+costs seconds. A list goes as one array parameter (``= ANY(%s)``, ``unnest(%s)``), and new
+rows go by ``COPY``. SQLite keeps plain ``IN (…)`` lists in chunks and Django's bulk_create.
+"""
+
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, models
+from django.db.models import Expression, F
+from django.utils import timezone
 
 CHUNK = 5000
 MAX_PARAMS = 30000  # under SQLite's 32,766 host parameters per statement
@@ -25,6 +36,119 @@ class Counts:
 def chunked(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def parts(values: Iterable) -> Iterable[list]:
+    """The distinct ``values`` in as few lists as a ``OneOf`` filter takes at once: one on
+    PostgreSQL, chunks of ``CHUNK`` elsewhere (SQLite's cap on host parameters)."""
+    values = list(dict.fromkeys(values))
+    if postgres():
+        yield values
+    else:
+        yield from chunked(values)
+
+
+class OneOf(Expression):
+    """``filter(OneOf("field", values))``: the field is one of ``values``.
+
+    Like ``field__in=values`` but PostgreSQL gets ``= ANY(%s)`` with one array parameter;
+    Django's ``__in`` writes one placeholder per value, and compiling and quoting 100,000
+    of them costs more than running the query. Give it at most ``CHUNK`` values on SQLite
+    (see ``parts``).
+    """
+
+    conditional = True
+    output_field = models.BooleanField()
+
+    def __init__(self, field: str, values: Iterable):
+        super().__init__()
+        self.target, self.values = F(field), list(values)
+
+    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False,
+                           for_save=False):
+        c = self.copy()
+        c.target = self.target.resolve_expression(query, allow_joins, reuse, summarize, for_save)
+        return c
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.target)
+        if connection.vendor == "postgresql":
+            return f"{sql} = ANY(%s)", [*params, self.values]
+        return f"{sql} IN ({', '.join(['%s'] * len(self.values))})", [*params, *self.values]
+
+
+def fetch_in(sql: str, values: Iterable, before: Sequence = (), after: Sequence = ()
+             ) -> list[tuple]:
+    """Rows of ``sql`` whose ``{in}`` marker becomes "is one of ``values``".
+
+    ``sql`` reads e.g. ``SELECT id, kwh FROM t WHERE site_id {in} AND date > %s``; the
+    parameters are ``before``, the values, then ``after``. PostgreSQL gets one query with
+    one array parameter; SQLite one query per chunk of values.
+    """
+    values = list(dict.fromkeys(values))
+    if not values:
+        return []
+    rows = []
+    with connection.cursor() as cur:
+        if postgres():
+            cur.execute(sql.replace("{in}", "= ANY(%s)"), [*before, values, *after])
+            return cur.fetchall()
+        for part in chunked(values):
+            marks = ", ".join(["%s"] * len(part))
+            cur.execute(sql.replace("{in}", f"IN ({marks})"), [*before, *part, *after])
+            rows += cur.fetchall()
+    return rows
+
+
+def copy_insert(model, rows: list[dict]) -> list[int]:
+    """Insert ``rows`` (attribute names → values; missing fields take their defaults) and
+    return the new primary keys in row order, ascending.
+
+    Model instances and INSERT texts cost more than the database's own work for large
+    files, so on PostgreSQL the keys come from the table's sequence in one query and the
+    rows go through ``COPY … FROM STDIN``. Values reach psycopg as they are, except JSON,
+    which is wrapped as Django would. Other databases use bulk_create.
+    """
+    if not rows:
+        return []
+    if not postgres():
+        objs = model.objects.bulk_create([model(**row) for row in rows], batch_size=2000)
+        return [o.pk for o in objs]
+    meta = model._meta
+    qn = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    spec = [_copy_spec(f) for f in fields]
+    with connection.cursor() as cur:
+        cur.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [meta.db_table, meta.pk.column, len(rows)])
+        ids = sorted(r[0] for r in cur.fetchall())
+        columns = ", ".join(qn(f.column) for f in (meta.pk, *fields))
+        with cur.cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                copy.write_row([pk, *(row.get(name, default) if wrap is None
+                                      else wrap(row.get(name, default))
+                                      for name, default, wrap in spec)])
+    return ids
+
+
+def _copy_spec(field) -> tuple[str, object, Callable | None]:
+    """(attribute name, value when the row has none, wrapper for psycopg or None).
+
+    ``auto_now``/``auto_now_add`` fields are always now, as Django's own inserts set them;
+    a default is computed once for all rows (it is only written, never shared in memory
+    afterwards); JSON is wrapped as Django would, other values go to psycopg as they are.
+    """
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return "", timezone.now(), None  # no row has the key "": always now
+    wrap = None
+    if isinstance(field, models.JSONField):
+        def wrap(value):
+            return field.get_db_prep_save(value, connection)
+    return field.attname, field.get_default(), wrap
 
 
 def lookup_ids(model, field: str, values: Iterable) -> dict:
@@ -85,25 +209,19 @@ def bulk_set(model, rows: list[dict], fields: Sequence[str]) -> int:
 
     ``rows`` are dicts with ``pk`` and the attribute names of ``fields``. Django's
     ``bulk_update`` builds a CASE expression per row and field, which costs seconds per
-    ten thousand rows; this is ``UPDATE … FROM (VALUES …) AS v``, which
-    SQLite (≥ 3.33) and PostgreSQL both run set-wise. Returns the rows updated.
+    ten thousand rows; this is ``UPDATE … FROM (VALUES …) AS v`` on SQLite (≥ 3.33) and
+    ``UPDATE … FROM unnest(arrays)`` on PostgreSQL, both set-wise. Returns the rows updated.
     """
     if not rows:
         return 0
+    if postgres():
+        return _set_from_arrays(model, rows, fields)
     meta = model._meta
     cols = [meta.get_field(f) for f in fields]
     pk = meta.pk
     qn = connection.ops.quote_name
-    postgres = connection.vendor == "postgresql"
-
-    def slot(field):
-        return f"CAST(%s AS {field.db_type(connection)})" if postgres else "%s"
-
-    row_sql = "(" + ", ".join([slot(pk)] + [slot(c) for c in cols]) + ")"
-    # SQLite names a VALUES table's columns column1, column2, …; PostgreSQL takes the same
-    # names as an alias list.
-    names = [f"column{i + 1}" for i in range(len(cols) + 1)]
-    alias = f"v({', '.join(names)})" if postgres else "v"
+    row_sql = "(" + ", ".join(["%s"] * (len(cols) + 1)) + ")"
+    names = [f"column{i + 1}" for i in range(len(cols) + 1)]  # how SQLite names them
     sets = ", ".join(f"{qn(c.column)} = v.{names[i + 1]}" for i, c in enumerate(cols))
     table = qn(meta.db_table)
     batch = max(1, min(CHUNK, MAX_PARAMS // (len(cols) + 1)))
@@ -116,7 +234,38 @@ def bulk_set(model, rows: list[dict], fields: Sequence[str]) -> int:
                 params.extend(c.get_db_prep_value(r[c.attname if c.attname in r else c.name],
                                                   connection) for c in cols)
             cur.execute(f"UPDATE {table} SET {sets} FROM (VALUES "
-                        f"{', '.join([row_sql] * len(part))}) AS {alias} "
+                        f"{', '.join([row_sql] * len(part))}) AS v "
                         f"WHERE {table}.{qn(pk.column)} = v.column1", params)
             done += cur.rowcount
     return done
+
+
+# Values psycopg adapts exactly as Django's get_db_prep_value would hand them over on
+# PostgreSQL (aware datetimes and the like still go through Django).
+_PLAIN = frozenset({str, int, bool, Decimal, date, type(None)})
+
+
+def _set_from_arrays(model, rows: list[dict], fields: Sequence[str]) -> int:
+    """PostgreSQL: ``UPDATE … FROM unnest(array, array, …)``, one array per column, so the
+    statement has as many parameters as columns whatever the number of rows."""
+    meta = model._meta
+    qn = connection.ops.quote_name
+    cols = [meta.pk, *(meta.get_field(f) for f in fields)]
+    arrays, slots = [], []
+    for c in cols:
+        key = "pk" if c is meta.pk else (c.attname if c.attname in rows[0] else c.name)
+        if isinstance(c, models.JSONField):
+            arrays.append([None if r[key] is None else json.dumps(r[key], cls=c.encoder)
+                           for r in rows])
+            slots.append("CAST(CAST(%s AS text[]) AS jsonb[])")
+        else:
+            arrays.append([v if type(v) in _PLAIN else c.get_db_prep_value(v, connection)
+                           for v in (r[key] for r in rows)])
+            slots.append(f"CAST(%s AS {c.db_type(connection)}[])")
+    names = [f"c{i}" for i in range(len(cols))]
+    sets = ", ".join(f"{qn(c.column)} = v.{n}" for c, n in zip(cols[1:], names[1:], strict=True))
+    table = qn(meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {table} SET {sets} FROM unnest({', '.join(slots)}) "
+                    f"AS v({', '.join(names)}) WHERE {table}.{qn(meta.pk.column)} = v.c0", arrays)
+        return cur.rowcount

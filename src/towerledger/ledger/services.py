@@ -1,4 +1,5 @@
-"""Post balanced entries, one or many at once (set-wise for bulk paths)."""
+"""Post balanced entries, one or many at once (set-wise for bulk paths: entries and lines go
+in by ``copy_insert``, without model instances)."""
 
 from collections.abc import Iterable
 from datetime import date
@@ -6,6 +7,7 @@ from datetime import date
 from django.db.models import Sum
 
 from towerledger.domain.journal import Posting, check_balanced
+from towerledger.exchange.bulk import OneOf, copy_insert, parts
 from towerledger.ledger.models import JournalEntry, JournalLine
 
 
@@ -19,26 +21,23 @@ def post_entries(entries: Iterable[tuple[date, str, str, str, list[Posting]]], u
     if not entries:
         return 0
     kinds = {e[1] for e in entries}
-    refs = {e[2] for e in entries}
-    done = set(JournalEntry.objects.filter(kind__in=kinds, reference__in=refs)
-               .values_list("kind", "reference"))
+    done = set()
+    for part in parts(e[2] for e in entries):
+        done.update(JournalEntry.objects.filter(OneOf("reference", part), kind__in=kinds)
+                    .values_list("kind", "reference"))
     todo = [e for e in entries if (e[1], e[2]) not in done]
-    objs = JournalEntry.objects.bulk_create(
-        [JournalEntry(date=d, kind=k, reference=r, memo=m[:200], created_by=user)
-         for d, k, r, m, _ in todo], batch_size=2000)
-    if objs and objs[0].pk is None:  # backends that don't return ids from bulk_create
-        ids = dict(((e.kind, e.reference), e.pk) for e in JournalEntry.objects.filter(
-            kind__in=kinds, reference__in={e[2] for e in todo}))
-        for obj in objs:
-            obj.pk = ids[obj.kind, obj.reference]
+    uid = getattr(user, "pk", None)
+    ids = copy_insert(JournalEntry, [
+        {"date": d, "kind": k, "reference": r, "memo": m[:200], "created_by_id": uid}
+        for d, k, r, m, _ in todo])
     site_ids = site_ids or {}
     operator_ids = operator_ids or {}
-    lines = [JournalLine(entry_id=obj.pk, account=p.account, debit=p.debit, credit=p.credit,
-                         site_id=site_ids.get(p.site) if p.site else None,
-                         operator_id=operator_ids.get(p.operator) if p.operator else None)
-             for obj, (*_, postings) in zip(objs, todo, strict=True) for p in postings]
-    JournalLine.objects.bulk_create(lines, batch_size=5000)
-    return len(objs)
+    copy_insert(JournalLine, [
+        {"entry_id": pk, "account": p.account, "debit": p.debit, "credit": p.credit,
+         "site_id": site_ids.get(p.site) if p.site else None,
+         "operator_id": operator_ids.get(p.operator) if p.operator else None}
+        for pk, (*_, postings) in zip(ids, todo, strict=True) for p in postings])
+    return len(ids)
 
 
 def trial_balance() -> dict[str, tuple]:

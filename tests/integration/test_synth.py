@@ -76,3 +76,26 @@ def test_demo_users_can_log_in(tmp_path):
     import_files(generate(tmp_path, 60, 1, seed=5, today=TODAY))
     for u in ensure_demo_users():
         assert authenticate(username=u.username, password=u.password) is not None
+
+
+@pytest.mark.django_db
+def test_the_demo_year_is_replayed_closed_month_by_month_and_tells_its_story(tmp_path):
+    from django.utils import timezone
+
+    from towerledger.analysis.kpi import rates
+    from towerledger.analysis.models import MonthClose, Snapshot
+    from towerledger.settlement.checks import run_checks
+    from towerledger.settlement.models import Dispute
+    from towerledger.synth.commands import build_story
+
+    today = timezone.localdate()
+    written = generate(tmp_path, 80, 6, seed=3, today=today)
+    build_story(written, seed=3)
+    closed = list(MonthClose.objects.filter(status="CLOSED").order_by("month"))
+    assert len(closed) == 6            # every month of history has ended and is closed
+    t0 = [rates(Snapshot.objects.get(month=m.month, level="PROVINCE", operator="*")
+                .figures)["t0"] for m in closed]
+    t0 = [x for x in t0 if x is not None]
+    assert t0[-1] > t0[0]              # allocation catches up with payment over the year
+    assert run_checks() == []
+    assert {d.status for d in Dispute.objects.all()} >= {"ACCEPTED", "PARTIAL", "REJECTED"}

@@ -59,6 +59,27 @@ def import_files(written, user=None) -> None:
             bar.advance(overall)
 
 
+def build_story(written, seed: int = 1) -> None:
+    """Master data, the demo users, then the year replayed month by month (synth.story)."""
+    from towerledger import cli
+    from towerledger.exchange.services import run_import
+    from towerledger.synth.demo import ensure_demo_users
+    from towerledger.synth.story import replay
+
+    with cli._progress() as bar:
+        task = bar.add_task("导入 import", total=len(written.master) + len(written.months))
+        for kind, path in written.master.items():
+            bar.update(task, description=f"导入 {path.name}")
+            result = run_import(kind, path, None, reason="演示数据 demo data")
+            if not result.stored:
+                cli._report(result)
+                raise typer.Exit(1)
+            bar.advance(task)
+        ensure_demo_users()
+        replay(written, seed=seed, progress=lambda m: bar.update(
+            task, advance=1, description=f"演示年度 replay {m:%Y-%m}"))
+
+
 def demo(
     sites: Annotated[int, typer.Option(help="number of sites")] = 3000,
     months: Annotated[int, typer.Option(help="months of history")] = 12,
@@ -80,7 +101,7 @@ def demo(
     call_command("migrate", interactive=False, verbosity=0)
     if not Site.objects.exists():
         written = _generate(settings.DATA_DIR / "synth", sites, months, seed, smart_months=3)
-        import_files(written)
+        build_story(written, seed)
     else:
         cli.console.print("演示数据已存在 / demo data already built "
                           f"({Site.objects.count():,} sites)")

@@ -28,7 +28,7 @@ from towerledger.domain import allocation as dom
 from towerledger.domain.codes import Method, SettlementMode
 from towerledger.domain.journal import Posting
 from towerledger.domain.tax import INPUT_VAT_RATE, default_tax_factor
-from towerledger.exchange.bulk import chunked
+from towerledger.exchange.bulk import chunked, copy_insert
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import Operator, OperatorAgreement
 from towerledger.settlement.models import Line
@@ -178,24 +178,24 @@ def _allocate_batch(pks, user, today, taxes, terms) -> Result:
         entry = _entry(b, bill_lines, today, facts)
         if entry:
             entries.append(entry)
-    Line.objects.bulk_create(lines, batch_size=2000)
+    copy_insert(Line, lines)
     post_entries(entries, user, site_ids=facts.site_ids, operator_ids=facts.operator_ids)
     result.lines = len(lines)
-    pushed = [ln for ln in lines if ln.status == Line.Status.PUSHED]
+    pushed = [ln for ln in lines if ln["status"] == Line.Status.PUSHED]
     result.pushed = len(pushed)
     paid = {b["pk"]: b["paid_date"] for b in bills}
-    result.same_day = sum(1 for ln in pushed if paid[ln.bill_id] == ln.push_date)
+    result.same_day = sum(1 for ln in pushed if paid[ln["bill_id"]] == ln["push_date"])
     return result
 
 
-def _line(b, ln: dom.Line, facts, terms, today, now, province) -> Line:
+def _line(b, ln: dom.Line, facts, terms, today, now, province) -> dict:
     site = facts.site_by_code[ln.site_code]
     operator_id = facts.operator_ids.get(ln.operator) if ln.operator else None
     push = ln.tenancy_key is not None and ln.mode != SettlementMode.LUMP_SUM
     due = None
     if push:
         due = today + timedelta(days=terms(operator_id, province, today).confirm_within_days)
-    return Line(
+    return dict(
         kind=Line.Kind.ALLOCATION, bill_id=b["pk"], site_id=site["site_id"],
         city_id=site["city_id"], tenancy_id=ln.tenancy_key, operator_id=operator_id,
         mode=ln.mode or "", month=b["period_end"].replace(day=1),
@@ -206,23 +206,23 @@ def _line(b, ln: dom.Line, facts, terms, today, now, province) -> Line:
         pushed_at=now if push else None, push_date=today if push else None, confirm_due=due)
 
 
-def _entry(b, lines: list[Line], today, facts):
+def _entry(b, lines: list[dict], today, facts):
     code_of = facts.code_of_site
     op_code = facts.code_of_operator
     postings = []
     advance = defaultdict(Decimal)
     for ln in lines:
-        site = code_of[ln.site_id]
-        advance[site] += ln.cost_share
-        if ln.status == Line.Status.PUSHED:
-            if ln.receivable:
-                postings.append(Posting("UNCONFIRMED", debit=ln.receivable, site=site,
-                                        operator=op_code[ln.operator_id]))
-            if ln.tax_amount:
-                postings.append(Posting("TAX_FACTOR", credit=ln.tax_amount, site=site,
-                                        operator=op_code[ln.operator_id]))
-        elif ln.cost_share:
-            postings.append(Posting("TOWER_COST", debit=ln.cost_share, site=site))
+        site = code_of[ln["site_id"]]
+        advance[site] += ln["cost_share"]
+        if ln["status"] == Line.Status.PUSHED:
+            if ln["receivable"]:
+                postings.append(Posting("UNCONFIRMED", debit=ln["receivable"], site=site,
+                                        operator=op_code[ln["operator_id"]]))
+            if ln["tax_amount"]:
+                postings.append(Posting("TAX_FACTOR", credit=ln["tax_amount"], site=site,
+                                        operator=op_code[ln["operator_id"]]))
+        elif ln["cost_share"]:
+            postings.append(Posting("TOWER_COST", debit=ln["cost_share"], site=site))
     postings += [Posting("ADVANCE", credit=amount, site=site)
                  for site, amount in advance.items() if amount]
     if not postings:  # a zero bill: nothing moves, but the entry records that it was allocated

@@ -110,8 +110,13 @@ def test_paid_bill_posts_a_balanced_advance_split_by_site(province, tmp_path):
     assert lines == {("ADVANCE", "ZZ002"): (Decimal("1302.00"), 0),
                      ("ADVANCE", "ZZ003"): (Decimal("558.00"), 0),
                      ("CASH", None): (0, Decimal("1860.00"))}
+    payments = JournalLine.objects.filter(entry__kind="PAYMENT").aggregate(
+        d=Sum("debit"), c=Sum("credit"))
+    assert payments["d"] == payments["c"] == Decimal("1860.00")
+    # the payment allocated the bill at once (T+0): the whole journal still balances
     totals = JournalLine.objects.aggregate(d=Sum("debit"), c=Sum("credit"))
-    assert totals["d"] == totals["c"] == Decimal("1860.00")
+    assert totals["d"] == totals["c"]
+    assert JournalEntry.objects.filter(kind="ALLOCATION").count() == 1
 
 
 def test_paying_is_idempotent_by_payment_ref(province, users, tmp_path):

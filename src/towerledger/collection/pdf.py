@@ -54,6 +54,8 @@ def _styles():
         "h2": ParagraphStyle("h2", fontName=f, fontSize=11.5, leading=15, textColor=INK,
                              spaceBefore=4 * mm, spaceAfter=2 * mm),
         "cell": ParagraphStyle("cell", fontName=f, fontSize=8, leading=10, textColor=INK),
+        "head": ParagraphStyle("head", fontName=f, fontSize=8.5, leading=10.5,
+                               textColor=INK, alignment=1),
         "note": ParagraphStyle("note", fontName=f, fontSize=8.5, leading=12, textColor=MUTED),
     }
 
@@ -84,7 +86,7 @@ class _NumberedCanvas(rl_canvas.Canvas):
         self.saveState()
         self.setFont(_font(), 8.5)
         self.setFillColor(MUTED)
-        self.drawString(MARGIN, h - 9 * mm, "中国铁塔 · 站址电费对账单")
+        self.drawString(MARGIN, h - 9 * mm, "中国铁塔　站址电费对账单")
         self.drawRightString(w - MARGIN, h - 9 * mm, f"对账单编号 {self.number}")
         self.setStrokeColor(colors.HexColor("#d0d5dd"))
         self.setLineWidth(0.5)
@@ -154,10 +156,10 @@ def render_statement(statement) -> bytes:
         ["地市", st.city.name if st.city_id else "全省", "所属月份", f"{st.month:%Y年%m月}"],
         ["状态", STATUS_ZH.get(st.status, st.status), "出具时间",
          f"{timezone.localtime(st.issued_at):%Y-%m-%d %H:%M}" if st.issued_at else ""],
-        ["运营商确认", (f"{st.confirmed_by} · "
+        ["运营商确认", (f"{st.confirmed_by}，"
                         f"{timezone.localtime(st.confirmed_at):%Y-%m-%d %H:%M}")
          if st.confirmed_at else "待确认", "发票",
-         (f"{st.invoice_no} · {st.invoice_date or ''} · {_m(st.invoice_amount)} 元"
+         (f"{st.invoice_no}，{st.invoice_date or ''}，{_m(st.invoice_amount)} 元"
           if st.invoice_no else "未开票")],
         ["明细条数", f"{len(lines):,}", "应收合计（元）", _m(total_rec)],
     ]
@@ -179,7 +181,7 @@ def render_statement(statement) -> bytes:
     story.append(Paragraph("明细", s["h2"]))
     head = ["序号", "明细号", "站址编码", "站址名称", "租户编号", "缴费单号", "模式", "计费期间",
             "天数", "分摊电费", "税负因子", "税负因子金额", "应收金额", "已核销", "未核销"]
-    rows = [head]
+    rows = [[Paragraph(h, s["head"]) for h in head]]
     for i, ln in enumerate(lines, start=1):
         rows.append([
             str(i), f"L{ln.pk}", ln.site.site_code,
@@ -191,7 +193,7 @@ def render_statement(statement) -> bytes:
             _m(ln.receivable), _m(ln.written_off), _m(ln.receivable - ln.written_off)])
     rows.append(["合计", "", "", "", "", "", "", "", "", _m(total_cost), "", _m(total_tax),
                  _m(total_rec), _m(total_off), _m(total_rec - total_off)])
-    widths = [10, 15, 22, 34, 24, 22, 11, 27, 9, 18, 14, 18, 19, 17, 17]
+    widths = [10, 14, 22, 25, 25, 20, 11, 27, 10, 18, 13, 19, 19, 17, 17]   # 267 of 269 mm
     table = _grid(rows, [w * mm for w in widths], total_rows=1, num_from=8, repeat=True)
     table.setStyle(TableStyle([("ALIGN", (0, 1), (0, -1), "RIGHT"),
                                ("SPAN", (0, -1), (8, -1)), ("ALIGN", (0, -1), (0, -1), "LEFT"),

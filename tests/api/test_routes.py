@@ -9,8 +9,10 @@ with a path parameter this test has no forbidden key for fails too, asking for o
 import itertools
 import json
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from tests.api.conftest import call
 from tests.api.test_lines import make_lines
@@ -31,14 +33,18 @@ def get_routes():
 
 
 def get_writes():
-    """``(method, path, example body)`` of every operation that is not a GET."""
+    """``(method, path, example body)`` of every operation that is not a GET (body None for
+    an operation that takes none, e.g. POST /statements/{number}/confirm)."""
     schema = api.get_openapi_schema(path_params={})
     writes = []
     for path, operations in schema["paths"].items():
         for method, op in operations.items():
             if method != "get":
-                ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-                example = schema["components"]["schemas"][ref.split("/")[-1]]["examples"][0]
+                example = None
+                if "requestBody" in op:
+                    ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                    example = schema["components"]["schemas"][ref.split("/")[-1]][
+                        "examples"][0]
                 writes.append((method, path, example))
     return writes
 
@@ -58,6 +64,21 @@ def lines(users, tmp_path):
     return made
 
 
+@pytest.fixture
+def collected(lines, users, tmp_path):
+    """The other lines deemed confirmed, this month's statements issued (per operator and
+    city) and receipts of CMCC, CTCC 郑州 and CUCC 洛阳: (operator, city) → statement."""
+    from tests.api.test_statements import make_receipts
+    from towerledger.collection.services import issue_statements
+    from towerledger.settlement.services import run_deadlines
+
+    run_deadlines(timezone.localdate() + timedelta(days=11))
+    issued = issue_statements(timezone.localdate().replace(day=1), users["admin"])
+    statements = {(s.operator.code, s.city.name): s for s in issued}
+    make_receipts(tmp_path, statements)
+    return statements
+
+
 def test_every_registered_url_is_in_the_openapi_document():
     """So ``include_in_schema=False`` cannot hide a route from the enumeration below."""
     documented = set(api.get_openapi_schema(path_params={})["paths"])
@@ -66,7 +87,7 @@ def test_every_registered_url_is_in_the_openapi_document():
     assert registered and registered <= documented, registered - documented
 
 
-def forbidden_keys(who, bills, lines):
+def forbidden_keys(who, bills, lines, statements):
     """Per path/filter parameter: keys of records that exist but ``who`` must not see."""
     common = {
         "account_no": ["A-100", "A-200", "A-300"],  # operators see no supply accounts
@@ -87,24 +108,35 @@ def forbidden_keys(who, bills, lines):
         }
     # other operators' allocation lines (and the province's), in both id forms
     line_ids = [f"L{lines[k].pk}" for k in others]
-    return keys | {"line_id": line_ids, "line": line_ids + [ids[1:] for ids in line_ids]}
+    # statements and receipts of other operators (and, for ctcc_zz, of other cities)
+    own = ("CMCC", None) if who == "cmcc" else ("CTCC", "郑州市")
+    numbers = [s.number for (op, city), s in statements.items()
+               if op != own[0] or (own[1] and city != own[1])]
+    receipts = [r for r in ("R-CMCC-1", "R-CMCC-2", "R-CTCC-1", "R-CUCC-LY")
+                if not r.startswith(f"R-{own[0]}-")]
+    operators = [c for c in ("CMCC", "CUCC", "CTCC") if c != own[0]]
+    assert numbers and receipts
+    return keys | {"line_id": line_ids, "line": line_ids + [ids[1:] for ids in line_ids],
+                   "number": numbers, "receipt_no": receipts, "operator": operators}
 
 
 def leak_markers(forbidden, bills):
     """Strings that must not appear in any response body the operator receives."""
-    markers = {k for key in ("site_code", "tenancy_id", "account_no") for k in forbidden[key]}
+    markers = {k for key in ("site_code", "tenancy_id", "account_no", "number", "receipt_no")
+               for k in forbidden[key]}
     return markers | {bills["zz"].bill_no, bills["ly"].bill_no}
 
 
 @pytest.mark.parametrize("who", ["cmcc", "ctcc_zz"])
-def test_no_get_route_shows_an_operator_what_it_must_not_see(client, tokens, lines, bills,
-                                                             who):
+def test_no_get_route_shows_an_operator_what_it_must_not_see(client, tokens, lines, collected,
+                                                             bills, who):
     # ``lines`` before ``bills``: B-2405 is paid before bills' B-ZZ-2405 overlaps it on A-100
-    forbidden = forbidden_keys(who, bills, lines)
+    forbidden = forbidden_keys(who, bills, lines, collected)
     markers = leak_markers(forbidden, bills)
     routes = get_routes()
-    # me, sites, tenancies, accounts, bills, lines (lists and details), disputes
-    assert len(routes) >= 12
+    # me, sites, tenancies, accounts, bills, lines (lists and details), disputes,
+    # statements (list and detail), receipts
+    assert len(routes) >= 15
     tried = 0
     for path, query_names in routes:
         names = re.findall(r"{(\w+)}", path)
@@ -140,14 +172,21 @@ def assert_no_leak(response, markers, url):
     assert not leaked, f"{url} shows {leaked}"
 
 
-def test_every_write_refuses_anonymous_callers_and_read_only_roles(client, tokens, lines):
-    """Each non-GET route, called with its documented example body: 401 without a token,
-    403 for the viewer and the city clerks, and nothing written."""
+def test_every_write_refuses_anonymous_callers_and_read_only_roles(client, tokens, lines,
+                                                                    collected):
+    """Each non-GET route, called with its documented example body (path parameters: a
+    record that exists): 401 without a token, 403 for the viewer and the city clerks, and
+    nothing written."""
     writes = get_writes()
-    assert {path for _, path, _ in writes} >= {"/api/v1/lines/confirm", "/api/v1/lines/disputes"}
+    assert {path for _, path, _ in writes} >= {"/api/v1/lines/confirm", "/api/v1/lines/disputes",
+                                               "/api/v1/statements/{number}/confirm"}
+    existing = {"number": collected[("CMCC", "郑州市")].number}
     before = state()
     for method, path, example in writes:
-        body = json.dumps(example)
+        for name in re.findall(r"{(\w+)}", path):
+            assert name in existing, f"{path}: add an existing key for {{{name}}} to this test"
+            path = path.replace("{" + name + "}", existing[name])
+        body = json.dumps(example) if example is not None else ""
         anonymous = client.generic(method.upper(), path, body, content_type="application/json")
         assert anonymous.status_code == 401, (path, anonymous.status_code)
         for who in ("viewer", "clerk_zz", "clerk_ly"):
@@ -161,8 +200,10 @@ def test_every_write_refuses_anonymous_callers_and_read_only_roles(client, token
 
 
 def state():
+    from towerledger.collection.models import Statement
     from towerledger.ledger.models import JournalEntry
     from towerledger.settlement.models import Dispute, IdempotencyKey, Line
 
     return (sorted(Line.objects.values_list("pk", "status")), Dispute.objects.count(),
-            JournalEntry.objects.count(), IdempotencyKey.objects.count())
+            JournalEntry.objects.count(), IdempotencyKey.objects.count(),
+            sorted(Statement.objects.values_list("pk", "status", "confirmed_at")))

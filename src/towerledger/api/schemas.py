@@ -284,3 +284,85 @@ class DisputesOut(Schema):
 
 LinePage = page_of(LineOut)
 DisputePage = page_of(DisputeOut)
+
+
+# ---- collection: statements (对账单) and receipts (回款) ----------------------------------------
+# Statements are named by their number ("DZ202405-CMCC-01-01"), their lines "L123".
+
+STATEMENT_EXAMPLE = {
+    "number": "DZ202405-CMCC-01-01", "operator": "CMCC", "city": "郑州市", "month": "2024-05",
+    "status": "ISSUED", "lines_count": 2, "cost_share": "4000.00", "tax_amount": "300.00",
+    "receivable": "4300.00", "written_off": "1000.00", "outstanding": "3300.00",
+    "issued_at": "2024-06-01T09:00:00+08:00", "confirmed_at": None, "invoice_no": "",
+    "invoice_date": None, "invoice_amount": None}
+
+
+class StatementOut(Schema):
+    number: str = Field(description='the statement, "DZ<yyyymm>-<operator>-<city>-<seq>"')
+    operator: str
+    city: str | None = Field(description="None: a province-level statement")
+    month: str = Field(description="YYYY-MM")
+    status: str = Field(description="ISSUED (to confirm) | CONFIRMED | VOID (withdrawn)")
+    lines_count: int = Field(description="number of lines on the statement")
+    cost_share: Decimal
+    tax_amount: Decimal
+    receivable: Decimal
+    written_off: Decimal = Field(description="receipts applied to its lines (核销)")
+    outstanding: Decimal = Field(description="receivable − written off")
+    issued_at: datetime
+    confirmed_at: datetime | None
+    invoice_no: str = Field(description="the tower side's invoice (开票), empty until issued")
+    invoice_date: date | None
+    invoice_amount: Decimal | None
+
+    model_config = {"json_schema_extra": {"examples": [STATEMENT_EXAMPLE]}}
+
+
+class ModeTotalsOut(Schema):
+    settlement_mode: str = Field(description="RESALE | ON_BEHALF | LUMP_SUM")
+    lines: int
+    cost_share: Decimal
+    tax_amount: Decimal
+    receivable: Decimal
+
+
+class StatementLineOut(Schema):
+    id: str = Field(description='the line, "L123"')
+    kind: str
+    month: str
+    site_code: str
+    tenancy_id: str | None
+    settlement_mode: str
+    cost_share: Decimal
+    tax_amount: Decimal
+    receivable: Decimal
+    written_off: Decimal
+
+
+class StatementDetailOut(StatementOut):
+    by_mode: list[ModeTotalsOut] = Field(description="totals per settlement mode")
+    lines: list[StatementLineOut] = Field(description="the statement's lines, oldest first")
+
+
+RECEIPT_EXAMPLE = {
+    "receipt_no": "R-202406-001", "operator": "CMCC", "city": "郑州市", "amount": "5000.00",
+    "received_date": "2024-06-20", "reference": "DZ202405-CMCC-01-01",
+    "applied": "4300.00", "unapplied": "700.00", "status": "PARTIAL"}
+
+
+class ReceiptOut(Schema):
+    receipt_no: str
+    operator: str
+    city: str | None
+    amount: Decimal
+    received_date: date
+    reference: str
+    applied: Decimal = Field(description="written off against lines")
+    unapplied: Decimal = Field(description="not yet applied (预收 when over-paid)")
+    status: str = Field(description="UNMATCHED | PARTIAL | APPLIED")
+
+    model_config = {"json_schema_extra": {"examples": [RECEIPT_EXAMPLE]}}
+
+
+StatementPage = page_of(StatementOut)
+ReceiptPage = page_of(ReceiptOut)

@@ -10,7 +10,7 @@ from ninja import NinjaAPI
 from towerledger.api import errors
 from towerledger.api.auth import AUTH
 from towerledger.api.docs import OfflineSwagger
-from towerledger.api.routers import accounts, bills, lines, me, sites, tenancies
+from towerledger.api.routers import accounts, bills, lines, me, sites, statements, tenancies
 
 api = NinjaAPI(
     title="towerledger API",
@@ -24,6 +24,7 @@ api = NinjaAPI(
 )
 errors.install(api)
 lines.install(api)  # the settlement services' errors (SettlementError)
+statements.install(api)  # the collection services' errors (CollectionError)
 
 api.add_router("/v1/me", me.router)
 api.add_router("/v1/sites", sites.router)
@@ -32,3 +33,5 @@ api.add_router("/v1/accounts", accounts.router)
 api.add_router("/v1/bills", bills.router)
 api.add_router("/v1/lines", lines.router)
 api.add_router("/v1/disputes", lines.disputes_router)
+api.add_router("/v1/statements", statements.router)
+api.add_router("/v1/receipts", statements.receipts_router)

@@ -18,6 +18,7 @@ def nav_items(request, role):
              ("ledger", _("Site ledger"), None),
              ("statements", _("Statements"), None), ("receipts", _("Receipts"), None),
              ("ageing", _("Ageing"), None),
+             ("reconcile", _("Electronic reconciliation"), (Role.OPERATOR, *CLERKS)),
              ("imports", _("Import"), CLERKS), ("audit_log", _("Audit log"),
                                                 (Role.PROVINCE_ADMIN,))]
     path = request.path

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from towerledger.web import auth, bills, collection, imports, settlement, views
+from towerledger.web import auth, bills, collection, imports, reconcile, settlement, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -49,4 +49,7 @@ urlpatterns = [
     path("receipts/<int:pk>/unmatch/", collection.receipt_unmatch, name="receipt_unmatch"),
     path("ageing/", collection.ageing, name="ageing"),
     path("ageing/export/", collection.ageing_export, name="ageing_export"),
+    path("reconcile/", reconcile.reconcile, name="reconcile"),
+    path("reconcile/columns/", reconcile.columns, name="reconcile_columns"),
+    path("reconcile/download/", reconcile.download, name="reconcile_download"),
 ]

@@ -98,9 +98,9 @@ def _issue(month, operator_id, city_id, province_id, lines, user) -> Statement:
     by_mode = {}
     totals = lines.filter(pk__in=ids).values("mode").annotate(
         n=Count("pk"), cost=Sum("cost_share"), tax=Sum("tax_amount"), rec=Sum("receivable"))
-    for t in totals:
-        by_mode[t["mode"]] = {"lines": t["n"], "cost_share": str(t["cost"]),
-                              "tax_amount": str(t["tax"]), "receivable": str(t["rec"])}
+    for t in totals:   # q(): SQLite sums decimals as floats
+        by_mode[t["mode"]] = {"lines": t["n"], "cost_share": str(q(t["cost"])),
+                              "tax_amount": str(q(t["tax"])), "receivable": str(q(t["rec"]))}
     st = Statement.objects.create(
         number=_number(month, operator_id, city_id), operator_id=operator_id, city_id=city_id,
         province_id=province_id, month=month, lines_count=len(ids),
@@ -638,10 +638,14 @@ def line_key(value) -> str:
     return f"L{int(text.lstrip('L'))}" if text.lstrip("L").isdigit() else text
 
 
-def reconcile(user, theirs: list[tuple[str, Decimal]], month: date | None = None) -> Comparison:
-    """Compare the operator's ledger of our lines (line id, amount) with ours."""
+def reconcile(user, theirs: list[tuple[str, Decimal]], month: date | None = None,
+              operator_id=None) -> Comparison:
+    """Compare the operator's ledger of our lines (line id, amount) with ours; staff name
+    the operator they act for."""
     qs = scoped(user, Line.objects.filter(operator__isnull=False).exclude(
         status__in=[Line.Status.TOWER, Line.Status.SUPERSEDED]))
+    if operator_id is not None:
+        qs = qs.filter(operator_id=operator_id)
     if month:
         qs = qs.filter(month=month.replace(day=1))
     ours = {f"L{pk}": amount for pk, amount in qs.values_list("pk", "receivable")}

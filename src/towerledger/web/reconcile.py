@@ -30,13 +30,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from towerledger.access.models import Role
-from towerledger.access.scope import role_of, scoped
+from towerledger.access.scope import role_of
 from towerledger.collection import services
 from towerledger.collection.models import ColumnMapping
 from towerledger.exchange.files import write_table
 from towerledger.importers.reader import UnreadableFile, read_table
 from towerledger.org.models import Operator
-from towerledger.settlement.models import Line
 from towerledger.web.context import CLERKS
 from towerledger.web.imports import check_upload
 from towerledger.web.tables import roles
@@ -206,27 +205,6 @@ def chosen_mapping(post) -> dict | None:
 
 def pk_of(key: str) -> int | None:
     return int(key[1:]) if key.startswith("L") and key[1:].isdigit() else None
-
-
-def for_operator(user, operator, comparison, month):
-    """Staff acting for ``operator``: ``services.reconcile`` compares with every line in the
-    staff user's scope, so narrow it to the operator's lines; any other line is "only
-    theirs", exactly as for the operator itself. (Workaround: reconcile takes no operator.)"""
-    qs = scoped(user, Line.objects.filter(operator=operator).exclude(
-        status__in=[Line.Status.TOWER, Line.Status.SUPERSEDED]))
-    if month:
-        qs = qs.filter(month=month)
-    mine = {f"L{pk}" for pk in qs.values_list("pk", flat=True)}
-    out = services.Comparison()
-    for key, ours, theirs in comparison.matched:
-        (out.matched.append((key, ours, theirs)) if key in mine
-         else out.only_theirs.append((key, theirs)))
-    for key, ours, theirs in comparison.differs:
-        (out.differs.append((key, ours, theirs)) if key in mine
-         else out.only_theirs.append((key, theirs)))
-    out.only_theirs += comparison.only_theirs
-    out.only_ours = [(k, v) for k, v in comparison.only_ours if k in mine]
-    return out
 
 
 def sort_key(row):
@@ -403,9 +381,7 @@ def reconcile(request):
             errors=[{"row": r, "column": c, "zh": zh, "en": en}
                     for r, c, zh, en in errors[:MAX_ERRORS]],
             more_errors=max(0, len(errors) - MAX_ERRORS)), status=400)
-    comparison = services.reconcile(request.user, pairs, month)
-    if role_of(request.user) != Role.OPERATOR:
-        comparison = for_operator(request.user, operator, comparison, month)
+    comparison = services.reconcile(request.user, pairs, month, operator_id=operator.pk)
     if saved != mapping:
         ColumnMapping.objects.update_or_create(operator=operator,
                                                defaults={"mapping": mapping})

@@ -92,3 +92,23 @@ def test_close_refuses_books_that_do_not_check_out(province, users, tmp_path, se
     assert MonthClose.objects.get(month=MAY1).status == "RUNNING"
     with pytest.raises(closing.CloseError):
         closing.close_month(date(2024, 6, 1), as_of=date(2024, 6, 15))   # not ended yet
+
+
+def test_after_a_close_later_postings_land_in_the_open_month(may_paid):
+    from towerledger.ledger.models import JournalEntry
+    from towerledger.settlement import services as settlement
+
+    closing.close_month(MAY1, as_of=date(2024, 6, 15))
+    line = Line.objects.filter(status="CONFIRMED").first()
+    assert line is not None
+    # a correction dated inside the closed month is booked on the open month's first day
+    from towerledger.domain.journal import Posting
+    from towerledger.ledger.services import post_entries
+
+    post_entries([(date(2024, 5, 20), "TEST", "late", "late correction", [
+        Posting("TOWER_COST", debit=Decimal("1.00"), site="ZZ001"),
+        Posting("CASH", credit=Decimal("1.00"))])], site_ids={"ZZ001": line.site_id})
+    assert JournalEntry.objects.get(kind="TEST").date == date(2024, 6, 1)
+    assert not JournalEntry.objects.filter(date__lte=date(2024, 5, 31)).exclude(
+        kind__in=["PAYMENT", "ALLOCATION", "CONFIRM"]).exists()
+    assert settlement.run_deadlines(date(2024, 6, 20)).deemed == 0

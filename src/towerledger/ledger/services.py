@@ -26,6 +26,9 @@ def post_entries(entries: Iterable[tuple[date, str, str, str, list[Posting]]], u
         done.update(JournalEntry.objects.filter(OneOf("reference", part), kind__in=kinds)
                     .values_list("kind", "reference"))
     todo = [e for e in entries if (e[1], e[2]) not in done]
+    opened = open_period_start()
+    if opened:   # a closed month never changes: later corrections land in the open month
+        todo = [(max(d, opened), *rest) for d, *rest in todo]
     uid = getattr(user, "pk", None)
     ids = copy_insert(JournalEntry, [
         {"date": d, "kind": k, "reference": r, "memo": m[:200], "created_by_id": uid}
@@ -38,6 +41,17 @@ def post_entries(entries: Iterable[tuple[date, str, str, str, list[Posting]]], u
          "operator_id": operator_ids.get(p.operator) if p.operator else None}
         for pk, (*_, postings) in zip(ids, todo, strict=True) for p in postings])
     return len(ids)
+
+
+def open_period_start() -> date | None:
+    """The first day after the last closed month (月结), or None when none is closed."""
+    from towerledger.analysis.models import MonthClose
+
+    last = MonthClose.objects.filter(status=MonthClose.Status.CLOSED).order_by("-month") \
+        .values_list("month", flat=True).first()
+    if last is None:
+        return None
+    return date(last.year + last.month // 12, last.month % 12 + 1, 1)
 
 
 def trial_balance() -> dict[str, tuple]:

@@ -11,7 +11,8 @@ STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
 
 
 def nav_items(request, role):
-    items = [("home", _("Home"), None), ("sites", _("Sites"), None),
+    items = [("home", _("Home"), None), ("dashboard", _("Dashboard"), None),
+             ("sites", _("Sites"), None),
              ("tenancies", _("Tenancies"), None), ("accounts", _("Supply accounts"), STAFF),
              ("bills", _("Bills"), STAFF), ("flags", _("Audit queue"), STAFF),
              ("lines", _("Pending lines"), None), ("disputes", _("Dispute desk"), CLERKS),
@@ -19,6 +20,8 @@ def nav_items(request, role):
              ("statements", _("Statements"), None), ("receipts", _("Receipts"), None),
              ("ageing", _("Ageing"), None),
              ("reconcile", _("Electronic reconciliation"), (Role.OPERATOR, *CLERKS)),
+             ("report", _("Reports"), None), ("month_close", _("Month close"),
+                                              (Role.PROVINCE_ADMIN,)),
              ("imports", _("Import"), CLERKS), ("audit_log", _("Audit log"),
                                                 (Role.PROVINCE_ADMIN,))]
     path = request.path
@@ -26,8 +29,9 @@ def nav_items(request, role):
     for name, label, allowed in items:
         if allowed and role not in allowed:
             continue
-        url = reverse(name)
-        active = path == url if name == "home" else path.startswith(url)
+        url = reverse(name, args=["kpi"]) if name == "report" else reverse(name)
+        active = path == url if name == "home" else path.startswith(
+            "/reports/" if name == "report" else url)
         out.append({"url": url, "label": label, "active": active})
     return out
 

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from towerledger.web import auth, bills, collection, imports, reconcile, settlement, views
+from towerledger.web import (
+    auth,
+    bills,
+    collection,
+    dashboard,
+    imports,
+    reconcile,
+    settlement,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -52,4 +61,10 @@ urlpatterns = [
     path("reconcile/", reconcile.reconcile, name="reconcile"),
     path("reconcile/columns/", reconcile.columns, name="reconcile_columns"),
     path("reconcile/download/", reconcile.download, name="reconcile_download"),
+    # monthly analysis: dashboard, reports, month close
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("reports/<str:kind>/", dashboard.report, name="report"),
+    path("close/", dashboard.month_close, name="month_close"),
+    path("close/run/", dashboard.month_close_run, name="month_close_run"),
+    path("close/jobs/<int:pk>/", dashboard.month_close_job, name="month_close_job"),
 ]

@@ -33,7 +33,11 @@ def code_label(code) -> str:
 @login_required
 def home(request):
     user, role = request.user, role_of(request.user)
+    from towerledger.web.dashboard import latest_closed_label
+
     tiles = [
+        {"label": _("Monthly analysis"), "value": latest_closed_label(),
+         "url": reverse("dashboard"), "tone": "lead"},
         {"label": _("Sites"), "value": scoped(user, Site.objects.all()).count(),
          "url": reverse("sites")},
         {"label": _("Tenancies"), "value": scoped(user, Tenancy.objects.all()).count(),

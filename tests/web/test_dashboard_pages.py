@@ -1,0 +1,237 @@
+"""The monthly-analysis pages on the small province, with snapshots built through the real
+path (import, pay, allocate, close): each role sees only its scope (an operator never sees
+another operator's figures, a clerk never another city), KPI formulas as tooltips, XLSX
+formula-safe, the month close only for the province admin and run as a job, and the
+dashboard reading only a few hundred snapshot rows, fast."""
+
+import io
+import time
+from datetime import date
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.integration.test_analysis import MAY1, may_paid  # noqa: F401
+from tests.integration.test_bills import MAY, bill, import_bills
+from tests.web.test_pages import login
+from towerledger.analysis import close as closing
+from towerledger.analysis.models import MonthClose, Snapshot
+from towerledger.bills import services as bill_services
+from towerledger.exchange.models import ImportJob
+from towerledger.org.models import County
+
+D = Decimal
+FORMULA = '=HYPERLINK("http://evil.example","x")'
+
+
+def money(x) -> str:
+    return f"{D(str(x)):,.2f}"
+
+
+def get(client, url, status=200):
+    r = client.get(url)
+    assert r.status_code == status, (url, r.status_code)
+    return r
+
+
+def xlsx_rows(response):
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    return list(book.active.values)
+
+
+@pytest.fixture
+def closed(may_paid):  # noqa: F811
+    """May closed, its county renamed first to a formula (the XLSX must defuse it)."""
+    County.objects.filter(name="金水区").update(name=FORMULA)
+    closing.close_month(MAY1, as_of=date(2024, 6, 15))
+    return Snapshot.objects.filter(month=MAY1)
+
+
+def pushed(operator, level="PROVINCE"):
+    return Snapshot.objects.get(month=MAY1, level=level, operator=operator) \
+        .figures["pushed_amount"]
+
+
+def test_admin_dashboard_shows_the_province_its_cities_and_formulas(closed, users):
+    admin = login(users["admin"])
+    r = get(admin, reverse("dashboard"))
+    body = r.content.decode()
+    assert r.context["month"] == MAY1 and r.context["scope"].operator == "*"
+    assert "郑州市" in body and money(pushed("*")) in body
+    # every KPI carries its formula as a tooltip (docs/user-guide.md "KPI formulas")
+    for text in ("当月按缴费周期应有账单且已缴费的电表户数", "在缴费当天推送的明细条数",
+                 "推送金额，截至报表日", "已核销回款 ÷ 收到回款", "存量比流量"):
+        assert text in body, text
+    assert body.count('class="kpi-help"') >= 7
+    # the charts' data: trend, ranking (click-through to the city), ageing, prices, flags
+    charts = r.context["charts"]
+    assert charts["trend"]["months"] == ["2024-05"]
+    assert charts["rank"]["keys"] == ["郑州市"]
+    assert charts["rank"]["urls"][0] == reverse("dashboard") + "?city=%E9%83%91%E5%B7%9E%E5%B8%82"
+    assert sum(charts["prices"]["series"][1]["data"]) == 1        # one resupply bill
+    assert {s["name"] for s in charts["ageing"]["series"]} >= {"0–30", "> 365"}
+    # a city → its counties → the county's sites → lines
+    city = get(admin, reverse("dashboard") + "?city=郑州市")
+    assert city.context["scope"].city == "郑州市"
+    county_url = city.context["charts"]["rank"]["urls"][0]
+    assert "/reports/sites/" in county_url
+    sites = get(admin, county_url).content.decode()
+    assert "ZZ001" in sites and "/lines/?site=ZZ001" in sites
+    assert "LY001" not in sites
+
+
+def test_operator_sees_its_own_figures_only(closed, users):
+    mine, theirs, everyone = pushed("CMCC"), pushed("CTCC"), pushed("*")
+    assert len({mine, theirs, everyone}) == 3
+    op = login(users["cmcc"])
+    for url in (reverse("dashboard"), reverse("dashboard") + "?operator=CTCC",
+                reverse("report", args=["kpi"]), reverse("report", args=["kpi"])
+                + "?operator=*"):
+        r = get(op, url)
+        body = r.content.decode()
+        assert r.context["scope"].operator == "CMCC", url
+        assert money(mine) in body, url
+        assert money(theirs) not in body and money(everyone) not in body, url
+        assert "支付完成率" not in body          # bill-side: the tower's own figures
+    rows = xlsx_rows(get(op, reverse("report", args=["kpi"]) + "?format=xlsx"))
+    flat = [v for row in rows for v in row]
+    assert float(D(str(mine))) in flat
+    assert float(D(str(theirs))) not in flat and float(D(str(everyone))) not in flat
+    for kind in ("sites", "tower", "prices"):          # all-operator figures: not for operators
+        get(op, reverse("report", args=[kind]), status=404)
+    get(op, reverse("month_close"), status=404)
+    # an operator user of one city: that city and operator only
+    ctcc = get(login(users["ctcc_zz"]), reverse("dashboard") + "?city=洛阳市&operator=CMCC")
+    assert ctcc.context["scope"].city == "郑州市" and ctcc.context["scope"].operator == "CTCC"
+    assert money(pushed("CTCC", "CITY")) in ctcc.content.decode()
+    assert money(mine) not in ctcc.content.decode()
+
+
+def test_clerk_sees_their_city_only(closed, users):
+    zz = get(login(users["clerk_zz"]), reverse("dashboard") + "?city=洛阳市")
+    assert zz.context["scope"].city == "郑州市"
+    assert "洛阳市" not in zz.content.decode()
+    assert [r["name"] for r in zz.context["table"]] == [FORMULA]     # its counties
+    ly = login(users["clerk_ly"])
+    for url in (reverse("dashboard"), reverse("dashboard") + "?city=郑州市",
+                reverse("report", args=["kpi"]) + "?city=郑州市",
+                reverse("report", args=["sites"]), reverse("report", args=["tower"])):
+        body = get(ly, url).content.decode()
+        assert "郑州市" not in body and "ZZ001" not in body and money(pushed("*")) not in body, url
+    viewer = get(login(users["viewer"]), reverse("dashboard"))
+    assert money(pushed("*")) in viewer.content.decode()
+
+
+def test_reports_and_formula_safe_xlsx(closed, users):
+    admin = login(users["admin"])
+    for kind in ("kpi", "sites", "tower", "prices"):
+        r = get(admin, reverse("report", args=[kind]) + "?month=2024-05")
+        assert r.context["rows"], kind
+        rows = xlsx_rows(get(admin, reverse("report", args=[kind]) + "?format=xlsx"))
+        assert len(rows) > 1, kind
+    kpi = xlsx_rows(get(admin, reverse("report", args=["kpi"]) + "?city=郑州市&format=xlsx"))
+    names = [row[0] for row in kpi[1:]]
+    assert names == ["郑州市", "'" + FORMULA]              # defused, not a formula
+    sites = xlsx_rows(get(admin, reverse("report", args=["sites"]) + "?format=xlsx"))
+    zz001 = next(row for row in sites if row[0] == "ZZ001")
+    f = Snapshot.objects.get(month=MAY1, level="SITE", key="ZZ001").figures
+    assert zz001[2] == float(D(str(f["paid_amount"]))) == 4752.0
+    assert zz001[3] == float(D(str(f["pushed_amount"])))
+    # tower-borne cost and its causes; price bands by supply mode
+    tower = get(admin, reverse("report", args=["tower"])).context["rows"]
+    assert tower[0]["name"] == "河南省"
+    prices = xlsx_rows(get(admin, reverse("report", args=["prices"]) + "?format=xlsx"))
+    assert prices[1][0] == "河南省" and sum(v for v in prices[1][1:7]) == 1
+
+
+def test_month_close_page_button_job_and_errors(province, users, tmp_path, settings):
+    settings.TOWERLEDGER_ALLOCATE_ON_PAY = False
+    settings.TOWERLEDGER_JOB_RUNNER = "sync"
+    assert import_bills(tmp_path, [MAY]).stored
+    b = bill("A-100", "B-2405")
+    bill_services.pay_bills([b.pk], users["clerk_zz"], date(2024, 5, 31), reason="t")
+    for name in ("clerk_zz", "viewer", "cmcc"):
+        c = login(users[name])
+        get(c, reverse("month_close"), status=404)
+        assert c.post(reverse("month_close_run"), {"month": "2024-05"}).status_code == 404
+        assert "月结" not in get(c, reverse("dashboard")).content.decode()
+    admin = login(users["admin"])
+    page = get(admin, reverse("month_close")).content.decode()
+    assert 'action="/close/run/"' in page and '<option value="2024-05"' in page
+    # the paid bill is not allocated: the books check refuses, and the page says why
+    r = admin.post(reverse("month_close_run"), {"month": "2024-05"})
+    assert r.status_code == 302
+    job = ImportJob.objects.get(kind="close")
+    assert job.status == "FAILED" and any("B-2405" in p for p in job.errors)
+    body = get(admin, r["Location"]).content.decode()
+    assert "未关账" in body and "B-2405" in body
+    assert MonthClose.objects.get(month=MAY1).status == "RUNNING"
+    # put the books right; the close job runs and the month shows closed
+    from towerledger.settlement.allocate import allocate_bills
+
+    allocate_bills([b.pk], today=date(2024, 5, 31))
+    r = admin.post(reverse("month_close_run"), {"month": "2024-05"})
+    job = ImportJob.objects.filter(kind="close").order_by("-pk").first()
+    assert job.status == "DONE" and job.done == len(closing.STEPS)
+    assert MonthClose.objects.get(month=MAY1).status == "CLOSED"
+    assert MonthClose.objects.get(month=MAY1).closed_by == users["admin"]
+    poll = get(admin, reverse("month_close_job", args=[job.pk])).content.decode()
+    assert "已关账" in poll and "hx-get" not in poll        # finished: polling stops
+    page = get(admin, reverse("month_close")).content.decode()
+    assert "M-CLOSED" in page and '<option value="2024-05"' not in page
+    assert get(admin, reverse("dashboard")).context["month"] == MAY1
+    # the home page leads to the dashboard
+    assert reverse("dashboard") in get(admin, reverse("home")).content.decode()
+
+
+def test_close_job_polls_while_running(province, users):
+    job = ImportJob.objects.create(kind="close", filename="2024-05", stored_path="",
+                                   total=4, stage="snapshots", done=2, status="RUNNING")
+    admin = login(users["admin"])
+    poll = get(admin, reverse("month_close_job", args=[job.pk])).content.decode()
+    assert 'hx-trigger="every 1s"' in poll and "width: 50%" in poll
+    page = get(admin, reverse("month_close")).content.decode()
+    assert "disabled" in page and "月结正在进行" in page
+    other = ImportJob.objects.create(kind="sites", filename="x.csv", stored_path="")
+    get(admin, reverse("month_close_job", args=[other.pk]), status=404)
+
+
+def test_dashboard_reads_only_snapshots_and_is_fast(closed, users):
+    """12 closed months of a province of 18 cities and 5 operators: the page reads the
+    province and city rows only (never lines or bills) in a handful of queries."""
+    base = Snapshot.objects.get(month=MAY1, level="PROVINCE", operator="*").figures
+    figures = {**base, **{f"flags_R{i}": i for i in range(10)},
+               **{f"age_{b}": 1000 for b in ("0_30", "31_60", "61_90", "91_180")}}
+    rows = []
+    months = [date(2023 + (m + 5) // 12, (m + 5) % 12 + 1, 1) for m in range(12)]
+    assert months[-1] == date(2024, 5, 1)
+    for m in months[:-1]:
+        MonthClose.objects.create(month=m, status="CLOSED", steps=list(closing.STEPS))
+    for m in months:
+        for op in ("*", "CMCC", "CUCC", "CTCC", "CBN", "OTHER"):
+            rows.append(Snapshot(month=m, level="PROVINCE", key="河南省x", operator=op,
+                                 figures=figures))
+            for i in range(18):
+                rows.append(Snapshot(month=m, level="CITY", key=f"市{i:02}", parent="河南省x",
+                                     operator=op, figures=figures))
+                for j in range(8):
+                    rows.append(Snapshot(month=m, level="COUNTY", key=f"市{i:02}/县{j}",
+                                         parent=f"市{i:02}", operator=op, figures=figures))
+    Snapshot.objects.filter(month=MAY1, level="PROVINCE").delete()
+    Snapshot.objects.bulk_create(rows, batch_size=2000)
+    admin = login(users["admin"])
+    get(admin, reverse("dashboard"))            # warm up (templates, translations)
+    with CaptureQueriesContext(connection) as q:
+        start = time.perf_counter()
+        r = get(admin, reverse("dashboard"))
+        elapsed = time.perf_counter() - start
+    assert len(r.context["charts"]["trend"]["months"]) == 12
+    assert len(r.context["table"]) == 19       # 18 cities + the real 郑州市
+    sql = " ".join(x["sql"] for x in q.captured_queries).lower()
+    assert "settlement_line" not in sql and "bills_bill" not in sql
+    assert len(q.captured_queries) <= 12, [x["sql"][:80] for x in q.captured_queries]
+    assert elapsed < 0.3, elapsed

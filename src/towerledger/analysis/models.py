@@ -7,14 +7,15 @@ for all operators), so pages and reports read rates without replaying history.""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class MonthClose(models.Model):
     """One month's close: its steps as they finish, so an interrupted close resumes."""
 
     class Status(models.TextChoices):
-        RUNNING = "RUNNING", _("Running")
-        CLOSED = "CLOSED", _("Closed")
+        RUNNING = "RUNNING", pgettext_lazy("month close", "Running")
+        CLOSED = "CLOSED", pgettext_lazy("month close", "Closed")
 
     month = models.DateField(_("month"), unique=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)

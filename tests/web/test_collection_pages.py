@@ -316,3 +316,21 @@ def test_ageing_totals_agree_with_the_lines_and_are_scoped(confirmed, users):  #
     assert D(str(rows[-1][-1])) == expected
     assert "'=1+2" in {row[0] for row in rows}
     assert not any(isinstance(v, str) and v.startswith("=") for row in rows for v in row)
+
+
+def test_operators_cannot_upload_receipts_and_viewers_cannot_match(users, tmp_path):
+    from tests.helpers import write_csv
+    from tests.integration.test_collection import RECEIPT_HEADER
+
+    path = write_csv(tmp_path / "r.csv", RECEIPT_HEADER,
+                     [["R-X", "CMCC", "郑州市", "1.00", timezone.localdate().isoformat(), ""]])
+    for who in ("cmcc", "viewer"):
+        with path.open("rb") as f:
+            r = login(users[who]).post(reverse("imports"), {"kind": "receipts", "file": f})
+        assert r.status_code == 404, who
+    assert not Receipt.objects.exists()
+    assert login(users["viewer"]).post(reverse("receipts_match")).status_code == 404
+    page(login(users["viewer"]), "receipts")
+    page(login(users["viewer"]), "ageing")
+    # the clerk's import page offers receipts
+    assert "receipts · 回款" in page(login(users["clerk_zz"]), "imports").content.decode()

@@ -162,6 +162,8 @@ def record_invoice(statement_id, user, invoice_no: str, invoice_date: date,
     _staff(user)
     if not invoice_no.strip():
         raise CollectionError("请填写发票号", "the invoice number is required")
+    if invoice_date > timezone.localdate():
+        raise CollectionError("开票日期不能晚于今天", "the invoice date cannot be in the future")
     with transaction.atomic():
         st = scoped_statements(user).select_for_update().filter(pk=statement_id).first()
         if st is None:
@@ -386,7 +388,8 @@ class _OpenBook:
             return None
         for token in TOKEN.findall(r.reference or ""):
             st = self.refs.get(token)
-            if st and st.operator_id == r.operator_id and st.pk in self.statements:
+            if st and st.operator_id == r.operator_id and st.pk in self.statements and (
+                    st.city_id is None or r.city_id in (None, st.city_id)):
                 return self._plan(r, Application.Rule.REFERENCE,
                                   f"参考号含 {token} reference names {st.number}",
                                   ("st", st.pk), self.by_statement[st.pk], left)

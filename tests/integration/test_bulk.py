@@ -87,3 +87,16 @@ def test_fetch_in_reads_rows_whose_column_is_one_of_the_values():
     assert sorted(pk for pk, in fetch_in(f"SELECT id FROM {table} WHERE filename {{in}}",
                                          ["f1", "f3", "nope", "f3"])) == [jobs[1].pk, jobs[3].pk]
     assert fetch_in(f"SELECT id FROM {table} WHERE id {{in}}", []) == []
+
+
+@pytest.mark.django_db
+def test_one_of_takes_empty_and_integer_lists_on_any_column():
+    from towerledger.exchange.bulk import OneOf
+
+    jobs = ImportJob.objects.bulk_create(
+        [ImportJob(kind="sites", filename=str(i), stored_path="x") for i in range(3)])
+    assert not ImportJob.objects.filter(OneOf("filename", [])).exists()
+    assert not ImportJob.objects.filter(OneOf("pk", [])).exists()
+    assert set(ImportJob.objects.filter(OneOf("pk", [jobs[0].pk, jobs[2].pk]))
+               .values_list("filename", flat=True)) == {"0", "2"}
+    assert ImportJob.objects.filter(OneOf("filename", ["1", "7"])).get().pk == jobs[1].pk

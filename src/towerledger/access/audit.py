@@ -1,16 +1,26 @@
 """Write the audit log. Every service that changes state calls ``record``."""
 
 import json
+from datetime import date
 
 from django.core.serializers.json import DjangoJSONEncoder
 
 from towerledger.access.models import AuditEntry
 from towerledger.exchange.bulk import copy_insert
 
+_SCALARS = (str, int, bool, type(None))
+
 
 def _plain(value):
+    """``value`` as JSON would read it back (dates as ISO text, Decimals as strings …).
+
+    A flat dict of text, numbers and dates — what bulk paths log, tens of thousands at a
+    time — is converted directly, with the same result as the JSON round trip."""
     if value is None:
         return None
+    if type(value) is dict and all(type(k) is str and (type(v) in _SCALARS or type(v) is date)
+                                   for k, v in value.items()):
+        return {k: v.isoformat() if type(v) is date else v for k, v in value.items()}
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, default=str))
 
 

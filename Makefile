@@ -4,7 +4,8 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PG_URL  ?= postgres://postgres@127.0.0.1:5432/postgres
 DEMO_DATA ?= $(CURDIR)/data/demo
-PYTEST  := $(BIN)/python -m pytest
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+PYTEST  := $(BIN)/python -m pytest -n $(JOBS) --durations=15
 
 .PHONY: install demo test test-sqlite test-postgres chromium postgres bench lint messages clean
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 from towerledger.collection import services
 from towerledger.collection.models import Application, Receipt
 from towerledger.domain.codes import OperatorCode
-from towerledger.exchange.bulk import Counts, chunked
+from towerledger.exchange.bulk import Counts, chunked, copy_insert
 from towerledger.exchange.registry import Kind, register
 from towerledger.importers.schema import Field, RowError, Schema, code, date, dec, enum, name
 from towerledger.org.models import City, Operator
@@ -66,14 +66,15 @@ def store_receipts(records, user=None, progress=None):
     for part in chunked([r["receipt_no"] for r in records]):
         known |= set(Receipt.objects.filter(receipt_no__in=part)
                      .values_list("receipt_no", flat=True))
-    new = [Receipt(receipt_no=r["receipt_no"], operator_id=ops[r["operator"]],
-                   city_id=cities.get(r.get("city")), amount=r["amount"],
-                   received_date=r["received_date"], reference=r.get("reference") or "")
-           for r in records if r["receipt_no"] not in known]
-    Receipt.objects.bulk_create(new, batch_size=2000)
-    new = list(Receipt.objects.filter(receipt_no__in=[r.receipt_no for r in new]))
+    rows = [dict(receipt_no=r["receipt_no"], operator_id=ops[r["operator"]],
+                 city_id=cities.get(r.get("city")), amount=r["amount"],
+                 received_date=r["received_date"], reference=r.get("reference") or "",
+                 applied=0, status=Receipt.Status.UNMATCHED)
+            for r in records if r["receipt_no"] not in known]
+    ids = copy_insert(Receipt, rows)
+    new = [Receipt(pk=pk, **row) for pk, row in zip(ids, rows, strict=True)]
     services.post_receipts(new, user)
-    services.auto_match([r.pk for r in new], user)
+    services.auto_match(ids, user)
     if progress:
         progress(len(records))
     return Counts(created=len(new), unchanged=len(records) - len(new))

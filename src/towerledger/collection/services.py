@@ -31,7 +31,7 @@ from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.collection.models import Application, MatchSetting, Receipt, Statement
 from towerledger.domain.journal import Posting
-from towerledger.exchange.bulk import bulk_set, chunked
+from towerledger.exchange.bulk import bulk_set, chunked, copy_insert
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import City, Operator
 from towerledger.settlement.allocate import _next_month
@@ -327,6 +327,7 @@ class _OpenBook:
         self.oldest = set(MatchSetting.objects.filter(oldest_first=True)
                           .values_list("province_id", flat=True))
         self.left = {}                         # line pk -> outstanding
+        self.written_before = {}               # line pk -> written off when loaded
         self.line_info = {}                    # line pk -> (statement, site, operator codes)
         self.by_statement = defaultdict(list)  # statement pk -> [line pk] oldest first
         self.by_city = defaultdict(list)       # (operator, city) -> [line pk] oldest first
@@ -338,6 +339,7 @@ class _OpenBook:
         for pk, op, city, st, rec, off, site, site_id, code in rows.iterator(chunk_size=20000):
             self.left[pk] = rec - off
             self.line_info[pk] = (st, site, site_id, code)
+            self.written_before[pk] = off
             if st:
                 self.by_statement[st].append(pk)
             self.by_city[op, city].append(pk)
@@ -429,9 +431,9 @@ def _write(plans: list[_Plan], book: _OpenBook, user, today):
         postings = []
         for pk, amount in p.parts:
             st, site, site_id, code = book.line_info[pk]
-            apps.append(Application(receipt_id=r.pk, line_id=pk, statement_id=st,
-                                    amount=amount, rule=p.rule, reason=p.reason[:200],
-                                    created_by_id=uid))
+            apps.append({"receipt_id": r.pk, "line_id": pk, "statement_id": st,
+                         "amount": amount, "rule": p.rule, "reason": p.reason[:200],
+                         "created_by_id": uid})
             postings.append(Posting("RECEIVABLE", credit=amount, site=site, operator=code))
             written[pk] += amount
             site_ids[site], op_ids[code] = site_id, r.operator_id
@@ -443,11 +445,9 @@ def _write(plans: list[_Plan], book: _OpenBook, user, today):
         entries.append((today, "WRITE_OFF", f"R{r.pk}:{n}", f"核销 {r.receipt_no}", postings))
         r.applied += p.total
         r.status = Receipt.Status.APPLIED if r.applied == r.amount else Receipt.Status.PARTIAL
-    Application.objects.bulk_create(apps, batch_size=5000)
-    current = dict(Line.objects.none().values_list("pk", "written_off"))
-    for part in chunked(list(written)):
-        current.update(Line.objects.filter(pk__in=part).values_list("pk", "written_off"))
-    bulk_set(Line, [{"pk": pk, "written_off": current[pk] + amount}
+    copy_insert(Application, apps)
+    # the lines' written-off amounts as loaded (matching holds the lock, so they are current)
+    bulk_set(Line, [{"pk": pk, "written_off": book.written_before[pk] + amount}
                     for pk, amount in written.items()], ["written_off"])
     bulk_set(Receipt, [{"pk": p.receipt.pk, "applied": p.receipt.applied,
                         "status": p.receipt.status} for p in plans], ["applied", "status"])

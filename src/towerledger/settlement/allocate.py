@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from towerledger.bills.models import Bill, SubmeterReading
@@ -120,13 +121,18 @@ class Agreements:
 
 def unallocated(bill_ids=None, month: date | None = None):
     """Paid bills without allocation lines (optionally only these, or paid in ``month``)."""
-    qs = Bill.objects.filter(status=Bill.Status.PAID).exclude(
-        pk__in=Line.objects.filter(kind=Line.Kind.ALLOCATION).values("bill_id"))
+    qs = Bill.objects.filter(status=Bill.Status.PAID).filter(~allocated())
     if bill_ids is not None:
         qs = qs.filter(pk__in=list(bill_ids))
     if month is not None:
         qs = qs.filter(paid_date__gte=month, paid_date__lt=_next_month(month))
     return qs
+
+
+def allocated() -> Exists:
+    """The bill has allocation lines. NOT EXISTS, not NOT IN: PostgreSQL cannot turn
+    ``NOT IN (SELECT nullable …)`` into an anti-join and rescans the lines per bill."""
+    return Exists(Line.objects.filter(kind=Line.Kind.ALLOCATION, bill_id=OuterRef("pk")))
 
 
 def _next_month(d: date) -> date:
@@ -155,9 +161,8 @@ BILL_FIELDS = ("pk", "bill_no", "account_id", "amount", "kwh", "period_start", "
 
 
 def _allocate_batch(pks, user, today, taxes, terms) -> Result:
-    bills = list(Bill.objects.filter(pk__in=pks, status=Bill.Status.PAID).exclude(
-        pk__in=Line.objects.filter(kind=Line.Kind.ALLOCATION, bill_id__in=pks)
-        .values("bill_id")).select_for_update().values(*BILL_FIELDS))
+    bills = list(Bill.objects.filter(pk__in=pks, status=Bill.Status.PAID).filter(~allocated())
+                 .select_for_update().values(*BILL_FIELDS))
     facts = _Facts.load(bills)
     now = timezone.now()
     result = Result(bills=len(bills))

@@ -11,10 +11,11 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import F, Q, Sum
 
 from towerledger.bills.models import Bill
 from towerledger.ledger.models import JournalLine
+from towerledger.settlement.allocate import allocated
 from towerledger.settlement.models import Line
 
 ZERO = Decimal("0.00")
@@ -39,18 +40,17 @@ def run_checks(limit: int = 20) -> list[str]:
         problems.append(f"试算不平衡 trial balance off: debits {totals['d']} ≠ credits "
                         f"{totals['c']}")
     paid = Bill.objects.filter(status=Bill.Status.PAID)
-    missing = paid.annotate(n=Count("lines", filter=Q(lines__kind=Line.Kind.ALLOCATION))) \
-        .filter(n=0)
+    missing = paid.filter(~allocated())
     for b in missing.values_list("account__account_no", "bill_no")[:limit]:
         problems.append(f"已支付未分摊 paid but not allocated: {b[0]}/{b[1]}")
     n = missing.count()
     if n > limit:
         problems.append(f"… 共 {n} 张已支付未分摊 {n} paid bills not allocated in all")
-    allocated = paid.annotate(alloc=Sum("lines__cost_share",
+    sums = paid.annotate(alloc=Sum("lines__cost_share",
                                         filter=Q(lines__kind=Line.Kind.ALLOCATION))) \
         .filter(alloc__isnull=False).values_list("account__account_no", "bill_no", "amount",
                                                  "alloc")
-    off = [b for b in allocated.iterator(chunk_size=10000) if q(b[3]) != q(b[2])]
+    off = [b for b in sums.iterator(chunk_size=10000) if q(b[3]) != q(b[2])]
     for b in off[:limit]:
         problems.append(f"分摊合计不等于账单金额 allocation ≠ amount: {b[0]}/{b[1]} "
                         f"{q(b[3])} ≠ {b[2]}")
@@ -65,8 +65,7 @@ def run_checks(limit: int = 20) -> list[str]:
     if receivable != confirmed:
         problems.append(f"应收与已确认明细不符 RECEIVABLE {receivable} ≠ confirmed lines "
                         f"{confirmed}")
-    unallocated = q(paid.exclude(pk__in=Line.objects.filter(kind=Line.Kind.ALLOCATION)
-                                 .values("bill_id")).aggregate(s=Sum("amount"))["s"])
+    unallocated = q(paid.filter(~allocated()).aggregate(s=Sum("amount"))["s"])
     if _balance("ADVANCE") != unallocated:
         problems.append(f"垫付余额与未分摊账单不符 ADVANCE {_balance('ADVANCE')} ≠ unallocated "
                         f"paid bills {unallocated}")

@@ -208,7 +208,7 @@ def run_backend(backend: str, url: str, files: dict, args) -> Run:
     n = int(out.stdout.strip().splitlines()[-1])
     sh([tl, "import", "receipts", str(receipts), "--reason", "bench"], env,
        f"import + match {n:,} receipts vs {lines:,} open lines", n,
-       MATCH_TARGET_S if n >= 100_000 else None, run=run)
+       MATCH_TARGET_S if args.receipts >= 100_000 else None, run=run)
     sh([tl, "check"], env, "check the books after write-off", run=run)
     first_this = datetime.now().date().replace(day=1)
     last = (first_this - timedelta(days=1)).strftime("%Y-%m")

@@ -296,7 +296,8 @@ def report(runs: list[Run], gen: Stage, args) -> str:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sites", type=int, default=100_000)
-    ap.add_argument("--months", type=int, default=3)
+    ap.add_argument("--months", type=int, default=5,
+                    help="months of bills (anomalies need two months of history; 'resent' and 'estimated' bills need three and four)")
     ap.add_argument("--smart-months", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--xlsx-bills", type=int, default=XLSX_BILLS,

@@ -224,7 +224,7 @@ def test_exports_carry_the_tower_borne_row_and_are_scoped(province, users, tmp_p
     assert theirs and {r["operator"] for r in theirs} == {"CTCC"}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif("connection.vendor != 'postgresql'",
                     reason="row locks are PostgreSQL's; SQLite serialises every writer")
 def test_two_concurrent_answers_to_one_dispute_cannot_both_win(tmp_path):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tests.helpers import write_csv
 from tests.integration.test_settlement import paid_may
+from towerledger.access.models import AuditEntry
 from towerledger.collection import services
 from towerledger.collection.models import Application, MatchSetting, Receipt, Statement
 from towerledger.exchange.services import run_import
@@ -106,6 +107,11 @@ def test_receipts_match_by_reference_exact_amount_and_oldest_first(confirmed, us
     assert (r["R-4"].status, r["R-4"].applied) == ("UNMATCHED", D("0.00"))
     rules = dict(Application.objects.values_list("receipt__receipt_no", "rule").distinct())
     assert rules == {"R-1": "REFERENCE", "R-2": "AMOUNT", "R-3": "REFERENCE"}
+    logged = AuditEntry.objects.get(action="write_off", object_type="receipt", object_key="R-1")
+    assert logged.after["rule"] == "REFERENCE" and D(logged.after["amount"]) == partial
+    assert {k for k, _ in logged.after["lines"]} == {
+        f"L{pk}" for pk in Application.objects.filter(receipt__receipt_no="R-1")
+        .values_list("line_id", flat=True)}
     left = Line.objects.filter(statement=cmcc).aggregate(
         s=Sum("receivable") - Sum("written_off"))["s"]
     assert left == D("100.00")

@@ -437,8 +437,11 @@ def _write(plans: list[_Plan], book: _OpenBook, user, today):
             postings.append(Posting("RECEIVABLE", credit=amount, site=site, operator=code))
             written[pk] += amount
             site_ids[site], op_ids[code] = site_id, r.operator_id
-            log.append((f"L{pk}", None, {"receipt": r.receipt_no, "amount": amount,
-                                        "rule": p.rule}))
+        # one audit row per receipt naming every line it paid (not one per line: a
+        # province's month is ~400,000 applications)
+        log.append((r.receipt_no, {"applied": str(r.applied)}, {
+            "rule": p.rule, "amount": str(p.total),
+            "lines": [[f"L{pk}", str(amount)] for pk, amount in p.parts]}))
         postings.append(Posting("UNAPPLIED", debit=p.total, operator=r.operator.code))
         op_ids[r.operator.code] = r.operator_id
         n = done_before.get(r.pk, 0) + len(p.parts)
@@ -452,7 +455,7 @@ def _write(plans: list[_Plan], book: _OpenBook, user, today):
     bulk_set(Receipt, [{"pk": p.receipt.pk, "applied": p.receipt.applied,
                         "status": p.receipt.status} for p in plans], ["applied", "status"])
     post_entries(entries, user, site_ids=site_ids, operator_ids=op_ids)
-    record_many(user, "write_off", "line", log, "自动核销 automatic matching")
+    record_many(user, "write_off", "receipt", log, "自动核销 automatic matching")
 
 
 def _apply(r: Receipt, lines, left: Decimal, rule, reason, statement, user, today):

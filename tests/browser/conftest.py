@@ -3,3 +3,25 @@ import os
 # Playwright's sync API keeps an event loop running in the test thread; the ORM calls the
 # tests make between browser steps are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+OUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium, headless, for one test; screenshots go to OUT."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run `make chromium` (make test does)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield b
+        b.close()

@@ -15,7 +15,8 @@ from django.utils import timezone
 from pdfminer.high_level import extract_text
 from playwright.sync_api import expect
 
-from tests.browser.test_settlement_flow import OUT, browser, log_in, new_page  # noqa: F401
+from tests.browser.conftest import OUT
+from tests.browser.test_settlement_flow import log_in, new_page
 from tests.conftest import make_user
 from tests.helpers import write_csv
 from tests.integration.test_collection import RECEIPT_HEADER
@@ -37,7 +38,7 @@ def amount(text: str) -> D:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_statements_receipts_and_matching_end_where_finance_expects(
-        browser, live_server, users, tmp_path, settings):  # noqa: F811
+        browser, live_server, users, tmp_path, settings):
     settings.TOWERLEDGER_JOB_RUNNER = "sync"
     paid_may(tmp_path, users)
     settlement.run_deadlines(timezone.localdate() + timedelta(days=11))   # deemed confirmed

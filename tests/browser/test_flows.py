@@ -1,29 +1,17 @@
 """Real-browser flows: Playwright driving Debian's chromium against the live server.
 Screenshots of each step go to test-output/browser/."""
 
-import shutil
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.browser.conftest import OUT
 from tests.helpers import SITES_HEADER, write_csv
 from tests.integration.test_bills import MAY, import_bills
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-OUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make chromium` (make test does)")
-    OUT.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.test_settlement_flow import OUT, browser, log_in, new_page  # noqa: F401
+from tests.browser.conftest import OUT
+from tests.browser.test_settlement_flow import log_in, new_page
 from tests.helpers import write_csv
 from tests.integration.test_bills import BILL_HEADER
 from towerledger.analysis.models import MonthClose, Snapshot
@@ -28,7 +29,7 @@ def last_month() -> tuple[date, date]:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_month_from_bills_to_the_dashboard(browser, live_server, users, tmp_path, settings):  # noqa: F811
+def test_a_month_from_bills_to_the_dashboard(browser, live_server, users, tmp_path, settings):
     settings.TOWERLEDGER_JOB_RUNNER = "sync"
     start, end = last_month()
     s, e = start.isoformat(), end.isoformat()

@@ -24,6 +24,8 @@ PATHS = {
     "bills.meterday": ("site__county__city", None),
     "settlement.line": ("city", "operator"),
     "settlement.dispute": ("line__city", "line__operator"),
+    "collection.statement": ("city", "operator"),
+    "collection.receipt": ("city", "operator"),
 }
 
 # Paths that fan out (one row reachable through several sites) need a distinct narrowing.

@@ -185,35 +185,12 @@ def record_invoice(statement_id, user, invoice_no: str, invoice_date: date,
 def scoped_statements(user):
     """Statements the user may see: operators their own (and their city's), clerks their
     city's (and none of the province-level ones), admins and viewers all."""
-    qs = Statement.objects.all()
-    if user is None:
-        return qs
-    role = role_of(user)
-    profile = getattr(user, "profile", None)
-    if role in (Role.PROVINCE_ADMIN, Role.VIEWER):
-        return qs
-    if role == Role.CITY_CLERK:
-        return qs.filter(city_id=profile.city_id)
-    if role == Role.OPERATOR:
-        qs = qs.filter(operator_id=profile.operator_id)
-        return qs.filter(city_id=profile.city_id) if profile.city_id else qs
-    return qs.none()
+    return scoped(user, Statement.objects.all())
 
 
 def scoped_receipts(user):
-    qs = Receipt.objects.all()
-    if user is None:
-        return qs
-    role = role_of(user)
-    profile = getattr(user, "profile", None)
-    if role in (Role.PROVINCE_ADMIN, Role.VIEWER):
-        return qs
-    if role == Role.CITY_CLERK:
-        return qs.filter(city_id=profile.city_id)
-    if role == Role.OPERATOR:
-        qs = qs.filter(operator_id=profile.operator_id)
-        return qs.filter(city_id=profile.city_id) if profile.city_id else qs
-    return qs.none()
+    """Receipts the user may see, by the same rule as statements."""
+    return scoped(user, Receipt.objects.all())
 
 
 # ---- receipts ---------------------------------------------------------------------------

@@ -8,14 +8,15 @@ result and nothing doubled. A closed month stays closed; running it again change
 """
 
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from towerledger.access.audit import record
-from towerledger.analysis.kpi import compute, month_end
+from towerledger.analysis.kpi import compute
 from towerledger.analysis.models import MonthClose, Snapshot
+from towerledger.domain.months import month_end
 from towerledger.exchange.bulk import chunked
 
 STEPS = ("deadlines", "check", "snapshots", "lock")
@@ -30,14 +31,6 @@ class CloseError(Exception):
 
     def __str__(self):
         return f"{self.zh} / {self.en}"
-
-
-def open_month() -> date:
-    """The first month not closed (where corrections land)."""
-    last = MonthClose.objects.filter(status=MonthClose.Status.CLOSED).order_by("-month").first()
-    if last is None:
-        return date(1900, 1, 1)
-    return month_end(last.month) + timedelta(days=1)
 
 
 def close_month(month: date, user=None, as_of: date | None = None, progress=None) -> MonthClose:

@@ -11,7 +11,7 @@ cities and the province carry one row per operator as well.
 """
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
@@ -19,6 +19,7 @@ from django.db.models.fields.json import KeyTextTransform
 
 from towerledger.bills.models import Bill, Flag
 from towerledger.collection.models import Receipt
+from towerledger.domain.months import month_end
 from towerledger.settlement.models import Dispute, Line
 from towerledger.sites.models import AccountSite, Site
 
@@ -32,11 +33,6 @@ def price_band(price: Decimal) -> str:
     if price < Decimal("1.0"):
         return "lt_1_0"
     return "1_0_to_1_3" if price <= Decimal("1.3") else "gt_1_3"
-
-
-def month_end(month: date) -> date:
-    nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return nxt - timedelta(days=1)
 
 
 def _q(x) -> Decimal:

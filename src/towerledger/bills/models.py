@@ -5,11 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from towerledger.domain.codes import InvoiceType, choices
-from towerledger.sites.models import SupplyAccount
-
-
-def money(verbose, **kw):
-    return models.DecimalField(verbose, max_digits=14, decimal_places=2, **kw)
+from towerledger.sites.models import SupplyAccount, money
 
 
 def kwh(verbose, **kw):

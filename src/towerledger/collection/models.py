@@ -11,9 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-
-def money(verbose, **kw):
-    return models.DecimalField(verbose, max_digits=14, decimal_places=2, **kw)
+from towerledger.sites.models import money
 
 
 class Statement(models.Model):

@@ -31,10 +31,10 @@ from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.collection.models import Application, MatchSetting, Receipt, Statement
 from towerledger.domain.journal import Posting
+from towerledger.domain.months import next_month
 from towerledger.exchange.bulk import bulk_set, chunked, copy_insert
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import City, Operator
-from towerledger.settlement.allocate import _next_month
 from towerledger.settlement.checks import q
 from towerledger.settlement.models import Line
 
@@ -59,7 +59,7 @@ def _staff(user):
 
 def statement_lines(month: date):
     """Confirmed lines not yet on a statement, confirmed by the end of ``month``."""
-    end = timezone.make_aware(datetime.combine(_next_month(month), time.min))
+    end = timezone.make_aware(datetime.combine(next_month(month), time.min))
     return Line.objects.filter(status=Line.Status.CONFIRMED, statement__isnull=True,
                                operator__isnull=False, confirmed_at__lt=end)
 

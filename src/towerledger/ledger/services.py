@@ -7,6 +7,7 @@ from datetime import date
 from django.db.models import Sum
 
 from towerledger.domain.journal import Posting, check_balanced
+from towerledger.domain.months import next_month
 from towerledger.exchange.bulk import OneOf, copy_insert, parts
 from towerledger.ledger.models import JournalEntry, JournalLine
 
@@ -51,7 +52,7 @@ def open_period_start() -> date | None:
         .values_list("month", flat=True).first()
     if last is None:
         return None
-    return date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    return next_month(last)
 
 
 def trial_balance() -> dict[str, tuple]:

@@ -28,6 +28,7 @@ from towerledger.bills.models import Bill, SubmeterReading
 from towerledger.domain import allocation as dom
 from towerledger.domain.codes import Method, SettlementMode
 from towerledger.domain.journal import Posting
+from towerledger.domain.months import next_month
 from towerledger.domain.tax import INPUT_VAT_RATE, default_tax_factor
 from towerledger.exchange.bulk import chunked, copy_insert
 from towerledger.ledger.services import post_entries
@@ -125,7 +126,7 @@ def unallocated(bill_ids=None, month: date | None = None):
     if bill_ids is not None:
         qs = qs.filter(pk__in=list(bill_ids))
     if month is not None:
-        qs = qs.filter(paid_date__gte=month, paid_date__lt=_next_month(month))
+        qs = qs.filter(paid_date__gte=month, paid_date__lt=next_month(month))
     return qs
 
 
@@ -133,10 +134,6 @@ def allocated() -> Exists:
     """The bill has allocation lines. NOT EXISTS, not NOT IN: PostgreSQL cannot turn
     ``NOT IN (SELECT nullable …)`` into an anti-join and rescans the lines per bill."""
     return Exists(Line.objects.filter(kind=Line.Kind.ALLOCATION, bill_id=OuterRef("pk")))
-
-
-def _next_month(d: date) -> date:
-    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
 
 
 def allocate_bills(bill_ids=None, user=None, month: date | None = None, today: date | None = None,

@@ -8,10 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from towerledger.domain.codes import SettlementMode, choices
-
-
-def money(verbose, **kw):
-    return models.DecimalField(verbose, max_digits=14, decimal_places=2, **kw)
+from towerledger.sites.models import money
 
 
 class Line(models.Model):

@@ -29,9 +29,10 @@ from towerledger.access.scope import role_of, scoped
 from towerledger.domain.codes import SettlementMode
 from towerledger.domain.journal import Posting
 from towerledger.domain.money import fen
+from towerledger.domain.months import next_month
 from towerledger.exchange.bulk import chunked
 from towerledger.ledger.services import post_entries
-from towerledger.settlement.allocate import Agreements, _next_month
+from towerledger.settlement.allocate import Agreements
 from towerledger.settlement.models import Dispute, IdempotencyKey, Line
 
 
@@ -283,7 +284,7 @@ def lump_sums(month: date, user=None, today: date | None = None) -> int:
     from towerledger.sites.models import Tenancy
 
     today = today or timezone.localdate()
-    first, nxt = month.replace(day=1), _next_month(month)
+    first, nxt = month.replace(day=1), next_month(month)
     last = nxt - timedelta(days=1)
     done = set(Line.objects.filter(kind=Line.Kind.LUMP_SUM, month=first)
                .values_list("tenancy_id", flat=True))

@@ -36,9 +36,9 @@ def _progress_share(i: int, n: int) -> float:
 def replay(written, user=None, seed: int = 1, today: date | None = None, progress=None):
     """Import the months of ``written`` (synth.files.Written) as a year of operations."""
     from towerledger.analysis.close import CloseError, close_month
-    from towerledger.analysis.kpi import month_end
     from towerledger.bills.models import Bill
     from towerledger.collection.models import MatchSetting
+    from towerledger.domain.months import month_end
     from towerledger.exchange.services import run_import
     from towerledger.org.models import Province
     from towerledger.settlement.allocate import allocate_bills

@@ -38,9 +38,10 @@ from django_tasks import task
 from towerledger.access.models import Role
 from towerledger.access.scope import profile_of, role_of
 from towerledger.analysis.close import STEPS, CloseError, close_month
-from towerledger.analysis.kpi import AGE_BUCKETS, PRICE_BANDS, month_end, rates
+from towerledger.analysis.kpi import AGE_BUCKETS, PRICE_BANDS, rates
 from towerledger.analysis.models import MonthClose, Snapshot
 from towerledger.domain.audits import RULE_LABELS
+from towerledger.domain.months import next_month
 from towerledger.exchange.files import write_table
 from towerledger.exchange.models import ImportJob
 from towerledger.org.models import City, County
@@ -578,7 +579,7 @@ def closable_months(today: date) -> list[date]:
     while m <= last:
         if m not in closed:
             months.append(m)
-        m = month_end(m) + timedelta(days=1)
+        m = next_month(m)
     return months[:24]
 
 

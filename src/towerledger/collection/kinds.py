@@ -97,10 +97,9 @@ WRITE_OFF_EXPORT = ("receipt_no", "line_id", "statement_no", "amount", "rule", "
 
 
 def export_statements(user):
-    from django.db.models import Sum
 
     for st in services.scoped_statements(user).order_by("month", "number").annotate(
-            paid=Sum("lines__written_off")).select_related("operator", "city"):
+            paid=services.statement_paid()).select_related("operator", "city"):
         paid = st.paid or 0
         yield dict(zip(STATEMENT_EXPORT, (
             st.number, st.operator.code, st.city.name if st.city else "", st.month,

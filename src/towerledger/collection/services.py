@@ -2,10 +2,12 @@
 
 Money moves as balanced entries:
   receipt     Dr CASH / Cr UNAPPLIED (operator)                         kind RECEIPT
-  write-off   Dr UNAPPLIED (operator) / Cr RECEIVABLE (site, operator)  kind WRITE_OFF
-  unmatch     Dr RECEIVABLE / Cr UNAPPLIED                              kind UNMATCH
+  write-off   Dr UNAPPLIED / Cr RECEIVABLE (operator), one per receipt   kind WRITE_OFF
+  unmatch     Dr RECEIVABLE / Cr UNAPPLIED (operator)                    kind UNMATCH
 so UNAPPLIED always holds what receipts have not (yet) paid off: over-payments (预收)
-stay there, visible on the operator, until matched.
+stay there, visible on the operator, until matched. The line-by-line (and so site by
+site) detail of a write-off is its applications (核销明细); what is written off of a line
+is the sum of its live applications (``Line.objects`` derives it), never a stored copy.
 
 Automatic matching, each application with its stated reason, in this order:
   1. a statement or invoice number in the receipt's reference: that statement's lines;
@@ -23,7 +25,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
 from towerledger.access.audit import record, record_many
@@ -222,8 +225,18 @@ TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]{4,}")
 def _open_lines(**filters):
     """Confirmed lines with something left to write off, oldest push first."""
     return Line.objects.filter(status=Line.Status.CONFIRMED, operator__isnull=False,
-                               **filters).exclude(written_off=F("receivable")) \
-        .filter(receivable__gt=F("written_off")).order_by("push_date", "pk")
+                               **filters).filter(receivable__gt=F("written_off")) \
+        .order_by("push_date", "pk")
+
+
+def statement_paid():
+    """What receipts have written off of each statement's lines (its live applications),
+    as an expression to annotate statements with."""
+    live = Application.objects.filter(line__statement=OuterRef("pk"),
+                                      reversed_at__isnull=True) \
+        .values("line__statement").annotate(s=Sum("amount")).values("s")
+    return Coalesce(Round(Subquery(live), 2), Value(0),
+                    output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
 def auto_match(receipt_ids=None, user=None, today: date | None = None,
@@ -243,7 +256,8 @@ def auto_match(receipt_ids=None, user=None, today: date | None = None,
         qs = Receipt.objects.exclude(status=Receipt.Status.APPLIED)
         if receipt_ids is not None:
             qs = qs.filter(pk__in=list(receipt_ids))
-        receipts = list(qs.select_related("operator", "city").order_by("received_date", "pk"))
+        receipts = list(qs.only("receipt_no", "operator_id", "city_id", "amount", "applied",
+                                "reference", "status").order_by("received_date", "pk"))
         if not receipts:
             return result
         book = _OpenBook.load(receipts)
@@ -304,25 +318,25 @@ class _OpenBook:
         self.oldest = set(MatchSetting.objects.filter(oldest_first=True)
                           .values_list("province_id", flat=True))
         self.left = {}                         # line pk -> outstanding
-        self.written_before = {}               # line pk -> written off when loaded
-        self.line_info = {}                    # line pk -> (statement, site, operator codes)
+        self.statement_of = {}                 # line pk -> statement pk (or None)
         self.by_statement = defaultdict(list)  # statement pk -> [line pk] oldest first
         self.by_city = defaultdict(list)       # (operator, city) -> [line pk] oldest first
+        self.operator_codes = dict(Operator.objects.filter(pk__in=operators)
+                                   .values_list("pk", "code"))
+        self.province_of = dict(City.objects.values_list("pk", "province_id"))
         rows = Line.objects.filter(status=Line.Status.CONFIRMED, operator_id__in=operators,
                                    receivable__gt=F("written_off")).order_by(
             "push_date", "pk").values_list("pk", "operator_id", "city_id", "statement_id",
-                                           "receivable", "written_off", "site__site_code",
-                                           "site_id", "operator__code")
-        for pk, op, city, st, rec, off, site, site_id, code in rows.iterator(chunk_size=20000):
+                                           "receivable", "written_off")
+        for pk, op, city, st, rec, off in rows.iterator(chunk_size=20000):
             self.left[pk] = rec - off
-            self.line_info[pk] = (st, site, site_id, code)
-            self.written_before[pk] = off
+            self.statement_of[pk] = st
             if st:
                 self.by_statement[st].append(pk)
             self.by_city[op, city].append(pk)
         self.statement_left = defaultdict(lambda: ZERO)
         for pk in self.left:
-            st = self.line_info[pk][0]
+            st = self.statement_of[pk]
             if st:
                 self.statement_left[st] += self.left[pk]
         self.statements = {s.pk: s for s in Statement.objects.filter(
@@ -352,7 +366,7 @@ class _OpenBook:
         return parts
 
     def _consume(self, pk, amount):
-        st = self.line_info[pk][0]
+        st = self.statement_of[pk]
         self.left[pk] -= amount
         if st in self.statements:
             s = self.statements[st]
@@ -380,7 +394,7 @@ class _OpenBook:
             return self._plan(r, Application.Rule.AMOUNT,
                               f"金额等于对账单 {st.number} 未核销额 amount equals its "
                               "outstanding", ("st", st.pk), self.by_statement[st.pk], left)
-        if r.city_id and r.city.province_id in self.oldest:
+        if r.city_id and self.province_of.get(r.city_id) in self.oldest:
             key = (r.operator_id, r.city_id)
             return self._plan(r, Application.Rule.OLDEST, "按账龄从早到晚 oldest first",
                               ("city", key), self.by_city[key], left)
@@ -393,53 +407,56 @@ class _OpenBook:
         return _Plan(r, rule, reason, parts, sum((a for _, a in parts), ZERO))
 
 
+def _write_off_entry(day: date, receipt_pk, n: int, receipt_no: str, total: Decimal,
+                     operator_code: str):
+    """The voucher of one matching of a receipt: Dr UNAPPLIED / Cr RECEIVABLE, both for
+    the operator. Which lines (and so which sites) it paid are its applications (核销明细),
+    which `towerledger check` ties to the journal; ``n`` (applications so far) keys it."""
+    return (day, "WRITE_OFF", f"R{receipt_pk}:{n}", f"核销 {receipt_no}", [
+        Posting("RECEIVABLE", credit=total, operator=operator_code),
+        Posting("UNAPPLIED", debit=total, operator=operator_code)])
+
+
 def _write(plans: list[_Plan], book: _OpenBook, user, today):
+    """Applications, receipts' totals, one voucher and one audit entry per receipt, in bulk.
+    The lines are not written: what is written off of a line is its live applications."""
     if not plans:
         return
     uid = user.pk if getattr(user, "pk", None) else None
     apps, entries, log = [], [], []
-    written = defaultdict(lambda: ZERO)
     done_before = dict(Application.objects.filter(receipt_id__in=[p.receipt.pk for p in plans])
                        .values("receipt_id").annotate(n=Count("pk"))
                        .values_list("receipt_id", "n"))
-    site_ids, op_ids = {}, {}
+    codes = book.operator_codes
     for p in plans:
         r = p.receipt
-        postings = []
+        reason = p.reason[:200]
         for pk, amount in p.parts:
-            st, site, site_id, code = book.line_info[pk]
-            apps.append({"receipt_id": r.pk, "line_id": pk, "statement_id": st,
-                         "amount": amount, "rule": p.rule, "reason": p.reason[:200],
+            apps.append({"receipt_id": r.pk, "line_id": pk, "statement_id": book.statement_of[pk],
+                         "amount": amount, "rule": p.rule, "reason": reason,
                          "created_by_id": uid})
-            postings.append(Posting("RECEIVABLE", credit=amount, site=site, operator=code))
-            written[pk] += amount
-            site_ids[site], op_ids[code] = site_id, r.operator_id
         # one audit row per receipt naming every line it paid (not one per line: a
-        # province's month is ~400,000 applications)
+        # province's month is ~400,000 applications); flat, so it is logged as it is
         log.append((r.receipt_no, {"applied": str(r.applied)}, {
             "rule": p.rule, "amount": str(p.total),
-            "lines": [[f"L{pk}", str(amount)] for pk, amount in p.parts]}))
-        postings.append(Posting("UNAPPLIED", debit=p.total, operator=r.operator.code))
-        op_ids[r.operator.code] = r.operator_id
+            "lines": " ".join(f"L{pk}:{amount}" for pk, amount in p.parts)}))
         n = done_before.get(r.pk, 0) + len(p.parts)
-        entries.append((today, "WRITE_OFF", f"R{r.pk}:{n}", f"核销 {r.receipt_no}", postings))
+        entries.append(_write_off_entry(today, r.pk, n, r.receipt_no, p.total,
+                                        codes[r.operator_id]))
         r.applied += p.total
         r.status = Receipt.Status.APPLIED if r.applied == r.amount else Receipt.Status.PARTIAL
     copy_insert(Application, apps)
-    # the lines' written-off amounts as loaded (matching holds the lock, so they are current)
-    bulk_set(Line, [{"pk": pk, "written_off": book.written_before[pk] + amount}
-                    for pk, amount in written.items()], ["written_off"])
     bulk_set(Receipt, [{"pk": p.receipt.pk, "applied": p.receipt.applied,
                         "status": p.receipt.status} for p in plans], ["applied", "status"])
-    post_entries(entries, user, site_ids=site_ids, operator_ids=op_ids)
+    post_entries(entries, user, operator_ids={v: k for k, v in codes.items()})
     record_many(user, "write_off", "receipt", log, "自动核销 automatic matching")
 
 
 def _apply(r: Receipt, lines, left: Decimal, rule, reason, statement, user, today):
     """Apply up to ``left`` of ``r`` to ``lines`` in order; post and record it."""
-    apps, postings = [], []
+    apps = []
     total = ZERO
-    for ln in lines.select_related("site", "operator"):
+    for ln in lines.select_related("site"):
         if left <= 0:
             break
         amount = min(ln.receivable - ln.written_off, left)
@@ -448,10 +465,6 @@ def _apply(r: Receipt, lines, left: Decimal, rule, reason, statement, user, toda
         apps.append(Application(receipt=r, line=ln, statement_id=ln.statement_id,
                                 amount=amount, rule=rule, reason=reason[:200],
                                 created_by=user if getattr(user, "pk", None) else None))
-        postings.append(Posting("RECEIVABLE", credit=amount, site=ln.site.site_code,
-                                operator=ln.operator.code))
-        # computed here, not as F() + amount: SQLite would add them as floats
-        Line.objects.filter(pk=ln.pk).update(written_off=ln.written_off + amount)
         left -= amount
         total += amount
     if not apps:
@@ -460,11 +473,9 @@ def _apply(r: Receipt, lines, left: Decimal, rule, reason, statement, user, toda
     r.applied += total
     r.status = Receipt.Status.APPLIED if r.applied == r.amount else Receipt.Status.PARTIAL
     r.save(update_fields=["applied", "status"])
-    postings.append(Posting("UNAPPLIED", debit=total, operator=r.operator.code))
     n = Application.objects.filter(receipt=r).count()
-    sites = {ln.site.site_code: ln.site_id for ln in (a.line for a in apps)}
-    post_entries([(today or timezone.localdate(), "WRITE_OFF", f"R{r.pk}:{n}",
-                   f"核销 {r.receipt_no}", postings)], user, site_ids=sites,
+    post_entries([_write_off_entry(today or timezone.localdate(), r.pk, n, r.receipt_no,
+                                   total, r.operator.code)], user,
                  operator_ids={r.operator.code: r.operator_id})
     record_many(user, "write_off", "line", [(f"L{a.line_id}", None,
                                              {"receipt": r.receipt_no, "amount": a.amount,
@@ -512,15 +523,14 @@ def unmatch(application_ids, user, reason: str, today: date | None = None) -> in
         apps = [a for a in apps if a.line_id in visible]
         entries = []
         for a in apps:
-            # exact arithmetic here (SQLite would subtract as floats); rows are locked
-            line = Line.objects.select_for_update().get(pk=a.line_id)
-            Line.objects.filter(pk=a.line_id).update(written_off=line.written_off - a.amount)
+            # exact arithmetic here (SQLite would subtract as floats); the row is locked.
+            # The line's written_off is the sum of its live applications: reversing the
+            # application below is all the line needs.
             receipt = Receipt.objects.select_for_update().get(pk=a.receipt_id)
             Receipt.objects.filter(pk=a.receipt_id).update(applied=receipt.applied - a.amount)
             entries.append((today or timezone.localdate(), "UNMATCH", f"U{a.pk}",
                             f"反核销 {a.receipt.receipt_no}", [
                                 Posting("RECEIVABLE", debit=a.amount,
-                                        site=a.line.site.site_code,
                                         operator=a.line.operator.code),
                                 Posting("UNAPPLIED", credit=a.amount,
                                         operator=a.receipt.operator.code)]))
@@ -533,7 +543,6 @@ def unmatch(application_ids, user, reason: str, today: date | None = None) -> in
                         Receipt.Status.PARTIAL)
             r.save(update_fields=["status"])
         post_entries(entries, user,
-                     site_ids={a.line.site.site_code: a.line.site_id for a in apps},
                      operator_ids={a.line.operator.code: a.line.operator_id for a in apps})
         record_many(user, "unmatch", "line", [(f"L{a.line_id}", {"receipt":
                                                                   a.receipt.receipt_no,
@@ -551,8 +560,7 @@ def suggestions(receipt: Receipt, limit: int = 10) -> list[dict]:
     if receipt.city_id:
         qs = qs.filter(Q(city_id=receipt.city_id) | Q(city__isnull=True))
     rows = []
-    for st in qs.annotate(left=Sum(F("lines__receivable") - F("lines__written_off"))) \
-            .filter(left__gt=0):
+    for st in qs.annotate(left=F("receivable") - statement_paid()).filter(left__gt=0):
         named = st.number in (receipt.reference or "") or (
             st.invoice_no and st.invoice_no in (receipt.reference or ""))
         outstanding = q(st.left)

@@ -4,11 +4,29 @@ references the one it corrects."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Round
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from towerledger.domain.codes import SettlementMode, choices
 from towerledger.sites.models import money
+
+
+class LineManager(models.Manager):
+    """Every line comes with ``written_off``: the sum of its live applications (核销).
+
+    It is derived, not stored: matching a province's receipts writes only the
+    applications, never the (wide, many-indexed) line rows, and nothing can drift. Rounded
+    to the fen so SQLite, which sums decimals as floats, compares it exactly too."""
+
+    def get_queryset(self):
+        from towerledger.collection.models import Application
+
+        live = Application.objects.filter(line=OuterRef("pk"), reversed_at__isnull=True) \
+            .values("line").annotate(s=Sum("amount")).values("s")
+        return super().get_queryset().annotate(written_off=Coalesce(
+            Round(Subquery(live), 2), Value(0), output_field=money(_("written off"))))
 
 
 class Line(models.Model):
@@ -59,16 +77,18 @@ class Line(models.Model):
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                      null=True, blank=True, related_name="+")
     deemed = models.BooleanField(_("deemed confirmed"), default=False)
-    # 对账与核销 (collection): the statement that carries the line, and what receipts
-    # have written off of it (the sum of its live applications, kept here for speed)
+    # 对账与核销 (collection): the statement that carries the line; what receipts have
+    # written off of it is ``written_off``, which the manager derives from its applications
     statement = models.ForeignKey("collection.Statement", on_delete=models.PROTECT, null=True,
                                   blank=True, related_name="lines")
-    written_off = money(_("written off"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LineManager()
 
     class Meta:
         verbose_name = _("allocation line")
         verbose_name_plural = _("allocation lines")
+        base_manager_name = "objects"   # application.line.written_off works too
         indexes = [models.Index(fields=["operator", "status"]),
                    models.Index(fields=["city", "month"]),
                    models.Index(fields=["site", "month"])]

@@ -100,7 +100,7 @@ def filtered_statements(user, params):
         qs = qs.filter(city_id=int(city))
     if params.get("status") in Statement.Status.values:
         qs = qs.filter(status=params["status"])
-    return qs.annotate(paid=Sum("lines__written_off"))
+    return qs.annotate(paid=services.statement_paid())
 
 
 @roles(*EVERYONE)

@@ -16,8 +16,7 @@ one that does not exist. The confirmation is ``collection.services.confirm_state
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import DecimalField, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import DecimalField
 from ninja import Field, Path, Query, Router, Schema
 
 from towerledger.access.models import Role
@@ -72,7 +71,7 @@ def cents(value) -> Decimal:
 
 def statement_rows(qs) -> list[dict]:
     qs = qs.select_related("operator", "city").annotate(
-        paid=Coalesce(Sum("lines__written_off"), Value(0), output_field=MONEY))
+        paid=services.statement_paid())
     out = []
     for st in qs:
         paid = cents(st.paid)

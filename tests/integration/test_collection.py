@@ -133,6 +133,41 @@ def test_receipts_match_by_reference_exact_amount_and_oldest_first(confirmed, us
     assert run_checks() == []
 
 
+def test_a_matching_run_posts_one_batch_voucher_per_operator(confirmed, users, tmp_path,
+                                                                settings):
+    """Imported with matching deferred, receipts wait; `towerledger match` then applies
+    them and posts one voucher per operator for the run, which every receipt's audit entry
+    names, and the lines' written-off amounts are their applications."""
+    settings.TOWERLEDGER_MATCH_ON_IMPORT = False
+    MatchSetting.objects.create(province=Province.objects.get(), oldest_first=True)
+    today = timezone.localdate().isoformat()
+    receipts(tmp_path, [["R-A", "CMCC", "郑州市", "10.00", today, ""],
+                        ["R-B", "CMCC", "郑州市", "20.00", today, ""],
+                        ["R-C", "CTCC", "郑州市", "5.00", today, ""]])
+    assert set(Receipt.objects.values_list("status", flat=True)) == {"UNMATCHED"}
+    assert not Application.objects.exists()
+    result = services.auto_match(user=users["clerk_zz"])
+    assert result.applied == D("35.00") and not result.unmatched
+    vouchers = JournalEntry.objects.filter(kind="WRITE_OFF")
+    assert vouchers.count() == 2
+    for v in vouchers:
+        code = v.reference.rsplit(":", 1)[1]
+        lines = {(ln.account, ln.operator.code): (ln.debit, ln.credit) for ln in v.lines.all()}
+        paid = Application.objects.filter(receipt__operator__code=code).aggregate(
+            s=Sum("amount"))["s"]
+        assert lines == {("UNAPPLIED", code): (paid, D("0")), ("RECEIVABLE", code): (D("0"), paid)}
+    run = vouchers.first().reference.split(":")[0]
+    first, last = (int(x) for x in run[1:].split("-"))
+    assert set(Application.objects.values_list("pk", flat=True)) == set(range(first, last + 1))
+    for no in ("R-A", "R-B", "R-C"):
+        assert AuditEntry.objects.get(action="write_off", object_key=no).after["voucher"] == run
+    for ln in Line.objects.filter(applications__isnull=False).distinct():
+        assert ln.written_off == sum(a.amount for a in ln.applications.all())
+    assert run_checks() == []
+    assert services.auto_match().applications == 0      # nothing is matched twice
+    assert vouchers.count() == 2
+
+
 def test_a_changed_receipt_is_refused_with_every_bad_row(province, tmp_path):
     today = timezone.localdate()
     receipts(tmp_path, [["R-9", "CMCC", "郑州市", "10.00", today.isoformat(), ""]])

@@ -177,7 +177,7 @@ def _lines(g: Grid, month, end, as_of):
     tower = Line.objects.filter(kind=Line.Kind.ALLOCATION, tenancy__isnull=True,
                                 cost_share__gt=0, bill__paid_date__gte=month,
                                 bill__paid_date__lte=end)
-    for site, cost, causes in tower.annotate(causes=KeyTextTransform("tower_borne", "trace")) \
+    for site, cost, causes in tower.annotate(causes=KeyTextTransform("tower_borne", "explained__trace")) \
             .values_list("site_id", "cost_share", "causes").iterator(chunk_size=20000):
         g.add(site, "*", "tower_cost", cost)
         for reason, amount in _causes(cost, causes):

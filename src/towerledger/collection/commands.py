@@ -46,7 +46,11 @@ def match(user: Annotated[str | None, typer.Option(help="record as this user")] 
     cli.setup_django()
     from towerledger.collection.services import auto_match
 
-    r = auto_match(user=cli.resolve_user(user))
+    stages = {"matching": "核销 matching", "writing": "写入 writing"}
+    with cli._progress() as bar:
+        task = bar.add_task(stages["matching"], total=None)
+        r = auto_match(user=cli.resolve_user(user), progress=lambda stage, done, total: bar.update(
+            task, description=stages[stage], completed=done, total=total))
     rules = ", ".join(f"{k} {v}" for k, v in sorted(r.by_rule.items())) or "—"
     cli.console.print(f"核销 applied {r.applied:,.2f} 元 in {r.applications:,} 笔 "
                       f"applications ({rules}); 未匹配 unmatched {len(r.unmatched):,}")

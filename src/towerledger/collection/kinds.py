@@ -1,5 +1,6 @@
 """Register receipts (import and export) and the statements and write-offs exports."""
 
+from django.conf import settings
 from django.utils import timezone
 
 from towerledger.collection import services
@@ -22,7 +23,8 @@ RECEIPTS = Schema("receipts", "回款", (
     "the same number with other content is an error.",
     "After import every new receipt is matched automatically (statement or invoice number "
     "in the reference, exact amount of one open statement, or oldest first where the "
-    "province enables it); what is left stays unapplied (预收).",
+    "province enables it); what is left stays unapplied (预收). Where the setting "
+    "TOWERLEDGER_MATCH_ON_IMPORT is 0, receipts wait for `towerledger match` instead.",
 ))
 
 CONTENT = ("operator", "city", "amount", "received_date", "reference")
@@ -59,7 +61,8 @@ def check_receipts(records):
 
 
 def store_receipts(records, user=None, progress=None):
-    """Store new receipts, post them (Dr CASH / Cr UNAPPLIED) and match them."""
+    """Store new receipts, post them (Dr CASH / Cr UNAPPLIED) and match them (unless the
+    deployment matches in its own run: TOWERLEDGER_MATCH_ON_IMPORT=0)."""
     ops = dict(Operator.objects.values_list("code", "pk"))
     cities = dict(City.objects.values_list("name", "pk"))
     known = set()
@@ -74,7 +77,8 @@ def store_receipts(records, user=None, progress=None):
     ids = copy_insert(Receipt, rows)
     new = [Receipt(pk=pk, **row) for pk, row in zip(ids, rows, strict=True)]
     services.post_receipts(new, user)
-    services.auto_match(ids, user)
+    if settings.TOWERLEDGER_MATCH_ON_IMPORT:
+        services.auto_match(ids, user)
     if progress:
         progress(len(records))
     return Counts(created=len(new), unchanged=len(records) - len(new))

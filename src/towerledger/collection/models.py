@@ -92,19 +92,22 @@ class Application(models.Model):
         MANUAL = "MANUAL", _("Matched by hand")
 
     receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="applications")
+    # indexed by (line, reversed_at) below, which serves line lookups too
     line = models.ForeignKey("settlement.Line", on_delete=models.PROTECT,
-                             related_name="applications")
+                             related_name="applications", db_index=False)
     statement = models.ForeignKey(Statement, on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="applications")
     amount = money(_("amount"))
     rule = models.CharField(_("rule"), max_length=10, choices=Rule.choices)
     reason = models.CharField(_("reason"), max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    # who matched and who undid: shown with the application, never searched by (users are
+    # deactivated, not deleted), so not indexed: a province's month is ~400,000 of these
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   null=True, blank=True, related_name="+")
+                                   null=True, blank=True, related_name="+", db_index=False)
     reversed_at = models.DateTimeField(null=True, blank=True)
     reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    null=True, blank=True, related_name="+")
+                                    null=True, blank=True, related_name="+", db_index=False)
     reversal_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:

@@ -2,7 +2,8 @@
 
 Money moves as balanced entries:
   receipt     Dr CASH / Cr UNAPPLIED (operator)                         kind RECEIPT
-  write-off   Dr UNAPPLIED / Cr RECEIVABLE (operator), one per receipt   kind WRITE_OFF
+  write-off   Dr UNAPPLIED / Cr RECEIVABLE (operator)                    kind WRITE_OFF
+              (per receipt matched by hand; per operator for a run of automatic matching)
   unmatch     Dr RECEIVABLE / Cr UNAPPLIED (operator)                    kind UNMATCH
 so UNAPPLIED always holds what receipts have not (yet) paid off: over-payments (预收)
 stay there, visible on the operator, until matched. The line-by-line (and so site by
@@ -19,7 +20,7 @@ and an application is never made twice (it is undone by an unmatch, not edited).
 """
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -248,7 +249,7 @@ def auto_match(receipt_ids=None, user=None, today: date | None = None,
     what each line and statement has left, so nothing is applied twice within the run;
     then applications, line and receipt totals and one journal entry per receipt are
     written in bulk. Matching runs one at a time (a lock), so two runs never race for the
-    same line."""
+    same line. ``progress(stage, done, total)`` hears how far it is."""
     today = today or timezone.localdate()
     result = MatchResult()
     with transaction.atomic():
@@ -271,8 +272,10 @@ def auto_match(receipt_ids=None, user=None, today: date | None = None,
                 result.by_rule[plan.rule] += 1
                 result.applications += len(plan.parts)
                 result.applied += plan.total
-            if progress:
-                progress(1)
+            if progress and len(plans) % 1000 == 0:
+                progress("matching", len(plans) + len(result.unmatched), len(receipts))
+        if progress:
+            progress("writing", len(receipts), len(receipts))
         _write(plans, book, user, today)
     return result
 
@@ -341,39 +344,49 @@ class _OpenBook:
                 self.statement_left[st] += self.left[pk]
         self.statements = {s.pk: s for s in Statement.objects.filter(
             pk__in=list(self.statement_left)).exclude(status=Statement.Status.VOID)}
-        self.by_amount = defaultdict(set)      # (operator, city, outstanding) -> statements
+        # open statements by outstanding: (operator, city, amount) and (operator, amount)
+        self.by_amount = defaultdict(set)
         for st in self.statements.values():
-            self.by_amount[st.operator_id, st.city_id, self.statement_left[st.pk]].add(st.pk)
+            self._index(st.pk, add=True)
         self.cursor = defaultdict(int)         # list key -> first index maybe still open
         return self
 
+    def _index(self, st, add: bool):
+        s, amount = self.statements[st], self.statement_left[st]
+        for key in ((s.operator_id, s.city_id, amount), (s.operator_id, amount)):
+            if add:
+                self.by_amount[key].add(st)
+            else:
+                self.by_amount[key].discard(st)
+
     def _take(self, key, pks, amount):
-        """Consume up to ``amount`` from the lines ``pks`` in order; [(pk, amount)]."""
+        """Consume up to ``amount`` from the lines ``pks`` in order; [(pk, amount)]. The
+        statements touched are re-indexed by their new outstanding once, at the end."""
         parts, i = [], self.cursor[key]
+        left, statement_of, statement_left = self.left, self.statement_of, self.statement_left
+        touched = set()
         while amount > 0 and i < len(pks):
             pk = pks[i]
-            have = self.left[pk]
+            have = left[pk]
             if have <= 0:
                 i += 1
                 continue
             use = min(have, amount)
             parts.append((pk, use))
-            self._consume(pk, use)
+            left[pk] = have - use
+            st = statement_of[pk]
+            if st in self.statements:
+                if st not in touched:
+                    touched.add(st)
+                    self._index(st, add=False)
+                statement_left[st] -= use
             amount -= use
-            if self.left[pk] <= 0:
+            if have <= use:
                 i += 1
         self.cursor[key] = i
+        for st in touched:
+            self._index(st, add=True)
         return parts
-
-    def _consume(self, pk, amount):
-        st = self.statement_of[pk]
-        self.left[pk] -= amount
-        if st in self.statements:
-            s = self.statements[st]
-            old = self.statement_left[st]
-            self.by_amount[s.operator_id, s.city_id, old].discard(st)
-            self.statement_left[st] = old - amount
-            self.by_amount[s.operator_id, s.city_id, old - amount].add(st)
 
     def match(self, r: Receipt) -> _Plan | None:
         left = r.amount - r.applied
@@ -386,9 +399,8 @@ class _OpenBook:
                 return self._plan(r, Application.Rule.REFERENCE,
                                   f"参考号含 {token} reference names {st.number}",
                                   ("st", st.pk), self.by_statement[st.pk], left)
-        exact = self.by_amount.get((r.operator_id, r.city_id, left), set()) if r.city_id else \
-            {pk for (op, _, amount), pks in self.by_amount.items() if op == r.operator_id
-             and amount == left for pk in pks}
+        exact = self.by_amount.get((r.operator_id, r.city_id, left) if r.city_id else
+                                   (r.operator_id, left), ())
         if len(exact) == 1:
             st = self.statements[next(iter(exact))]
             return self._plan(r, Application.Rule.AMOUNT,
@@ -409,7 +421,7 @@ class _OpenBook:
 
 def _write_off_entry(day: date, receipt_pk, n: int, receipt_no: str, total: Decimal,
                      operator_code: str):
-    """The voucher of one matching of a receipt: Dr UNAPPLIED / Cr RECEIVABLE, both for
+    """The voucher of a receipt matched by hand: Dr UNAPPLIED / Cr RECEIVABLE, both for
     the operator. Which lines (and so which sites) it paid are its applications (核销明细),
     which `towerledger check` ties to the journal; ``n`` (applications so far) keys it."""
     return (day, "WRITE_OFF", f"R{receipt_pk}:{n}", f"核销 {receipt_no}", [
@@ -418,37 +430,46 @@ def _write_off_entry(day: date, receipt_pk, n: int, receipt_no: str, total: Deci
 
 
 def _write(plans: list[_Plan], book: _OpenBook, user, today):
-    """Applications, receipts' totals, one voucher and one audit entry per receipt, in bulk.
-    The lines are not written: what is written off of a line is its live applications."""
+    """Applications, receipts' totals, one voucher per operator and one audit entry per
+    receipt, in bulk. The lines are not written: what is written off of a line is its live
+    applications.
+
+    A run's vouchers are batch vouchers (批量核销凭证), as ERPs post automatic clearing:
+    per operator, Dr UNAPPLIED / Cr RECEIVABLE for everything the run applied, referenced
+    by the run's range of application numbers, which each receipt's audit entry names —
+    100,000 receipts are a handful of entries, not 100,000."""
     if not plans:
         return
     uid = user.pk if getattr(user, "pk", None) else None
-    apps, entries, log = [], [], []
-    done_before = dict(Application.objects.filter(receipt_id__in=[p.receipt.pk for p in plans])
-                       .values("receipt_id").annotate(n=Count("pk"))
-                       .values_list("receipt_id", "n"))
+    apps = []
+    for p in plans:
+        reason, rule, rid = p.reason[:200], p.rule, p.receipt.pk
+        apps += [{"receipt_id": rid, "line_id": pk, "statement_id": book.statement_of[pk],
+                  "amount": amount, "rule": rule, "reason": reason, "created_by_id": uid}
+                 for pk, amount in p.parts]
+    ids = copy_insert(Application, apps)
+    run = f"A{ids[0]}-{ids[-1]}"
     codes = book.operator_codes
+    totals, log = defaultdict(lambda: ZERO), []
     for p in plans:
         r = p.receipt
-        reason = p.reason[:200]
-        for pk, amount in p.parts:
-            apps.append({"receipt_id": r.pk, "line_id": pk, "statement_id": book.statement_of[pk],
-                         "amount": amount, "rule": p.rule, "reason": reason,
-                         "created_by_id": uid})
+        totals[r.operator_id] += p.total
         # one audit row per receipt naming every line it paid (not one per line: a
         # province's month is ~400,000 applications); flat, so it is logged as it is
         log.append((r.receipt_no, {"applied": str(r.applied)}, {
-            "rule": p.rule, "amount": str(p.total),
+            "rule": p.rule, "amount": str(p.total), "voucher": run,
             "lines": " ".join(f"L{pk}:{amount}" for pk, amount in p.parts)}))
-        n = done_before.get(r.pk, 0) + len(p.parts)
-        entries.append(_write_off_entry(today, r.pk, n, r.receipt_no, p.total,
-                                        codes[r.operator_id]))
         r.applied += p.total
         r.status = Receipt.Status.APPLIED if r.applied == r.amount else Receipt.Status.PARTIAL
-    copy_insert(Application, apps)
     bulk_set(Receipt, [{"pk": p.receipt.pk, "applied": p.receipt.applied,
                         "status": p.receipt.status} for p in plans], ["applied", "status"])
-    post_entries(entries, user, operator_ids={v: k for k, v in codes.items()})
+    receipts = Counter(p.receipt.operator_id for p in plans)
+    post_entries([(today, "WRITE_OFF", f"{run}:{codes[op]}",
+                   f"自动核销 {receipts[op]} 笔回款 {codes[op]} automatic matching", [
+                       Posting("RECEIVABLE", credit=total, operator=codes[op]),
+                       Posting("UNAPPLIED", debit=total, operator=codes[op])])
+                  for op, total in sorted(totals.items())], user,
+                 operator_ids={v: k for k, v in codes.items()})
     record_many(user, "write_off", "receipt", log, "自动核销 automatic matching")
 
 

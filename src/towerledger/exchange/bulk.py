@@ -124,7 +124,8 @@ def fetch_in(sql: str, values: Iterable, before: Sequence = (), after: Sequence 
 
 def copy_insert(model, rows: list[dict]) -> list[int]:
     """Insert ``rows`` (attribute names → values; missing fields take their defaults) and
-    return the new primary keys in row order, ascending.
+    return the new primary keys in row order, ascending (for a model whose key is not
+    serial, e.g. a one-to-one, the rows carry it and it is returned as given).
 
     Model instances and INSERT texts cost more than the database's own work for large
     files, so on PostgreSQL the keys come from the table's sequence in one query and the
@@ -138,13 +139,18 @@ def copy_insert(model, rows: list[dict]) -> list[int]:
         return [o.pk for o in objs]
     meta = model._meta
     qn = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    # a serial key comes from the sequence; any other key (a one-to-one) is in the rows
+    serial = meta.pk.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField")
+    fields = [f for f in meta.concrete_fields if not (serial and f.primary_key)]
     spec = [_copy_spec(f) for f in fields]
     with connection.cursor() as cur:
-        cur.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [meta.db_table, meta.pk.column, len(rows)])
-        ids = sorted(r[0] for r in cur.fetchall())
-        columns = ", ".join(qn(f.column) for f in (meta.pk, *fields))
+        if serial:
+            cur.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                        "FROM generate_series(1, %s)", [meta.db_table, meta.pk.column, len(rows)])
+            ids = sorted(r[0] for r in cur.fetchall())
+        else:
+            ids = [row[meta.pk.attname] for row in rows]
+        columns = ", ".join(qn(f.column) for f in ((meta.pk,) if serial else ()) + (*fields,))
         with cur.cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:
             plain = [(i, name, default) for i, (name, default, wrap) in enumerate(spec)
                      if wrap is None]
@@ -154,7 +160,7 @@ def copy_insert(model, rows: list[dict]) -> list[int]:
                 values = [row.get(name, default) for _, name, default in plain]
                 for i, name, default, wrap in wrapped:  # in column order
                     values.insert(i, wrap(row.get(name, default)))
-                copy.write_row([pk, *values])
+                copy.write_row([pk, *values] if serial else values)
     return ids
 
 

@@ -33,7 +33,7 @@ from towerledger.domain.tax import INPUT_VAT_RATE, default_tax_factor
 from towerledger.exchange.bulk import chunked, copy_insert
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import Operator, OperatorAgreement
-from towerledger.settlement.models import Line
+from towerledger.settlement.models import Line, LineTrace
 from towerledger.sites.models import AccountSite, AllocationRule, TaxFactorRate, Tenancy
 
 BATCH = 5000
@@ -180,7 +180,10 @@ def _allocate_batch(pks, user, today, taxes, terms) -> Result:
         entry = _entry(b, bill_lines, today, facts)
         if entry:
             entries.append(entry)
-    copy_insert(Line, lines)
+    traces = [ln.pop("trace") for ln in lines]
+    ids = copy_insert(Line, lines)
+    copy_insert(LineTrace, [{"line_id": pk, "trace": trace}
+                            for pk, trace in zip(ids, traces, strict=True)])
     post_entries(entries, user, site_ids=facts.site_ids, operator_ids=facts.operator_ids)
     result.lines = len(lines)
     pushed = [ln for ln in lines if ln["status"] == Line.Status.PUSHED]

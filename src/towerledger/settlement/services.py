@@ -33,7 +33,7 @@ from towerledger.domain.months import next_month
 from towerledger.exchange.bulk import chunked
 from towerledger.ledger.services import post_entries
 from towerledger.settlement.allocate import Agreements
-from towerledger.settlement.models import Dispute, IdempotencyKey, Line
+from towerledger.settlement.models import Dispute, IdempotencyKey, Line, LineTrace
 
 
 class SettlementError(Exception):
@@ -248,13 +248,13 @@ def _adjust(line: Line, amount: Decimal, user, today, dispute: Dispute) -> Line:
         mode=line.mode, month=today.replace(day=1), period_start=line.period_start,
         period_end=line.period_end, active_days=line.active_days, share=line.share,
         cost_share=cost, tax_factor=line.tax_factor, tax_amount=tax, receivable=amount,
-        adjusts=line, trace={**line.trace, "adjusts": f"L{line.pk}", "dispute": f"D{dispute.pk}",
-                             "previous_receivable": str(line.receivable),
-                             "receivable": str(amount)},
-        status=Line.Status.PUSHED if push else Line.Status.CONFIRMED,
+        adjusts=line, status=Line.Status.PUSHED if push else Line.Status.CONFIRMED,
         pushed_at=now, push_date=today,
         confirm_due=today + timedelta(days=terms.confirm_within_days) if push else None,
         confirmed_at=None if push else now)
+    LineTrace.objects.create(line=adj, trace={
+        **line.trace, "adjusts": f"L{line.pk}", "dispute": f"D{dispute.pk}",
+        "previous_receivable": str(line.receivable), "receivable": str(amount)})
     Line.objects.filter(pk=line.pk).update(status=Line.Status.SUPERSEDED)
     site, op = line.site.site_code, line.operator.code
     old_cost, old_tax = line.receivable - line.tax_amount, line.tax_amount
@@ -294,7 +294,7 @@ def lump_sums(month: date, user=None, today: date | None = None) -> int:
         "site__county__city", "operator")
     terms = Agreements()
     now = timezone.now()
-    lines, entries = [], []
+    lines, traces, entries = [], [], []
     for t in tenancies:
         closed = t.site.decommission_date
         end = min(filter(None, (t.end_date, closed)), default=None)
@@ -310,8 +310,8 @@ def lump_sums(month: date, user=None, today: date | None = None) -> int:
             tenancy_id=t.pk, operator_id=t.operator_id, mode=t.settlement_mode, month=first,
             period_start=max(first, t.start_date), period_end=min(last, end or last),
             active_days=days, share=Decimal(1), cost_share=amount, receivable=amount,
-            trace=trace, status=Line.Status.PUSHED, pushed_at=now, push_date=today,
-            confirm_due=due))
+            status=Line.Status.PUSHED, pushed_at=now, push_date=today, confirm_due=due))
+        traces.append(trace)
         if amount:
             entries.append((today, "LUMP_SUM", f"T{t.pk}:{first:%Y-%m}",
                             f"包干 {t.tenancy_id} {first:%Y-%m}", [
@@ -320,6 +320,8 @@ def lump_sums(month: date, user=None, today: date | None = None) -> int:
                                 Posting("TOWER_COST", credit=amount, site=t.site.site_code)]))
     with transaction.atomic():
         Line.objects.bulk_create(lines, batch_size=2000)
+        LineTrace.objects.bulk_create([LineTrace(line=ln, trace=trace) for ln, trace
+                                       in zip(lines, traces, strict=True)], batch_size=2000)
         sites = {t.site.site_code: t.site_id for t in tenancies}
         post_entries(entries, user, site_ids=sites,
                      operator_ids={t.operator.code: t.operator_id for t in tenancies})

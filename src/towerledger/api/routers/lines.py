@@ -113,13 +113,15 @@ def explanation(row: dict, trace: dict) -> dict:
 
 def line_rows(qs, with_trace: bool = False) -> list[dict]:
     """``qs`` as API lines; ``with_trace``: with the whole trace (one line's detail)."""
-    extra = ("trace",) if with_trace else tuple(f"trace__{k}" for k in TRACE_KEYS)
+    extra = (("explained__trace",) if with_trace else
+             tuple(f"explained__trace__{k}" for k in TRACE_KEYS))
     names = LINE_FIELDS + extra
     out = []
     for values in qs.values_list(*names):
         r = dict(zip(names, values, strict=True))
-        trace = (r["trace"] or {}) if with_trace else {
-            k: r[f"trace__{k}"] for k in TRACE_KEYS if r[f"trace__{k}"] is not None}
+        trace = (r["explained__trace"] or {}) if with_trace else {
+            k: r[f"explained__trace__{k}"] for k in TRACE_KEYS
+            if r[f"explained__trace__{k}"] is not None}
         out.append({
             "id": ref("L", r["pk"]), "kind": r["kind"], "adjusts": ref("L", r["adjusts_id"]),
             "bill_no": r["bill__bill_no"], "month": f"{r['month']:%Y-%m}",

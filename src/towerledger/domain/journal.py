@@ -4,7 +4,9 @@ Accounts of the chart (科目):
   CASH        bank                         (asset)
   ADVANCE     电费垫付 advances paid for sites (asset, per site)
   UNCONFIRMED 待确认应收 pushed, not yet confirmed (asset, per site and operator)
-  RECEIVABLE  应收电费 operators' confirmed receivable (asset, per site and operator)
+  RECEIVABLE  应收电费 operators' confirmed receivable (asset; debited per site and
+              operator on confirmation, credited per operator by write-off vouchers, whose
+              line and site detail is their applications)
   TOWER_COST  铁塔自担 tower-borne electricity  (expense, per site)
   TAX_FACTOR  税负因子收入 tax-factor gross-up  (income)
   UNAPPLIED   预收 unapplied receipts          (liability, per operator)

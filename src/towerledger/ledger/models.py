@@ -1,5 +1,6 @@
-"""The journal: balanced entries whose lines carry site and operator, so every site shows
-paid, allocated, confirmed, received and outstanding, and the trial balance is zero."""
+"""The journal: balanced entries whose lines carry site and operator where the posting
+has them (payments, allocations, confirmations per site; write-offs per operator, their
+site detail being the applications), and the trial balance is zero."""
 
 from django.conf import settings
 from django.db import models

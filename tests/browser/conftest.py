@@ -9,6 +9,7 @@ import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from django.db import connections  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -25,3 +26,6 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield b
         b.close()
+        # the ORM calls the test made while Playwright ran used connections of that
+        # context; close them here, or PostgreSQL cannot drop the test database at the end
+        connections.close_all()

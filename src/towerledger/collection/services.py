@@ -22,11 +22,11 @@ and an application is never made twice (it is undone by an unmatch, not edited).
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
@@ -601,27 +601,38 @@ GROUPS = {"operator": ("operator__code",), "city": ("city__name",),
 
 def ageing(user, by: str = "operator", as_of: date | None = None, **filters) -> list[dict]:
     """Outstanding receivable (receivable − written off) of lines pushed and not superseded,
-    by days since push, grouped ``by`` operator, city, county or site; scoped."""
+    by days since push, grouped ``by`` operator, city, county or site; scoped.
+
+    The database sums per group and push date (each line's written-off amount is derived
+    once); the buckets are filled from those sums here."""
     as_of = as_of or timezone.localdate()
     out = DecimalField(max_digits=16, decimal_places=2)
-    left = F("receivable") - F("written_off")
     qs = scoped(user, Line.objects.filter(
         status__in=[Line.Status.PUSHED, Line.Status.CONFIRMED, Line.Status.DISPUTED],
         operator__isnull=False, push_date__lte=as_of, **filters)) \
         .exclude(receivable=F("written_off"))
-    aggs = {}
-    for lo, hi, label in BUCKETS:
-        newest = as_of - timedelta(days=lo)
-        cond = Q(push_date__lte=newest)
-        if hi is not None:
-            cond &= Q(push_date__gte=as_of - timedelta(days=hi))
-        aggs[label] = Sum(Case(When(cond, then=left), default=Value(ZERO), output_field=out))
     keys = GROUPS[by]
-    rows = qs.values(*keys).annotate(total=Sum(left, output_field=out), lines=Count("pk"),
-                                     **aggs).order_by(*keys)
-    return [{"key": " / ".join(str(r[k]) for k in keys), "total": q(r["total"]),
-             "lines": r["lines"],
-             "buckets": {label: q(r[label]) for _, _, label in BUCKETS}} for r in rows]
+    rows = qs.values(*keys, "push_date").annotate(
+        left=Sum(F("receivable") - F("written_off"), output_field=out),
+        lines=Count("pk")).order_by()
+    groups = {}
+    for r in rows.iterator(chunk_size=20000):
+        g = groups.get(key := tuple(r[k] for k in keys))
+        if g is None:
+            g = groups[key] = {"key": " / ".join(str(v) for v in key), "total": ZERO,
+                               "lines": 0, "buckets": {label: ZERO for *_, label in BUCKETS}}
+        amount, days = q(r["left"]), (as_of - r["push_date"]).days
+        g["total"] += amount
+        g["lines"] += r["lines"]
+        g["buckets"][_bucket(days)] += amount
+    return [groups[k] for k in sorted(groups, key=lambda k: tuple(str(v) for v in k))]
+
+
+def _bucket(days: int) -> str:
+    for lo, hi, label in BUCKETS:
+        if lo <= days and (hi is None or days <= hi):
+            return label
+    return BUCKETS[0][2]   # pushed "in the future" (a clock skew): the newest bucket
 
 
 # ---- electronic reconciliation ----------------------------------------------------------

@@ -23,7 +23,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db import close_old_connections
+from django.db import connections
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -618,7 +618,9 @@ def _close_in_thread(job_id, user_id):
     try:
         execute_close(job_id, user_id)
     finally:
-        close_old_connections()
+        # the thread ends here: its connection can never be reused (close_old_connections
+        # would keep it for CONN_MAX_AGE, open until garbage collection)
+        connections.close_all()
 
 
 def start_close(job: ImportJob, user_id) -> None:

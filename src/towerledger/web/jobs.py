@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connections
 from django.utils import timezone
 from django_tasks import task
 
@@ -53,7 +53,9 @@ def _in_thread(job_id: int):
     try:
         execute(job_id)
     finally:
-        close_old_connections()
+        # the thread ends here: its connection can never be reused (close_old_connections
+        # would keep it for CONN_MAX_AGE, open until garbage collection)
+        connections.close_all()
 
 
 def start(job: ImportJob) -> None:

@@ -181,6 +181,11 @@ class _Site:
     tower: dict = field(default_factory=dict)    # reason -> exact share of the site
     runs: list = field(default_factory=list)     # site-level trace of methods per run
     flags: list = field(default_factory=list)
+    # what every line of the site repeats, built once: the trace's common part, the head
+    # of the explanation
+    base: dict | None = None
+    head: tuple[str, str] | None = None
+    amount: Fraction | None = None
 
     def flag(self, code: str, message: str) -> None:
         self.flags.append((self.site.site_code, code, message))
@@ -547,14 +552,30 @@ def _round_costs(amount: Decimal, worked: list[_Site], exact: dict) -> dict:
     return costs
 
 
-def _rounding_note(amount: Decimal, exact: Fraction, cost: Decimal, n: int) -> str:
-    floor = Decimal(int(Fraction(amount) * exact * 100)) / 100
+def _rounding_note(amount: Fraction, exact: Fraction, cost: Decimal, n: int) -> str:
+    yuan = amount * exact
+    floor = Decimal(int(yuan * 100)) / 100
     extra = " + 1 leftover fen" if cost > floor else ""
-    return (f"largest remainder over {n} lines: exact {_num(Fraction(amount) * exact, 6)} "
+    return (f"largest remainder over {n} lines: exact {_num(yuan, 6)} "
             f"-> floor {floor:.2f}{extra} = {cost}")
 
 
+def _amount(bill: BillIn, w: _Site) -> Fraction:
+    """The bill's amount as a Fraction, converted once per site."""
+    if w.amount is None:
+        w.amount = Fraction(bill.amount)
+    return w.amount
+
+
 def _base_trace(bill: BillIn, w: _Site) -> dict:
+    """The part of the trace every line of the site shares (a fresh dict each time; its
+    lists are shared, and only ever serialised)."""
+    if w.base is None:
+        w.base = _site_trace(bill, w)
+    return dict(w.base)
+
+
+def _site_trace(bill: BillIn, w: _Site) -> dict:
     return {
         "bill_no": bill.bill_no,
         "period": [bill.start.isoformat(), bill.end.isoformat()],
@@ -579,22 +600,25 @@ def _tenancy_line(bill: BillIn, w: _Site, p: _Part, exact: dict, costs: dict,
     f = factor(t.operator) if t.mode == SettlementMode.RESALE else Decimal("0.0000")
     tax = fen(cost * f) if t.mode == SettlementMode.RESALE else Decimal("0.00")
     receivable = Decimal("0.00") if lump else cost + tax
+    metered = share if not lump else w.frac * p.share   # its metered share of the bill
+    share6 = round_half_up(share, 6)
     trace = _base_trace(bill, w)
     trace.update({
         "tenancy_id": t.tenancy_id, "operator": t.operator, "mode": t.mode,
         "active": [p.first.isoformat(), p.last.isoformat()], "active_days": p.days,
         "daily_shares": p.runs, "exact_share_of_site": _frac(p.share),
-        "exact_share": _frac(w.frac * p.share), "share": str(round_half_up(share, 6)),
+        "exact_share": _frac(metered), "share": str(share6),
         "cost_share": str(cost), "tax_factor": str(f), "tax_amount": str(tax),
         "receivable": str(receivable),
-        "rounding": _rounding_note(bill.amount, share, cost, len(exact)),
+        "rounding": _rounding_note(_amount(bill, w), share, cost, len(exact)),
     })
     if lump:
-        trace["to_tower_borne"] = _frac(w.frac * p.share)
-        trace["to_tower_borne_yuan"] = _num(Fraction(bill.amount) * w.frac * p.share, 6)
-    trace["text_en"], trace["text_zh"] = _tenancy_text(bill, w, p, cost, f, tax, receivable)
+        trace["to_tower_borne"] = _frac(metered)
+        trace["to_tower_borne_yuan"] = _num(_amount(bill, w) * metered, 6)
+    trace["text_en"], trace["text_zh"] = _tenancy_text(bill, w, p, cost, f, tax, receivable,
+                                                       metered)
     return Line(w.site.site_code, t.key, t.tenancy_id, t.operator, t.mode, p.days,
-                round_half_up(share, 6), cost, f, tax, receivable, trace)
+                share6, cost, f, tax, receivable, trace)
 
 
 def _tower_line(bill: BillIn, w: _Site, exact: dict, costs: dict) -> Line:
@@ -607,7 +631,7 @@ def _tower_line(bill: BillIn, w: _Site, exact: dict, costs: dict) -> Line:
         "exact_share": _frac(share), "share": str(round_half_up(share, 6)),
         "cost_share": str(cost), "tax_factor": "0.0000", "tax_amount": "0.00",
         "receivable": "0.00",
-        "rounding": _rounding_note(bill.amount, share, cost, len(exact)),
+        "rounding": _rounding_note(_amount(bill, w), share, cost, len(exact)),
     })
     trace["text_en"], trace["text_zh"] = _tower_text(bill, w, share, cost)
     days = _span(bill.start, bill.end)
@@ -622,20 +646,40 @@ def _frac(x: Fraction) -> str:
     return str(x)
 
 
+def _fixed(n: int, d: int, places: int) -> str:
+    """n/d half-up (away from zero) to ``places`` decimals, as text, in integers: what
+    ``str(round_half_up(Fraction(n, d), places))`` says, a few times faster (explanations
+    print several of these per line, a province's month is ~300,000 lines)."""
+    q, r = divmod(abs(n) * 10 ** places, d)
+    if 2 * r >= d:
+        q += 1
+    whole, part = divmod(q, 10 ** places)
+    sign = "-" if n < 0 and q else ""
+    return f"{sign}{whole}.{part:0{places}d}" if places else f"{sign}{whole}"
+
+
 def _num(x: Fraction, places: int = 4) -> str:
     """A fraction as a plain decimal string, trailing zeros dropped when places is 4."""
-    d = round_half_up(Fraction(x), places)
-    if places == 4:
-        d = d.normalize()
-        return format(d, "f")
-    return str(d)
+    if not isinstance(x, Fraction | int):
+        x = Fraction(x)   # a Decimal, exactly
+    text = _fixed(x.numerator, x.denominator, places)
+    if places == 4 and "." in text:
+        text = text.rstrip("0").rstrip(".")
+        return "0" if text in ("", "-0") else text
+    return text
 
 
 def _pct(x: Fraction) -> str:
-    return f"{round_half_up(x * 100, 4)}%"
+    return f"{_fixed(x.numerator * 100, x.denominator, 4)}%"
 
 
 def _head(bill: BillIn, w: _Site) -> tuple[str, str]:
+    if w.head is None:
+        w.head = _site_head(bill, w)
+    return w.head
+
+
+def _site_head(bill: BillIn, w: _Site) -> tuple[str, str]:
     days = _span(bill.start, bill.end)
     en = (f"Bill {bill.bill_no}, {bill.start.isoformat()} to {bill.end.isoformat()} "
           f"({days} days), {bill.amount} yuan; site {w.site.site_code} takes "
@@ -662,15 +706,14 @@ def _run_text(r: dict) -> tuple[str, str]:
 
 
 def _tenancy_text(bill: BillIn, w: _Site, p: _Part, cost: Decimal, f: Decimal, tax: Decimal,
-                  receivable: Decimal) -> tuple[str, str]:
+                  receivable: Decimal, metered: Fraction) -> tuple[str, str]:
     t = p.t
     days = _span(bill.start, bill.end)
     head_en, head_zh = _head(bill, w)
     runs = [_run_text(r) for r in p.runs]
     how_en = "; ".join(en for en, _ in runs) or "no share on any day"
     how_zh = "；".join(zh for _, zh in runs) or "每天份额均为零"
-    metered = w.frac * p.share
-    exact_yuan = _num(Fraction(bill.amount) * metered, 6)
+    exact_yuan = _num(_amount(bill, w) * metered, 6)
     en = (f"{head_en} {t.operator} tenancy {t.tenancy_id} was active {p.days} of {days} days "
           f"({p.first.isoformat()} to {p.last.isoformat()}). {how_en}. Mean share of the site "
           f"{_pct(p.share)}, of the bill {_pct(metered)} = {exact_yuan} yuan")
@@ -699,7 +742,7 @@ def _tower_text(bill: BillIn, w: _Site, share: Fraction, cost: Decimal) -> tuple
              if reason in w.tower]
     en_parts = ", ".join(f"{_TOWER_REASONS[r][1]} {_pct(x)}" for r, x in parts) or "nothing"
     zh_parts = "，".join(f"{_TOWER_REASONS[r][0]}{_pct(x)}" for r, x in parts) or "无"
-    exact_yuan = _num(Fraction(bill.amount) * share, 6)
+    exact_yuan = _num(_amount(bill, w) * share, 6)
     en = (f"{head_en} Tower-borne part of the site: {en_parts}; in all {_pct(share)} of the "
           f"bill = {exact_yuan} yuan, rounded by largest remainder (tower-borne rows last in "
           f"ties) to {cost} yuan. Nobody is billed for it.")

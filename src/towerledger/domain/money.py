@@ -44,9 +44,10 @@ def largest_remainder(total: Decimal, weights: Sequence[tuple[Hashable, Fraction
     units = int((Decimal(total) / unit).to_integral_value())
     if Decimal(units) * unit != Decimal(total):
         raise ValueError(f"{total} is not a whole number of {unit}")
-    whole = sum((Fraction(w) for _, w in weights), Fraction(0))
-    if any(Fraction(w) < 0 for _, w in weights):
+    weights = [(k, w if type(w) is Fraction else as_fraction(w)) for k, w in weights]
+    if any(w < 0 for _, w in weights):
         raise ValueError("weights must not be negative")
+    whole = sum((w for _, w in weights), Fraction(0))
     if whole == 0:
         return {k: (Decimal(units) * unit if i == len(weights) - 1 else ZERO)
                 for i, (k, _) in enumerate(weights)}
@@ -54,13 +55,20 @@ def largest_remainder(total: Decimal, weights: Sequence[tuple[Hashable, Fraction
 
 
 def _split_units(units: int, weights, whole: Fraction, unit: Decimal) -> dict:
+    """Each part's exact share ``|units| × w / whole`` as integer quotient and remainder
+    (one Fraction per part, for ranking remainders, instead of a chain of them: this runs
+    for every site of every bill)."""
     sign = -1 if units < 0 else 1
-    exact = [(k, Fraction(abs(units)) * Fraction(w) / whole) for k, w in weights]
-    floors = {k: int(x) for k, x in exact}  # int() truncates toward zero: x ≥ 0 here
-    left = abs(units) - sum(floors.values())
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i][1] - floors[exact[i][0]]), i))
-    for i in order[:left]:
-        floors[exact[i][0]] += 1
+    u, wn, wd = abs(units), whole.numerator, whole.denominator
+    floors, remainders = {}, []
+    for i, (k, w) in enumerate(weights):
+        den = w.denominator * wn
+        q, r = divmod(u * w.numerator * wd, den)
+        floors[k] = q
+        remainders.append((-Fraction(r, den), i, k))
+    left = u - sum(floors.values())
+    for *_, k in sorted(remainders)[:left]:
+        floors[k] += 1
     return {k: Decimal(sign * n) * unit for k, n in floors.items()}
 
 

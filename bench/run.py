@@ -236,6 +236,23 @@ def count_lines(env) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
+def cpu_reference() -> float:
+    """Seconds for a fixed pure-Python workload (exact fractions, decimals, dicts, text):
+    the same code on the same machine type can run a third slower or faster from one VM
+    to the next, and this figure says which kind of run a results file comes from."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    start = time.perf_counter()
+    acc, seen = Fraction(0), {}
+    for i in range(1, 200_001):
+        x = Fraction(i % 97 + 1, i % 31 + 7)
+        acc += x * Fraction(3, 7)
+        seen[f"S{i:07d}"] = str(Decimal(i) / Decimal(7))
+    assert acc > 0 and len(seen) == 200_000
+    return time.perf_counter() - start
+
+
 def machine() -> str:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
                 .splitlines() if ln.startswith("model name")), platform.processor())
@@ -258,7 +275,8 @@ def report(runs: list[Run], gen: Stage, args) -> str:
         "Each figure is the wall time of the `towerledger` command a user would run "
         "(start-up included) against a fresh database; memory is the process's peak RSS.",
         "",
-        f"Generating the province files: {gen.seconds:.1f} s.",
+        f"Generating the province files: {gen.seconds:.1f} s. CPU reference (a fixed "
+        f"pure-Python workload; compare runs by it): {args.cpu_reference:.2f} s.",
         "",
     ]
     for run in runs:
@@ -313,6 +331,7 @@ def main():
     ap.add_argument("--pg-db", default="towerledger_bench",
                     help="PostgreSQL database to (re)create for the run")
     args = ap.parse_args()
+    args.cpu_reference = min(cpu_reference() for _ in range(3))
     globals()["WORK"] = args.work   # every stage writes under it
 
     work = args.work

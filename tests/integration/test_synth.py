@@ -4,7 +4,7 @@ catch what it injected."""
 import csv
 import filecmp
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -99,3 +99,11 @@ def test_the_demo_year_is_replayed_closed_month_by_month_and_tells_its_story(tmp
     assert t0[-1] > t0[0]              # allocation catches up with payment over the year
     assert run_checks() == []
     assert {d.status for d in Dispute.objects.all()} >= {"ACCEPTED", "PARTIAL", "REJECTED"}
+    # disputes are raised and answered in the replayed months, not all on the day of the run
+    for d in Dispute.objects.exclude(answered_at=None):
+        raised = timezone.localtime(d.raised_at).date()
+        assert raised == min(d.line.push_date + timedelta(days=2), today)
+        assert d.raised_at <= d.answered_at <= timezone.now()
+    months = {timezone.localtime(d.raised_at).date().replace(day=1)
+              for d in Dispute.objects.all()}
+    assert len(months) >= 4

@@ -142,8 +142,9 @@ def _chain_rejections(line: Line) -> int:
 
 
 def dispute_line(line_id, user, reason: str, comment: str = "", attachment=None,
-                 today: date | None = None) -> Dispute:
-    """The operator disputes one pushed line (稽核退回), with a reason code and comment."""
+                 today: date | None = None, at=None) -> Dispute:
+    """The operator disputes one pushed line (稽核退回), with a reason code and comment.
+    ``at``: when (default now; the demo replays history)."""
     if role_of(user) != Role.OPERATOR:
         raise SettlementError("只有运营商可以提出争议", "only the operator disputes its lines",
                               "forbidden")
@@ -163,7 +164,8 @@ def dispute_line(line_id, user, reason: str, comment: str = "", attachment=None,
         escalate = _chain_rejections(line) > 0
         d = Dispute.objects.create(
             line=line, round=2 if escalate else 1, reason=reason, comment=comment,
-            raised_by=user, due=today + timedelta(days=terms.resolve_within_days),
+            raised_by=user, raised_at=at or timezone.now(),
+            due=today + timedelta(days=terms.resolve_within_days),
             status=Dispute.Status.ESCALATED if escalate else Dispute.Status.OPEN)
         if attachment is not None:
             d.attachment.save(attachment.name, attachment, save=True)
@@ -177,8 +179,10 @@ OUTCOMES = ("ACCEPT", "PARTIAL", "REJECT")
 
 
 def answer_dispute(dispute_id, user, outcome: str, explanation: str,
-                   new_amount: Decimal | None = None, today: date | None = None) -> Line:
+                   new_amount: Decimal | None = None, today: date | None = None,
+                   at=None) -> Line:
     """The tower side answers a dispute; returns the adjustment line pushed again.
+    ``at``: when (default now; the demo replays history).
 
     The dispute row is locked first, so of two answers racing for one dispute the second
     finds it answered and fails; nothing is posted twice."""
@@ -203,11 +207,12 @@ def answer_dispute(dispute_id, user, outcome: str, explanation: str,
         line = Line.objects.select_for_update(of=("self",)).select_related(
             "site", "operator", "city").get(pk=d.line_id)
         amount = _asked(outcome, line, new_amount)
-        adj = _adjust(line, amount, user, today, d)
+        now = at or timezone.now()
+        adj = _adjust(line, amount, user, today, d, now)
         d.status = {"ACCEPT": Dispute.Status.ACCEPTED, "PARTIAL": Dispute.Status.PARTIAL,
                     "REJECT": Dispute.Status.REJECTED}[outcome]
         d.answer, d.new_amount = explanation, amount
-        d.answered_by, d.answered_at, d.adjustment = user, timezone.now(), adj
+        d.answered_by, d.answered_at, d.adjustment = user, now, adj
         d.save()
         record(user, f"dispute_{outcome.lower()}", "dispute", f"D{d.pk}",
                {"line": f"L{line.pk}", "receivable": line.receivable},
@@ -237,11 +242,10 @@ def _split_receivable(line: Line, amount: Decimal) -> tuple[Decimal, Decimal]:
     return amount, Decimal("0.00")
 
 
-def _adjust(line: Line, amount: Decimal, user, today, dispute: Dispute) -> Line:
+def _adjust(line: Line, amount: Decimal, user, today, dispute: Dispute, now) -> Line:
     cost, tax = _split_receivable(line, amount)
     terms = Agreements()(line.operator_id, _province_of(line), today)
     push = amount > 0
-    now = timezone.now()
     adj = Line.objects.create(
         kind=Line.Kind.ADJUSTMENT, bill_id=line.bill_id, site_id=line.site_id,
         city_id=line.city_id, tenancy_id=line.tenancy_id, operator_id=line.operator_id,

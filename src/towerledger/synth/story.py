@@ -109,6 +109,11 @@ def _operators_answer(rng, share, month, end, today, confirm_lines, Line):
                                                                               timezone.now()))
 
 
+def _moment(day, hour: int):
+    """``day`` at ``hour`` local time, never later than now (the replay ends today)."""
+    return min(timezone.make_aware(datetime.combine(day, time(hour))), timezone.now())
+
+
 def _disputes(rng, i, month, today):
     """Two disputes a month, answered by the province: accepted, partly, rejected."""
     from django.contrib.auth import get_user_model
@@ -130,13 +135,15 @@ def _disputes(rng, i, month, today):
         Profile.objects.get_or_create(user=user, defaults={"role": Role.OPERATOR,
                                                            "operator": op})
         try:
+            raised = min(line.push_date + timedelta(days=2), today)
             d = dispute_line(line.pk, user, ["KWH", "RATIO"][k], "演示：读数与我方记录不符",
-                             today=line.push_date + timedelta(days=2))
+                             today=raised, at=_moment(raised, 9))
             outcome = ["ACCEPT", "PARTIAL", "REJECT"][(i + k) % 3]
             amount = (line.receivable * Decimal("0.8")).quantize(FEN)
+            answered = min(line.push_date + timedelta(days=6), today)
             answer_dispute(d.pk, admin, outcome, "演示：已核实 verified",
                            new_amount=amount if outcome == "PARTIAL" else None,
-                           today=min(line.push_date + timedelta(days=6), today))
+                           today=answered, at=_moment(answered, 16))
         except SettlementError:
             continue
 

@@ -208,3 +208,30 @@ def test_export_neutralises_formulas_a_user_typed(tmp_path, province):
     with (tmp_path / "s.csv").open(encoding="utf-8-sig") as f:
         names = {row["site_code"]: row["site_name"] for row in csv.DictReader(f)}
     assert names["ZZ001"].startswith("'=")
+
+
+def test_a_large_import_refreshes_statistics_of_the_tables_it_wrote_only(tmp_path, monkeypatch):
+    """PostgreSQL: the planner sees a big import at once, without a database-wide ANALYZE
+    (seconds at province scale) — only the tables the import wrote many rows to."""
+    from django.db import connection
+
+    from towerledger.exchange import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    monkeypatch.setattr(services, "ANALYZE_AFTER", 1)
+    monkeypatch.setattr(services, "ANALYZE_TABLE_AFTER", 4)
+    analysed = []
+    real = services._refresh_statistics
+    monkeypatch.setattr(services, "_refresh_statistics",
+                        lambda tables: (analysed.extend(tables), real(tables)))
+    result = run_import("sites", write_csv(tmp_path / "sites.csv", SITES_HEADER, SITES))
+    assert result.stored and result.counts.created == 4
+    tables = {t for _, t in analysed}
+    assert Site._meta.db_table in tables               # 4 sites written
+    assert AuditEntry._meta.db_table not in tables     # one audit row: below the bar
+    assert SupplyAccount._meta.db_table not in tables  # untouched
+    with connection.cursor() as cur:
+        cur.execute("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                    "WHERE relname = %s", [Site._meta.db_table])
+        assert cur.fetchone() == (True,)

@@ -84,24 +84,42 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
             "rows": result.rows, "created": result.counts.created,
             "updated": result.counts.updated, "unchanged": result.counts.unchanged,
             "set_aside": result.set_aside}, reason=reason or f"import {result.filename}")
+        changed = _changed_tables()
     result.stored = True
     if result.counts.created + result.counts.updated >= ANALYZE_AFTER:
-        _refresh_statistics()
+        _refresh_statistics(changed)
     return result
 
 
-ANALYZE_AFTER = 10_000
+ANALYZE_AFTER = 10_000       # rows an import creates or updates before statistics refresh
+ANALYZE_TABLE_AFTER = 1_000  # rows of one table it wrote before that table is analysed
 
 
-def _refresh_statistics():
-    """After a large import, let PostgreSQL's planner see the new rows at once (autovacuum
-    would get there in its own time; until then a join on a freshly filled table can pick a
-    plan that scans millions of rows)."""
+def _changed_tables() -> list[tuple[str, str]]:
+    """(schema, table) of the tables this transaction wrote many rows to (PostgreSQL keeps
+    the count per transaction in pg_stat_xact_user_tables)."""
     from django.db import connection
 
-    if connection.vendor == "postgresql":
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cur:
+        cur.execute("SELECT schemaname, relname FROM pg_stat_xact_user_tables "
+                    "WHERE n_tup_ins + n_tup_upd + n_tup_del >= %s ORDER BY relname",
+                    [ANALYZE_TABLE_AFTER])
+        return cur.fetchall()
+
+
+def _refresh_statistics(tables: list[tuple[str, str]]):
+    """After a large import, let PostgreSQL's planner see the new rows at once (autovacuum
+    would get there in its own time; until then a join on a freshly filled table can pick a
+    plan that scans millions of rows). Only the tables the import wrote: a whole-database
+    ANALYZE at province scale takes seconds, mostly on tables nothing touched."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql" and tables:
+        qn = connection.ops.quote_name
         with connection.cursor() as cur:
-            cur.execute("ANALYZE")
+            cur.execute("ANALYZE " + ", ".join(f"{qn(s)}.{qn(t)}" for s, t in tables))
 
 
 def _parse(kind, table):

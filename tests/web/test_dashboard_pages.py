@@ -148,6 +148,38 @@ def test_reports_and_formula_safe_xlsx(closed, users):
     assert prices[1][0] == "河南省" and sum(v for v in prices[1][1:7]) == 1
 
 
+def test_an_operator_sees_its_own_sites_report_and_nothing_else(closed, users):
+    """Site snapshots hold all-operator figures only; an operator's site report is its own
+    lines of the month, live, and staff do not get that tab (nor operators the staff one)."""
+    from django.db.models import Sum
+
+    from towerledger.settlement.models import Line
+
+    cmcc = login(users["cmcc"])
+    get(cmcc, reverse("report", args=["sites"]) + "?month=2024-05", status=404)
+    get(login(users["admin"]), reverse("report", args=["mysites"]) + "?month=2024-05",
+        status=404)
+    r = get(cmcc, reverse("report", args=["mysites"]) + "?month=2024-05")
+    mine = Line.objects.filter(operator__code="CMCC").exclude(status__in=["TOWER",
+                                                                          "SUPERSEDED"])
+    assert [row["name"] for row in r.context["rows"]] == sorted(
+        set(mine.values_list("site__site_code", flat=True)))
+    row = r.context["rows"][0]
+    lines = mine.filter(site__site_code=row["name"])
+    pushed = lines.aggregate(s=Sum("receivable"))["s"]
+    assert row["cells"][0] == ("int", lines.count())
+    assert row["cells"][1] == ("money", pushed) and row["cells"][-1] == ("money", pushed)
+    body = r.content.decode()
+    assert "我的站址月度明细" in body or "My sites (month)" in body
+    xlsx = xlsx_rows(get(cmcc, reverse("report", args=["mysites"]) + "?format=xlsx"))
+    assert xlsx[1][0] == row["name"] and xlsx[1][3] == float(pushed)
+    # another operator's user sees only its own sites
+    ctcc = get(login(users["ctcc_zz"]), reverse("report", args=["mysites"]) + "?month=2024-05")
+    theirs = set(Line.objects.filter(operator__code="CTCC").exclude(status="TOWER")
+                 .values_list("site__site_code", flat=True))
+    assert {row["name"] for row in ctcc.context["rows"]} <= theirs
+
+
 def test_month_close_page_button_job_and_errors(province, users, tmp_path, settings):
     settings.TOWERLEDGER_ALLOCATE_ON_PAY = False
     settings.TOWERLEDGER_JOB_RUNNER = "sync"

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,15 +36,16 @@ from django.views.decorators.http import require_POST
 from django_tasks import task
 
 from towerledger.access.models import Role
-from towerledger.access.scope import profile_of, role_of
+from towerledger.access.scope import profile_of, role_of, scoped
 from towerledger.analysis.close import STEPS, CloseError, close_month
 from towerledger.analysis.kpi import AGE_BUCKETS, PRICE_BANDS, rates
 from towerledger.analysis.models import MonthClose, Snapshot
 from towerledger.domain.audits import RULE_LABELS
-from towerledger.domain.months import next_month
+from towerledger.domain.months import month_end, next_month
 from towerledger.exchange.files import write_table
 from towerledger.exchange.models import ImportJob
 from towerledger.org.models import City, County
+from towerledger.settlement.models import Line
 from towerledger.web.context import STAFF
 from towerledger.web.tables import roles
 from towerledger.web.views import code_label
@@ -350,6 +351,7 @@ def dashboard(request):
 
 REPORTS = (("kpi", gettext_lazy("KPI table"), EVERYONE),
            ("sites", gettext_lazy("Site ledger (month)"), STAFF),
+           ("mysites", gettext_lazy("My sites (month)"), (Role.OPERATOR,)),
            ("tower", gettext_lazy("Tower-borne cost"), STAFF),
            ("prices", gettext_lazy("Unit-price bands"), STAFF))
 SITE_COLUMNS = (("paid_amount", gettext_lazy("Paid")),
@@ -447,6 +449,52 @@ def sites_table(request, scope, month, everything=False):
     return heads, rows, xheads, xlsx, page, totals
 
 
+MY_SITE_COLUMNS = (("n", gettext_lazy("Lines")),
+                   ("pushed", gettext_lazy("Pushed")),
+                   ("confirmed", gettext_lazy("Confirmed")),
+                   ("disputed", gettext_lazy("Disputed")),
+                   ("off", gettext_lazy("Written off")),
+                   ("left", gettext_lazy("Outstanding")))
+
+
+def my_sites_table(request, scope, month, everything=False):
+    """An operator's own lines pushed in the month, site by site, live from the lines it
+    may see (the site snapshots hold all-operator figures, which operators never see):
+    lines, receivable pushed, confirmed, disputed, written off and outstanding now."""
+    end = month_end(month)
+    qs = scoped(request.user, Line.objects.filter(
+        push_date__gte=month, push_date__lte=end, operator__isnull=False,
+        status__in=[Line.Status.PUSHED, Line.Status.CONFIRMED, Line.Status.DISPUTED]))
+    q = request.GET.get("q", "").strip()
+    if q:
+        qs = qs.filter(site__site_code__icontains=q)
+    grouped = qs.values("site__site_code", "city__name").annotate(
+        n=Count("pk"), pushed=Sum("receivable"),
+        confirmed=Sum("receivable", filter=Q(status=Line.Status.CONFIRMED)),
+        disputed=Sum("receivable", filter=Q(status=Line.Status.DISPUTED)),
+        off=Sum("written_off")).order_by("site__site_code")
+    heads = [{"label": _("Site code")}, {"label": _("City")},
+             *[{"label": str(label), "cls": "num"} for _k, label in MY_SITE_COLUMNS],
+             {"label": _("Lines")}]
+    page = None if everything else Paginator(grouped, 50).get_page(request.GET.get("page"))
+    rows, xlsx = [], []
+    for r in (grouped.iterator(chunk_size=5000) if everything else page):
+        pushed, off = _money(r["pushed"]), _money(r["off"])
+        cells = [("int", r["n"]), ("money", pushed), ("money", _money(r["confirmed"])),
+                 ("money", _money(r["disputed"])), ("money", off), ("money", pushed - off)]
+        code = r["site__site_code"]
+        if everything:
+            xlsx.append([code, r["city__name"], *(v for _t, v in cells)])
+            continue
+        rows.append({"name": code, "url": reverse("site", args=[code]),
+                     "parent": r["city__name"], "cells": cells,
+                     "lines_url": reverse("lines") + "?" + urlencode(
+                         {"site": code, "month": f"{month:%Y-%m}", "tab": "history"}),
+                     "pending_url": reverse("lines") + "?" + urlencode({"site": code})})
+    xheads = [_("Site code"), _("City"), *[str(label) for _k, label in MY_SITE_COLUMNS]]
+    return heads, rows, xheads, xlsx, page
+
+
 def tower_table(request, scope, month):
     data = _scope_rows(scope, month, operator="*")
     reasons = sorted({k[len("tower_cost_"):] for _l, _k, f in data for k in f
@@ -514,6 +562,8 @@ def report(request, kind):
     months = closed_months()
     month = chosen_month(request, months)
     extra = []
+    if kind == "mysites":
+        extra.append({"name": "q", "label": _("Site code"), "value": request.GET.get("q", "")})
     if kind == "sites":
         if scope.city:
             counties = County.objects.filter(city__name=scope.city).order_by("name") \
@@ -540,6 +590,8 @@ def report(request, kind):
         heads, rows, xheads, xlsx = kpi_table(request, scope, month)
     elif kind == "sites":
         heads, rows, xheads, xlsx, page, _t = sites_table(request, scope, month, want_xlsx)
+    elif kind == "mysites":
+        heads, rows, xheads, xlsx, page = my_sites_table(request, scope, month, want_xlsx)
     elif kind == "tower":
         heads, rows, xheads, xlsx = tower_table(request, scope, month)
     else:

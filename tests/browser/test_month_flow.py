@@ -145,3 +145,13 @@ def test_a_month_from_bills_to_the_dashboard(browser, live_server, users, tmp_pa
     admin.wait_for_function("document.querySelector('#chart-trend canvas') !== null")
     admin.screenshot(path=OUT / "month-06-dashboard.png", full_page=True)
     assert figures["paid_amount"] == "9636.00"
+
+    # 8. the operator's own site report: its lines by site, live (this month's pushes too)
+    op.click("nav >> text=报表")
+    op.click("nav.tabs >> text=我的站址月度明细")
+    # it opens on the current month, the month of today's pushes (T+0 on payment)
+    expect(op.locator("select[name=month]")).to_have_value(f"{adjustment.push_date:%Y-%m}")
+    report = op.locator("#report")
+    expect(report).to_contain_text(keep.site.site_code)
+    expect(report).not_to_contain_text("CMCC")
+    op.screenshot(path=OUT / "month-07-operator-sites.png", full_page=True)

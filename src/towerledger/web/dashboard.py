@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -429,7 +429,7 @@ def sites_table(request, scope, month, everything=False):
     qs = _site_snapshots(request, scope, month)
     heads = [{"label": _("Site code")}, {"label": _("City")},
              *[{"label": str(label), "cls": "num"} for _k, label in SITE_COLUMNS],
-             {"label": _("Lines")}]
+             {"label": ""}]   # the column of links to the site's lines
     page = None if everything else Paginator(qs, 50).get_page(request.GET.get("page"))
     source = qs.values_list("key", "parent", "figures").iterator(chunk_size=5000) \
         if everything else ((s.key, s.parent, s.figures) for s in page)
@@ -457,6 +457,18 @@ MY_SITE_COLUMNS = (("n", gettext_lazy("Lines")),
                    ("left", gettext_lazy("Outstanding")))
 
 
+def push_months(user) -> list[date]:
+    """Months from the first push the user may see to the current one."""
+    first = scoped(user, Line.objects.exclude(push_date=None)).aggregate(
+        m=Min("push_date"))["m"]
+    this = timezone.localdate().replace(day=1)
+    out, m = [], (first or this).replace(day=1)
+    while m <= this:
+        out.append(m)
+        m = next_month(m)
+    return out
+
+
 def my_sites_table(request, scope, month, everything=False):
     """An operator's own lines pushed in the month, site by site, live from the lines it
     may see (the site snapshots hold all-operator figures, which operators never see):
@@ -475,7 +487,7 @@ def my_sites_table(request, scope, month, everything=False):
         off=Sum("written_off")).order_by("site__site_code")
     heads = [{"label": _("Site code")}, {"label": _("City")},
              *[{"label": str(label), "cls": "num"} for _k, label in MY_SITE_COLUMNS],
-             {"label": _("Lines")}]
+             {"label": ""}]   # the column of links to the site's lines
     page = None if everything else Paginator(grouped, 50).get_page(request.GET.get("page"))
     rows, xlsx = [], []
     for r in (grouped.iterator(chunk_size=5000) if everything else page):
@@ -559,7 +571,8 @@ def report(request, kind):
     allowed = {k: (label, who) for k, label, who in REPORTS}
     if kind not in allowed or scope.role not in allowed[kind][1]:
         raise Http404
-    months = closed_months()
+    # the operator's site report reads its lines live: any month it has had pushes in
+    months = push_months(request.user) if kind == "mysites" else closed_months()
     month = chosen_month(request, months)
     extra = []
     if kind == "mysites":

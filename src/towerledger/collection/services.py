@@ -477,7 +477,7 @@ def _apply(r: Receipt, lines, left: Decimal, rule, reason, statement, user, toda
     """Apply up to ``left`` of ``r`` to ``lines`` in order; post and record it."""
     apps = []
     total = ZERO
-    for ln in lines.select_related("site"):
+    for ln in lines:
         if left <= 0:
             break
         amount = min(ln.receivable - ln.written_off, left)

@@ -173,6 +173,15 @@ def test_an_operator_sees_its_own_sites_report_and_nothing_else(closed, users):
     assert "我的站址月度明细" in body or "My sites (month)" in body
     xlsx = xlsx_rows(get(cmcc, reverse("report", args=["mysites"]) + "?month=2024-05&format=xlsx"))
     assert xlsx[1][0] == row["name"] and xlsx[1][3] == float(pushed)
+    # the city selector narrows it
+    zz = get(cmcc, reverse("report", args=["mysites"]) + "?month=2024-05&city=郑州市")
+    assert zz.context["rows"] and {row["parent"] for row in zz.context["rows"]} == {"郑州市"}
+    ly = get(cmcc, reverse("report", args=["mysites"]) + "?month=2024-05&city=洛阳市")
+    assert not mine.filter(city__name="洛阳市").exists() and ly.context["rows"] == []
+    # the same selector works on its dashboard and KPI table (it used to be ignored)
+    get(cmcc, reverse("dashboard") + "?month=2024-05&city=郑州市")
+    kpi = get(cmcc, reverse("report", args=["kpi"]) + "?month=2024-05&city=郑州市")
+    assert kpi.context["rows"][0]["name"] == "郑州市"
     # another operator's user sees only its own sites
     ctcc = get(login(users["ctcc_zz"]), reverse("report", args=["mysites"]) + "?month=2024-05")
     theirs = set(Line.objects.filter(operator__code="CTCC").exclude(status="TOWER")

@@ -150,14 +150,19 @@ def scope_of(request) -> Scope:
     user, role = request.user, role_of(request.user)
     profile = profile_of(user)
     city_name = profile.city.name if profile and profile.city_id else None
-    if role == Role.OPERATOR:
-        return Scope(role, profile.operator.code, city_name, True, bool(city_name))
+    if role == Role.OPERATOR:   # a province-wide operator user may pick a city
+        return Scope(role, profile.operator.code, city_name or _city_arg(request), True,
+                     bool(city_name))
     if role == Role.CITY_CLERK:
         return Scope(role, _operator_arg(request), city_name, False, True)
+    return Scope(role, _operator_arg(request), _city_arg(request), False, False)
+
+
+def _city_arg(request) -> str | None:
     city = request.GET.get("city") or None
     if city and not City.objects.filter(name=city).exists():
         city = None
-    return Scope(role, _operator_arg(request), city, False, False)
+    return city
 
 
 def _operator_arg(request) -> str:
@@ -477,6 +482,8 @@ def my_sites_table(request, scope, month, everything=False):
     qs = scoped(request.user, Line.objects.filter(
         push_date__gte=month, push_date__lte=end, operator__isnull=False,
         status__in=[Line.Status.PUSHED, Line.Status.CONFIRMED, Line.Status.DISPUTED]))
+    if scope.city:
+        qs = qs.filter(city__name=scope.city)
     q = request.GET.get("q", "").strip()
     if q:
         qs = qs.filter(site__site_code__icontains=q)

@@ -19,13 +19,14 @@ from django.db.models.fields.json import KeyTextTransform
 
 from towerledger.bills.models import Bill, Flag
 from towerledger.collection.models import Receipt
+from towerledger.domain import ageing
 from towerledger.domain.months import month_end
 from towerledger.settlement.models import Dispute, Line
 from towerledger.sites.models import AccountSite, Site
 
 ZERO = Decimal("0.00")
-AGE_BUCKETS = ((0, 30, "age_0_30"), (31, 60, "age_31_60"), (61, 90, "age_61_90"),
-               (91, 180, "age_91_180"), (181, 365, "age_181_365"), (366, None, "age_gt_365"))
+AGE_BUCKETS = tuple((lo, hi, f"age_{lo}_{hi}" if hi else f"age_gt_{lo - 1}")
+                    for lo, hi in ageing.BOUNDS)   # age_0_30 … age_181_365, age_gt_365
 PRICE_BANDS = ("lt_1_0", "1_0_to_1_3", "gt_1_3")   # < 1.0, 1.0–1.3, > 1.3 yuan/kWh
 
 
@@ -169,7 +170,7 @@ def _lines(g: Grid, month, end, as_of):
             .iterator(chunk_size=50000):
         left = rec - off
         age = (end - pushed_on).days
-        bucket = next(name for lo, hi, name in AGE_BUCKETS if hi is None or age <= hi)
+        bucket = AGE_BUCKETS[ageing.bucket(age)][2]
         for operator in (op, "*"):
             g.add(site, operator, "outstanding", left)
             g.add(site, operator, bucket, left)

@@ -8,6 +8,8 @@ write-off can be explained line by line and undone (反核销) with a reason, ne
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Round
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -114,6 +116,16 @@ class Application(models.Model):
         verbose_name = _("write-off")
         verbose_name_plural = _("write-offs")
         indexes = [models.Index(fields=["line", "reversed_at"])]
+
+
+def live_applied(**link):
+    """An expression: the sum of the live (not reversed) applications tied to each row of
+    the outer query by ``link`` (e.g. ``line=OuterRef("pk")``), to the fen (SQLite sums
+    decimals as floats), 0 when there are none."""
+    key = next(iter(link))
+    live = Application.objects.filter(reversed_at__isnull=True, **link).values(key) \
+        .annotate(s=Sum("amount")).values("s")
+    return Coalesce(Round(Subquery(live), 2), Value(0), output_field=money(_("written off")))
 
 
 class MatchSetting(models.Model):

@@ -26,14 +26,20 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Round
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from towerledger.access.audit import record, record_many
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
-from towerledger.collection.models import Application, MatchSetting, Receipt, Statement
+from towerledger.collection.models import (
+    Application,
+    MatchSetting,
+    Receipt,
+    Statement,
+    live_applied,
+)
+from towerledger.domain import ageing as ageing_rule
 from towerledger.domain.journal import Posting
 from towerledger.domain.months import next_month
 from towerledger.exchange.bulk import bulk_set, chunked, copy_insert
@@ -233,11 +239,7 @@ def _open_lines(**filters):
 def statement_paid():
     """What receipts have written off of each statement's lines (its live applications),
     as an expression to annotate statements with."""
-    live = Application.objects.filter(line__statement=OuterRef("pk"),
-                                      reversed_at__isnull=True) \
-        .values("line__statement").annotate(s=Sum("amount")).values("s")
-    return Coalesce(Round(Subquery(live), 2), Value(0),
-                    output_field=DecimalField(max_digits=14, decimal_places=2))
+    return live_applied(line__statement=OuterRef("pk"))
 
 
 def auto_match(receipt_ids=None, user=None, today: date | None = None,
@@ -247,8 +249,8 @@ def auto_match(receipt_ids=None, user=None, today: date | None = None,
     Set-wise: the receipts, the statements they may name, every open statement's
     outstanding and the open lines are read once; the matching runs in memory, tracking
     what each line and statement has left, so nothing is applied twice within the run;
-    then applications, line and receipt totals and one journal entry per receipt are
-    written in bulk. Matching runs one at a time (a lock), so two runs never race for the
+    then applications, receipts' totals, one voucher per operator and one audit entry per
+    receipt are written in bulk. Matching runs one at a time (a lock), so two runs never race for the
     same line. ``progress(stage, done, total)`` hears how far it is."""
     today = today or timezone.localdate()
     result = MatchResult()
@@ -263,7 +265,7 @@ def auto_match(receipt_ids=None, user=None, today: date | None = None,
             return result
         book = _OpenBook.load(receipts)
         plans = []
-        for r in receipts:
+        for i, r in enumerate(receipts, 1):
             plan = book.match(r)
             if plan is None:
                 result.unmatched.append(r.receipt_no)
@@ -272,8 +274,8 @@ def auto_match(receipt_ids=None, user=None, today: date | None = None,
                 result.by_rule[plan.rule] += 1
                 result.applications += len(plan.parts)
                 result.applied += plan.total
-            if progress and len(plans) % 1000 == 0:
-                progress("matching", len(plans) + len(result.unmatched), len(receipts))
+            if progress and i % 1000 == 0:
+                progress("matching", i, len(receipts))
         if progress:
             progress("writing", len(receipts), len(receipts))
         _write(plans, book, user, today)
@@ -419,12 +421,12 @@ class _OpenBook:
         return _Plan(r, rule, reason, parts, sum((a for _, a in parts), ZERO))
 
 
-def _write_off_entry(day: date, receipt_pk, n: int, receipt_no: str, total: Decimal,
+def _write_off_entry(day: date, reference: str, memo: str, total: Decimal,
                      operator_code: str):
-    """The voucher of a receipt matched by hand: Dr UNAPPLIED / Cr RECEIVABLE, both for
-    the operator. Which lines (and so which sites) it paid are its applications (核销明细),
-    which `towerledger check` ties to the journal; ``n`` (applications so far) keys it."""
-    return (day, "WRITE_OFF", f"R{receipt_pk}:{n}", f"核销 {receipt_no}", [
+    """A write-off voucher: Dr UNAPPLIED / Cr RECEIVABLE, both for the operator. Which
+    lines (and so which sites) it paid are its applications (核销明细), which `towerledger
+    check` ties to the journal."""
+    return (day, "WRITE_OFF", reference, memo, [
         Posting("RECEIVABLE", credit=total, operator=operator_code),
         Posting("UNAPPLIED", debit=total, operator=operator_code)])
 
@@ -464,16 +466,14 @@ def _write(plans: list[_Plan], book: _OpenBook, user, today):
     bulk_set(Receipt, [{"pk": p.receipt.pk, "applied": p.receipt.applied,
                         "status": p.receipt.status} for p in plans], ["applied", "status"])
     receipts = Counter(p.receipt.operator_id for p in plans)
-    post_entries([(today, "WRITE_OFF", f"{run}:{codes[op]}",
-                   f"自动核销 {receipts[op]} 笔回款 {codes[op]} automatic matching", [
-                       Posting("RECEIVABLE", credit=total, operator=codes[op]),
-                       Posting("UNAPPLIED", debit=total, operator=codes[op])])
-                  for op, total in sorted(totals.items())], user,
-                 operator_ids={v: k for k, v in codes.items()})
+    post_entries([_write_off_entry(
+        today, f"{run}:{codes[op]}", f"自动核销 {receipts[op]} 笔回款 {codes[op]} automatic "
+        "matching", total, codes[op]) for op, total in sorted(totals.items())], user,
+        operator_ids={v: k for k, v in codes.items()})
     record_many(user, "write_off", "receipt", log, "自动核销 automatic matching")
 
 
-def _apply(r: Receipt, lines, left: Decimal, rule, reason, statement, user, today):
+def _apply(r: Receipt, lines, left: Decimal, rule, reason, user, today):
     """Apply up to ``left`` of ``r`` to ``lines`` in order; post and record it."""
     apps = []
     total = ZERO
@@ -494,9 +494,9 @@ def _apply(r: Receipt, lines, left: Decimal, rule, reason, statement, user, toda
     r.applied += total
     r.status = Receipt.Status.APPLIED if r.applied == r.amount else Receipt.Status.PARTIAL
     r.save(update_fields=["applied", "status"])
-    n = Application.objects.filter(receipt=r).count()
-    post_entries([_write_off_entry(today or timezone.localdate(), r.pk, n, r.receipt_no,
-                                   total, r.operator.code)], user,
+    n = Application.objects.filter(receipt=r).count()   # applications so far key it
+    post_entries([_write_off_entry(today or timezone.localdate(), f"R{r.pk}:{n}",
+                                   f"核销 {r.receipt_no}", total, r.operator.code)], user,
                  operator_ids={r.operator.code: r.operator_id})
     record_many(user, "write_off", "line", [(f"L{a.line_id}", None,
                                              {"receipt": r.receipt_no, "amount": a.amount,
@@ -520,7 +520,7 @@ def manual_match(receipt_id, line_ids, user, reason: str, today: date | None = N
             raise CollectionError("该回款已全部核销", "the receipt is fully applied", "conflict")
         lines = scoped(user, _open_lines(pk__in=list(line_ids), operator_id=r.operator_id))
         applied = _apply(r, lines.select_for_update(of=("self",)), left,
-                         Application.Rule.MANUAL, reason, None, user, today)
+                         Application.Rule.MANUAL, reason, user, today)
         if not applied:
             raise CollectionError("所选明细均无未核销金额或不属于该运营商",
                                   "none of the lines is open for this operator", "conflict")
@@ -593,8 +593,8 @@ def suggestions(receipt: Receipt, limit: int = 10) -> list[dict]:
 
 # ---- ageing -----------------------------------------------------------------------------
 
-BUCKETS = ((0, 30, "0-30"), (31, 60, "31-60"), (61, 90, "61-90"), (91, 180, "91-180"),
-           (181, 365, "181-365"), (366, None, ">365"))
+BUCKETS = tuple((lo, hi, f"{lo}-{hi}" if hi else f">{lo - 1}")
+                for lo, hi in ageing_rule.BOUNDS)   # 0-30 … 181-365, >365
 GROUPS = {"operator": ("operator__code",), "city": ("city__name",),
           "county": ("city__name", "site__county__name"), "site": ("site__site_code",)}
 
@@ -624,15 +624,8 @@ def ageing(user, by: str = "operator", as_of: date | None = None, **filters) -> 
         amount, days = q(r["left"]), (as_of - r["push_date"]).days
         g["total"] += amount
         g["lines"] += r["lines"]
-        g["buckets"][_bucket(days)] += amount
+        g["buckets"][BUCKETS[ageing_rule.bucket(days)][2]] += amount
     return [groups[k] for k in sorted(groups, key=lambda k: tuple(str(v) for v in k))]
-
-
-def _bucket(days: int) -> str:
-    for lo, hi, label in BUCKETS:
-        if lo <= days and (hi is None or days <= hi):
-            return label
-    return BUCKETS[0][2]   # pushed "in the future" (a clock skew): the newest bucket
 
 
 # ---- electronic reconciliation ----------------------------------------------------------

@@ -654,8 +654,7 @@ def _fixed(n: int, d: int, places: int) -> str:
     if 2 * r >= d:
         q += 1
     whole, part = divmod(q, 10 ** places)
-    sign = "-" if n < 0 and q else ""
-    return f"{sign}{whole}.{part:0{places}d}" if places else f"{sign}{whole}"
+    return f"{'-' if n < 0 and q else ''}{whole}.{part:0{places}d}"   # places ≥ 1
 
 
 def _num(x: Fraction, places: int = 4) -> str:
@@ -663,10 +662,7 @@ def _num(x: Fraction, places: int = 4) -> str:
     if not isinstance(x, Fraction | int):
         x = Fraction(x)   # a Decimal, exactly
     text = _fixed(x.numerator, x.denominator, places)
-    if places == 4 and "." in text:
-        text = text.rstrip("0").rstrip(".")
-        return "0" if text in ("", "-0") else text
-    return text
+    return text.rstrip("0").rstrip(".") if places == 4 else text
 
 
 def _pct(x: Fraction) -> str:

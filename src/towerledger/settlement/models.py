@@ -4,8 +4,7 @@ references the one it corrects."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Round
+from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -22,12 +21,9 @@ class LineManager(models.Manager):
     to the fen so SQLite, which sums decimals as floats, compares it exactly too."""
 
     def get_queryset(self):
-        from towerledger.collection.models import Application
+        from towerledger.collection.models import live_applied
 
-        live = Application.objects.filter(line=OuterRef("pk"), reversed_at__isnull=True) \
-            .values("line").annotate(s=Sum("amount")).values("s")
-        return super().get_queryset().annotate(written_off=Coalesce(
-            Round(Subquery(live), 2), Value(0), output_field=money(_("written off"))))
+        return super().get_queryset().annotate(written_off=live_applied(line=OuterRef("pk")))
 
 
 class Line(models.Model):

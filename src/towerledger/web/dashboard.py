@@ -430,6 +430,14 @@ def _site_snapshots(request, scope, month):
     return qs.order_by("key")
 
 
+def _site_row(code, city, cells, month) -> dict:
+    """A site report row, linking to the site, its lines of the month and its pending ones."""
+    return {"name": code, "url": reverse("site", args=[code]), "parent": city, "cells": cells,
+            "lines_url": reverse("lines") + "?" + urlencode(
+                {"site": code, "month": f"{month:%Y-%m}", "tab": "history"}),
+            "pending_url": reverse("lines") + "?" + urlencode({"site": code})}
+
+
 def sites_table(request, scope, month, everything=False):
     qs = _site_snapshots(request, scope, month)
     heads = [{"label": _("Site code")}, {"label": _("City")},
@@ -444,11 +452,7 @@ def sites_table(request, scope, month, everything=False):
         if everything:
             xlsx.append([key, parent, *amounts])
             continue
-        rows.append({"name": key, "url": reverse("site", args=[key]), "parent": parent,
-                     "cells": [("money", a) for a in amounts],
-                     "lines_url": reverse("lines") + "?" + urlencode(
-                         {"site": key, "month": f"{month:%Y-%m}", "tab": "history"}),
-                     "pending_url": reverse("lines") + "?" + urlencode({"site": key})})
+        rows.append(_site_row(key, parent, [("money", a) for a in amounts], month))
     totals = None
     xheads = [_("Site code"), _("City"), *[str(label) for _k, label in SITE_COLUMNS]]
     return heads, rows, xheads, xlsx, page, totals
@@ -505,11 +509,7 @@ def my_sites_table(request, scope, month, everything=False):
         if everything:
             xlsx.append([code, r["city__name"], *(v for _t, v in cells)])
             continue
-        rows.append({"name": code, "url": reverse("site", args=[code]),
-                     "parent": r["city__name"], "cells": cells,
-                     "lines_url": reverse("lines") + "?" + urlencode(
-                         {"site": code, "month": f"{month:%Y-%m}", "tab": "history"}),
-                     "pending_url": reverse("lines") + "?" + urlencode({"site": code})})
+        rows.append(_site_row(code, r["city__name"], cells, month))
     xheads = [_("Site code"), _("City"), *[str(label) for _k, label in MY_SITE_COLUMNS]]
     return heads, rows, xheads, xlsx, page
 

@@ -1,7 +1,6 @@
 """Bills (缴费单) and the audit queue (稽核): lists, a bill's page with its flags, history
 and benchmark chart, and the actions: assign, resolve, whitelist, pay."""
 
-import json
 from datetime import date
 from decimal import Decimal
 
@@ -98,7 +97,7 @@ def bill(request, pk):
     totals = {k: sum((getattr(ln, k) for ln in lines if ln.kind == Line.Kind.ALLOCATION),
                      Decimal(0)) for k in ("cost_share", "tax_amount", "receivable")}
     return render(request, "web/bill.html", {
-        "bill": obj, "flags": flags, "history": history, "chart": json.dumps(chart),
+        "bill": obj, "flags": flags, "history": history, "chart": chart,
         "splits": splits, "today": timezone.localdate().isoformat(),
         "colleagues": _colleagues(request.user), "lines": lines, "line_totals": totals})
 

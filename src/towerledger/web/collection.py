@@ -6,7 +6,6 @@ Every list goes through the collection scope (``scoped_statements`` / ``scoped_r
 with CSRF and call the services, which check the role again; their errors are shown in
 the user's language."""
 
-import json
 import secrets
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -561,7 +560,7 @@ def ageing(request):
         "totals": [totals[label] for label in labels], "grand": grand,
         "over90": sum((totals[label] for lo, _hi, label in services.BUCKETS if lo > 90),
                       ZERO),
-        "lines": sum(r["lines"] for r in data), "chart": json.dumps(chart, ensure_ascii=False),
+        "lines": sum(r["lines"] for r in data), "chart": chart,
         "chart_limited": len(data) > len(top),
         "top_actions": [{"url": reverse("ageing_export") + "?" + request.GET.urlencode(),
                          "label": _("Download XLSX")}]})

@@ -13,7 +13,6 @@ province. Scope follows the user's role:
   kept in the all-operator rows only, so operator users never see them.
 """
 
-import json
 import secrets
 import threading
 from dataclasses import dataclass
@@ -777,7 +776,3 @@ def month_close_run(request):
 def month_close_job(request, pk):
     job = get_object_or_404(ImportJob, pk=pk, kind=CLOSE_KIND)
     return render(request, "web/_close_job.html", _job_context(job))
-
-
-def chart_json(data) -> str:
-    return json.dumps(data, ensure_ascii=False)

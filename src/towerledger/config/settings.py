@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "towerledger.web.security.ContentSecurityPolicyMiddleware",   # CSP on every response
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "towerledger.web.middleware.ChosenLanguageMiddleware",

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from towerledger.exchange.bulk import bulk_set
+from towerledger.db.bulk import bulk_set
 from towerledger.exchange.models import ImportJob
 
 
@@ -41,7 +41,7 @@ def test_bulk_set_splits_large_updates_into_batches():
 
 @pytest.mark.django_db
 def test_copy_insert_returns_ids_in_row_order_and_fills_defaults():
-    from towerledger.exchange.bulk import copy_insert
+    from towerledger.db.bulk import copy_insert
 
     before = ImportJob.objects.create(kind="sites", filename="before.csv", stored_path="x")
     when = datetime(2026, 5, 17, 8, 30, tzinfo=UTC)
@@ -64,7 +64,7 @@ def test_copy_insert_returns_ids_in_row_order_and_fills_defaults():
 
 @pytest.mark.django_db
 def test_copy_insert_many_rows():
-    from towerledger.exchange.bulk import copy_insert
+    from towerledger.db.bulk import copy_insert
 
     ids = copy_insert(ImportJob, [{"kind": "sites", "filename": "f", "stored_path": "x",
                                    "done": n} for n in range(12_000)])
@@ -75,7 +75,7 @@ def test_copy_insert_many_rows():
 
 @pytest.mark.django_db
 def test_fetch_in_reads_rows_whose_column_is_one_of_the_values():
-    from towerledger.exchange.bulk import fetch_in
+    from towerledger.db.bulk import fetch_in
 
     jobs = ImportJob.objects.bulk_create(
         [ImportJob(kind="sites", filename=f"f{i}", stored_path="x", done=i) for i in range(7000)])
@@ -91,7 +91,7 @@ def test_fetch_in_reads_rows_whose_column_is_one_of_the_values():
 
 @pytest.mark.django_db
 def test_one_of_takes_empty_and_integer_lists_on_any_column():
-    from towerledger.exchange.bulk import OneOf
+    from towerledger.db.bulk import OneOf
 
     jobs = ImportJob.objects.bulk_create(
         [ImportJob(kind="sites", filename=str(i), stored_path="x") for i in range(3)])

@@ -6,7 +6,7 @@ from datetime import date
 from django.core.serializers.json import DjangoJSONEncoder
 
 from towerledger.access.models import AuditEntry
-from towerledger.exchange.bulk import copy_insert
+from towerledger.db.bulk import copy_insert
 
 _SCALARS = (str, int, bool, type(None))
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 from towerledger.access.audit import record
 from towerledger.analysis.kpi import compute
 from towerledger.analysis.models import MonthClose, Snapshot
+from towerledger.db.bulk import chunked
 from towerledger.domain.months import month_end
-from towerledger.exchange.bulk import chunked
 
 STEPS = ("deadlines", "check", "snapshots", "lock")
 LABELS = {"deadlines": "期限处理 deadlines", "check": "账务检查 books check",

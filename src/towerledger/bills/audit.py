@@ -16,8 +16,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from towerledger.bills.models import AuditRuleSetting, Bill, Flag, MeterDay, Whitelist
+from towerledger.db.bulk import OneOf, bulk_set, chunked, copy_insert, postgres
 from towerledger.domain import audits
-from towerledger.exchange.bulk import OneOf, bulk_set, chunked, copy_insert, postgres
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
 
 BATCH = 5000  # bills per transaction and per round of fact queries

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from towerledger.bills.models import Bill, MeterDay, SubmeterReading
-from towerledger.exchange.bulk import Counts, OneOf, chunked, copy_insert, lookup_ids, parts, upsert
+from towerledger.db.bulk import Counts, OneOf, chunked, copy_insert, lookup_ids, parts, upsert
 from towerledger.importers.schema import RowError
 from towerledger.org.models import Operator
 from towerledger.sites.models import Site, SupplyAccount

@@ -17,9 +17,9 @@ from django.dispatch import Signal
 
 from towerledger.access.audit import record_many
 from towerledger.bills.models import Bill
+from towerledger.db.bulk import OneOf, bulk_set, parts
 from towerledger.domain.journal import Posting
 from towerledger.domain.money import largest_remainder
-from towerledger.exchange.bulk import OneOf, bulk_set, parts
 from towerledger.ledger.services import post_entries
 from towerledger.sites.models import AccountSite
 

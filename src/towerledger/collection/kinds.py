@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from towerledger.collection import services
 from towerledger.collection.models import Application, Receipt
+from towerledger.db.bulk import Counts, chunked, copy_insert
 from towerledger.domain.codes import OperatorCode
-from towerledger.exchange.bulk import Counts, chunked, copy_insert
 from towerledger.exchange.registry import Kind, register
 from towerledger.importers.schema import Field, RowError, Schema, code, date, dec, enum, name
 from towerledger.org.models import City, Operator

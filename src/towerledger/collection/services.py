@@ -39,10 +39,10 @@ from towerledger.collection.models import (
     Statement,
     live_applied,
 )
+from towerledger.db.bulk import bulk_set, chunked, copy_insert
 from towerledger.domain import ageing as ageing_rule
 from towerledger.domain.journal import Posting
 from towerledger.domain.months import next_month
-from towerledger.exchange.bulk import bulk_set, chunked, copy_insert
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import City, Operator
 from towerledger.settlement.checks import q

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.db import transaction
 
 from towerledger.access import audit
-from towerledger.exchange.bulk import Counts
+from towerledger.db.bulk import Counts
 from towerledger.exchange.files import write_table
 from towerledger.exchange.registry import get_kind
 from towerledger.importers.reader import UnreadableFile, read_table

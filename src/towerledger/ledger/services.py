@@ -6,9 +6,9 @@ from datetime import date
 
 from django.db.models import Sum
 
+from towerledger.db.bulk import OneOf, copy_insert, parts
 from towerledger.domain.journal import Posting, check_balanced
 from towerledger.domain.months import next_month
-from towerledger.exchange.bulk import OneOf, copy_insert, parts
 from towerledger.ledger.models import JournalEntry, JournalLine
 
 

@@ -25,12 +25,12 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from towerledger.bills.models import Bill, SubmeterReading
+from towerledger.db.bulk import chunked, copy_insert
 from towerledger.domain import allocation as dom
 from towerledger.domain.codes import Method, SettlementMode
 from towerledger.domain.journal import Posting
 from towerledger.domain.months import next_month
 from towerledger.domain.tax import INPUT_VAT_RATE, default_tax_factor
-from towerledger.exchange.bulk import chunked, copy_insert
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import Operator, OperatorAgreement
 from towerledger.settlement.models import Line, LineTrace

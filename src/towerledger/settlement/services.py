@@ -26,11 +26,11 @@ from django.utils import timezone
 from towerledger.access.audit import record, record_many
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
+from towerledger.db.bulk import chunked
 from towerledger.domain.codes import SettlementMode
 from towerledger.domain.journal import Posting
 from towerledger.domain.money import fen
 from towerledger.domain.months import next_month
-from towerledger.exchange.bulk import chunked
 from towerledger.ledger.services import post_entries
 from towerledger.settlement.allocate import Agreements
 from towerledger.settlement.models import Dispute, IdempotencyKey, Line, LineTrace

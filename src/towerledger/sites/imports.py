@@ -3,8 +3,8 @@
 from collections import defaultdict
 from decimal import Decimal
 
+from towerledger.db.bulk import Counts, chunked, lookup_ids, upsert
 from towerledger.domain.codes import Method, SettlementMode, SiteStatus
-from towerledger.exchange.bulk import Counts, chunked, lookup_ids, upsert
 from towerledger.importers.schema import RowError
 from towerledger.org.models import City, County, Operator, Province
 from towerledger.sites.models import AccountSite, AllocationRule, Site, SupplyAccount, Tenancy

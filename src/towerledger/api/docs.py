@@ -4,9 +4,12 @@ django-ninja ships Swagger UI's files inside the package but links them from a C
 ``ninja`` is an installed Django app. Rather than depend on that, this page serves the files
 from the installed django-ninja package itself, under the docs URL (``?asset=NAME``), so the
 docs show the Swagger UI version that matches the installed ninja, offline.
+
+It runs under the site's Content-Security-Policy (``web.security``): no inline script. The
+settings reach ninja's static ``swagger-ui-init.js`` as a ``json_script`` block (JSON with
+``<``, ``>`` and ``&`` escaped, so nothing in it can close the element), read with JSON.parse.
 """
 
-import json
 import mimetypes
 from html import escape
 from pathlib import Path
@@ -15,6 +18,7 @@ import ninja
 from django.http import FileResponse, Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.urls import reverse
+from django.utils.html import json_script
 from ninja.openapi.docs import DocsBase
 
 ASSET_DIR = Path(ninja.__file__).parent / "static" / "ninja"
@@ -29,7 +33,7 @@ PAGE = """<!DOCTYPE html>
 <link rel="icon" href="{base}?asset=favicon.png" type="image/png">
 </head>
 <body data-csrf-token="{csrf}" data-api-csrf="true">
-<script type="application/json" id="swagger-settings">{settings}</script>
+{settings}
 <div id="swagger-ui"></div>
 <script src="{base}?asset=swagger-ui-bundle.js"></script>
 <script src="{base}?asset=swagger-ui-init.js"></script>
@@ -45,12 +49,15 @@ class OfflineSwagger(DocsBase):
             return serve_asset(asset)
         settings = {"url": self.get_openapi_url(api, kwargs), "layout": "BaseLayout",
                     "deepLinking": True}
-        # "</" must not appear inside the <script> block
-        settings_json = json.dumps(settings).replace("<", "\\u003c")
         html = PAGE.format(title=escape(api.title), csrf=escape(get_token(request)),
                            base=escape(reverse(f"{api.urls_namespace}:openapi-view")),
-                           settings=settings_json)
+                           settings=settings_block(settings))
         return HttpResponse(html)
+
+
+def settings_block(settings: dict) -> str:
+    """The ``#swagger-settings`` element: Django's json_script escaping, read as data."""
+    return json_script(settings, "swagger-settings")
 
 
 def serve_asset(name: str):

@@ -60,5 +60,6 @@ def build_province(tmp_path: Path):
                                ("tenancies", TENANCIES_HEADER, TENANCIES),
                                ("rules", RULES_HEADER, RULES),
                                ("accounts", ACCOUNTS_HEADER, ACCOUNTS)):
-        result = run_import(kind, write_csv(tmp_path / f"{kind}.csv", header, rows))
+        result = run_import(kind, write_csv(tmp_path / f"{kind}.csv", header, rows),
+                            create_org=kind == "sites")
         assert result.stored, [e.text() for e in result.errors]

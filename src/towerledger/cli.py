@@ -51,6 +51,9 @@ def import_(
         "--keep-going", help="store the good rows; set the bad ones aside in the error report")] = False,
     user: Annotated[str | None, typer.Option(help="record the change as this user")] = None,
     reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
+    create_org: Annotated[bool, typer.Option(
+        "--create-org", help="sites: create the provinces and cities the file names "
+        "(province admins only; otherwise an unknown city is a row error)")] = False,
 ):
     """Import a CSV or XLSX file (导入). All-or-nothing unless --keep-going."""
     setup_django()
@@ -68,7 +71,7 @@ def import_(
             bar.update(task, description=f"{kind} {stage}", completed=done, total=total or None)
 
         result = run_import(kind, file, resolve_user(user), keep_going=keep_going,
-                            progress=tick, reason=reason)
+                            progress=tick, reason=reason, create_org=create_org)
     _report(result)
     if not result.stored or result.errors:
         raise typer.Exit(1)

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 def test_gbk_csv_with_chinese_headers_imports_and_builds_the_org_tree(tmp_path):
     path = write_csv(tmp_path / "sites.csv", SITES_HEADER, SITES, encoding="gbk")
-    result = run_import("sites", path)
+    result = run_import("sites", path, create_org=True)
     assert result.stored and not result.errors
     assert (result.counts.created, result.counts.updated) == (4, 0)
     site = Site.objects.get(site_code="ZZ003")
@@ -175,9 +175,9 @@ def test_unsupported_and_disguised_files_are_refused(tmp_path, db):
 
 
 def test_import_is_logged_with_who_and_why(tmp_path, db, django_user_model):
-    user = django_user_model.objects.create_user("clerk")
+    user = django_user_model.objects.create_user("admin", is_superuser=True)
     run_import("sites", write_csv(tmp_path / "s.csv", SITES_HEADER, SITES), user,
-               reason="月初站址更新")
+               reason="月初站址更新", create_org=True)
     entry = AuditEntry.objects.get(object_type="sites")
     assert (entry.user, entry.action, entry.reason) == (user, "import", "月初站址更新")
     assert entry.after["created"] == 4
@@ -225,7 +225,8 @@ def test_a_large_import_refreshes_statistics_of_the_tables_it_wrote_only(tmp_pat
     real = services._refresh_statistics
     monkeypatch.setattr(services, "_refresh_statistics",
                         lambda tables: (analysed.extend(tables), real(tables)))
-    result = run_import("sites", write_csv(tmp_path / "sites.csv", SITES_HEADER, SITES))
+    result = run_import("sites", write_csv(tmp_path / "sites.csv", SITES_HEADER, SITES),
+                        create_org=True)
     assert result.stored and result.counts.created == 4
     tables = {t for _, t in analysed}
     with connection.cursor() as cur:   # what this transaction wrote, table by table

@@ -87,3 +87,50 @@ def can_change(user) -> bool:
 
 def can_admin(user) -> bool:
     return role_of(user) == Role.PROVINCE_ADMIN
+
+
+# ---- what a user may write through an import or a bulk path -----------------------------
+#
+# Imports write master data, bills, payments and receipts; only province admins (the whole
+# province) and city clerks (their city) do that. Viewers only read; operator users only
+# answer for their own lines (confirm, dispute, reconcile) and import nothing.
+
+OUTSIDE_ZH, OUTSIDE_EN = "不在您的范围内", "outside your scope"
+
+
+def may_import(user) -> bool:
+    """Whether ``user`` may import at all (None: the system itself, e.g. a CLI run)."""
+    return user is None or role_of(user) in (Role.PROVINCE_ADMIN, Role.CITY_CLERK)
+
+
+def writes_everywhere(user) -> bool:
+    """The system and province admins write anywhere; a clerk only in their city."""
+    return user is None or role_of(user) == Role.PROVINCE_ADMIN
+
+
+def write_city_id(user) -> int | None:
+    """The one city a city clerk writes in (None for the system and province admins)."""
+    if writes_everywhere(user):
+        return None
+    profile = profile_of(user)
+    return profile.city_id if profile and role_of(user) == Role.CITY_CLERK else None
+
+
+def writable(user, qs: QuerySet) -> QuerySet:
+    """The rows of ``qs`` that ``user`` may change: their scope, and for a record reached
+    through several sites (a supply account feeding sites in two cities, its bills) only
+    when every one of those sites is in it — changing the record changes them all."""
+    if writes_everywhere(user):
+        return qs
+    if not may_import(user):
+        return qs.none()
+    label = qs.model._meta.label_lower
+    narrowed = scoped(user, qs)
+    account_field = {"sites.supplyaccount": "pk", "bills.bill": "account_id"}.get(label)
+    if account_field:
+        from django.apps import apps
+
+        splits = apps.get_model("sites", "AccountSite").objects
+        elsewhere = splits.exclude(site__county__city=write_city_id(user)).values("account_id")
+        narrowed = narrowed.exclude(**{f"{account_field}__in": elsewhere})
+    return narrowed

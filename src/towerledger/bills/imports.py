@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from towerledger.bills.models import Bill, MeterDay, SubmeterReading
 from towerledger.db.bulk import Counts, OneOf, chunked, copy_insert, lookup_ids, parts, upsert
+from towerledger.exchange.authorise import by_site, outside_rows
 from towerledger.importers.schema import RowError
 from towerledger.org.models import Operator
 from towerledger.sites.models import Site, SupplyAccount
@@ -41,6 +42,17 @@ def account_info(account_nos) -> dict[str, AccountInfo]:
                 .values_list("account_no", "pk", "input_invoice_type", "lump_sum", "multiplier"):
             found[no] = AccountInfo(pk, inv, lump, mult)
     return found
+
+
+# ---- who may write what ------------------------------------------------------------------
+
+def authorise_by_account(records, importer):
+    """Bills and payments belong to the clerk when every site their account feeds is in the
+    clerk's city (paying a bill advances and allocates to all of them)."""
+    return outside_rows(records, importer.user, SupplyAccount, "account_no")
+
+
+authorise_by_site = by_site()
 
 
 # ---- bills ----------------------------------------------------------------------------

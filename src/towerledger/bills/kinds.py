@@ -5,7 +5,7 @@ from towerledger.access.scope import scoped
 from towerledger.bills import imports, schemas
 from towerledger.bills.models import Bill, Flag, SubmeterReading
 from towerledger.exchange.registry import Kind, register
-from towerledger.importers.schema import Field, Schema, code
+from towerledger.importers.schema import Field, Schema, text_cell
 
 
 def _names(schema):
@@ -52,16 +52,18 @@ def export_submeter(user):
         yield dict(zip(_names(schemas.SUBMETER), row, strict=True))
 
 
-FLAGS = Schema("flags", "稽核结果", tuple(Field(n, n, code) for n in FLAG_EXPORT), key=())
+FLAGS = Schema("flags", "稽核结果", tuple(Field(n, n, text_cell) for n in FLAG_EXPORT), key=())
 
-for schema, check, store, export, fields, importable in (
-    (schemas.BILLS, imports.check_bills, imports.store_bills, export_bills, BILL_EXPORT, True),
+for schema, check, store, export, fields, importable, authorise in (
+    (schemas.BILLS, imports.check_bills, imports.store_bills, export_bills, BILL_EXPORT, True,
+     imports.authorise_by_account),
     (schemas.PAYMENTS, imports.check_payments, imports.store_payments, None,
-     _names(schemas.PAYMENTS), True),
+     _names(schemas.PAYMENTS), True, imports.authorise_by_account),
     (schemas.SUBMETER, imports.check_submeter, imports.store_submeter, export_submeter,
-     _names(schemas.SUBMETER), True),
+     _names(schemas.SUBMETER), True, imports.authorise_by_site),
     (schemas.SMART_METER, imports.check_smartmeter, imports.store_smartmeter, None,
-     _names(schemas.SMART_METER), True),
-    (FLAGS, None, None, export_flags, FLAG_EXPORT, False),
+     _names(schemas.SMART_METER), True, imports.authorise_by_site),
+    (FLAGS, None, None, export_flags, FLAG_EXPORT, False, None),
 ):
-    register(Kind(schema.kind, schema, check, store, export, fields, importable))
+    register(Kind(schema.kind, schema, check, store, export, fields, importable,
+                  authorise=authorise))

@@ -3,19 +3,32 @@
 from django.conf import settings
 from django.utils import timezone
 
+from towerledger.access.scope import write_city_id
 from towerledger.collection import services
 from towerledger.collection.models import Application, Receipt
 from towerledger.db.bulk import Counts, chunked, copy_insert
 from towerledger.domain.codes import OperatorCode
+from towerledger.exchange.authorise import outside, outside_rows
 from towerledger.exchange.registry import Kind, register
-from towerledger.importers.schema import Field, RowError, Schema, code, date, dec, enum, name
+from towerledger.importers.schema import (
+    Field,
+    RowError,
+    Schema,
+    code,
+    date,
+    dec_of,
+    enum,
+    name,
+    org_name,
+    text_cell,
+)
 from towerledger.org.models import City, Operator
 
 RECEIPTS = Schema("receipts", "回款", (
     Field("receipt_no", "回款编号", code, aliases=("回款单号", "收款编号")),
     Field("operator", "运营商", enum(OperatorCode), aliases=("客户",)),
-    Field("city", "地市", name, required=False),
-    Field("amount", "金额", dec(2, minimum="0.01"), aliases=("回款金额",)),
+    Field("city", "地市", org_name, required=False),
+    Field("amount", "金额", dec_of(Receipt, "amount", "0.01"), aliases=("回款金额",)),
     Field("received_date", "到账日期", date, aliases=("回款日期", "收款日期")),
     Field("reference", "摘要", name, required=False, aliases=("参考号", "附言", "备注")),
 ), key=("receipt_no",), notes=(
@@ -32,6 +45,18 @@ CONTENT = ("operator", "city", "amount", "received_date", "reference")
 
 def _err(r, column, zh, en):
     return RowError(r["_row"], column, zh, en)
+
+
+def authorise_receipts(records, importer):
+    """A clerk's receipts are their city's: the city column must name it (a receipt without
+    a city is the province's), and an existing receipt number of another city is not theirs."""
+    city_id = write_city_id(importer.user)
+    if city_id is None:
+        return []
+    own = City.objects.filter(pk=city_id).values_list("name", flat=True).first()
+    errors = [outside(r, "city", r.get("city") or "全省 province-wide") for r in records
+              if r.get("city") != own]
+    return errors + outside_rows(records, importer.user, Receipt, "receipt_no")
 
 
 def check_receipts(records):
@@ -121,9 +146,10 @@ def export_write_offs(user):
 
 
 register(Kind("receipts", RECEIPTS, check_receipts, store_receipts, export_receipts,
-              RECEIPT_EXPORT))
+              RECEIPT_EXPORT, authorise=authorise_receipts))
 for kind, title, fields, export in (
         ("statements", "对账单", STATEMENT_EXPORT, export_statements),
         ("writeoffs", "核销记录", WRITE_OFF_EXPORT, export_write_offs)):
-    register(Kind(kind, Schema(kind, title, tuple(Field(n, n, code) for n in fields), key=()),
+    register(Kind(kind, Schema(kind, title, tuple(Field(n, n, text_cell) for n in fields),
+                               key=()),
                   None, None, export, fields, importable=False))

@@ -252,18 +252,20 @@ def auto_match(receipt_ids=None, user=None, today: date | None = None,
     then applications, receipts' totals, one voucher per operator and one audit entry per
     receipt are written in bulk. Matching runs one at a time (a lock), so two runs never race for the
     same line. ``progress(stage, done, total)`` hears how far it is."""
+    _staff(user)
     today = today or timezone.localdate()
     result = MatchResult()
     with transaction.atomic():
         _serialise_matching()
-        qs = Receipt.objects.exclude(status=Receipt.Status.APPLIED)
+        # a clerk's run (page or CLI --user) matches their receipts to their lines only
+        qs = scoped(user, Receipt.objects.exclude(status=Receipt.Status.APPLIED))
         if receipt_ids is not None:
             qs = qs.filter(pk__in=list(receipt_ids))
         receipts = list(qs.only("receipt_no", "operator_id", "city_id", "amount", "applied",
                                 "reference", "status").order_by("received_date", "pk"))
         if not receipts:
             return result
-        book = _OpenBook.load(receipts)
+        book = _OpenBook.load(receipts, user)
         plans = []
         for i, r in enumerate(receipts, 1):
             plan = book.match(r)
@@ -316,7 +318,7 @@ class _OpenBook:
     """What is open to be matched, in memory: lines' and statements' outstanding."""
 
     @classmethod
-    def load(cls, receipts) -> "_OpenBook":
+    def load(cls, receipts, user=None) -> "_OpenBook":
         self = cls()
         self.refs = _statements_by_reference(receipts)
         operators = {r.operator_id for r in receipts}
@@ -329,8 +331,9 @@ class _OpenBook:
         self.operator_codes = dict(Operator.objects.filter(pk__in=operators)
                                    .values_list("pk", "code"))
         self.province_of = dict(City.objects.values_list("pk", "province_id"))
-        rows = Line.objects.filter(status=Line.Status.CONFIRMED, operator_id__in=operators,
-                                   receivable__gt=F("written_off")).order_by(
+        rows = scoped(user, Line.objects.all()).filter(
+            status=Line.Status.CONFIRMED, operator_id__in=operators,
+            receivable__gt=F("written_off")).order_by(
             "push_date", "pk").values_list("pk", "operator_id", "city_id", "statement_id",
                                            "receivable", "written_off")
         for pk, op, city, st, rec, off in rows.iterator(chunk_size=20000):

@@ -1,13 +1,23 @@
 """The kinds of file the product imports and exports (sites, tenancies, bills …).
 
 Each business app registers a ``Kind``: its schema (columns), a ``check`` for cross-row and
-database rules, a ``store`` that upserts, and ``export_rows`` for the canonical export.
+database rules, an ``authorise`` for what the importing user may write (their scope, and
+whether the file may create organisation data), a ``store`` that upserts, and
+``export_rows`` for the canonical export.
 """
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from towerledger.importers.schema import RowError, Schema
+
+
+@dataclass(frozen=True)
+class Importer:
+    """Who imports, and with which options: ``authorise`` judges each row by these."""
+
+    user: object = None          # None: the system itself (a CLI run without --user)
+    create_org: bool = False     # the file may create provinces, cities and counties
 
 
 @dataclass(frozen=True)
@@ -19,6 +29,9 @@ class Kind:
     export_rows: Callable[[object], Iterator[dict]]
     export_fields: tuple[str, ...]
     importable: bool = True
+    # (records, Importer) -> row errors "outside your scope"; an importable kind without
+    # one is refused to everybody but the system and province admins (fail closed)
+    authorise: Callable[[list[dict], Importer], list[RowError]] | None = None
 
 
 KINDS: dict[str, Kind] = {}

@@ -10,9 +10,10 @@ from pathlib import Path
 from django.db import transaction
 
 from towerledger.access import audit
+from towerledger.access.scope import may_import, writes_everywhere
 from towerledger.db.bulk import Counts
 from towerledger.exchange.files import write_table
-from towerledger.exchange.registry import get_kind
+from towerledger.exchange.registry import Importer, get_kind
 from towerledger.importers.reader import UnreadableFile, read_table
 from towerledger.importers.schema import FIRST_DATA_ROW, RowError
 
@@ -37,13 +38,19 @@ class ImportResult:
 
 def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str | None = None,
                keep_going: bool = False, report_dir: Path | None = None,
-               progress: Progress | None = None, reason: str = "") -> ImportResult:
-    """Import ``path`` as ``kind_name``.
+               progress: Progress | None = None, reason: str = "",
+               create_org: bool = False) -> ImportResult:
+    """Import ``path`` as ``kind_name`` as ``user`` (None: the system itself).
 
     All-or-nothing by default: any bad row means nothing is written and an error report
     (the file's rows plus an error column) is written beside the input (or in
     ``report_dir``). With ``keep_going`` the good rows are stored and the bad ones are set
     aside in the report for correction.
+
+    Every row is judged against the user's scope at check time (a clerk writes only in
+    their city; viewers and operator users import nothing). ``create_org``: the file may
+    create provinces and cities it names (province admins and the system only); without it
+    a city that does not exist is a row error, not a new city.
     """
     kind = get_kind(kind_name)
     if not kind.importable:
@@ -51,6 +58,11 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
     path = Path(path)
     result = ImportResult(kind=kind_name, filename=display_name or path.name)
     tick = progress or (lambda stage, done, total: None)
+    importer = Importer(user, create_org)
+    refused = _refused(kind, importer)
+    if refused:
+        result.errors = [refused]
+        return result
     try:
         table = read_table(path, display_name)
     except UnreadableFile as exc:
@@ -61,9 +73,9 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
     records, errors = _parse(kind, table)
     tick("check", 0, result.rows)
     if not any(e.row == 1 for e in errors):
-        errors += kind.check(records)
+        errors += _check(kind, records, importer)
     if errors and keep_going and not any(e.row <= 1 for e in errors):
-        records, errors = _drop_bad(kind, records, errors)
+        records, errors = _drop_bad(kind, records, errors, importer)
     result.errors = sorted(errors, key=lambda e: (e.row, e.column))
     if result.errors:
         result.error_report = _write_report(table, result.errors, path, report_dir)
@@ -122,19 +134,41 @@ def _refresh_statistics(tables: list[tuple[str, str]]):
             cur.execute("ANALYZE " + ", ".join(f"{qn(s)}.{qn(t)}" for s, t in tables))
 
 
+def _refused(kind, importer: Importer) -> RowError | None:
+    """Why ``importer`` may not import this kind at all, or None."""
+    if not may_import(importer.user):
+        return RowError(0, "", "您无权导入数据（只读用户和运营商用户不能导入）",
+                        "you may not import (viewers and operator users cannot)")
+    if importer.create_org and not writes_everywhere(importer.user):
+        return RowError(0, "", "只有省管理员可以创建组织数据（省份、地市）",
+                        "only a province admin may create organisation data (provinces, cities)")
+    if kind.authorise is None and not writes_everywhere(importer.user):
+        return RowError(0, "", f"{kind.name} 只能由省管理员导入",
+                        f"only a province admin may import {kind.name}")
+    return None
+
+
+def _check(kind, records, importer: Importer) -> list[RowError]:
+    """Scope first, then the kind's own checks on the rows the user may write (so a check's
+    message never describes a record outside the user's scope)."""
+    errors = kind.authorise(records, importer) if kind.authorise else []
+    outside = {e.row for e in errors}
+    return errors + kind.check([r for r in records if r["_row"] not in outside])
+
+
 def _parse(kind, table):
     from towerledger.importers.schema import parse_rows
 
     return parse_rows(kind.schema, table.headers, table.rows)
 
 
-def _drop_bad(kind, records, errors):
+def _drop_bad(kind, records, errors, importer: Importer):
     """Keep-going mode: drop bad rows and re-check the rest until the checks are clean."""
     all_errors = list(errors)
     for _ in range(5):
         bad = {e.row for e in errors}
         records = [r for r in records if r["_row"] not in bad]
-        errors = kind.check(records)
+        errors = _check(kind, records, importer)
         if not errors:
             break
         all_errors += errors

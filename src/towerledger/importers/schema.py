@@ -74,35 +74,86 @@ def enum(e: type[StrEnum]) -> Callable:
                    aliases={k: c for k, c in _ENUM_ALIASES.items() if c in names})
 
 
-def dec(places: int, minimum: str | None = "0", maximum: str | None = None) -> Callable:
+def dec(places: int, minimum: str | None = "0", maximum: str | None = None,
+        digits: int | None = None, percent: bool = False) -> Callable:
     return partial(v.parse_decimal, places=places,
                    minimum=None if minimum is None else Decimal(minimum),
-                   maximum=None if maximum is None else Decimal(maximum))
+                   maximum=None if maximum is None else Decimal(maximum),
+                   digits=digits, percent=percent)
+
+
+def dec_of(model, field_name: str, minimum: str | None = "0", maximum: str | None = None,
+           percent: bool = False) -> Callable:
+    """The parser for a column stored in ``model.field_name`` (a DecimalField): its decimal
+    places and total digits come from the model, so the file cannot hold a value the
+    database cannot (the one place the limits are written down)."""
+    f = model._meta.get_field(field_name)
+    return dec(f.decimal_places, minimum, maximum, digits=f.max_digits, percent=percent)
 
 
 def integer(minimum: int | None = None, maximum: int | None = None) -> Callable:
     return partial(v.parse_int, minimum=minimum, maximum=maximum)
 
 
-def code(cell) -> str:
-    s = v.text(cell)
-    if len(s) > 40:
-        raise v.BadValue("编码超过 40 个字符", "code longer than 40 characters")
-    return s
+# Identifier columns (DOMAIN codes): letters, digits, '-', '_' and '.'; some columns also
+# take what the business writes in them (see docs/import-formats.md, "Codes"). '/' is
+# refused where the code becomes part of a URL (a site's page is /sites/<site_code>/).
+CODE_CHARS = {
+    "plain": (r"A-Za-z0-9_.\-", "字母、数字、- _ .", "letters, digits, - _ ."),
+    "chinese": (r"A-Za-z0-9_.\-\u4e00-\u9fff",
+                "字母、数字、汉字、- _ .", "letters, digits, Chinese characters, - _ ."),
+    "reference": (r"A-Za-z0-9_.\-/#", "字母、数字、- _ . / #", "letters, digits, - _ . / #"),
+}
+
+
+def code_of(chars: str = "plain", longest: int = 40) -> Callable:
+    """A code column accepting ``CODE_CHARS[chars]``, at most ``longest`` characters."""
+    allowed, zh, en = CODE_CHARS[chars]
+    pattern = re.compile(f"[{allowed}]+")
+
+    def parse(cell) -> str:
+        s = v.clean_text(cell)
+        if len(s) > longest:
+            raise v.BadValue(f"编码超过 {longest} 个字符", f"code longer than {longest} characters")
+        if not pattern.fullmatch(s):
+            bad = next(c for c in s if not pattern.fullmatch(c))
+            raise v.BadValue(f"编码含不允许的字符「{bad}」（只允许{zh}）",
+                             f"code contains {bad!r}, not allowed (only {en})")
+        return s
+
+    parse.chars = chars
+    parse.longest = longest
+    return parse
+
+
+code = code_of("plain")
 
 
 def name(cell) -> str:
-    s = v.text(cell)
+    s = v.clean_text(cell)
     if len(s) > 120:
         raise v.BadValue("名称超过 120 个字符", "name longer than 120 characters")
     return s
+
+
+def org_name(cell) -> str:
+    """A province, city or county name (the organisation tables hold 40 characters)."""
+    s = name(cell)
+    if len(s) > 40:
+        raise v.BadValue("名称超过 40 个字符", "name longer than 40 characters")
+    return s
+
+
+def text_cell(cell) -> str:
+    """Export-only columns: any text without control characters."""
+    return v.clean_text(cell)
 
 
 date = v.parse_date
 
 
 def yes_no(cell) -> bool:
-    s = v.text(cell).lower()
+    s = v.clean_text(cell).lower()
     if s in ("1", "true", "yes", "y", "是", "√"):
         return True
     if s in ("0", "false", "no", "n", "否", ""):

@@ -61,35 +61,68 @@ def _from_serial(n: float) -> date:
     return EXCEL_EPOCH + timedelta(days=int(n))
 
 
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(cell) -> str:
+    """``text`` of a cell, refusing NUL and other control characters (tabs and line breaks
+    are kept): they break exports, URLs and the database (PostgreSQL refuses NUL)."""
+    s = text(cell)
+    bad = _CONTROL.search(s)
+    if bad:
+        raise BadValue(f"含控制字符 U+{ord(bad.group()):04X}",
+                       f"contains the control character U+{ord(bad.group()):04X}")
+    return s
+
+
 def parse_decimal(cell, places: int, minimum: Decimal | None = None,
-                  maximum: Decimal | None = None) -> Decimal:
-    """A number to ``places`` decimals; more decimals than that is an error, not a rounding."""
+                  maximum: Decimal | None = None, digits: int | None = None,
+                  percent: bool = False) -> Decimal:
+    """A number to ``places`` decimals; more decimals than that is an error, not a rounding.
+
+    ``digits`` is the column's total digits (a DecimalField's max_digits): a value with more
+    integer digits than the column holds is an error, before any arithmetic on it (1e400
+    would otherwise raise InvalidOperation). A trailing ``%`` is accepted only where the
+    column is itself a percentage (``percent``): 60% there means 60, its unit; in a money
+    or kWh column ``100%`` is not an amount of 100.00 but an error.
+    """
     if isinstance(cell, bool):
         raise BadValue(f"不是数字：{cell}", f"not a number: {cell}")
     if isinstance(cell, float):
         s = repr(cell)  # shortest repr: what the user typed in Excel, e.g. 0.1 not 0.1000…
     else:
-        s = text(cell).replace(",", "").replace("，", "")
-    s = s.removesuffix("%") if s.endswith("%") else s
-    try:
-        value = Decimal(s)
-    except InvalidOperation:
-        raise BadValue(f"不是数字：{s}", f"not a number: {s}") from None
-    if not value.is_finite():
-        raise BadValue(f"不是数字：{s}", f"not a number: {s}")
+        s = clean_text(cell).replace(",", "").replace("，", "")
+    if s.endswith(("%", "％")):
+        if not percent:
+            raise BadValue(f"此列不接受百分号：{s}",
+                           f"a percent sign is not accepted in this column: {s}")
+        s = s[:-1].strip()
+    shown = s if len(s) <= 40 else s[:40] + "…"
+    if not _NUMBER.match(s):  # also NaN, Infinity, inf and Decimal's 1_000
+        raise BadValue(f"不是数字：{shown}", f"not a number: {shown}")
+    value = Decimal(s)
+    if digits is not None and value and value.adjusted() + 1 > digits - places:
+        top = Decimal(10) ** (digits - places) - Decimal(1).scaleb(-places)
+        raise BadValue(f"超出此列的范围（最大 {top}）：{shown}",
+                       f"out of range for this column (at most {top}): {shown}")
     quantum = Decimal(1).scaleb(-places)
-    rounded = value.quantize(quantum, rounding=ROUND_HALF_UP)
+    try:
+        rounded = value.quantize(quantum, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the arithmetic holds
+        raise BadValue(f"数值超出范围：{shown}", f"number out of range: {shown}") from None
     if rounded != value:
-        raise BadValue(f"小数位数超过 {places} 位：{s}", f"more than {places} decimal places: {s}")
+        raise BadValue(f"小数位数超过 {places} 位：{shown}",
+                       f"more than {places} decimal places: {shown}")
     if minimum is not None and rounded < minimum:
-        raise BadValue(f"不能小于 {minimum}：{s}", f"must be at least {minimum}: {s}")
+        raise BadValue(f"不能小于 {minimum}：{shown}", f"must be at least {minimum}: {shown}")
     if maximum is not None and rounded > maximum:
-        raise BadValue(f"不能大于 {maximum}：{s}", f"must be at most {maximum}: {s}")
+        raise BadValue(f"不能大于 {maximum}：{shown}", f"must be at most {maximum}: {shown}")
     return rounded
 
 
 def parse_int(cell, minimum: int | None = None, maximum: int | None = None) -> int:
-    value = parse_decimal(cell, 0, None, None)
+    value = parse_decimal(cell, 0, None, None, digits=18)
     n = int(value)
     if minimum is not None and n < minimum:
         raise BadValue(f"不能小于 {minimum}：{n}", f"must be at least {minimum}: {n}")
@@ -99,7 +132,7 @@ def parse_int(cell, minimum: int | None = None, maximum: int | None = None) -> i
 
 
 def parse_enum(cell, enum: type[StrEnum], aliases: dict[str, str] | None = None) -> str:
-    s = text(cell)
+    s = clean_text(cell)
     key = s.upper().replace(" ", "_")
     if key in enum.__members__:
         return enum[key].value

@@ -4,7 +4,7 @@ lines are made by allocation, never imported."""
 
 from towerledger.access.scope import scoped
 from towerledger.exchange.registry import Kind, register
-from towerledger.importers.schema import Field, Schema, code
+from towerledger.importers.schema import Field, Schema, text_cell
 from towerledger.settlement.models import Dispute, Line
 
 ALLOCATION_EXPORT = ("bill_no", "account_no", "site_code", "tenancy_id", "operator",
@@ -65,5 +65,5 @@ for name, title, fields, export in (
         ("allocations", "分摊结果", ALLOCATION_EXPORT, export_allocations),
         ("lines", "分摊明细", LINE_EXPORT, export_lines),
         ("disputes", "争议", DISPUTE_EXPORT, export_disputes)):
-    schema = Schema(name, title, tuple(Field(n, n, code) for n in fields), key=())
+    schema = Schema(name, title, tuple(Field(n, n, text_cell) for n in fields), key=())
     register(Kind(name, schema, None, None, export, fields, importable=False))

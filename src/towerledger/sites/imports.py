@@ -3,8 +3,10 @@
 from collections import defaultdict
 from decimal import Decimal
 
+from towerledger.access.scope import write_city_id, writes_everywhere
 from towerledger.db.bulk import Counts, chunked, lookup_ids, upsert
 from towerledger.domain.codes import Method, SettlementMode, SiteStatus
+from towerledger.exchange.authorise import by_site, combine, outside, outside_rows
 from towerledger.importers.schema import RowError
 from towerledger.org.models import City, County, Operator, Province
 from towerledger.sites.models import AccountSite, AllocationRule, Site, SupplyAccount, Tenancy
@@ -46,6 +48,47 @@ def check_sites(records):
         if r["decommission_date"] and r["status"] != SiteStatus.DECOMMISSIONED:
             errors.append(err(r, "status", "填写了拆站日期，站址状态应为 DECOMMISSIONED",
                               "decommission_date given but status is not DECOMMISSIONED"))
+    return errors
+
+
+def authorise_sites(records, importer):
+    """A clerk writes sites of their city only, and never an existing site of another (a
+    rename or a move); provinces and cities must exist unless the import creates them."""
+    user = importer.user
+    errors = _org_errors(records, importer)
+    errors += outside_rows(records, user, Site, "site_code")
+    errors += outside_rows(records, user, Site, "host_site_code", "site_code")
+    city_id = write_city_id(user)
+    if city_id is not None:
+        own = City.objects.filter(pk=city_id).values_list("province__name", "name").first()
+        errors += [outside(r, "city", r["city"]) for r in records
+                   if (r["province"], r["city"]) != own]
+    return errors
+
+
+def _org_errors(records, importer):
+    """A misspelt city must not quietly become a new one: provinces and cities named in the
+    file must exist unless the import says it creates organisation data (``create_org``,
+    province admins only). A new county under an existing city is ordinary in real data:
+    a province admin's file may add one; a clerk's may not (a typo would split a county)."""
+    if importer.create_org:
+        return []
+    provinces = set(Province.objects.values_list("name", flat=True))
+    cities = set(City.objects.values_list("province__name", "name"))
+    names = {r["city"] for r in records}
+    counties = set(County.objects.filter(city__name__in=names).values_list(
+        "city__province__name", "city__name", "name"))
+    new_counties = writes_everywhere(importer.user)
+    errors = []
+    for r in records:
+        p, c, k = r["province"], r["city"], r["county"]
+        if p not in provinces:
+            errors.append(err(r, "province", f"省份 {p} 不存在", f"no such province {p}"))
+        elif (p, c) not in cities:
+            errors.append(err(r, "city", f"地市 {c} 不存在", f"no such city {c}"))
+        elif (p, c, k) not in counties and not new_counties:
+            errors.append(err(r, "county", f"区县 {k} 不存在（新增区县须由省管理员导入）",
+                              f"no such county {k} (a new county needs a province admin)"))
     return errors
 
 
@@ -103,6 +146,13 @@ SITE_FIELDS = ("site_name", "county_id", "site_type", "status", "decommission_da
 
 
 # ---- tenancies ------------------------------------------------------------------------
+
+def _tenancies_outside(records, importer):
+    """An existing tenancy of another city must not be moved onto the clerk's site."""
+    return outside_rows(records, importer.user, Tenancy, "tenancy_id")
+
+
+authorise_tenancies = combine(by_site(), _tenancies_outside)
 
 def check_tenancies(records):
     sites = lookup_ids(Site, "site_code", [r["site_code"] for r in records])
@@ -176,6 +226,15 @@ def store_tenancies(records, user=None, progress=None):
 
 
 # ---- supply accounts ------------------------------------------------------------------
+
+def _accounts_outside(records, importer):
+    """An account feeding a site outside the clerk's city is not theirs to change (storing
+    a file's splits removes the ones it does not list)."""
+    return outside_rows(records, importer.user, SupplyAccount, "account_no")
+
+
+authorise_accounts = combine(by_site(), _accounts_outside)
+authorise_rules = by_site()
 
 ACCOUNT_FIELDS = ["supply_mode", "supplier_type", "supplier_name", "input_invoice_type",
                   "contract_price", "price_cap", "payment_cycle_months", "multiplier", "lump_sum"]

@@ -41,10 +41,15 @@ def export_rules(user):
         yield dict(zip(_names(schemas.RULES), row, strict=True))
 
 
-for schema, check, store, export in (
-    (schemas.SITES, imports.check_sites, imports.store_sites, export_sites),
-    (schemas.TENANCIES, imports.check_tenancies, imports.store_tenancies, export_tenancies),
-    (schemas.ACCOUNTS, imports.check_accounts, imports.store_accounts, export_accounts),
-    (schemas.RULES, imports.check_rules, imports.store_rules, export_rules),
+for schema, check, store, export, authorise in (
+    (schemas.SITES, imports.check_sites, imports.store_sites, export_sites,
+     imports.authorise_sites),
+    (schemas.TENANCIES, imports.check_tenancies, imports.store_tenancies, export_tenancies,
+     imports.authorise_tenancies),
+    (schemas.ACCOUNTS, imports.check_accounts, imports.store_accounts, export_accounts,
+     imports.authorise_accounts),
+    (schemas.RULES, imports.check_rules, imports.store_rules, export_rules,
+     imports.authorise_rules),
 ):
-    register(Kind(schema.kind, schema, check, store, export, _names(schema)))
+    register(Kind(schema.kind, schema, check, store, export, _names(schema),
+                  authorise=authorise))

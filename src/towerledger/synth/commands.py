@@ -52,7 +52,8 @@ def import_files(written, user=None) -> None:
         overall = bar.add_task("导入 import", total=len(plan))
         for kind, path in plan:
             bar.update(overall, description=f"导入 {path.name}")
-            result = run_import(kind, path, user, reason="演示数据 demo data")
+            result = run_import(kind, path, user, reason="演示数据 demo data",
+                                create_org=kind == "sites")  # the province is new
             if not result.stored:
                 cli._report(result)
                 raise typer.Exit(1)
@@ -70,7 +71,8 @@ def build_story(written, seed: int = 1) -> None:
         task = bar.add_task("导入 import", total=len(written.master) + len(written.months))
         for kind, path in written.master.items():
             bar.update(task, description=f"导入 {path.name}")
-            result = run_import(kind, path, None, reason="演示数据 demo data")
+            result = run_import(kind, path, None, reason="演示数据 demo data",
+                                create_org=kind == "sites")  # the province is new
             if not result.stored:
                 cli._report(result)
                 raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Independent reference implementations the product is tested against (issue 11's proof)."""

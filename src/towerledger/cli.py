@@ -18,8 +18,18 @@ console = Console(stderr=True)
 def setup_django():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "towerledger.config.settings")
     import django
+    from django.core.exceptions import ImproperlyConfigured
 
-    django.setup()
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:  # e.g. production without SECRET_KEY: say why, plainly
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def development_mode():
+    """The demo and the development server run with TOWERLEDGER_DEBUG=1 unless it is set."""
+    os.environ.setdefault("TOWERLEDGER_DEBUG", "1")
 
 
 def resolve_user(username: str | None):
@@ -140,6 +150,7 @@ def serve(
     addr: Annotated[str, typer.Option(help="address:port")] = "127.0.0.1:8000",
 ):
     """Serve the web site (development server; use a WSGI server in production)."""
+    development_mode()
     setup_django()
     from django.core.management import call_command
 

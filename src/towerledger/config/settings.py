@@ -2,25 +2,37 @@
 
 TOWERLEDGER_DATA   directory for the embedded database, uploads and reports (default ./data)
 DATABASE_URL       sqlite:///… or postgres://…; unset means the embedded SQLite file
-SECRET_KEY         required in production (TOWERLEDGER_DEBUG unset)
+SECRET_KEY         required with a server database outside development (see config/env.py)
+TOWERLEDGER_DEBUG  1: development mode (the demo and the tests); unset or 0: production
+The HTTPS, cookie and proxy settings are listed in docs/production.md.
 """
 
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from towerledger.config.database import database_from_url
+from towerledger.config.env import env_flag, persisted_key, proxy_ssl_header
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("TOWERLEDGER_DATA", Path.cwd() / "data")).resolve()
 
-DEBUG = os.environ.get("TOWERLEDGER_DEBUG", "1") == "1"
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "dev-only-insecure-key-change-me" if DEBUG else None
-)
+# Production unless development is asked for: `towerledger demo` and the test settings
+# (config/development.py) ask for it; a server started with nothing set is not in debug mode.
+DEBUG = env_flag("TOWERLEDGER_DEBUG", env_flag("DJANGO_DEBUG", False))
+# No fixed key exists anywhere. Without SECRET_KEY, development and the embedded SQLite file
+# use a random key made once and kept (0600) in the data directory beside the database it
+# signs sessions for; a production server database without SECRET_KEY refuses to start.
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
 if not SECRET_KEY:
-    raise RuntimeError("SECRET_KEY must be set when TOWERLEDGER_DEBUG=0")
+    if not (DEBUG or os.environ.get("DATABASE_URL", "sqlite:").startswith("sqlite:")):
+        raise ImproperlyConfigured(
+            "未设置 SECRET_KEY，生产模式拒绝启动；开发或演示请设 TOWERLEDGER_DEBUG=1 / "
+            "SECRET_KEY is not set, so production mode refuses to start; set SECRET_KEY "
+            "(see docs/production.md), or TOWERLEDGER_DEBUG=1 for development.")
+    SECRET_KEY = persisted_key(DATA_DIR)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -87,6 +99,12 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The first backend only refuses: a throttled account or address is turned away before any
+# password is checked, on /login/, /admin/login/ and every other authenticate() alike.
+AUTHENTICATION_BACKENDS = [
+    "towerledger.access.throttle.ThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -94,8 +112,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Throttle: this many failed logins per username (or per client address) within the window
+# Throttle: this many failed logins against one account lock it (for everybody); this many
+# from one client address lock that address (an office behind one NAT shares an address)
 LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "20"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
 
 LANGUAGE_CODE = "zh-hans"
@@ -133,9 +153,22 @@ TASKS = {
     }
 }
 
+# HTTPS in production (each can be set from the environment; docs/production.md).
+# SecurityMiddleware sends HSTS only on HTTPS responses; behind a TLS-terminating proxy,
+# SECURE_PROXY_SSL_HEADER ("X-Forwarded-Proto: https") says which requests came over HTTPS.
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER", ""))
+SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", False)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_flag("CSRF_COOKIE_SECURE", not DEBUG)
+# The client address for login throttling: REMOTE_ADDR, or behind the reverse proxy the
+# address the proxy saw, read from TOWERLEDGER_CLIENT_IP_HEADER (e.g. X-Forwarded-For) as
+# the entry TOWERLEDGER_TRUSTED_PROXIES from the right (access/throttle.py).
+TOWERLEDGER_CLIENT_IP_HEADER = os.environ.get("TOWERLEDGER_CLIENT_IP_HEADER", "").strip()
+TOWERLEDGER_TRUSTED_PROXIES = int(os.environ.get("TOWERLEDGER_TRUSTED_PROXIES", "1"))
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

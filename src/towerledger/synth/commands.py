@@ -92,6 +92,7 @@ def demo(
     """Build the demo province into the database (once) and serve it (演示)."""
     from towerledger import cli
 
+    cli.development_mode()  # known passwords, served by the development server
     cli.setup_django()
     from django.conf import settings
     from django.core.management import call_command

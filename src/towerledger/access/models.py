@@ -4,8 +4,6 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from towerledger.org.models import City, Operator
-
 
 class Role(models.TextChoices):
     PROVINCE_ADMIN = "PROVINCE_ADMIN", _("Province admin")
@@ -21,8 +19,9 @@ class Profile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
-    city = models.ForeignKey(City, on_delete=models.PROTECT, null=True, blank=True)
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, null=True, blank=True)
+    # by name, not by import: access sits below org in the layers (docs/architecture.md)
+    city = models.ForeignKey("org.City", on_delete=models.PROTECT, null=True, blank=True)
+    operator = models.ForeignKey("org.Operator", on_delete=models.PROTECT, null=True, blank=True)
 
     class Meta:
         verbose_name = _("profile")

@@ -9,26 +9,46 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+# Until the month-close pages are split out of web/dashboard.py (issue 11): the model lives in
+# the ledger app now, beside the journal it locks.
+from towerledger.ledger.models import MonthClose  # noqa: F401
 
-class MonthClose(models.Model):
-    """One month's close: its steps as they finish, so an interrupted close resumes."""
+
+class CloseJob(models.Model):
+    """A month close started from the web: the progress its page polls, and why it stopped.
+
+    The close's own record (which steps are done, the lock) is ``ledger.MonthClose``; this
+    row is one attempt at it, so a failed attempt and the next one are told apart."""
 
     class Status(models.TextChoices):
-        RUNNING = "RUNNING", pgettext_lazy("month close", "Running")
-        CLOSED = "CLOSED", pgettext_lazy("month close", "Closed")
+        QUEUED = "QUEUED", pgettext_lazy("close job", "Queued")
+        RUNNING = "RUNNING", pgettext_lazy("close job", "Running")
+        DONE = "DONE", pgettext_lazy("close job", "Done")
+        FAILED = "FAILED", pgettext_lazy("close job", "Failed")
 
-    month = models.DateField(_("month"), unique=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
-    steps = models.JSONField(default=list)          # names of the steps finished
-    started_at = models.DateTimeField(auto_now_add=True)
+    month = models.DateField(_("month"))
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    step = models.CharField(max_length=20, blank=True)      # the step running or that failed
+    done = models.PositiveSmallIntegerField(default=0)      # steps finished
+    total = models.PositiveSmallIntegerField(default=0)     # steps in all
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                  null=True, blank=True, related_name="+")
-    summary = models.JSONField(default=dict)
+    message = models.TextField(blank=True)                  # the error, Chinese / English
+    errors = models.JSONField(default=list, blank=True)     # the first problems found
+    error_count = models.PositiveIntegerField(default=0)    # problems in all
 
     class Meta:
-        verbose_name = _("month close")
-        verbose_name_plural = _("month closes")
+        verbose_name = _("month close run")
+        verbose_name_plural = _("month close runs")
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
 
 
 class Snapshot(models.Model):

@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from towerledger.bills.models import Bill, MeterDay, SubmeterReading
 from towerledger.db.bulk import Counts, OneOf, chunked, copy_insert, lookup_ids, parts, upsert
-from towerledger.exchange.authorise import by_site, outside_rows
+from towerledger.exchange.authorise import outside_rows
 from towerledger.importers.schema import RowError
 from towerledger.org.models import Operator
+from towerledger.sites.authorise import by_site
 from towerledger.sites.models import Site, SupplyAccount
 
 EARLIEST = date(2000, 1, 1)

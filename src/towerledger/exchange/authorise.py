@@ -32,16 +32,6 @@ def outside_rows(records, user, model, column: str, field: str | None = None
             if r.get(column) in known and r[column] not in allowed]
 
 
-def by_site(column: str = "site_code"):
-    """An ``authorise`` for kinds keyed on a site: the site must be the user's."""
-    from towerledger.sites.models import Site
-
-    def authorise(records, importer) -> list[RowError]:
-        return outside_rows(records, importer.user, Site, column)
-
-    return authorise
-
-
 def combine(*checks):
     """One ``authorise`` from several; a row is reported once per column."""
     def authorise(records, importer) -> list[RowError]:

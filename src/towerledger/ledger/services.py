@@ -9,7 +9,7 @@ from django.db.models import Sum
 from towerledger.db.bulk import OneOf, copy_insert, parts
 from towerledger.domain.journal import Posting, check_balanced
 from towerledger.domain.months import next_month
-from towerledger.ledger.models import JournalEntry, JournalLine
+from towerledger.ledger.models import JournalEntry, JournalLine, MonthClose
 
 
 def post_entries(entries: Iterable[tuple[date, str, str, str, list[Posting]]], user=None,
@@ -46,8 +46,6 @@ def post_entries(entries: Iterable[tuple[date, str, str, str, list[Posting]]], u
 
 def open_period_start() -> date | None:
     """The first day after the last closed month (月结), or None when none is closed."""
-    from towerledger.analysis.models import MonthClose
-
     last = MonthClose.objects.filter(status=MonthClose.Status.CLOSED).order_by("-month") \
         .values_list("month", flat=True).first()
     if last is None:

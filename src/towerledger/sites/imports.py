@@ -6,9 +6,10 @@ from decimal import Decimal
 from towerledger.access.scope import write_city_id, writes_everywhere
 from towerledger.db.bulk import Counts, chunked, lookup_ids, upsert
 from towerledger.domain.codes import Method, SettlementMode, SiteStatus
-from towerledger.exchange.authorise import by_site, combine, outside, outside_rows
+from towerledger.exchange.authorise import combine, outside, outside_rows
 from towerledger.importers.schema import RowError
 from towerledger.org.models import City, County, Operator, Province
+from towerledger.sites.authorise import by_site
 from towerledger.sites.models import AccountSite, AllocationRule, Site, SupplyAccount, Tenancy
 
 HUNDRED = Decimal(100)

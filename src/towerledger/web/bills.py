@@ -20,6 +20,7 @@ from towerledger.bills import services
 from towerledger.bills.models import Bill, Flag
 from towerledger.domain.audits import RULE_LABELS
 from towerledger.settlement.models import Line
+from towerledger.web import redirects
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
 from towerledger.web.views import _cities, _exports
@@ -171,7 +172,7 @@ def flag_action(request, pk):
 @roles(*CLERKS)
 def pay(request):
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
-    back = request.POST.get("next") or reverse("bills")
+    back = redirects.back(request, reverse("bills"))  # never off this site
     try:
         paid_date = date.fromisoformat(request.POST.get("paid_date", ""))
         result = services.pay_bills(ids, request.user, paid_date,

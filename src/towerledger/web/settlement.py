@@ -16,7 +16,6 @@ from django.db.models import Count, Q, Sum
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -27,6 +26,7 @@ from towerledger.exchange.files import write_table
 from towerledger.settlement import services
 from towerledger.settlement.models import Dispute, Line
 from towerledger.web.context import CLERKS, STAFF
+from towerledger.web.redirects import back
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
 from towerledger.web.views import _cities, code_label
 
@@ -47,10 +47,7 @@ def _error(exc: services.SettlementError) -> str:
 
 
 def _back(request, default: str) -> str:
-    nxt = request.POST.get("next", "")
-    if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}):
-        return nxt
-    return default
+    return back(request, default)
 
 
 def _month_filter(qs, value, field="month"):

@@ -85,8 +85,9 @@ _INPUT = {
     Method.SUBMETER: "submeter_kwh",
 }
 
-# Why a part of a site is tower-borne, in the order the trace lists them.
-_TOWER_REASONS = {
+# Why a part of a site is tower-borne, in the order the trace lists them (the one table of
+# these labels: pages and reports read it too).
+TOWER_REASONS = {
     "vacant": ("无租户在网", "no tenancy active"),
     "own_load": ("铁塔自用负荷", "tower's own load"),
     "common": ("公共负荷铁塔承担", "common load borne by the tower"),
@@ -627,7 +628,7 @@ def _tower_line(bill: BillIn, w: _Site, exact: dict, costs: dict) -> Line:
     trace = _base_trace(bill, w)
     trace.update({
         "tower_borne": [[reason, _frac(w.frac * w.tower[reason])]
-                        for reason in _TOWER_REASONS if reason in w.tower],
+                        for reason in TOWER_REASONS if reason in w.tower],
         "exact_share": _frac(share), "share": str(round_half_up(share, 6)),
         "cost_share": str(cost), "tax_factor": "0.0000", "tax_amount": "0.00",
         "receivable": "0.00",
@@ -734,10 +735,10 @@ def _tenancy_text(bill: BillIn, w: _Site, p: _Part, cost: Decimal, f: Decimal, t
 
 def _tower_text(bill: BillIn, w: _Site, share: Fraction, cost: Decimal) -> tuple[str, str]:
     head_en, head_zh = _head(bill, w)
-    parts = [(reason, w.frac * w.tower[reason]) for reason in _TOWER_REASONS
+    parts = [(reason, w.frac * w.tower[reason]) for reason in TOWER_REASONS
              if reason in w.tower]
-    en_parts = ", ".join(f"{_TOWER_REASONS[r][1]} {_pct(x)}" for r, x in parts) or "nothing"
-    zh_parts = "，".join(f"{_TOWER_REASONS[r][0]}{_pct(x)}" for r, x in parts) or "无"
+    en_parts = ", ".join(f"{TOWER_REASONS[r][1]} {_pct(x)}" for r, x in parts) or "nothing"
+    zh_parts = "，".join(f"{TOWER_REASONS[r][0]}{_pct(x)}" for r, x in parts) or "无"
     exact_yuan = _num(_amount(bill, w) * share, 6)
     en = (f"{head_en} Tower-borne part of the site: {en_parts}; in all {_pct(share)} of the "
           f"bill = {exact_yuan} yuan, rounded by largest remainder (tower-borne rows last in "

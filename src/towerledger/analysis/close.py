@@ -17,6 +17,7 @@ from towerledger.access.audit import record
 from towerledger.analysis.kpi import compute
 from towerledger.analysis.models import MonthClose, Snapshot
 from towerledger.db.bulk import chunked
+from towerledger.domain.errors import DomainError, ErrorCode
 from towerledger.domain.months import month_end
 
 STEPS = ("deadlines", "check", "snapshots", "lock")
@@ -24,13 +25,13 @@ LABELS = {"deadlines": "期限处理 deadlines", "check": "账务检查 books ch
           "snapshots": "指标快照 KPI snapshots", "lock": "关账 lock"}
 
 
-class CloseError(Exception):
-    def __init__(self, zh: str, en: str, problems: list[str] | None = None):
-        super().__init__(en)
-        self.zh, self.en, self.problems = zh, en, problems or []
+class CloseError(DomainError):
+    """The close refused or stopped; ``problems`` lists what the books check found."""
 
-    def __str__(self):
-        return f"{self.zh} / {self.en}"
+    def __init__(self, zh: str, en: str, problems: list[str] | None = None,
+                 code: ErrorCode = ErrorCode.CONFLICT):
+        super().__init__(zh, en, code)
+        self.problems = problems or []
 
 
 def close_month(month: date, user=None, as_of: date | None = None, progress=None) -> MonthClose:
@@ -38,7 +39,8 @@ def close_month(month: date, user=None, as_of: date | None = None, progress=None
     month = month.replace(day=1)
     as_of = as_of or timezone.localdate()
     if month_end(month) >= as_of:
-        raise CloseError(f"{month:%Y-%m} 尚未结束，不能关账", f"{month:%Y-%m} has not ended yet")
+        raise CloseError(f"{month:%Y-%m} 尚未结束，不能关账", f"{month:%Y-%m} has not ended yet",
+                         code=ErrorCode.INVALID)
     with _one_close_at_a_time():
         return _close(month, user, as_of, progress)
 
@@ -49,7 +51,8 @@ def _close(month, user, as_of, progress) -> MonthClose:
         return mc
     later = MonthClose.objects.filter(month__gt=month, status=MonthClose.Status.CLOSED)
     if later.exists():
-        raise CloseError("之后的月份已关账", "a later month is already closed")
+        raise CloseError("之后的月份已关账", "a later month is already closed",
+                         code=ErrorCode.LOCKED)
     for step in STEPS:
         if step in mc.steps:
             continue
@@ -72,7 +75,8 @@ def _one_close_at_a_time():
     with connection.cursor() as cur:
         cur.execute("SELECT pg_try_advisory_lock(hashtext('towerledger.close'))")
         if not cur.fetchone()[0]:
-            raise CloseError("另一个关账正在进行", "another close is running")
+            raise CloseError("另一个关账正在进行", "another close is running",
+                             code=ErrorCode.BUSY)
     try:
         yield
     finally:
@@ -93,7 +97,7 @@ def _check(mc, user, as_of):
     problems = run_checks()
     if problems:
         raise CloseError("账务检查未通过，未关账", "the books do not check out; not closed",
-                         problems)
+                         problems, ErrorCode.UNBALANCED)
     return {"problems": 0}
 
 

@@ -22,9 +22,7 @@ api = NinjaAPI(
     docs_url="/v1/docs",
     docs=OfflineSwagger(),
 )
-errors.install(api)
-lines.install(api)  # the settlement services' errors (SettlementError)
-statements.install(api)  # the collection services' errors (CollectionError)
+errors.install(api)  # incl. the services' refusals (DomainError), by errors.DOMAIN_ERRORS
 
 api.add_router("/v1/me", me.router)
 api.add_router("/v1/sites", sites.router)

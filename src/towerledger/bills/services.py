@@ -14,23 +14,20 @@ from towerledger.access.scope import can_change, scoped
 from towerledger.bills import audit, payments
 from towerledger.bills.models import Bill, Flag, Whitelist
 from towerledger.bills.payments import PayResult
+from towerledger.domain.errors import DomainError, ErrorCode
 
 __all__ = ["ServiceError", "PayResult", "pay_bills", "assign_flag", "resolve_flag",
            "whitelist_flag", "reaudit"]
 
 
-class ServiceError(Exception):
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
-
-    def __str__(self):
-        return f"{self.zh} / {self.en}"
+class ServiceError(DomainError):
+    """A bills service's refusal: ``ServiceError(zh, en, code)``, code an ``ErrorCode``
+    (default invalid)."""
 
 
 def _require_change(user):
     if user is not None and not can_change(user):
-        raise ServiceError("无权修改", "you may not change data")
+        raise ServiceError("无权修改", "you may not change data", ErrorCode.FORBIDDEN)
 
 
 def _require_reason(reason: str):
@@ -51,12 +48,14 @@ def pay_bills(bill_ids: list[int], user, paid_date: date, reason: str = "",
     visible = set(scoped(user, Bill.objects.filter(pk__in=bill_ids)).values_list("pk", flat=True))
     missing = set(bill_ids) - visible
     if missing:
-        raise ServiceError(f"缴费单不存在：{sorted(missing)}", f"no such bill: {sorted(missing)}")
+        raise ServiceError(f"缴费单不存在：{sorted(missing)}", f"no such bill: {sorted(missing)}",
+                           ErrorCode.NOT_FOUND)
     if payment_ref:
         other = Bill.objects.filter(payment_ref=payment_ref).exclude(pk=bill_ids[0]).first()
         if other:
             raise ServiceError(f"支付流水号 {payment_ref} 已用于缴费单 {other}",
-                               f"payment_ref {payment_ref} already paid bill {other}")
+                               f"payment_ref {payment_ref} already paid bill {other}",
+                               ErrorCode.CONFLICT)
     return payments.pay([(pk, paid_date, payment_ref) for pk in bill_ids], user, reason)
 
 
@@ -64,7 +63,7 @@ def _flag_for_change(flag_id: int, user) -> Flag:
     _require_change(user)
     flag = scoped(user, Flag.objects.filter(pk=flag_id)).select_related("bill").first()
     if flag is None:
-        raise ServiceError("稽核结果不存在", "no such audit flag")
+        raise ServiceError("稽核结果不存在", "no such audit flag", ErrorCode.NOT_FOUND)
     return flag
 
 
@@ -91,7 +90,7 @@ def resolve_flag(flag_id: int, user, reason: str) -> Flag:
     with transaction.atomic():
         flag = _flag_for_change(flag_id, user)
         if flag.status != Flag.Status.OPEN:
-            raise ServiceError("该稽核结果已处理", "this flag is already closed")
+            raise ServiceError("该稽核结果已处理", "this flag is already closed", ErrorCode.CONFLICT)
         before = _snapshot(flag)
         _close(flag, Flag.Status.RESOLVED, user, reason)
         log.record(user, "resolve_flag", "bill", flag.bill_id, before, _snapshot(flag),

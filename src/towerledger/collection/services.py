@@ -41,6 +41,7 @@ from towerledger.collection.models import (
 )
 from towerledger.db.bulk import bulk_set, chunked, copy_insert
 from towerledger.domain import ageing as ageing_rule
+from towerledger.domain.errors import DomainError
 from towerledger.domain.journal import Posting
 from towerledger.domain.months import next_month
 from towerledger.ledger.services import post_entries
@@ -51,13 +52,9 @@ from towerledger.settlement.models import Line
 ZERO = Decimal("0.00")
 
 
-class CollectionError(Exception):
-    def __init__(self, zh: str, en: str, code: str = "invalid"):
-        super().__init__(en)
-        self.zh, self.en, self.code = zh, en, code
-
-    def __str__(self):
-        return f"{self.zh} / {self.en}"
+class CollectionError(DomainError):
+    """A collection service's refusal: ``CollectionError(zh, en, code)``, code an ``ErrorCode``
+    (default invalid)."""
 
 
 def _staff(user):

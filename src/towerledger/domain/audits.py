@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
+from towerledger.domain.errors import DomainError
+
 BLOCK, WARN = "BLOCK", "WARN"
 
 
@@ -129,10 +131,9 @@ KWH_RULES = frozenset({"READING_MISMATCH", "METER_ROLLBACK", "AMOUNT_MISMATCH",
                        "BENCH_SMART", "YOY", "MOM", "ESTIMATED"})
 
 
-class ConfigError(ValueError):
-    def __init__(self, zh: str, en: str):
-        super().__init__(en)
-        self.zh, self.en = zh, en
+class ConfigError(DomainError, ValueError):
+    """Rule settings that cannot be applied (code invalid); still a ValueError for callers
+    that catch that."""
 
 
 def configure(overrides: Iterable[tuple]) -> dict[str, RuleConfig]:

@@ -68,6 +68,14 @@ class DomainError(Exception):
     def __repr__(self):
         return f"{type(self).__name__}({self.zh!r}, {self.en!r}, {self.code.value!r})"
 
+    def __reduce__(self):
+        # rebuilt from its attributes, whatever arguments a subclass's __init__ takes
+        return _rebuilt, (type(self), self.args), self.__dict__
+
     def message(self, language: str | None) -> str:
         """The reason in the page's language: English for "en…", Chinese otherwise."""
         return self.en if (language or "").startswith("en") else self.zh
+
+
+def _rebuilt(cls, args):
+    return cls.__new__(cls, *args)

@@ -28,6 +28,7 @@ from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.db.bulk import chunked
 from towerledger.domain.codes import SettlementMode
+from towerledger.domain.errors import DomainError
 from towerledger.domain.journal import Posting
 from towerledger.domain.money import fen
 from towerledger.domain.months import next_month
@@ -36,13 +37,9 @@ from towerledger.settlement.allocate import Agreements
 from towerledger.settlement.models import Dispute, IdempotencyKey, Line, LineTrace
 
 
-class SettlementError(Exception):
-    def __init__(self, zh: str, en: str, code: str = "invalid"):
-        super().__init__(en)
-        self.zh, self.en, self.code = zh, en, code
-
-    def __str__(self):
-        return f"{self.zh} / {self.en}"
+class SettlementError(DomainError):
+    """A settlement service's refusal: ``SettlementError(zh, en, code)``, code an ``ErrorCode``
+    (default invalid)."""
 
 
 @dataclass

@@ -8,8 +8,8 @@
 
 Reads go through the caller's scope; tower-borne rows (status TOWER) are never shown. The
 writes are the settlement services, which check the role and the scope themselves; their
-``SettlementError`` becomes the bilingual, coded error body (``install``). Both POSTs honour
-an ``Idempotency-Key`` header: a retry with the same key gets the same answer and changes
+``SettlementError`` becomes the bilingual, coded error body (``errors.DOMAIN_ERRORS``). Both
+POSTs honour an ``Idempotency-Key`` header: a retry with the same key gets the same answer and changes
 nothing again (``settlement.services.once``).
 """
 
@@ -26,7 +26,7 @@ from ninja import Field, Header, Path, Query, Router, Schema
 
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
-from towerledger.api.errors import ApiError, ErrorOut
+from towerledger.api.errors import ApiError, ErrorOut, body_of
 from towerledger.api.pagination import PageParams, page
 from towerledger.api.schemas import (
     ConfirmIn,
@@ -46,11 +46,8 @@ from towerledger.settlement.services import SettlementError
 router = Router(tags=["settlement"])
 disputes_router = Router(tags=["settlement"])
 
-# SettlementError.code → HTTP status and the API's error code
-SETTLEMENT_ERRORS = {"invalid": (400, "INVALID"), "forbidden": (403, "FORBIDDEN"),
-                     "not_found": (404, "NOT_FOUND"), "conflict": (409, "CONFLICT")}
-# the services' errors (400, 409) carry their own messages and CONFLICT, which is not among
-# ``errors.Code``: documented with ``ItemError`` (same shape, code a string)
+# the services' errors (400, 409) carry their own messages: documented with ``ItemError``
+# (same shape, code a string); their status and code come from ``errors.DOMAIN_ERRORS``
 ERROR_RESPONSES = {400: ItemError, 403: ErrorOut, 404: ErrorOut, 409: ItemError, 422: ErrorOut}
 
 LINE_ID = re.compile(r"^[Ll]?(\d{1,18})$")
@@ -62,17 +59,6 @@ IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", max_length=100,
 
 def error_body(code: str, zh: str, en: str) -> dict:
     return {"code": code, "message_zh": zh, "message_en": en}
-
-
-def install(api):
-    """Answer a ``SettlementError`` from the services with its status and bilingual message.
-
-    CONFLICT (409) is not among ``errors.Code``; the body has the same shape."""
-
-    @api.exception_handler(SettlementError)
-    def settlement_error(request, exc):
-        status, code = SETTLEMENT_ERRORS.get(exc.code, (400, "INVALID"))
-        return api.create_response(request, error_body(code, exc.zh, exc.en), status=status)
 
 
 # ---- ids and rows -------------------------------------------------------------------------
@@ -351,8 +337,7 @@ def dispute_one(user, item) -> dict:
             raise SettlementError("分摊明细不存在", "no such line", "not_found")
         d = services.dispute_line(pk, user, item.reason, item.comment)
     except SettlementError as e:
-        code = SETTLEMENT_ERRORS.get(e.code, (400, "INVALID"))[1]
-        return {"line": sent, "ok": False, "error": error_body(code, e.zh, e.en)}
+        return {"line": sent, "ok": False, "error": body_of(e)[1]}
     except IntegrityError:  # a concurrent dispute of the same line won (one open per line)
         return {"line": sent, "ok": False, "error": error_body(
             "CONFLICT", "该明细已有未处理的争议", "the line already has an open dispute")}

@@ -9,8 +9,8 @@ Reads go through the collection services' scope (``scoped_statements``,
 ``scoped_receipts``): an operator sees its own (and its city's, when set), a clerk their
 city's, the province admin and viewers all; a statement outside the scope answers 404, like
 one that does not exist. The confirmation is ``collection.services.confirm_statement``, whose
-``CollectionError`` becomes the bilingual, coded error body (``install``); it honours an
-``Idempotency-Key`` as the settlement writes do (``settlement.services.once``).
+``CollectionError`` becomes the bilingual, coded error body (``errors.DOMAIN_ERRORS``); it
+honours an ``Idempotency-Key`` as the settlement writes do (``settlement.services.once``).
 """
 
 from datetime import date
@@ -26,8 +26,6 @@ from towerledger.api.pagination import PageParams, page
 from towerledger.api.routers.lines import (
     ERROR_RESPONSES,
     IDEMPOTENCY_KEY,
-    SETTLEMENT_ERRORS,
-    error_body,
     idempotent,
     ref,
 )
@@ -45,15 +43,6 @@ MONTH = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM",
               examples=["2024-05"])
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 CENT = Decimal("0.01")
-
-
-def install(api):
-    """Answer a ``CollectionError`` with its status (400/403/404/409) and bilingual body."""
-
-    @api.exception_handler(CollectionError)
-    def collection_error(request, exc):
-        status, code = SETTLEMENT_ERRORS.get(exc.code, (400, "INVALID"))
-        return api.create_response(request, error_body(code, exc.zh, exc.en), status=status)
 
 
 def text(value) -> str | None:

@@ -16,7 +16,7 @@ from tests.helpers import write_csv
 from tests.integration.test_bills import BILL_HEADER
 from towerledger.analysis.models import MonthClose, Snapshot
 from towerledger.collection.models import Receipt, Statement
-from towerledger.settlement.checks import run_checks
+from towerledger.analysis.books import check_books
 from towerledger.settlement.models import Dispute, Line
 
 pytestmark = pytest.mark.browser
@@ -134,7 +134,7 @@ def test_a_month_from_bills_to_the_dashboard(browser, live_server, users, tmp_pa
     expect(admin.locator("#closes")).to_contain_text("已关账", timeout=20000)
     admin.screenshot(path=OUT / "month-05-closed.png", full_page=True)
     assert MonthClose.objects.get(month=start).status == "CLOSED"
-    assert run_checks() == []
+    assert check_books() == []
 
     # 7. the dashboard shows the closed month: both expected accounts paid
     admin.goto(f"{live_server.url}/dashboard/?month={start:%Y-%m}")

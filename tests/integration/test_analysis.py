@@ -40,8 +40,8 @@ def test_close_snapshots_every_scope_and_locks(may_paid):
     assert mc.summary["deadlines"]["deemed"] == 3     # silent past 10 June
     f = province_row().figures
     pushed = Line.objects.exclude(status="TOWER").aggregate(s=Sum("receivable"))["s"]
-    assert D(str(f["pushed_amount"])) == pushed
-    assert f["lines_pushed"] == 3 and f["lines_t0"] == 3
+    assert D(str(f["chains_amount"])) == pushed
+    assert f["chains"] == 3 and f["t0_lines"] == 3 and f["t0_base"] == 3
     assert f["accounts_expected"] == 1 and f["accounts_paid"] == 1
     assert D(str(f["paid_amount"])) == D("4752.00")
     r = rates(f)
@@ -49,9 +49,9 @@ def test_close_snapshots_every_scope_and_locks(may_paid):
     assert r["arrears"] == 1 and r["recovery"] == 0
     # the scopes roll up: city = province here; each operator's row sums to the whole
     city = Snapshot.objects.get(month=MAY1, level="CITY", key="郑州市", operator="*")
-    assert city.figures["pushed_amount"] == f["pushed_amount"]
+    assert city.figures["chains_amount"] == f["chains_amount"]
     ops = Snapshot.objects.filter(month=MAY1, level="PROVINCE").exclude(operator="*")
-    assert sum(D(str(s.figures["pushed_amount"])) for s in ops) == pushed
+    assert sum(D(str(s.figures["chains_amount"])) for s in ops) == pushed
     assert Snapshot.objects.filter(month=MAY1, level="SITE", key="ZZ001").exists()
     assert not Snapshot.objects.filter(month=MAY1, level="SITE").exclude(operator="*").exists()
     rows = kpi_rows(MAY1)
@@ -77,7 +77,7 @@ def test_an_interrupted_close_resumes_with_the_same_result(may_paid, monkeypatch
     monkeypatch.setattr(closing, "compute", real)
     mc = closing.close_month(MAY1, as_of=date(2024, 6, 15))
     assert mc.status == "CLOSED"
-    assert province_row().figures["lines_pushed"] == 3   # nothing doubled
+    assert province_row().figures["chains"] == 3   # nothing doubled
     assert Line.objects.filter(deemed=True).count() == 3
 
 

@@ -12,12 +12,13 @@ from tests.helpers import write_csv
 from tests.integration.test_settlement import paid_may
 from towerledger.access.models import AuditEntry
 from towerledger.collection import services
-from towerledger.collection.models import Application, MatchSetting, Receipt, Statement
+from towerledger.collection.models import MatchSetting, Receipt, Statement
+from towerledger.settlement.models import Application
 from towerledger.exchange.services import run_import
 from towerledger.ledger.models import JournalEntry, JournalLine
 from towerledger.org.models import Province
 from towerledger.settlement import services as settlement
-from towerledger.settlement.checks import run_checks
+from towerledger.analysis.books import check_books
 from towerledger.settlement.models import Line
 
 D = Decimal
@@ -118,19 +119,19 @@ def test_receipts_match_by_reference_exact_amount_and_oldest_first(confirmed, us
     unapplied = JournalLine.objects.filter(account="UNAPPLIED", operator__code="CTCC") \
         .aggregate(s=Sum("credit") - Sum("debit"))["s"]
     assert unapplied == D("50.00")
-    assert run_checks() == []
+    assert check_books() == []
     # the same file again changes nothing
     before = Application.objects.count()
     again = receipts(tmp_path, rows, name="again.csv")
     assert again.counts.created == 0 and Application.objects.count() == before
     assert JournalEntry.objects.filter(kind="RECEIPT").count() == 4
-    assert run_checks() == []
+    assert check_books() == []
     # the province enables oldest-first: R-4 now pays CMCC's oldest open line
     MatchSetting.objects.create(province=Province.objects.get(), oldest_first=True)
     services.auto_match()
     assert Receipt.objects.get(receipt_no="R-4").applied == D("12.34")
     assert Application.objects.get(receipt__receipt_no="R-4").rule == "OLDEST"
-    assert run_checks() == []
+    assert check_books() == []
 
 
 def test_a_matching_run_posts_one_batch_voucher_per_operator(confirmed, users, tmp_path,
@@ -163,7 +164,7 @@ def test_a_matching_run_posts_one_batch_voucher_per_operator(confirmed, users, t
         assert AuditEntry.objects.get(action="write_off", object_key=no).after["voucher"] == run
     for ln in Line.objects.filter(applications__isnull=False).distinct():
         assert ln.written_off == sum(a.amount for a in ln.applications.all())
-    assert run_checks() == []
+    assert check_books() == []
     assert services.auto_match().applications == 0      # nothing is matched twice
     assert vouchers.count() == 2
 
@@ -196,14 +197,14 @@ def test_manual_match_and_unmatch_are_logged_and_balanced(confirmed, users, tmp_
     n, total = services.manual_match(r.pk, [line.pk], users["clerk_zz"], "客户来电确认")
     assert (n, total) == (1, D("100.00"))
     assert Line.objects.get(pk=line.pk).written_off == D("100.00")
-    assert run_checks() == []
+    assert check_books() == []
     app = Application.objects.get()
     assert services.unmatch([app.pk], users["clerk_zz"], "误核销") == 1
     assert services.unmatch([app.pk], users["clerk_zz"], "again") == 0   # never twice
     r.refresh_from_db()
     assert (r.applied, r.status) == (D("0.00"), "UNMATCHED")
     assert Line.objects.get(pk=line.pk).written_off == D("0.00")
-    assert run_checks() == []
+    assert check_books() == []
 
 
 def test_ageing_buckets_by_days_since_push_and_is_scoped(confirmed, users):

@@ -18,7 +18,7 @@ from towerledger.importers.reader import read_table
 from towerledger.ledger.models import JournalEntry, JournalLine
 from towerledger.settlement import services
 from towerledger.settlement.allocate import allocate_bills
-from towerledger.settlement.checks import run_checks
+from towerledger.analysis.books import check_books
 from towerledger.settlement.models import Line
 from towerledger.sites.models import Tenancy
 
@@ -69,7 +69,7 @@ def test_payment_allocates_and_pushes_the_same_day_exact_to_the_fen(province, us
     d = entry.lines.aggregate(d=Sum("debit"), c=Sum("credit"))
     assert d["d"] == d["c"] == D("4752.00") + sum(ln.tax_amount for ln in lines.values())
     assert_balanced()
-    assert run_checks() == []
+    assert check_books() == []
 
 
 def test_allocating_again_changes_nothing(province, users, tmp_path):
@@ -98,7 +98,7 @@ def test_an_operator_sees_and_confirms_only_its_own_lines(province, users, tmp_p
     assert AuditEntry.objects.filter(action="confirm", object_key=f"L{cmcc.pk}").exists()
     with pytest.raises(services.SettlementError):
         services.confirm_lines([ctcc.pk], users["clerk_zz"])
-    assert run_checks() == []
+    assert check_books() == []
 
 
 def test_partial_dispute_becomes_an_adjustment_line_pushed_again(province, users, tmp_path):
@@ -123,12 +123,12 @@ def test_partial_dispute_becomes_an_adjustment_line_pushed_again(province, users
     assert d.status == "PARTIAL" and d.adjustment_id == adj.pk
     # what the tower no longer recovers is now tower-borne, and the books still agree
     assert_balanced()
-    assert run_checks() == []
+    assert check_books() == []
     assert services.confirm_lines([adj.pk], op).confirmed == [adj.pk]
     receivable = JournalLine.objects.filter(account="RECEIVABLE", operator__code="CTCC") \
         .aggregate(s=Sum("debit"))["s"]
     assert receivable == D("400.00")
-    assert run_checks() == []
+    assert check_books() == []
 
 
 def test_a_rejected_line_disputed_again_escalates_to_the_province(province, users, tmp_path):
@@ -149,7 +149,7 @@ def test_a_rejected_line_disputed_again_escalates_to_the_province(province, user
     assert no.value.code == "forbidden"
     final = services.answer_dispute(d2.pk, users["admin"], "ACCEPT", "省公司同意撤回")
     assert final.receivable == D("0.00") and final.status == "CONFIRMED"
-    assert run_checks() == []
+    assert check_books() == []
 
 
 def test_clerks_of_another_city_cannot_touch_the_dispute(province, users, tmp_path):
@@ -179,7 +179,7 @@ def test_deadlines_deem_silent_lines_confirmed_and_mark_disputes_overdue(provinc
     d.refresh_from_db()
     assert d.overdue
     assert services.run_deadlines(today + timedelta(days=30)) == services.DeadlineResult(0, 0)
-    assert run_checks() == []
+    assert check_books() == []
 
 
 def test_lump_sum_month_lines_are_prorated_and_made_once(province, users):
@@ -198,10 +198,10 @@ def test_lump_sum_month_lines_are_prorated_and_made_once(province, users):
 def test_check_fails_when_a_paid_bill_is_not_allocated(province, users, tmp_path, settings):
     settings.TOWERLEDGER_ALLOCATE_ON_PAY = False
     b = paid_may(tmp_path, users)
-    problems = run_checks()
+    problems = check_books()
     assert any("B-2405" in p for p in problems)
     allocate_bills()
-    assert run_checks() == []
+    assert check_books() == []
     assert Line.objects.filter(bill=b).exists()
 
 
@@ -262,7 +262,7 @@ def test_two_concurrent_answers_to_one_dispute_cannot_both_win(tmp_path):
     assert len(outcomes) == 2 and outcomes.count("conflict") == 1
     assert Line.objects.filter(kind="ADJUSTMENT").count() == 1
     assert JournalEntry.objects.filter(kind="ADJUSTMENT").count() == 1
-    assert run_checks() == []
+    assert check_books() == []
 
 
 def test_the_worker_keeps_one_daily_deadline_run_queued(province, users, tmp_path):

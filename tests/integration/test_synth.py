@@ -84,7 +84,7 @@ def test_the_demo_year_is_replayed_closed_month_by_month_and_tells_its_story(tmp
 
     from towerledger.analysis.kpi import rates
     from towerledger.analysis.models import MonthClose, Snapshot
-    from towerledger.settlement.checks import run_checks
+    from towerledger.analysis.books import check_books
     from towerledger.settlement.models import Dispute
     from towerledger.synth.commands import build_story
 
@@ -97,7 +97,7 @@ def test_the_demo_year_is_replayed_closed_month_by_month_and_tells_its_story(tmp
                 .figures)["t0"] for m in closed]
     t0 = [x for x in t0 if x is not None]
     assert t0[-1] > t0[0]              # allocation catches up with payment over the year
-    assert run_checks() == []
+    assert check_books() == []
     assert {d.status for d in Dispute.objects.all()} >= {"ACCEPTED", "PARTIAL", "REJECTED"}
     # disputes are raised and answered in the replayed months, not all on the day of the run
     for d in Dispute.objects.exclude(answered_at=None):

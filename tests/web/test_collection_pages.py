@@ -18,7 +18,8 @@ from tests.integration.test_collection import confirmed, month, receipts  # noqa
 from tests.web.test_pages import login
 from towerledger.bills.models import Bill
 from towerledger.collection import services
-from towerledger.collection.models import Application, Receipt, Statement
+from towerledger.collection.models import Receipt, Statement
+from towerledger.settlement.models import Application
 from towerledger.settlement.models import Line
 
 D = Decimal

@@ -53,7 +53,7 @@ def closed(may_paid):  # noqa: F811
 
 def pushed(operator, level="PROVINCE"):
     return Snapshot.objects.get(month=MAY1, level=level, operator=operator) \
-        .figures["pushed_amount"]
+        .figures["chains_amount"]
 
 
 def test_admin_dashboard_shows_the_province_its_cities_and_formulas(closed, users):
@@ -140,7 +140,7 @@ def test_reports_and_formula_safe_xlsx(closed, users):
     zz001 = next(row for row in sites if row[0] == "ZZ001")
     f = Snapshot.objects.get(month=MAY1, level="SITE", key="ZZ001").figures
     assert zz001[2] == float(D(str(f["paid_amount"]))) == 4752.0
-    assert zz001[3] == float(D(str(f["pushed_amount"])))
+    assert zz001[3] == float(D(str(f["chains_amount"])))
     # tower-borne cost and its causes; price bands by supply mode
     tower = get(admin, reverse("report", args=["tower"])).context["rows"]
     assert tower[0]["name"] == "河南省"

@@ -92,9 +92,9 @@ def _deadlines(mc, user, as_of):
 
 
 def _check(mc, user, as_of):
-    from towerledger.settlement.checks import run_checks
+    from towerledger.analysis.books import check_books
 
-    problems = run_checks()
+    problems = check_books()
     if problems:
         raise CloseError("账务检查未通过，未关账", "the books do not check out; not closed",
                          problems, ErrorCode.UNBALANCED)

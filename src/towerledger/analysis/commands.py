@@ -10,6 +10,7 @@ report_app = typer.Typer(help="Reports (报表)", no_args_is_help=True)
 
 def register(app):
     app.command(name="close")(close)
+    app.command(name="check")(check)
     app.add_typer(report_app, name="report")
     report_app.command(name="kpi")(kpi)
 
@@ -82,3 +83,19 @@ def kpi(
         write_table(output, [name for name, _, _ in KPI_COLUMNS],
                     ([r[name] for name, _, _ in KPI_COLUMNS] for r in rows))
         cli.console.print(f"→ {output}")
+
+
+def check():
+    """Check the books (对账检查): trial balance zero, every paid bill fully allocated,
+    ledger accounts equal to their lines. Exits non-zero on any problem."""
+    from towerledger import cli
+
+    cli.setup_django()
+    from towerledger.analysis.books import check_books
+
+    problems = check_books()
+    for p in problems:
+        cli.console.print(f"[red]✗[/red] {p}")
+    if problems:
+        raise typer.Exit(1)
+    cli.console.print("[green]✓ 账务检查通过 books check out[/green]")

@@ -14,13 +14,15 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
 
 from towerledger.bills.models import Bill, Flag
 from towerledger.collection.models import Receipt
 from towerledger.domain import ageing
 from towerledger.domain.months import month_end
+from towerledger.org.models import Operator
+from towerledger.settlement import receivables
 from towerledger.settlement.models import Dispute, Line
 from towerledger.sites.models import AccountSite, Site
 
@@ -65,8 +67,8 @@ def compute(month: date, as_of: date | None = None) -> list[dict]:
     _bills(g, month, end)
     _lines(g, month, end, as_of)
     _disputes(g, month, end)
-    _receipts(g, month, end)
-    _year(g, month, end)
+    _receipts(g, month, end, as_of)
+    _year(g, month, end, as_of)
     return _roll_up(g)
 
 
@@ -142,42 +144,41 @@ def _expected_without_bill(g, month, end, site_of, in_month):
             g.add(site_of[acc], "*", "accounts_expected", 1)
 
 
+def _operator_codes() -> dict[int, str]:
+    return dict(Operator.objects.values_list("pk", "code"))
+
+
 def _lines(g: Grid, month, end, as_of):
-    live = [Line.Status.PUSHED, Line.Status.CONFIRMED, Line.Status.DISPUTED]
-    pushed = Line.objects.filter(push_date__gte=month, push_date__lte=end,
-                                 operator__isnull=False)
-    for site, op, n, amount, conf, deemed, off, t0 in pushed.values(
-            "site_id", "operator__code").annotate(
-            n=Count("pk"), amt=Sum("receivable"),
-            conf=Sum("receivable", filter=Q(status=Line.Status.CONFIRMED)),
-            deemed=Sum("receivable", filter=Q(status=Line.Status.CONFIRMED, deemed=True)),
-            off=Sum("written_off"),
-            t0=Count("pk", filter=Q(kind=Line.Kind.ALLOCATION, bill__paid_date=F("push_date"))),
-    ).values_list("site_id", "operator__code", "n", "amt", "conf", "deemed", "off", "t0") \
-            .iterator(chunk_size=20000):
-        for operator in (op, "*"):
-            g.add(site, operator, "lines_pushed", n)
-            g.add(site, operator, "pushed_amount", _q(amount))
-            g.add(site, operator, "confirmed_amount", _q(conf))
-            g.add(site, operator, "deemed_amount", _q(deemed))
-            g.add(site, operator, "written_off_amount", _q(off))
-            g.add(site, operator, "lines_t0", t0)
-    # outstanding at month end, by age since push
-    open_lines = Line.objects.filter(status__in=live, operator__isnull=False,
-                                     push_date__lte=end).exclude(receivable=F("written_off"))
-    for site, op, pushed_on, rec, off in open_lines.values_list(
-            "site_id", "operator__code", "push_date", "receivable", "written_off") \
-            .iterator(chunk_size=50000):
-        left = rec - off
-        age = (end - pushed_on).days
-        bucket = AGE_BUCKETS[ageing.bucket(age)][2]
-        for operator in (op, "*"):
+    """The month's receivable chains as of the report date (核对率, 回收率), outstanding at
+    month end by age (欠费率, 账龄), and T+0 — all asked of the receivables core."""
+    code = _operator_codes()
+    month_chains = receivables.pushed_in(month, end)
+    for f in receivables.chain_amounts(as_of, month_chains):
+        for operator in (code[f.operator_id], "*"):
+            g.add(f.site_id, operator, "chains", f.chains)
+            g.add(f.site_id, operator, "chains_amount", f.amount)
+            g.add(f.site_id, operator, "confirmed_amount", f.confirmed)
+            g.add(f.site_id, operator, "deemed_amount", f.deemed)
+    for site, op, _pushed, amount in receivables.written_off(as_of, month_chains):
+        for operator in (code[op], "*"):
+            g.add(site, operator, "written_off_amount", amount)
+    # stocks as of the month's last day, whatever the report date
+    for f in receivables.chain_amounts(end, month_chains):
+        for operator in (code[f.operator_id], "*"):
+            g.add(f.site_id, operator, "arrears_base", f.amount)
+    for (site, op, pushed), (left, _n) in receivables.outstanding(end).items():
+        bucket = AGE_BUCKETS[ageing.bucket((end - pushed).days)][2]
+        for operator in (code[op], "*"):
             g.add(site, operator, "outstanding", left)
             g.add(site, operator, bucket, left)
+    for site, op, n, t0 in receivables.t0_counts(month, end):
+        for operator in (code[op], "*"):
+            g.add(site, operator, "t0_base", n)
+            g.add(site, operator, "t0_lines", t0)
     # tower-borne cost of bills paid this month, split by cause
-    tower = Line.objects.filter(kind=Line.Kind.ALLOCATION, tenancy__isnull=True,
-                                cost_share__gt=0, bill__paid_date__gte=month,
-                                bill__paid_date__lte=end)
+    tower = Line.objects.tower_borne().filter(kind=Line.Kind.ALLOCATION, cost_share__gt=0,
+                                              bill__paid_date__gte=month,
+                                              bill__paid_date__lte=end)
     for site, cost, causes in tower.annotate(causes=KeyTextTransform("tower_borne", "explained__trace")) \
             .values_list("site_id", "cost_share", "causes").iterator(chunk_size=20000):
         g.add(site, "*", "tower_cost", cost)
@@ -219,29 +220,37 @@ def _disputes(g: Grid, month, end):
             g.add(site, operator, "dispute_days", (answered - raised).days)
 
 
-def _receipts(g: Grid, month, end):
-    for city, op, amount, applied in Receipt.objects.filter(
+def _receipts(g: Grid, month, end, as_of):
+    """回款核销率: receipts dated in the month, and what of them stands applied as of the
+    report date."""
+    code = _operator_codes()
+    for city, op, amount in Receipt.objects.filter(
             received_date__gte=month, received_date__lte=end).values_list(
-            "city_id", "operator__code", "amount", "applied"):
-        for operator in (op, "*"):
+            "city_id", "operator_id", "amount"):
+        for operator in (code[op], "*"):
             g.add_city(city, operator, "receipts_amount", amount)
-            g.add_city(city, operator, "receipts_applied", applied)
+    for city, op, applied in receivables.live_applications(as_of).filter(
+            receipt__received_date__gte=month, receipt__received_date__lte=end).values(
+            "receipt__city_id", "receipt__operator_id").annotate(s=Sum("amount")).values_list(
+            "receipt__city_id", "receipt__operator_id", "s"):
+        for operator in (code[op], "*"):
+            g.add_city(city, operator, "receipts_applied", _q(applied))
 
 
-def _year(g: Grid, month, end):
-    """当年结清率 so far: receivable of lines of bills paid this year, and how much of it
-    has been written off (as of the close)."""
-    start = date(month.year, 1, 1)
-    lines = Line.objects.filter(kind=Line.Kind.ALLOCATION, operator__isnull=False,
-                                bill__paid_date__gte=start, bill__paid_date__lte=end,
-                                status__in=[Line.Status.PUSHED, Line.Status.CONFIRMED,
-                                            Line.Status.DISPUTED])
-    for site, op, rec, off in lines.values("site_id", "operator__code").annotate(
-            rec=Sum("receivable"), off=Sum("written_off")).values_list(
-            "site_id", "operator__code", "rec", "off").iterator(chunk_size=20000):
-        for operator in (op, "*"):
-            g.add(site, operator, "year_receivable", _q(rec))
-            g.add(site, operator, "year_written_off", _q(off))
+def _year(g: Grid, month, end, as_of):
+    """当年结清率 so far: chains of the allocation lines of bills paid this year (当年垫付)
+    at their amount as of the report date, and what of them was written off by the year's
+    end (当年结算)."""
+    code = _operator_codes()
+    year = receivables.Roots(allocation_paid_from=date(month.year, 1, 1),
+                             allocation_paid_to=end)
+    for f in receivables.chain_amounts(as_of, year):
+        for operator in (code[f.operator_id], "*"):
+            g.add(f.site_id, operator, "year_receivable", f.amount)
+    by = min(as_of, date(month.year, 12, 31))
+    for site, op, _pushed, amount in receivables.written_off(by, year):
+        for operator in (code[op], "*"):
+            g.add(site, operator, "year_written_off", amount)
 
 
 # ---- roll-up ----------------------------------------------------------------------------
@@ -295,11 +304,11 @@ def rates(figures: dict) -> dict:
     f = figures
     return {
         "payment_completion": _ratio(_d(f, "accounts_paid"), _d(f, "accounts_expected")),
-        "t0": _ratio(_d(f, "lines_t0"), _d(f, "lines_pushed")),
-        "confirmation": _ratio(_d(f, "confirmed_amount"), _d(f, "pushed_amount")),
-        "recovery": _ratio(_d(f, "written_off_amount"), _d(f, "pushed_amount")),
+        "t0": _ratio(_d(f, "t0_lines"), _d(f, "t0_base")),
+        "confirmation": _ratio(_d(f, "confirmed_amount"), _d(f, "chains_amount")),
+        "recovery": _ratio(_d(f, "written_off_amount"), _d(f, "chains_amount")),
         "receipt_write_off": _ratio(_d(f, "receipts_applied"), _d(f, "receipts_amount")),
-        "arrears": _ratio(_d(f, "outstanding"), _d(f, "pushed_amount")),
+        "arrears": _ratio(_d(f, "outstanding"), _d(f, "arrears_base")),
         "same_year_clearing": _ratio(_d(f, "year_written_off"), _d(f, "year_receivable")),
         "dispute_mean_days": _ratio(_d(f, "dispute_days"), _d(f, "disputes_resolved")),
         "kwh_per_site_day": _ratio(_d(f, "kwh"), _d(f, "bill_days")),

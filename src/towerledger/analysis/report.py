@@ -24,7 +24,7 @@ KPI_COLUMNS = (
     ("receipt_write_off", "回款核销率", pct),
     ("arrears", "欠费率", pct),
     ("same_year_clearing", "当年结清率", pct),
-    ("pushed_amount", "推送金额", num),
+    ("chains_amount", "推送金额", num),
     ("outstanding", "欠费余额", num),
     ("disputes_open", "未决争议", str),
 )
@@ -43,7 +43,7 @@ def kpi_rows(month: date, city: str | None = None, operator: str = "*") -> list[
     for s in sorted(qs, key=lambda s: (order[s.level], s.key)):
         f = s.figures
         out.append({"scope": s.key, "level": s.level, **rates(f),
-                    "pushed_amount": f.get("pushed_amount", 0),
+                    "chains_amount": f.get("chains_amount", 0),
                     "outstanding": f.get("outstanding", 0),
                     "disputes_open": f.get("disputes_open", 0), "figures": f})
     return out

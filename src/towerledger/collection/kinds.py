@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from towerledger.access.scope import write_city_id
 from towerledger.collection import services
-from towerledger.collection.models import Application, Receipt
+from towerledger.collection.models import Receipt
 from towerledger.db.bulk import Counts, chunked, copy_insert
 from towerledger.domain.codes import OperatorCode
 from towerledger.exchange.authorise import outside, outside_rows
@@ -23,6 +23,7 @@ from towerledger.importers.schema import (
     text_cell,
 )
 from towerledger.org.models import City, Operator
+from towerledger.settlement.models import Application
 
 RECEIPTS = Schema("receipts", "回款", (
     Field("receipt_no", "回款编号", code, aliases=("回款单号", "收款编号")),

@@ -8,8 +8,6 @@ write-off can be explained line by line and undone (反核销) with a reason, ne
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Round
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -82,50 +80,6 @@ class Receipt(models.Model):
 
     def __str__(self):
         return self.receipt_no
-
-
-class Application(models.Model):
-    """核销: part of a receipt applied to one line, with the reason it was matched."""
-
-    class Rule(models.TextChoices):
-        REFERENCE = "REFERENCE", _("Statement or invoice number in the reference")
-        AMOUNT = "AMOUNT", _("Exact amount of one open statement")
-        OLDEST = "OLDEST", _("Oldest first within operator and city")
-        MANUAL = "MANUAL", _("Matched by hand")
-
-    receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="applications")
-    # indexed by (line, reversed_at) below, which serves line lookups too
-    line = models.ForeignKey("settlement.Line", on_delete=models.PROTECT,
-                             related_name="applications", db_index=False)
-    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, null=True, blank=True,
-                                  related_name="applications")
-    amount = money(_("amount"))
-    rule = models.CharField(_("rule"), max_length=10, choices=Rule.choices)
-    reason = models.CharField(_("reason"), max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True)
-    # who matched and who undid: shown with the application, never searched by (users are
-    # deactivated, not deleted), so not indexed: a province's month is ~400,000 of these
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   null=True, blank=True, related_name="+", db_index=False)
-    reversed_at = models.DateTimeField(null=True, blank=True)
-    reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    null=True, blank=True, related_name="+", db_index=False)
-    reversal_reason = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        verbose_name = _("write-off")
-        verbose_name_plural = _("write-offs")
-        indexes = [models.Index(fields=["line", "reversed_at"])]
-
-
-def live_applied(**link):
-    """An expression: the sum of the live (not reversed) applications tied to each row of
-    the outer query by ``link`` (e.g. ``line=OuterRef("pk")``), to the fen (SQLite sums
-    decimals as floats), 0 when there are none."""
-    key = next(iter(link))
-    live = Application.objects.filter(reversed_at__isnull=True, **link).values(key) \
-        .annotate(s=Sum("amount")).values("s")
-    return Coalesce(Round(Subquery(live), 2), Value(0), output_field=money(_("written off")))
 
 
 class MatchSetting(models.Model):

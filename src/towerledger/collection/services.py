@@ -32,13 +32,7 @@ from django.utils import timezone
 from towerledger.access.audit import record, record_many
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
-from towerledger.collection.models import (
-    Application,
-    MatchSetting,
-    Receipt,
-    Statement,
-    live_applied,
-)
+from towerledger.collection.models import MatchSetting, Receipt, Statement
 from towerledger.db.bulk import bulk_set, chunked, copy_insert
 from towerledger.domain import ageing as ageing_rule
 from towerledger.domain.errors import DomainError
@@ -46,8 +40,8 @@ from towerledger.domain.journal import Posting
 from towerledger.domain.months import next_month
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import City, Operator
-from towerledger.settlement.checks import q
-from towerledger.settlement.models import Line
+from towerledger.settlement.models import Application, Line, live_applied
+from towerledger.settlement.receivables import fen as q
 
 ZERO = Decimal("0.00")
 

@@ -1,24 +1,23 @@
-"""`towerledger check`: the books agree with themselves.
+"""The receivables core's part of `towerledger check` (``analysis.books.check_books``):
 
 * the trial balance is zero (debits = credits, overall and per account side);
 * every paid bill is fully allocated: it has lines and their cost shares sum to its amount;
 * the UNCONFIRMED account equals the receivable of lines pushed and not yet answered, and
   RECEIVABLE equals the receivable of confirmed lines less what receipts have applied;
 * every site's ADVANCE is cleared by its allocations once its bills are allocated;
-* receipts applied plus unapplied equal receipts received; each receipt's applied amount
-  equals its live applications, and all of them the write-offs in the journal; no line is
-  written off beyond its receivable.
+* no line is written off beyond its receivable.
+
+Receipts are checked by ``collection.checks``, above this layer.
 """
 
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q, Sum
 
 from towerledger.bills.models import Bill
 from towerledger.ledger.models import JournalLine
 from towerledger.settlement.allocate import allocated
-from towerledger.settlement.models import Line
+from towerledger.settlement.models import Application, Line
 
 ZERO = Decimal("0.00")
 
@@ -56,14 +55,12 @@ def run_checks(limit: int = 20) -> list[str]:
     for b in off[:limit]:
         problems.append(f"分摊合计不等于账单金额 allocation ≠ amount: {b[0]}/{b[1]} "
                         f"{q(b[3])} ≠ {b[2]}")
-    pending = q(Line.objects.filter(status__in=[Line.Status.PUSHED, Line.Status.DISPUTED])
-                .aggregate(s=Sum("receivable"))["s"])
+    pending = q(Line.objects.unanswered().aggregate(s=Sum("receivable"))["s"])
     if _balance("UNCONFIRMED") != pending:
         problems.append(f"待确认应收与明细不符 UNCONFIRMED {_balance('UNCONFIRMED')} ≠ "
                         f"pending lines {pending}")
-    confirmed = q(Line.objects.filter(status=Line.Status.CONFIRMED)
-                  .aggregate(s=Sum("receivable"))["s"])
-    receivable = _balance("RECEIVABLE") + _applied()
+    confirmed = q(Line.objects.confirmed().aggregate(s=Sum("receivable"))["s"])
+    receivable = _balance("RECEIVABLE") + applied_in_journal()
     if receivable != confirmed:
         problems.append(f"应收与已确认明细不符 RECEIVABLE {receivable} ≠ confirmed lines "
                         f"{confirmed}")
@@ -71,43 +68,19 @@ def run_checks(limit: int = 20) -> list[str]:
     if _balance("ADVANCE") != unallocated:
         problems.append(f"垫付余额与未分摊账单不符 ADVANCE {_balance('ADVANCE')} ≠ unallocated "
                         f"paid bills {unallocated}")
-    return problems + collection_checks(limit)
+    live = q(Application.objects.filter(reversed_at__isnull=True)
+             .aggregate(s=Sum("amount"))["s"])
+    if live != applied_in_journal():
+        problems.append(f"核销明细与凭证不符 write-offs {live} ≠ journal {applied_in_journal()}")
+    over = Line.objects.filter(written_off__gt=F("receivable")).count()
+    if over:
+        problems.append(f"{over} 条明细核销超过应收 lines written off beyond receivable")
+    return problems
 
 
-def _applied() -> Decimal:
+def applied_in_journal() -> Decimal:
     """Receipts applied to receivables: write-offs less what was unmatched (反核销)."""
     r = JournalLine.objects.filter(account="RECEIVABLE",
                                    entry__kind__in=["WRITE_OFF", "UNMATCH"]).aggregate(
         c=Sum("credit"), d=Sum("debit"))
     return q(r["c"]) - q(r["d"])
-
-
-def collection_checks(limit: int = 20) -> list[str]:
-    """Receipts applied plus unapplied equal receipts received, line by line and in the
-    journal."""
-    from towerledger.collection.models import Application, Receipt
-
-    problems = []
-    received = q(Receipt.objects.aggregate(s=Sum("amount"))["s"])
-    applied = q(Receipt.objects.aggregate(s=Sum("applied"))["s"])
-    live = q(Application.objects.filter(reversed_at__isnull=True)
-             .aggregate(s=Sum("amount"))["s"])
-    journal = _applied()
-    if not applied == live == journal:
-        problems.append(f"核销金额不一致 applied {applied} / write-offs {live} / journal "
-                        f"{journal}")
-    drift = Receipt.objects.annotate(live=Coalesce(
-        Sum("applications__amount", filter=Q(applications__reversed_at__isnull=True)),
-        Value(0), output_field=Receipt._meta.get_field("applied"))).exclude(applied=F("live"))
-    for no, app, live_r in drift.values_list("receipt_no", "applied", "live")[:limit]:
-        if q(app) != q(live_r):   # SQLite compares float sums; judge to the fen
-            problems.append(f"回款已核销额与核销明细不符 receipt {no}: applied {q(app)} ≠ "
-                            f"write-offs {q(live_r)}")
-    unapplied = -_balance("UNAPPLIED")
-    if applied + unapplied != received:
-        problems.append(f"回款 ≠ 已核销 + 未核销 receipts {received} ≠ applied {applied} + "
-                        f"unapplied {unapplied}")
-    over = Line.objects.filter(written_off__gt=F("receivable")).count()
-    if over:
-        problems.append(f"{over} 条明细核销超过应收 lines written off beyond receivable")
-    return problems

@@ -7,10 +7,9 @@ import typer
 
 
 def register(app):
-    """Add ``allocate``, ``deadlines`` and ``check`` to ``app``."""
+    """Add ``allocate`` and ``deadlines`` to ``app``."""
     app.command()(allocate)
     app.command()(deadlines)
-    app.command()(check)
 
 
 def _month(text: str) -> date:
@@ -66,19 +65,3 @@ def deadlines(
     result = run_deadlines(date.fromisoformat(on) if on else None)
     cli.console.print(f"视同确认 deemed confirmed {result.deemed:,}; "
                       f"争议逾期 disputes overdue {result.overdue:,}")
-
-
-def check():
-    """Check the books (对账检查): trial balance zero, every paid bill fully allocated,
-    ledger accounts equal to their lines. Exits non-zero on any problem."""
-    from towerledger import cli
-
-    cli.setup_django()
-    from towerledger.settlement.checks import run_checks
-
-    problems = run_checks()
-    for p in problems:
-        cli.console.print(f"[red]✗[/red] {p}")
-    if problems:
-        raise typer.Exit(1)
-    cli.console.print("[green]✓ 账务检查通过 books check out[/green]")

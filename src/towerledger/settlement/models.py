@@ -4,7 +4,8 @@ references the one it corrects."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef
+from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -13,7 +14,65 @@ from towerledger.domain.codes import SettlementMode, choices
 from towerledger.sites.models import money
 
 
-class LineManager(models.Manager):
+class LineQuerySet(models.QuerySet):
+    """What a line's status means, named once (the receivables core, 应收核心).
+
+    Every other module asks for lines by these names; none filters by ``status`` itself
+    (``tests/unit/test_lifecycle_owner.py`` keeps it so). As-of-date questions about
+    receivable chains are in ``settlement.receivables``."""
+
+    def of_operators(self):
+        """Lines owed by an operator: every line but the tower-borne remainders."""
+        return self.exclude(status=Line.Status.TOWER).filter(operator__isnull=False)
+
+    def tower_borne(self):
+        """The sites' tower-borne remainders (铁塔自担): never pushed."""
+        return self.filter(status=Line.Status.TOWER)
+
+    def pending(self):
+        """Pushed and waiting for the operator's answer (待确认)."""
+        return self.filter(status=Line.Status.PUSHED)
+
+    def disputed(self):
+        """Disputed and not yet answered (争议中)."""
+        return self.filter(status=Line.Status.DISPUTED)
+
+    def unanswered(self):
+        """Pushed and not confirmed: pending or disputed (the UNCONFIRMED account)."""
+        return self.filter(status__in=[Line.Status.PUSHED, Line.Status.DISPUTED])
+
+    def confirmed(self):
+        """Confirmed, explicitly or deemed (已确认): the receivable."""
+        return self.filter(status=Line.Status.CONFIRMED)
+
+    def current(self):
+        """The latest version of every chain: pending, disputed or confirmed — never a
+        superseded line beside its replacement, never a tower-borne one."""
+        return self.filter(status__in=[Line.Status.PUSHED, Line.Status.DISPUTED,
+                                       Line.Status.CONFIRMED])
+
+    def answered(self):
+        """The operator's history: confirmed, disputed, or settled by an adjustment."""
+        return self.filter(status__in=[Line.Status.CONFIRMED, Line.Status.DISPUTED,
+                                       Line.Status.SUPERSEDED])
+
+    def with_status(self, status: str | None):
+        """A user's status filter (lists, API): one of Line.Status, or everything an
+        operator can see when empty or ALL."""
+        if status in Line.Status.values and status != Line.Status.TOWER:
+            return self.filter(status=status)
+        return self.of_operators()
+
+    def unstated(self):
+        """Confirmed and on no statement yet (对账单待出具)."""
+        return self.confirmed().filter(statement__isnull=True)
+
+    def open(self):
+        """Confirmed and not wholly written off (待核销): what receipts may pay."""
+        return self.confirmed().exclude(receivable=models.F("written_off"))
+
+
+class LineManager(models.Manager.from_queryset(LineQuerySet)):
     """Every line comes with ``written_off``: the sum of its live applications (核销).
 
     It is derived, not stored: matching a province's receipts writes only the
@@ -21,8 +80,6 @@ class LineManager(models.Manager):
     to the fen so SQLite, which sums decimals as floats, compares it exactly too."""
 
     def get_queryset(self):
-        from towerledger.collection.models import live_applied
-
         return super().get_queryset().annotate(written_off=live_applied(line=OuterRef("pk")))
 
 
@@ -64,6 +121,10 @@ class Line(models.Model):
     receivable = money(_("receivable"))
     adjusts = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="adjustments")
+    # the original line of the receivable chain (应收链) an adjustment belongs to; empty on
+    # an original, which is its own chain's root
+    root = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="+")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
                               db_index=True)
     pushed_at = models.DateTimeField(_("pushed at"), null=True, blank=True)
@@ -104,6 +165,11 @@ class Line(models.Model):
 
     def __str__(self):
         return f"L{self.pk}"
+
+    @property
+    def chain_root_id(self) -> int:
+        """The id of the original line of this line's receivable chain."""
+        return self.root_id or self.pk
 
     @property
     def trace(self) -> dict:
@@ -181,6 +247,52 @@ class Dispute(models.Model):
             models.UniqueConstraint(fields=["line"], condition=models.Q(
                 status__in=["OPEN", "ESCALATED"]), name="one_open_dispute"),
         ]
+
+
+class Application(models.Model):
+    """核销: part of a receipt applied to one line, with the reason it was matched."""
+
+    class Rule(models.TextChoices):
+        REFERENCE = "REFERENCE", _("Statement or invoice number in the reference")
+        AMOUNT = "AMOUNT", _("Exact amount of one open statement")
+        OLDEST = "OLDEST", _("Oldest first within operator and city")
+        MANUAL = "MANUAL", _("Matched by hand")
+
+    receipt = models.ForeignKey("collection.Receipt", on_delete=models.PROTECT, related_name="applications")
+    # indexed by (line, reversed_at) below, which serves line lookups too
+    line = models.ForeignKey(Line, on_delete=models.PROTECT,
+                             related_name="applications", db_index=False)
+    statement = models.ForeignKey("collection.Statement", on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="applications")
+    amount = money(_("amount"))
+    rule = models.CharField(_("rule"), max_length=10, choices=Rule.choices)
+    reason = models.CharField(_("reason"), max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # who matched and who undid: shown with the application, never searched by (users are
+    # deactivated, not deleted), so not indexed: a province's month is ~400,000 of these
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+", db_index=False)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+", db_index=False)
+    reversal_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("write-off")
+        verbose_name_plural = _("write-offs")
+        db_table = "collection_application"    # moved from collection; the table stays
+        indexes = [models.Index(fields=["line", "reversed_at"],
+                                name="collection__line_id_972e2f_idx")]
+
+
+def live_applied(**link):
+    """An expression: the sum of the live (not reversed) applications tied to each row of
+    the outer query by ``link`` (e.g. ``line=OuterRef("pk")``), to the fen (SQLite sums
+    decimals as floats), 0 when there are none."""
+    key = next(iter(link))
+    live = Application.objects.filter(reversed_at__isnull=True, **link).values(key) \
+        .annotate(s=Sum("amount")).values("s")
+    return Coalesce(Round(Subquery(live), 2), Value(0), output_field=money(_("written off")))
 
 
 class IdempotencyKey(models.Model):

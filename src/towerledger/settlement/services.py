@@ -27,6 +27,7 @@ from towerledger.access.audit import record, record_many
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.db.bulk import chunked
+from towerledger.domain import lifecycle
 from towerledger.domain.codes import SettlementMode
 from towerledger.domain.errors import DomainError
 from towerledger.domain.journal import Posting
@@ -35,6 +36,9 @@ from towerledger.domain.months import next_month
 from towerledger.ledger.services import post_entries
 from towerledger.settlement.allocate import Agreements
 from towerledger.settlement.models import Dispute, IdempotencyKey, Line, LineTrace
+
+# the stored statuses the lifecycle lets the deadline deem (PUSHED)
+DEEMABLE = lifecycle.stored_statuses(lifecycle.states_allowing(lifecycle.LineEvent.DEEM))
 
 
 class SettlementError(DomainError):
@@ -73,11 +77,12 @@ def confirm_lines(line_ids, user, *, deemed: bool = False, today: date | None = 
             todo = []
             for pk in part:
                 ln = lines.get(pk)
+                state = ln and lifecycle.state_of(ln.status, ln.deemed)
                 if ln is None:
                     result.refused.append((pk, "not found"))
-                elif ln.status == Line.Status.CONFIRMED:
+                elif lifecycle.is_receivable(state):   # confirmed or deemed: nothing to do
                     result.already.append(pk)
-                elif ln.status != Line.Status.PUSHED:
+                elif not lifecycle.may_confirm(state):
                     result.refused.append((pk, f"status {ln.status}"))
                 else:
                     todo.append(ln)
@@ -154,7 +159,7 @@ def dispute_line(line_id, user, reason: str, comment: str = "", attachment=None,
         line = scoped(user, Line.objects.filter(pk=line_id)).select_for_update().first()
         if line is None:
             raise SettlementError("分摊明细不存在", "no such line", "not_found")
-        if line.status != Line.Status.PUSHED:
+        if not lifecycle.may_dispute(lifecycle.state_of(line.status, line.deemed)):
             raise SettlementError(f"该明细状态为 {line.status}，不能提出争议",
                                   f"line is {line.status}, not pending", "conflict")
         terms = Agreements()(line.operator_id, _province_of(line), today)
@@ -203,6 +208,9 @@ def answer_dispute(dispute_id, user, outcome: str, explanation: str,
                                   "escalated: the province answers it", "forbidden")
         line = Line.objects.select_for_update(of=("self",)).select_related(
             "site", "operator", "city").get(pk=d.line_id)
+        if not lifecycle.may_answer(lifecycle.state_of(line.status, line.deemed)):
+            raise SettlementError(f"该明细状态为 {line.status}，不能处理争议",
+                                  f"line is {line.status}, not disputed", "conflict")
         amount = _asked(outcome, line, new_amount)
         now = at or timezone.now()
         adj = _adjust(line, amount, user, today, d, now)
@@ -249,7 +257,8 @@ def _adjust(line: Line, amount: Decimal, user, today, dispute: Dispute, now) -> 
         mode=line.mode, month=today.replace(day=1), period_start=line.period_start,
         period_end=line.period_end, active_days=line.active_days, share=line.share,
         cost_share=cost, tax_factor=line.tax_factor, tax_amount=tax, receivable=amount,
-        adjusts=line, status=Line.Status.PUSHED if push else Line.Status.CONFIRMED,
+        adjusts=line, root_id=line.chain_root_id,
+        status=Line.Status.PUSHED if push else Line.Status.CONFIRMED,
         pushed_at=now, push_date=today,
         confirm_due=today + timedelta(days=terms.confirm_within_days) if push else None,
         confirmed_at=None if push else now)
@@ -342,13 +351,13 @@ def run_deadlines(today: date | None = None) -> DeadlineResult:
     mark open disputes past their date overdue. Safe to run any number of times a day."""
     today = today or timezone.localdate()
     terms = Agreements()
-    late = list(Line.objects.filter(status=Line.Status.PUSHED, confirm_due__lt=today)
+    late = list(Line.objects.filter(status__in=DEEMABLE, confirm_due__lt=today)
                 .order_by("pk").values_list("pk", flat=True))
     deemed = 0
     now = timezone.now()
     for part in chunked(late, 20000):
         with transaction.atomic():
-            locked = set(Line.objects.filter(pk__in=part, status=Line.Status.PUSHED)
+            locked = set(Line.objects.filter(pk__in=part, status__in=DEEMABLE)
                          .select_for_update().values_list("pk", flat=True))
             rows = Line.objects.filter(pk__in=locked).values_list(
                 *ROW_FIELDS, "city__province_id", "push_date", "confirm_due")
@@ -368,23 +377,33 @@ def run_deadlines(today: date | None = None) -> DeadlineResult:
 # ---- idempotency (API) ------------------------------------------------------------------
 
 def once(user, key: str | None, endpoint: str, work):
-    """Run ``work()`` once per (user, Idempotency-Key): a retry returns the stored answer."""
+    """Run ``work()`` once per (user, Idempotency-Key): a retry returns the stored answer.
+
+    The key is claimed before the work, in the work's transaction. A concurrent request with
+    the same key waits on that claim (PostgreSQL's unique index; SQLite's one writer) until
+    the first commits, then meets the unique violation and replays the first answer — both
+    callers get it. If the first fails, its claim rolls back with it and the waiting request
+    does the work itself; a request that fails spends no key."""
     if not key:
         return work()
     key = key[:100]
     found = IdempotencyKey.objects.filter(user=user, key=key).first()
     if found:
-        if found.endpoint != endpoint:
-            raise SettlementError("该幂等键已用于其他请求", "this Idempotency-Key was used for "
-                                  "another request", "invalid")
-        return found.response
+        return _replay(found, endpoint)
     with transaction.atomic():
-        response = work()
         try:
-            with transaction.atomic():
-                IdempotencyKey.objects.create(user=user, key=key, endpoint=endpoint,
-                                              response=response)
-        except IntegrityError:  # a concurrent retry stored it first: roll ours back
-            raise SettlementError("重复请求正在处理", "the same request is being processed",
-                                  "conflict") from None
-    return response
+            with transaction.atomic():  # a savepoint: a violation leaves the outer usable
+                claim = IdempotencyKey.objects.create(user=user, key=key, endpoint=endpoint,
+                                                      response={})
+        except IntegrityError:  # the first request committed while we waited: its answer
+            return _replay(IdempotencyKey.objects.get(user=user, key=key), endpoint)
+        claim.response = work()
+        claim.save(update_fields=["response"])
+    return claim.response
+
+
+def _replay(found, endpoint: str):
+    if found.endpoint != endpoint:
+        raise SettlementError("该幂等键已用于其他请求", "this Idempotency-Key was used for "
+                              "another request", "invalid")
+    return found.response

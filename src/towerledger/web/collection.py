@@ -25,10 +25,10 @@ from django.views.decorators.http import require_POST
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.collection import services
-from towerledger.collection.models import Application, Receipt, Statement
+from towerledger.collection.models import Receipt, Statement
 from towerledger.collection.pdf import render_statement
 from towerledger.exchange.files import write_table
-from towerledger.settlement.models import Line
+from towerledger.settlement.models import Application, Line
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.settlement import OPERATORS, _back, _month_filter
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter

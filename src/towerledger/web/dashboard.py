@@ -331,7 +331,7 @@ def dashboard(request):
     ctx.update({
         "tiles": tiles, "kpi": kpi, "keep": [("kpi", kpi)], "kpi_choices": metas, "charts": charts, "table": table,
         "metas": metas, "outstanding": _dec(f.get("outstanding")),
-        "pushed": _dec(f.get("pushed_amount")),
+        "pushed": _dec(f.get("chains_amount")),
         "disputes_open": int(_dec(f.get("disputes_open"))),
         "disputes_overdue": int(_dec(f.get("disputes_overdue"))),
         "over90": sum((_dec(f.get(n)) for lo, _hi, n in AGE_BUCKETS if lo > 90), Decimal(0)),
@@ -359,7 +359,7 @@ REPORTS = (("kpi", gettext_lazy("KPI table"), EVERYONE),
            ("tower", gettext_lazy("Tower-borne cost"), STAFF),
            ("prices", gettext_lazy("Unit-price bands"), STAFF))
 SITE_COLUMNS = (("paid_amount", gettext_lazy("Paid")),
-                ("pushed_amount", gettext_lazy("Allocated and pushed")),
+                ("chains_amount", gettext_lazy("Allocated and pushed")),
                 ("confirmed_amount", gettext_lazy("Confirmed")),
                 ("written_off_amount", gettext_lazy("Written off")),
                 ("outstanding", gettext_lazy("Outstanding")),
@@ -401,7 +401,7 @@ def kpi_table(request, scope, month):
     for level, key, f in _scope_rows(scope, month):
         r = rates(f)
         values = [_pct(r[m["key"]]) for m in metas]
-        amounts = [_money(f.get("pushed_amount")), _money(f.get("outstanding")),
+        amounts = [_money(f.get("chains_amount")), _money(f.get("outstanding")),
                    int(_dec(f.get("disputes_open"))), int(_dec(f.get("disputes_overdue")))]
         rows.append({"name": _name(scope, level, key), "url": _row_url(request, scope, level, key,
                                                                        month),

@@ -102,7 +102,7 @@ def test_dispute_with_a_good_attachment_and_the_wrong_types_refused(paid, users,
     form = page(c, "line", ln.pk).content.decode()
     assert "电价不对" in form and "读数/电量不对" in form and "提出争议" in form
     for name, content, message in [
-        ("evil.exe", b"MZ\x90\x00", "PDF、JPG、PNG 或 XLSX"),
+        ("evil.exe", b"MZ\x90\x00", "PDF、JPG、PNG、XLSX 或 CSV"),
         ("fake.pdf", b"PK\x03\x04zip", "内容与类型不符"),
         ("photo.png", b"\xff\xd8\xff\xe0jpeg", "内容与类型不符"),
     ]:

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "towerledger.web.security.ContentSecurityPolicyMiddleware",   # CSP on every response
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "towerledger.web.uploads.RequestSizeLimitMiddleware",        # 413 before a huge body
     "django.contrib.sessions.middleware.SessionMiddleware",
     "towerledger.web.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -134,10 +135,22 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# Uploads: bounded in size; the import view checks type by extension and content.
-UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))
+# Uploads: bounded in size per kind; the type is checked by content (magic bytes), not only
+# by extension; a request body larger than the largest kind is refused (413) before it is read.
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))  # imports
+RECONCILE_UPLOAD_MAX_BYTES = int(os.environ.get("RECONCILE_UPLOAD_MAX_BYTES", str(20 * 2**20)))
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(5 * 2**20)))  # disputes
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# What a file may make the reader allocate (importers/limits.py; docs/import-formats.md)
+IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(512 * 2**20)))
+IMPORT_MAX_UNZIPPED_BYTES = int(os.environ.get("IMPORT_MAX_UNZIPPED_BYTES", str(200 * 2**20)))
+IMPORT_MAX_ZIP_ENTRIES = int(os.environ.get("IMPORT_MAX_ZIP_ENTRIES", "10000"))
+IMPORT_MAX_ZIP_RATIO = int(os.environ.get("IMPORT_MAX_ZIP_RATIO", "100"))
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "5000000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "200"))
+IMPORT_MAX_SHEET_CELLS = int(os.environ.get("IMPORT_MAX_SHEET_CELLS", "10000000"))
+IMPORT_MAX_FIELD_CHARS = int(os.environ.get("IMPORT_MAX_FIELD_CHARS", "10000"))
 
 # How web imports run: "task" (the worker, production), "thread" (the web process: demo and
 # development server), "sync" (tests). See towerledger/web/jobs.py.

@@ -1,5 +1,6 @@
-"""The import page: upload (bounded in size and type), a background job with progress,
-the error report for download; templates and scoped exports per kind."""
+"""The import page: upload (bounded in size, type judged by content), a background job with
+progress — a file beyond the reading limits (importers/limits.py) fails there with its
+reason — the error report for download; templates and scoped exports per kind."""
 
 import secrets
 from pathlib import Path
@@ -18,30 +19,36 @@ from towerledger.exchange.registry import KINDS
 from towerledger.web import jobs
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.tables import roles
+from towerledger.web.uploads import content_matches, say
 
-ALLOWED = {".csv", ".xlsx"}
+ALLOWED = {".csv": "csv", ".xlsx": "xlsx"}
 STAFF_ONLY = {"accounts", "bills", "flags", "payments", "smartmeter"}  # never for operators
-XLSX_MAGIC = b"PK\x03\x04"
 
 
 def importable():
     return [k for k in KINDS.values() if k.importable]
 
 
-def check_upload(upload) -> str | None:
-    """Why an upload is refused, or None: size, extension, and content matching it."""
-    suffix = Path(upload.name).suffix.lower()
-    if upload.size > settings.UPLOAD_MAX_BYTES:
-        return _("The file is larger than %(mb)d MB.") % {
-            "mb": settings.UPLOAD_MAX_BYTES // 2**20}
-    if suffix not in ALLOWED:
-        return _("Only .csv and .xlsx files can be imported.")
-    head = upload.read(2048)
+def check_upload(upload, max_bytes: int | None = None) -> str | None:
+    """Why an upload is refused, or None: size (``max_bytes``, by default the imports'
+    UPLOAD_MAX_BYTES), extension, and content matching it. The file's sheet extent, rows,
+    columns and fields are measured when it is read (importers.reader), in the job or the
+    request that reads it, before anything allocates for them."""
+    name = Path(upload.name or "").name
+    limit = settings.UPLOAD_MAX_BYTES if max_bytes is None else max_bytes
+    if upload.size > limit:
+        return say(f"文件超过 {limit // 2**20} MB：{name}",
+                   f"the file {name} is larger than {limit // 2**20} MB")
+    kind = ALLOWED.get(Path(name).suffix.lower())
+    if kind is None:
+        return say(f"只能导入 .csv 和 .xlsx 文件：{name}",
+                   f"only .csv and .xlsx files can be imported, not {name}")
+    head = upload.read(4096)
     upload.seek(0)
-    if suffix == ".xlsx" and not head.startswith(XLSX_MAGIC):
-        return _("This is not an XLSX workbook.")
-    if suffix == ".csv" and (b"\x00" in head or head.startswith(XLSX_MAGIC)):
-        return _("This is not a text CSV file.")
+    if not content_matches(kind, head):
+        return (say(f"{name} 不是 XLSX 工作簿", f"{name} is not an XLSX workbook")
+                if kind == "xlsx" else
+                say(f"{name} 不是文本 CSV 文件", f"{name} is not a text CSV file"))
     return None
 
 

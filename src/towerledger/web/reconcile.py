@@ -8,7 +8,9 @@ per operator (``ColumnMapping``) and offered again next time. Staff (province ad
 clerk) run it on behalf of an operator they choose; only that operator's lines in their
 scope are compared, so another operator's line id is "only theirs" and nothing of it shows.
 
-The uploaded file lives only for the request (a temporary file); a bad file (non-numeric
+The uploaded file lives only for the request (a temporary file), at most
+RECONCILE_UPLOAD_MAX_BYTES, and is measured against the reading limits (importers/limits.py:
+sheet extent, decompressed size, rows, columns, field length) before it is read; a bad file (non-numeric
 amount, missing id, unreadable month, a line id twice) is refused with every bad row and
 column named in Chinese and English, and nothing is stored. The comparison's XLSX is written
 with the exports' formula-safe writer and served only to the session that made it.
@@ -25,7 +27,6 @@ from django.conf import settings
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -39,6 +40,7 @@ from towerledger.org.models import Operator
 from towerledger.web.context import CLERKS
 from towerledger.web.imports import check_upload
 from towerledger.web.tables import roles
+from towerledger.web.uploads import say
 
 ZERO = Decimal("0.00")
 WHO = (Role.OPERATOR, *CLERKS)
@@ -309,10 +311,6 @@ def _month(text: str):
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
-def _say(zh: str, en: str) -> str:
-    return en if get_language() == "en" else zh
-
-
 def _context(request, **extra):
     operator = extra.pop("operator", None) or _operator(request)
     saved = saved_mapping(operator) if operator else {}
@@ -339,7 +337,8 @@ def reconcile(request):
     operator = _operator(request)
     upload = request.FILES.get("file")
     problem = (_("Choose the operator.") if operator is None else
-               _("Choose a file.") if upload is None else check_upload(upload))
+               _("Choose a file.") if upload is None else
+               check_upload(upload, settings.RECONCILE_UPLOAD_MAX_BYTES))
     try:
         month = _month(request.POST.get("month"))
     except ValueError:
@@ -351,7 +350,7 @@ def reconcile(request):
         table = read_upload(upload)
     except UnreadableFile as exc:
         return render(request, "web/reconcile.html", _context(
-            request, operator=operator, problem=_say(exc.zh, exc.en),
+            request, operator=operator, problem=say(exc.zh, exc.en),
             errors=[{"row": "", "column": "", "zh": exc.zh, "en": exc.en}]), status=400)
     headers = [h for h in table.headers if h]
     saved = saved_mapping(operator)
@@ -410,13 +409,14 @@ def columns(request):
     operator = _operator(request)
     upload = request.FILES.get("file")
     problem = (_("Choose the operator.") if operator is None else
-               _("Choose a file.") if upload is None else check_upload(upload))
+               _("Choose a file.") if upload is None else
+               check_upload(upload, settings.RECONCILE_UPLOAD_MAX_BYTES))
     table = None
     if not problem:
         try:
             table = read_upload(upload)
         except UnreadableFile as exc:
-            problem = _say(exc.zh, exc.en)
+            problem = say(exc.zh, exc.en)
     if problem:
         return render(request, "web/_reconcile_mapping.html", {"problem": problem})
     headers = [h for h in table.headers if h]

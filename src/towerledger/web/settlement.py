@@ -28,6 +28,7 @@ from towerledger.settlement.models import Dispute, Line
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.redirects import back
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
+from towerledger.web.uploads import ATTACHMENT_TYPES, check_attachment
 from towerledger.web.views import _cities, code_label
 
 ZERO = Decimal("0.00")
@@ -35,11 +36,6 @@ OPERATORS = ("CMCC", "CUCC", "CTCC", "CBN", "OTHER")
 HISTORY = (Line.Status.CONFIRMED, Line.Status.DISPUTED, Line.Status.SUPERSEDED)
 EVERYONE = (*STAFF, Role.OPERATOR)
 
-# Dispute attachments: at most 5 MB, and the content must match the extension.
-ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
-ATTACHMENT_MAGIC = {".pdf": (b"%PDF-",), ".jpg": (b"\xff\xd8\xff",),
-                    ".jpeg": (b"\xff\xd8\xff",), ".png": (b"\x89PNG\r\n\x1a\n",),
-                    ".xlsx": (b"PK\x03\x04",)}
 
 
 def _error(exc: services.SettlementError) -> str:
@@ -271,23 +267,8 @@ def line(request, pk):
         "is_operator": role == Role.OPERATOR, "bill_link": role in STAFF and obj.bill_id,
         "can_act": role == Role.OPERATOR and obj.status == Line.Status.PUSHED,
         "reasons": Dispute.Reason.choices,
-        "attachment_types": ", ".join(sorted({k.lstrip(".") for k in ATTACHMENT_MAGIC})),
-        "attachment_mb": ATTACHMENT_MAX_BYTES // 2**20})
-
-
-def check_attachment(upload) -> str | None:
-    """Why a dispute attachment is refused, or None: size, extension and magic bytes."""
-    suffix = Path(upload.name or "").suffix.lower()
-    if upload.size > ATTACHMENT_MAX_BYTES:
-        return _("The attachment is larger than %(mb)d MB.") % {
-            "mb": ATTACHMENT_MAX_BYTES // 2**20}
-    if suffix not in ATTACHMENT_MAGIC:
-        return _("Attach a PDF, JPG, PNG or XLSX file.")
-    head = upload.read(16)
-    upload.seek(0)
-    if not head.startswith(ATTACHMENT_MAGIC[suffix]):
-        return _("The attachment's content does not match its type.")
-    return None
+        "attachment_types": ", ".join(sorted({k.lstrip(".") for k in ATTACHMENT_TYPES})),
+        "attachment_mb": settings.ATTACHMENT_MAX_BYTES // 2**20})
 
 
 @require_POST

@@ -21,8 +21,10 @@ from towerledger.domain.errors import DomainError, ErrorCode
 from towerledger.domain.months import month_end
 
 STEPS = ("deadlines", "check", "snapshots", "lock")
-LABELS = {"deadlines": "期限处理 deadlines", "check": "账务检查 books check",
-          "snapshots": "指标快照 KPI snapshots", "lock": "关账 lock"}
+# The steps' names, the one table of them: the CLI shows both languages, the web its page's.
+STEP_LABELS = {"deadlines": ("期限处理", "Deadlines"), "check": ("账务检查", "Books check"),
+               "snapshots": ("指标快照", "KPI snapshots"), "lock": ("关账", "Lock")}
+LABELS = {step: f"{zh} {en}" for step, (zh, en) in STEP_LABELS.items()}
 
 
 class CloseError(DomainError):

@@ -14,9 +14,10 @@ from tests.browser.conftest import OUT
 from tests.browser.test_settlement_flow import log_in, new_page
 from tests.helpers import write_csv
 from tests.integration.test_bills import BILL_HEADER
-from towerledger.analysis.models import MonthClose, Snapshot
-from towerledger.collection.models import Receipt, Statement
 from towerledger.analysis.books import check_books
+from towerledger.analysis.models import Snapshot
+from towerledger.collection.models import Receipt, Statement
+from towerledger.ledger.models import MonthClose
 from towerledger.settlement.models import Dispute, Line
 
 pytestmark = pytest.mark.browser

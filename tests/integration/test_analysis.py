@@ -9,9 +9,10 @@ from django.db.models import Sum
 from tests.integration.test_bills import MAY, bill, import_bills
 from towerledger.analysis import close as closing
 from towerledger.analysis.kpi import rates
-from towerledger.analysis.models import MonthClose, Snapshot
+from towerledger.analysis.models import Snapshot
 from towerledger.analysis.report import kpi_rows
 from towerledger.bills import services as bill_services
+from towerledger.ledger.models import MonthClose
 from towerledger.settlement.allocate import allocate_bills
 from towerledger.settlement.models import Line
 

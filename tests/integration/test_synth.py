@@ -82,9 +82,10 @@ def test_demo_users_can_log_in(tmp_path):
 def test_the_demo_year_is_replayed_closed_month_by_month_and_tells_its_story(tmp_path):
     from django.utils import timezone
 
-    from towerledger.analysis.kpi import rates
-    from towerledger.analysis.models import MonthClose, Snapshot
     from towerledger.analysis.books import check_books
+    from towerledger.analysis.kpi import rates
+    from towerledger.analysis.models import Snapshot
+    from towerledger.ledger.models import MonthClose
     from towerledger.settlement.models import Dispute
     from towerledger.synth.commands import build_story
 

@@ -15,10 +15,11 @@ from django.utils import timezone
 
 from towerledger.access.audit import record
 from towerledger.analysis.kpi import compute
-from towerledger.analysis.models import MonthClose, Snapshot
+from towerledger.analysis.models import Snapshot
 from towerledger.db.bulk import chunked
 from towerledger.domain.errors import DomainError, ErrorCode
 from towerledger.domain.months import month_end
+from towerledger.ledger.models import MonthClose
 
 STEPS = ("deadlines", "check", "snapshots", "lock")
 # The steps' names, the one table of them: the CLI shows both languages, the web its page's.

@@ -7,9 +7,10 @@ forms post only here. Data reaches scripts through ``json_script`` elements read
 cannot run as the province admin: the template escapes it, and the browser would refuse an
 inline script that slipped through.
 
-Styles: our own templates carry no ``style`` attribute, but two vendored libraries write
-inline styles into markup they generate — ECharts' HTML tooltips and Swagger UI — so style
-*attributes* are allowed; ``<style>`` elements and stylesheets from elsewhere are not.
+Styles are as strict: no template carries a ``style`` attribute (layout lives in app.css,
+progress bars are ``<progress>``), htmx injects no indicator ``<style>``, and the charts draw
+their tooltips on the canvas (ECharts' HTML tooltips carry ``style`` attributes). Scripts
+may still set styles through the DOM (ECharts, Swagger UI do): CSP does not govern that.
 
 ``TOWERLEDGER_CSP`` in settings replaces the policy (a site that serves, say, a reporting
 frame from another host); a view that sets its own header keeps it.
@@ -21,7 +22,6 @@ POLICY = "; ".join((
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "style-src-attr 'unsafe-inline'",
     "img-src 'self' data:",
     "font-src 'self' data:",
     "connect-src 'self'",

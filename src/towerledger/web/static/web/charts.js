@@ -3,6 +3,9 @@
    data- attributes of the chart's element: no inline script, no markup from data. */
 (function () {
   "use strict";
+  // tooltips drawn on the canvas, not as HTML: ECharts' HTML tooltips carry style=""
+  // attributes, which the Content-Security-Policy (style-src 'self') refuses
+  var TIP = "richText";
   function ready(fn) {
     if (document.readyState !== "loading") { fn(); } else { document.addEventListener("DOMContentLoaded", fn); }
   }
@@ -19,7 +22,7 @@
     var chart = echarts.init(node);
     chart.setOption({
       color: ["#93c5fd", "#3b82f6", "#fbbf24", "#f97316", "#dc2626", "#7f1d1d"],
-      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: money},
+      tooltip: {renderMode: TIP, trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: money},
       legend: {top: 0},
       grid: {left: 80, right: 24, top: 40, bottom: many ? 80 : 40},
       xAxis: {type: "category", data: d.keys, axisLabel: {rotate: many ? 35 : 0, interval: 0}},
@@ -35,7 +38,7 @@
     var L = node.dataset;
     var chart = echarts.init(node);
     chart.setOption({
-      tooltip: {trigger: "axis"},
+      tooltip: {renderMode: TIP, trigger: "axis"},
       legend: {data: [L.kwhLabel, L.amountLabel]},
       grid: {left: 60, right: 70, top: 40, bottom: 30},
       xAxis: {type: "category", data: d.labels},

@@ -1,6 +1,9 @@
 /* The dashboard's charts (vendored ECharts, no CDN); data from the #dash-data JSON. */
 (function () {
   "use strict";
+  // tooltips drawn on the canvas, not as HTML: ECharts' HTML tooltips carry style=""
+  // attributes, which the Content-Security-Policy (style-src 'self') refuses
+  var TIP = "richText";
   function ready(fn) {
     if (document.readyState !== "loading") { fn(); } else { document.addEventListener("DOMContentLoaded", fn); }
   }
@@ -29,7 +32,7 @@
 
     make("chart-trend", {
       color: ["#1d4ed8", "#0891b2", "#16a34a", "#9333ea", "#dc2626"],
-      tooltip: {trigger: "axis", valueFormatter: pct},
+      tooltip: {renderMode: TIP, trigger: "axis", valueFormatter: pct},
       legend: {top: 0},
       grid: {left: 56, right: 24, top: 40, bottom: 30},
       xAxis: {type: "category", data: d.trend.months, boundaryGap: false},
@@ -43,7 +46,7 @@
     var r = d.rank;
     make("chart-rank", {
       color: ["#1d4ed8"],
-      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: pct},
+      tooltip: {renderMode: TIP, trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: pct},
       grid: {left: 8, right: 56, top: 10, bottom: 10, containLabel: true},
       xAxis: {type: "value", axisLabel: {formatter: "{value}%"}},
       yAxis: {type: "category", data: r.keys.slice().reverse(), axisLabel: {interval: 0}},
@@ -54,7 +57,7 @@
     var a = d.ageing;
     make("chart-ageing", {
       color: ["#93c5fd", "#3b82f6", "#fbbf24", "#f97316", "#dc2626", "#7f1d1d"],
-      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: money},
+      tooltip: {renderMode: TIP, trigger: "axis", axisPointer: {type: "shadow"}, valueFormatter: money},
       legend: {top: 0},
       grid: {left: 8, right: 16, top: 40, bottom: 10, containLabel: true},
       xAxis: catAxis(a.keys),
@@ -65,7 +68,7 @@
     var q = d.disputes;
     make("chart-disputes", {
       color: ["#f59e0b", "#dc2626"],
-      tooltip: {trigger: "axis", axisPointer: {type: "shadow"}},
+      tooltip: {renderMode: TIP, trigger: "axis", axisPointer: {type: "shadow"}},
       legend: {top: 0},
       grid: {left: 8, right: 16, top: 40, bottom: 10, containLabel: true},
       xAxis: catAxis(q.keys),
@@ -77,7 +80,7 @@
     if (d.prices) {
       make("chart-prices", {
         color: ["#2563eb", "#f97316"],
-        tooltip: {trigger: "axis", axisPointer: {type: "shadow"}},
+        tooltip: {renderMode: TIP, trigger: "axis", axisPointer: {type: "shadow"}},
         legend: {top: 0},
         grid: {left: 8, right: 16, top: 40, bottom: 10, containLabel: true},
         xAxis: {type: "category", data: d.prices.bands},
@@ -89,7 +92,7 @@
       var f = d.flags;
       make("chart-flags", {
         color: ["#b54708"],
-        tooltip: {trigger: "axis", axisPointer: {type: "shadow"}},
+        tooltip: {renderMode: TIP, trigger: "axis", axisPointer: {type: "shadow"}},
         grid: {left: 8, right: 40, top: 10, bottom: 10, containLabel: true},
         xAxis: {type: "value", minInterval: 1},
         yAxis: {type: "category", data: f.keys.slice().reverse(), axisLabel: {interval: 0}},

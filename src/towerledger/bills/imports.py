@@ -98,7 +98,17 @@ def _check_bill_row(r, account, today):
                           "kWh (or the readings) required unless the account is lump-sum"))
     if r["amount"] == 0 and r["kwh"]:
         errors.append(err(r, "amount", "有用电量但金额为 0", "amount is 0 but kWh is not"))
+    if account and r["kwh"] is None and r["end_reading"] is not None \
+            and r["start_reading"] is not None and abs(_derived_kwh(r, account)) > KWH_MAX:
+        errors.append(err(r, "end_reading", "由起止度算出的用电量超出范围",
+                          f"the kWh the readings give is out of range (at most {KWH_MAX})"))
     return errors
+
+
+# the largest kWh the bill's column holds: derived kWh is (止度 − 起度) × 倍率 + 损耗, each
+# in range on its own, but their product may not be
+_KWH = Bill._meta.get_field("kwh")
+KWH_MAX = Decimal(10) ** (_KWH.max_digits - _KWH.decimal_places) - 1
 
 
 def _check_payment_refs(records):

@@ -12,7 +12,7 @@ from towerledger.importers.schema import RowError
 
 
 def outside(record, column: str, value) -> RowError:
-    return RowError(record["_row"], column, f"{value}：{OUTSIDE_ZH}", f"{value}: {OUTSIDE_EN}")
+    return RowError(record["_row"], column, f"{OUTSIDE_ZH}：{value}", f"{OUTSIDE_EN}: {value}")
 
 
 def outside_rows(records, user, model, column: str, field: str | None = None

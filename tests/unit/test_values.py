@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from towerledger.exchange.safe import safe_cell
+from towerledger.importers import schema
 from towerledger.importers import values as v
 from towerledger.importers.reader import decode_text
 from towerledger.importers.schema import normalise_header
@@ -70,3 +71,88 @@ def test_csv_decoding_prefers_what_chinese_excel_writes():
 ])
 def test_exported_cells_cannot_become_formulas(cell, expected):
     assert safe_cell(cell) == expected
+
+
+# ---- numbers against their column, codes against their characters (issue 17) -------------
+
+MONEY = dict(places=2, minimum=Decimal(0), digits=14)   # a money() column: 14 digits, 2 places
+
+
+@pytest.mark.parametrize("cell, says", [
+    ("1e20", "out of range"), ("1e400", "out of range"), (1e20, "out of range"),
+    ("1" * 5000, "out of range"), ("1234567890123", "out of range"),
+    ("1e999999999999999999", "out of range"), ("-1e400", "out of range"),
+    ("NaN", "not a number"), ("-nan", "not a number"), ("Infinity", "not a number"),
+    ("inf", "not a number"), (float("inf"), "not a number"), (float("nan"), "not a number"),
+    ("sNaN", "not a number"), ("1_000", "not a number"), ("12 34", "not a number"),
+    ("100%", "percent sign"), ("５０％", "percent sign"), ("-5", "at least 0"),
+    ("1e-400", "decimal places"), ("0.001", "decimal places"), ("1\x00", "control character"),
+])
+def test_numbers_outside_their_column_are_refused_in_both_languages(cell, says):
+    with pytest.raises(v.BadValue) as exc:
+        v.parse_decimal(cell, **MONEY)
+    assert says in exc.value.en and exc.value.zh and len(exc.value.en) < 200
+
+
+@pytest.mark.parametrize("cell, value", [
+    ("999999999999.99", Decimal("999999999999.99")), ("1e3", Decimal("1000.00")),
+    ("1,234.5", Decimal("1234.50")), (0.1, Decimal("0.10")), ("0", Decimal("0.00")),
+    ("+7", Decimal("7.00")), (".5", Decimal("0.50")),
+])
+def test_numbers_within_their_column_are_read_exactly(cell, value):
+    assert v.parse_decimal(cell, **MONEY) == value
+
+
+def test_a_percent_sign_is_the_unit_of_a_ratio_column_only():
+    ratio = dict(places=6, minimum=Decimal(0), maximum=Decimal(100), digits=9, percent=True)
+    assert v.parse_decimal("60%", **ratio) == Decimal(60)
+    assert v.parse_decimal("60", **ratio) == Decimal(60)
+    assert v.parse_decimal("12.5 ％", **ratio) == Decimal("12.5")
+    with pytest.raises(v.BadValue, match="at most 100"):
+        v.parse_decimal("150%", **ratio)
+
+
+def test_every_decimal_column_takes_its_limits_from_its_model_field():
+    from django.apps import apps
+
+    from towerledger.exchange.registry import KINDS
+
+    checked = 0
+    for kind in KINDS.values():
+        for f in kind.schema.fields:
+            kw = getattr(f.parse, "keywords", {})
+            if getattr(f.parse, "func", None) is v.parse_decimal:
+                assert kw["digits"] and kw["digits"] > kw["places"], (kind.name, f.name)
+                checked += 1
+    assert checked >= 20 and apps.ready
+
+
+def test_integers_too_large_are_a_row_error_not_a_crash():
+    with pytest.raises(v.BadValue, match="out of range"):
+        v.parse_int("1e400", 1, 24)
+
+
+@pytest.mark.parametrize("parse, good, bad", [
+    (schema.code, ["S0100000123", "T-ZZ001-CMCC", "A_1.2", "4101000012"],
+     ["ZZ/01", "站001", "A 1", "a\tb", "x\x00", "<b>", "Z" * 41]),
+    (schema.code_of("chinese", 60), ["物业2024-05", "ZG0100000001-202405"], ["B/1", "B 1"]),
+    (schema.code_of("reference", 60), ["A-100/B-2405#1", "PAY000000001"], ["P 1", "支付1"]),
+])
+def test_codes_take_only_their_columns_characters(parse, good, bad):
+    for s in good:
+        assert parse(s) == s
+    for s in bad:
+        with pytest.raises(v.BadValue) as exc:
+            parse(s)
+        assert exc.value.zh and exc.value.en
+
+
+@pytest.mark.parametrize("cell", ["a\x00b", "\x1b[31m", "x\x7f"])
+def test_control_characters_in_text_are_refused(cell):
+    for parse in (schema.name, schema.org_name, schema.yes_no):
+        with pytest.raises(v.BadValue, match="control character"):
+            parse(cell)
+
+
+def test_names_keep_line_breaks_and_tabs():
+    assert schema.name("一号\n站") == "一号\n站"

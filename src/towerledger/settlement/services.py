@@ -257,7 +257,8 @@ def _adjust(line: Line, amount: Decimal, user, today, dispute: Dispute, now) -> 
         mode=line.mode, month=today.replace(day=1), period_start=line.period_start,
         period_end=line.period_end, active_days=line.active_days, share=line.share,
         cost_share=cost, tax_factor=line.tax_factor, tax_amount=tax, receivable=amount,
-        adjusts=line, status=Line.Status.PUSHED if push else Line.Status.CONFIRMED,
+        adjusts=line, root_id=line.chain_root_id,
+        status=Line.Status.PUSHED if push else Line.Status.CONFIRMED,
         pushed_at=now, push_date=today,
         confirm_due=today + timedelta(days=terms.confirm_within_days) if push else None,
         confirmed_at=None if push else now)
@@ -376,23 +377,33 @@ def run_deadlines(today: date | None = None) -> DeadlineResult:
 # ---- idempotency (API) ------------------------------------------------------------------
 
 def once(user, key: str | None, endpoint: str, work):
-    """Run ``work()`` once per (user, Idempotency-Key): a retry returns the stored answer."""
+    """Run ``work()`` once per (user, Idempotency-Key): a retry returns the stored answer.
+
+    The key is claimed before the work, in the work's transaction. A concurrent request with
+    the same key waits on that claim (PostgreSQL's unique index; SQLite's one writer) until
+    the first commits, then meets the unique violation and replays the first answer — both
+    callers get it. If the first fails, its claim rolls back with it and the waiting request
+    does the work itself; a request that fails spends no key."""
     if not key:
         return work()
     key = key[:100]
     found = IdempotencyKey.objects.filter(user=user, key=key).first()
     if found:
-        if found.endpoint != endpoint:
-            raise SettlementError("该幂等键已用于其他请求", "this Idempotency-Key was used for "
-                                  "another request", "invalid")
-        return found.response
+        return _replay(found, endpoint)
     with transaction.atomic():
-        response = work()
         try:
-            with transaction.atomic():
-                IdempotencyKey.objects.create(user=user, key=key, endpoint=endpoint,
-                                              response=response)
-        except IntegrityError:  # a concurrent retry stored it first: roll ours back
-            raise SettlementError("重复请求正在处理", "the same request is being processed",
-                                  "conflict") from None
-    return response
+            with transaction.atomic():  # a savepoint: a violation leaves the outer usable
+                claim = IdempotencyKey.objects.create(user=user, key=key, endpoint=endpoint,
+                                                      response={})
+        except IntegrityError:  # the first request committed while we waited: its answer
+            return _replay(IdempotencyKey.objects.get(user=user, key=key), endpoint)
+        claim.response = work()
+        claim.save(update_fields=["response"])
+    return claim.response
+
+
+def _replay(found, endpoint: str):
+    if found.endpoint != endpoint:
+        raise SettlementError("该幂等键已用于其他请求", "this Idempotency-Key was used for "
+                              "another request", "invalid")
+    return found.response

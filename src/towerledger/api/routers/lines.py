@@ -9,8 +9,8 @@
 Reads go through the caller's scope; tower-borne rows (status TOWER) are never shown. The
 writes are the settlement services, which check the role and the scope themselves; their
 ``SettlementError`` becomes the bilingual, coded error body (``errors.DOMAIN_ERRORS``). Both
-POSTs honour an ``Idempotency-Key`` header: a retry with the same key gets the same answer and changes
-nothing again (``settlement.services.once``).
+POSTs honour an ``Idempotency-Key`` header: a retry with the same key gets the same answer
+and changes nothing again (``settlement.services.once``).
 """
 
 import hashlib

@@ -60,8 +60,9 @@ def import_files(written, user=None) -> None:
             bar.advance(overall)
 
 
-def build_story(written, seed: int = 1) -> None:
-    """Master data, the demo users, then the year replayed month by month (synth.story)."""
+def build_story(written, seed: int = 1) -> list:
+    """Master data, the demo users, then the year replayed month by month (synth.story);
+    returns the demo users (synth.demo.DemoUser)."""
     from towerledger import cli
     from towerledger.exchange.services import run_import
     from towerledger.synth.demo import ensure_demo_users
@@ -77,9 +78,10 @@ def build_story(written, seed: int = 1) -> None:
                 cli._report(result)
                 raise typer.Exit(1)
             bar.advance(task)
-        ensure_demo_users()
+        users = ensure_demo_users()
         replay(written, seed=seed, progress=lambda m: bar.update(
             task, advance=1, description=f"演示年度 replay {m:%Y-%m}"))
+    return users
 
 
 def demo(
@@ -104,15 +106,17 @@ def demo(
     call_command("migrate", interactive=False, verbosity=0)
     if not Site.objects.exists():
         written = _generate(settings.DATA_DIR / "synth", sites, months, seed, smart_months=3)
-        build_story(written, seed)
+        users = build_story(written, seed)
     else:
         cli.console.print("演示数据已存在 / demo data already built "
                           f"({Site.objects.count():,} sites)")
-    users = ensure_demo_users()
+        users = ensure_demo_users()
     table = Table("角色 role", "用户名 username", "密码 password",
                   title=f"towerledger demo → http://{addr}/")
     for u in users:
-        table.add_row(u.label, u.username, u.password)
+        # an existing user keeps its own password and role: the demo never resets them
+        table.add_row(u.label, u.username, u.password if u.created
+                      else "已存在，未改动 / already there, left unchanged")
     cli.console.print(table)
     if serve:
         call_command("runserver", addr, use_reloader=False)

@@ -1,5 +1,7 @@
 """The demo: a synthetic province imported through the real import path, and one user per
-role with a known password, so each role's view can be tried at once."""
+role with a known password, so each role's view can be tried at once. A user that already
+exists is never touched: the demo run against a database in use changes nobody's password
+or role."""
 
 from dataclasses import dataclass
 
@@ -17,6 +19,7 @@ class DemoUser:
     password: str
     role: str
     label: str
+    created: bool = True  # False: the user was already there and was left as it was
 
 
 def _biggest_city():
@@ -25,7 +28,7 @@ def _biggest_city():
 
 @transaction.atomic
 def ensure_demo_users() -> list[DemoUser]:
-    """Create (or reset the passwords of) the demo users; returns their logins."""
+    """Create the demo users that do not exist yet; returns each with whether it was made."""
     city = _biggest_city()
     cmcc = Operator.objects.get(code="CMCC")
     ctcc = Operator.objects.get(code="CTCC")
@@ -39,12 +42,13 @@ def ensure_demo_users() -> list[DemoUser]:
     users = []
     for username, role, scope_city, operator, label in specs:
         password = f"{username}-Demo-2026"
-        user, _ = get_user_model().objects.get_or_create(username=username)
-        user.set_password(password)
-        user.is_staff = role == Role.PROVINCE_ADMIN
-        user.is_superuser = role == Role.PROVINCE_ADMIN
-        user.save()
-        Profile.objects.update_or_create(user=user, defaults={
-            "role": role, "city": scope_city, "operator": operator})
+        if get_user_model().objects.filter(username=username).exists():
+            users.append(DemoUser(username, password, role, label, created=False))
+            continue
+        get_user_model().objects.create_user(
+            username, password=password, is_staff=role == Role.PROVINCE_ADMIN,
+            is_superuser=role == Role.PROVINCE_ADMIN)
+        Profile.objects.create(user=get_user_model().objects.get(username=username),
+                               role=role, city=scope_city, operator=operator)
         users.append(DemoUser(username, password, role, label))
     return users

@@ -202,10 +202,11 @@ def _written_off_by_chain(as_of: date, version_rows) -> dict[int, Decimal]:
 
 def t0_counts(first: date, last: date) -> Iterator[tuple[int, int, int, int]]:
     """T+0 (DOMAIN.md §6): for bills paid from ``first`` to ``last``, per (site, operator),
-    their operators' allocation lines and how many were pushed on the bill's paid date.
-    Adjustment, lump-sum and program lines are in neither count."""
-    rows = LineQuerySet(model=Line).filter(
-        kind=Line.Kind.ALLOCATION, operator__isnull=False, bill__paid_date__gte=first,
+    the allocation lines owed by operators and how many were pushed on the bill's paid date.
+    Adjustment, lump-sum and program lines are in neither count, nor are tower-borne ones
+    (a lump-sum tenancy's metered share is never pushed)."""
+    rows = LineQuerySet(model=Line).of_operators().filter(
+        kind=Line.Kind.ALLOCATION, bill__paid_date__gte=first,
         bill__paid_date__lte=last).values("site_id", "operator_id").annotate(
         n=Count("pk"), t0=Count("pk", filter=Q(push_date=F("bill__paid_date")))) \
         .values_list("site_id", "operator_id", "n", "t0")

@@ -286,3 +286,38 @@ def test_the_system_user_also_needs_create_org_for_a_new_city(books, tmp_path):
     assert not imp(tmp_path, "sites", [row]).stored
     assert imp(tmp_path, "sites", [row], create_org=True, name="b.csv").stored
     assert Site.objects.get(site_code="ZZ010").county.city.name == "开封市"
+
+
+# ---- numbers and codes through a real import (issue 17, items 5 and 6) ----------------------
+
+@pytest.mark.parametrize("column, cell, says", [
+    ("amount", "1e20", "out of range"), ("amount", "1e400", "out of range"),
+    ("amount", "NaN", "not a number"), ("amount", "Infinity", "not a number"),
+    ("amount", "12345678901234.00", "out of range"), ("amount", "100%", "percent sign"),
+    ("amount", "-5", "at least 0"), ("kwh", "1e400", "out of range"),
+    ("unit_price", "123456.1234", "out of range"), ("bill_no", "B/2407", "not allowed"),
+    ("bill_no", "B\x1b2407", "control character"),
+])
+def test_a_bad_number_or_code_is_a_row_error_never_a_crash(books, tmp_path, column, cell, says):
+    before = footprint()
+    row = {**ROWS["bills"][0], column: cell}
+    result = imp(tmp_path, "bills", [ROWS["bills"][0], row], books["admin"])
+    assert not result.stored and footprint() == before
+    assert [(e.row, e.column) for e in result.errors] == [(3, column)]
+    assert says in result.errors[0].en and result.errors[0].zh
+
+
+def test_readings_whose_kwh_overflows_the_column_are_a_row_error(books, tmp_path):
+    row = {**ROWS["bills"][0], "kwh": "", "start_reading": "0",
+           "end_reading": "999999999999.99", "multiplier": "99999999.99"}
+    result = imp(tmp_path, "bills", [row], books["admin"])
+    assert [(e.row, e.column) for e in result.errors] == [(2, "end_reading")]
+
+
+def test_a_site_code_with_a_slash_is_refused_and_percent_ratios_are_read_as_percent(
+        books, tmp_path):
+    bad = imp(tmp_path, "sites", [{**ROWS["sites"][0], "site_code": "ZZ/010"}], books["admin"])
+    assert [(e.column, "not allowed" in e.en) for e in bad.errors] == [("site_code", True)]
+    ok = imp(tmp_path, "tenancies", [{**ROWS["tenancies"][1], "tenancy_id": "T-LY001-X",
+                                      "agreed_ratio": "12.5%"}], books["admin"], name="t.csv")
+    assert ok.stored and Tenancy.objects.get(tenancy_id="T-LY001-X").agreed_ratio == 12.5

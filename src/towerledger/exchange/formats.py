@@ -16,14 +16,20 @@ def describe(field: s.Field) -> str:
         if parse.func is v.parse_decimal:
             bounds = "".join(f", ≥ {kw['minimum']}" if kw.get("minimum") is not None else "")
             bounds += f", ≤ {kw['maximum']}" if kw.get("maximum") is not None else ""
-            return f"数字 number, ≤ {kw['places']} 位小数 decimals{bounds}"
+            if kw.get("maximum") is None and kw.get("digits"):
+                bounds += f", ≤ {kw['digits'] - kw['places']} 位整数 integer digits"
+            unit = ", 百分数 percent (`60` = `60%`)" if kw.get("percent") else ""
+            return f"数字 number, ≤ {kw['places']} 位小数 decimals{bounds}{unit}"
         if parse.func is v.parse_int:
             return f"整数 integer {kw.get('minimum')}–{kw.get('maximum')}"
         if parse.func is v.parse_enum:
             return "代码 code: " + " \\| ".join(m.value for m in kw["enum"])
+    if hasattr(parse, "chars"):
+        _, zh, en = s.CODE_CHARS[parse.chars]
+        return f"编码 code, ≤ {parse.longest}: {zh} {en}"
     return {
-        s.code: "文本 text, ≤ 40",
         s.name: "文本 text, ≤ 120",
+        s.org_name: "名称 name, ≤ 40, 须已存在 must exist (see 组织数据)",
         s.yes_no: "是/否 yes/no",
         v.parse_date: "日期 date (2024-05-01, 2024/5/1, 2024年5月1日, Excel)",
     }.get(parse, "文本 text")
@@ -43,6 +49,46 @@ def kind_markdown(kind) -> list[str]:
     return [*lines, ""]
 
 
+RULES = [
+    "## Rules for every import 通用规则", "",
+    "**Scope 范围.** Every row is judged against the importing user's scope before anything "
+    "is written; a row outside it is a row error `不在您的范围内 / outside your scope` "
+    "naming the row, the column and the value, and (all-or-nothing) nothing is stored. "
+    "A province admin (and a CLI run without `--user`) imports for the whole province. A "
+    "city clerk imports only their city: sites whose 地市 is their city (never an existing "
+    "site of another city — no rename, no move — nor one as a host), tenancies, rules, "
+    "sub-meter and smart-meter rows on their sites (never an existing tenancy of another "
+    "city), supply accounts, bills and payments whose account feeds only sites of their "
+    "city, and receipts whose 地市 is their city (a receipt without a city is the "
+    "province's). Viewers and operator users import nothing (operators answer through "
+    "confirmation, disputes and electronic reconciliation).", "",
+    "**Organisation data 组织数据.** The 省份 and 地市 a sites file names must exist: a "
+    "misspelt city is a row error `地市 X 不存在 / no such city X`, not a new city. "
+    "`towerledger import sites FILE --create-org` (province admins only) creates the "
+    "provinces, cities and counties the file names — how a new database gets its "
+    "organisation tree (the demo, the synthetic province and the tests do this). A new "
+    "区县 under an existing city is ordinary in real data: a province admin's file adds "
+    "it; a clerk's file may only name existing counties.", "",
+    "**Numbers 数字.** Each number column takes its limits from the database column it is "
+    "stored in (total digits and decimal places): more integer digits than the column "
+    "holds (`1e20`, `1e400`, `12345678901234.00` in a money column), more decimals than it "
+    "keeps, `NaN`, `Infinity`, `1_000`, or a negative number where the column says `≥ 0`, "
+    "is a row error naming row and column — never a rounding, never a crash. Thousands "
+    "separators (`1,234.50`) are accepted. A percent sign is accepted only in the ratio "
+    "columns (`agreed_ratio`, `split_ratio`, `tower_share`), whose unit is already percent: "
+    "`60%` and `60` both mean 60 %. In a money or kWh column `100%` is a row error, not "
+    "an amount of 100.00.", "",
+    "**Codes 编码.** Identifiers take letters, digits, `-`, `_` and `.` only (`site_code`, "
+    "`host_site_code`, `tenancy_id`, `account_no`, `receipt_no`): a `/` would break the "
+    "site's address (`/sites/<site_code>/`) and a space or a Chinese character is almost "
+    "always a typing slip. `bill_no` also takes Chinese characters (landlords number their "
+    "bills by hand, e.g. `物业2024-05`); `payment_ref` also takes `/` and `#` (a bank's "
+    "reference, and the one the product writes for a bill paid without one, "
+    "`ACCOUNT/BILL#n`). NUL and other control characters are a row error in every text "
+    "column; tabs and line breaks in names are kept.", "",
+]
+
+
 def import_formats_markdown() -> str:
     head = ["# Import formats 导入格式", "",
             "Generated from the importer's own schemas by `scripts/gen_docs.py`; do not edit "
@@ -50,7 +96,8 @@ def import_formats_markdown() -> str:
             "Every import accepts CSV (UTF-8, UTF-8 with BOM, GB18030/GBK) or XLSX; headers in "
             "Chinese or the English names below, case and spaces ignored, a unit in brackets "
             "such as `金额(元)` ignored. `towerledger template KIND` writes an empty file with "
-            "the Chinese headers (required ones marked `*`).", ""]
+            "the Chinese headers (required ones marked `*`).", "",
+            *RULES]
     order = ["sites", "tenancies", "accounts", "rules", "bills", "payments", "submeter",
              "smartmeter"]
     kinds = sorted((k for k in KINDS.values() if k.importable),

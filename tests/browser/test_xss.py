@@ -30,6 +30,7 @@ from towerledger.bills import services as bill_services
 from towerledger.bills.models import Bill, Flag
 from towerledger.collection import services as collection
 from towerledger.collection.models import Receipt, Statement
+from towerledger.exchange.models import ImportJob
 from towerledger.exchange.services import run_import
 from towerledger.org.models import City, County, Operator, Province
 from towerledger.settlement import services as settlement
@@ -162,6 +163,7 @@ def page_urls(ids) -> list[str]:
     urls += [f"/lines/{pk}/" for pk in ids["lines"]]
     urls += [f"/statements/{pk}/" for pk in ids["statements"]]
     urls += [f"/receipts/{pk}/" for pk in ids["receipts"]]
+    urls += [f"/imports/{pk}/" for pk in ImportJob.objects.values_list("pk", flat=True)]
     urls += ["/admin/"] + [reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist")
                            for m in django_admin.site._registry]
     county = County.objects.get(name=SHORT_SCRIPT)

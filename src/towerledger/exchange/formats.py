@@ -89,6 +89,36 @@ RULES = [
 ]
 
 
+def limits_rule() -> list[str]:
+    """The reading limits (importers/limits.py), from their defaults, so the page and the
+    code cannot disagree."""
+    from towerledger.importers.limits import DEFAULTS, MB
+
+    d = DEFAULTS
+    return [
+        "**Files 文件.** A file is measured before it is read, and one beyond a limit is "
+        "refused as a whole — `文件 NAME：… / NAME: …`, naming the file and the reason, "
+        "nothing written — on the import page, the CLI (exit 1) and the reconciliation page "
+        f"alike: at most {d['IMPORT_MAX_FILE_BYTES'] // MB} MB on disk "
+        f"(`IMPORT_MAX_FILE_BYTES`); {d['IMPORT_MAX_ROWS']:,} data rows "
+        f"(`IMPORT_MAX_ROWS`), {d['IMPORT_MAX_COLUMNS']} columns (`IMPORT_MAX_COLUMNS`) and "
+        f"{d['IMPORT_MAX_FIELD_CHARS']:,} characters in one cell "
+        "(`IMPORT_MAX_FIELD_CHARS`; the refusal names the row). An XLSX is a "
+        f"zip: at most {d['IMPORT_MAX_ZIP_ENTRIES']:,} entries, "
+        f"{d['IMPORT_MAX_UNZIPPED_BYTES'] // MB} MB decompressed, counted as it really "
+        "inflates, not as the zip declares (`IMPORT_MAX_UNZIPPED_BYTES`), and no entry "
+        f"compressed more than {d['IMPORT_MAX_ZIP_RATIO']}:1 (`IMPORT_MAX_ZIP_RATIO`) — a "
+        "zip bomb is refused before it expands. Its sheets' declared `<dimension>` and "
+        "every cell (a styled empty one too) must lie within the rows and columns above, and the "
+        f"area from A1 to the farthest cell within {d['IMPORT_MAX_SHEET_CELLS']:,} cells "
+        "(`IMPORT_MAX_SHEET_CELLS`): one stray value at `XFD1048576` makes a 2 KB file span "
+        "17 billion cells — delete it (Ctrl+End shows where the sheet ends) and save again. "
+        "Every worksheet in the file is checked, though only the first is read. Legacy "
+        "Excel 97-2003 `.xls` files are refused: save them as `.xlsx`. Each limit is a "
+        "setting (docs/production.md).", "",
+    ]
+
+
 def import_formats_markdown() -> str:
     head = ["# Import formats 导入格式", "",
             "Generated from the importer's own schemas by `scripts/gen_docs.py`; do not edit "
@@ -97,7 +127,7 @@ def import_formats_markdown() -> str:
             "Chinese or the English names below, case and spaces ignored, a unit in brackets "
             "such as `金额(元)` ignored. `towerledger template KIND` writes an empty file with "
             "the Chinese headers (required ones marked `*`).", "",
-            *RULES]
+            *RULES, *limits_rule()]
     order = ["sites", "tenancies", "accounts", "rules", "bills", "payments", "submeter",
              "smartmeter"]
     kinds = sorted((k for k in KINDS.values() if k.importable),

@@ -93,9 +93,7 @@ def load() -> Facts:
     from towerledger.org.models import Province
     from towerledger.settlement import models as settlement
 
-    Line = settlement.Line
-    # 核销 rows: moving from collection to settlement with issue 11; read them where they are
-    Application = getattr(settlement, "Application", None) or _collection_application()
+    Line, Application = settlement.Line, application_model()
 
     def local_day(moment):
         return None if moment is None else timezone.localtime(moment).date()
@@ -126,7 +124,12 @@ def load() -> Facts:
     return Facts(lines, applications, receipts)
 
 
-def _collection_application():
+def application_model():
+    """The 核销 rows' model: moving from collection to settlement with issue 11."""
+    from towerledger.settlement import models as settlement
+
+    if hasattr(settlement, "Application"):
+        return settlement.Application
     from towerledger.collection.models import Application
 
     return Application

@@ -8,14 +8,14 @@ attacker behind the reverse proxy locks out their own address and the accounts t
 at, never the other users: behind the proxy the address is the one the proxy saw, read from
 TOWERLEDGER_CLIENT_IP_HEADER (settings.py, docs/production.md).
 
-``ThrottleBackend`` comes first in AUTHENTICATION_BACKENDS and only refuses: a locked login
-is turned away before any password is checked. The ``user_login_failed`` and
-``user_logged_in`` signals (connected in AccessConfig.ready) record what happened."""
+``ThrottledModelBackend`` is Django's ModelBackend that first refuses a locked login, before
+any password is checked. The ``user_login_failed`` and ``user_logged_in`` signals
+(connected in AccessConfig.ready) record what happened."""
 
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
@@ -52,18 +52,18 @@ def locked(username: str, address: str) -> bool:
             >= settings.LOGIN_MAX_FAILURES_PER_ADDRESS)
 
 
-class ThrottleBackend(BaseBackend):
-    """Refuses (PermissionDenied stops the other backends) while the login is locked."""
+class ThrottledModelBackend(ModelBackend):
+    """The one backend: refuses while the login is locked (PermissionDenied makes
+    authenticate() report a failed login), else checks the password as ModelBackend does."""
 
-    def authenticate(self, request, username=None, **credentials):
-        if request is None:  # the CLI and tests calling authenticate() without a request
-            return None
-        username = (username or "")[:150]
-        setattr(request, ATTEMPT, username)
-        if locked(username, client_address(request)):
-            setattr(request, REFUSED, True)
-            raise PermissionDenied
-        return None
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is not None:  # the CLI and tests may authenticate() without a request
+            attempted = (username or kwargs.get("username") or "")[:150]
+            setattr(request, ATTEMPT, attempted)
+            if locked(attempted, client_address(request)):
+                setattr(request, REFUSED, True)
+                raise PermissionDenied
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 def _where(request) -> str:

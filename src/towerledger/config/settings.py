@@ -100,12 +100,9 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The first backend only refuses: a throttled account or address is turned away before any
-# password is checked, on /login/, /admin/login/ and every other authenticate() alike.
-AUTHENTICATION_BACKENDS = [
-    "towerledger.access.throttle.ThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+# ModelBackend that first turns a throttled account or address away, before any password is
+# checked: /login/, /admin/login/ and every other authenticate() alike (access/throttle.py).
+AUTHENTICATION_BACKENDS = ["towerledger.access.throttle.ThrottledModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

@@ -26,7 +26,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, DecimalField, F, OuterRef, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from towerledger.access.audit import record, record_many
@@ -40,6 +40,7 @@ from towerledger.domain.journal import Posting
 from towerledger.domain.months import next_month
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import City, Operator
+from towerledger.settlement import receivables
 from towerledger.settlement.models import Application, Line, live_applied
 from towerledger.settlement.receivables import fen as q
 
@@ -61,8 +62,7 @@ def _staff(user):
 def statement_lines(month: date):
     """Confirmed lines not yet on a statement, confirmed by the end of ``month``."""
     end = timezone.make_aware(datetime.combine(next_month(month), time.min))
-    return Line.objects.filter(status=Line.Status.CONFIRMED, statement__isnull=True,
-                               operator__isnull=False, confirmed_at__lt=end)
+    return Line.objects.unstated().filter(operator__isnull=False, confirmed_at__lt=end)
 
 
 def issue_statements(month: date, user=None, operator: str | None = None,
@@ -222,9 +222,8 @@ TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]{4,}")
 
 def _open_lines(**filters):
     """Confirmed lines with something left to write off, oldest push first."""
-    return Line.objects.filter(status=Line.Status.CONFIRMED, operator__isnull=False,
-                               **filters).filter(receivable__gt=F("written_off")) \
-        .order_by("push_date", "pk")
+    return Line.objects.open().filter(operator__isnull=False, **filters).filter(
+        receivable__gt=F("written_off")).order_by("push_date", "pk")
 
 
 def statement_paid():
@@ -322,9 +321,8 @@ class _OpenBook:
         self.operator_codes = dict(Operator.objects.filter(pk__in=operators)
                                    .values_list("pk", "code"))
         self.province_of = dict(City.objects.values_list("pk", "province_id"))
-        rows = scoped(user, Line.objects.all()).filter(
-            status=Line.Status.CONFIRMED, operator_id__in=operators,
-            receivable__gt=F("written_off")).order_by(
+        rows = scoped(user, Line.objects.open()).filter(
+            operator_id__in=operators, receivable__gt=F("written_off")).order_by(
             "push_date", "pk").values_list("pk", "operator_id", "city_id", "statement_id",
                                            "receivable", "written_off")
         for pk, op, city, st, rec, off in rows.iterator(chunk_size=20000):
@@ -594,31 +592,23 @@ GROUPS = {"operator": ("operator__code",), "city": ("city__name",),
 
 
 def ageing(user, by: str = "operator", as_of: date | None = None, **filters) -> list[dict]:
-    """Outstanding receivable (receivable − written off) of lines pushed and not superseded,
-    by days since push, grouped ``by`` operator, city, county or site; scoped.
-
-    The database sums per group and push date (each line's written-off amount is derived
-    once); the buckets are filled from those sums here."""
+    """Outstanding receivable of every chain pushed by ``as_of`` (its amount as of the day
+    less what was written off as of the day: ``settlement.receivables.outstanding``), by
+    days since its original was pushed, grouped ``by`` operator, city, county or site;
+    scoped. ``lines`` counts the chains that owe."""
     as_of = as_of or timezone.localdate()
-    out = DecimalField(max_digits=16, decimal_places=2)
-    qs = scoped(user, Line.objects.filter(
-        status__in=[Line.Status.PUSHED, Line.Status.CONFIRMED, Line.Status.DISPUTED],
-        operator__isnull=False, push_date__lte=as_of, **filters)) \
-        .exclude(receivable=F("written_off"))
     keys = GROUPS[by]
-    rows = qs.values(*keys, "push_date").annotate(
-        left=Sum(F("receivable") - F("written_off"), output_field=out),
-        lines=Count("pk")).order_by()
+    owed = receivables.outstanding(as_of, by=keys,
+                                   within=scoped(user, Line.objects.filter(**filters)))
     groups = {}
-    for r in rows.iterator(chunk_size=20000):
-        g = groups.get(key := tuple(r[k] for k in keys))
+    for (*key, pushed), (amount, chains) in owed.items():
+        g = groups.get(key := tuple(key))
         if g is None:
             g = groups[key] = {"key": " / ".join(str(v) for v in key), "total": ZERO,
                                "lines": 0, "buckets": {label: ZERO for *_, label in BUCKETS}}
-        amount, days = q(r["left"]), (as_of - r["push_date"]).days
         g["total"] += amount
-        g["lines"] += r["lines"]
-        g["buckets"][BUCKETS[ageing_rule.bucket(days)][2]] += amount
+        g["lines"] += chains
+        g["buckets"][BUCKETS[ageing_rule.bucket((as_of - pushed).days)][2]] += amount
     return [groups[k] for k in sorted(groups, key=lambda k: tuple(str(v) for v in k))]
 
 
@@ -652,8 +642,7 @@ def reconcile(user, theirs: list[tuple[str, Decimal]], month: date | None = None
               operator_id=None) -> Comparison:
     """Compare the operator's ledger of our lines (line id, amount) with ours; staff name
     the operator they act for."""
-    qs = scoped(user, Line.objects.filter(operator__isnull=False).exclude(
-        status__in=[Line.Status.TOWER, Line.Status.SUPERSEDED]))
+    qs = scoped(user, Line.objects.current().filter(operator__isnull=False))
     if operator_id is not None:
         qs = qs.filter(operator_id=operator_id)
     if month:

@@ -175,7 +175,7 @@ def outstanding(as_of: date, roots: Roots | None = None, by=("site_id", "operato
     the chains must be in."""
     roots = roots or pushed_by(as_of)
     rows = versions(as_of, roots).filter(_maybe_open(as_of))
-    if within is not None:
+    if within is not None and within.query.where:      # the whole province needs no filter
         rows = rows.filter(pk__in=within.values("pk"))
     amount, group = {}, {}
     for chain_id, pushed, rec, *keys in rows.values_list(

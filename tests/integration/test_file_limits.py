@@ -12,12 +12,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
 
 from tests.helpers import SITES_HEADER, write_csv
 from towerledger.exchange.services import run_import
-from towerledger.importers.limits import Limits, UnreadableFile
+from towerledger.importers.limits import Limits, UnreadableFile, column_letters
 from towerledger.importers.reader import read_table
-from towerledger.importers.workbook import check_workbook
+from towerledger.importers.workbook import SheetScan, check_workbook
 from towerledger.sites.models import Site
 
 NEW_SITE = ["NEW1", "新站", "河南省", "郑州市", "金水区", "MACRO", "", "", "", "", ""]
@@ -250,3 +254,42 @@ def test_normal_files_still_import(users, tmp_path):
                     encoding="gb18030")
     assert run_import("sites", gbk, users["admin"]).stored
     assert Site.objects.filter(site_code__in=["NEW1", "NEW2", "NEW3"]).count() == 3
+
+
+sheets = st.lists(st.tuples(
+    st.one_of(st.none(), st.integers(1, 40)),                       # <row r=…> or none
+    st.booleans(),                                                   # <row/> (no cells)
+    st.lists(st.tuples(st.one_of(st.none(), st.tuples(st.integers(0, 30), st.integers(1, 40))),
+                       st.booleans(), st.booleans()), max_size=5)),  # ref, empty, prefixed
+    min_size=1, max_size=6)
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(sheets)
+def test_the_scan_reaches_at_least_as_far_as_calamine(tmp_path_factory, rows):
+    """Whatever mix of referenced and unreferenced cells, empty rows and cells and prefixed
+    tags: the extent the scan measures is never smaller than the grid calamine builds."""
+    xml = []
+    for row_r, empty_row, cells in rows:
+        r = f' r="{row_r}"' if row_r else ""
+        if empty_row:
+            xml.append(f"<row{r}/>")
+            continue
+        parts = []
+        for ref, empty, prefixed in cells:
+            p = "x:" if prefixed else ""
+            a = f' r="{column_letters(ref[0])}{ref[1]}"' if ref else ""
+            parts.append(f"<{p}c{a}/>" if empty else f"<{p}c{a}><{p}v>1</{p}v></{p}c>")
+        xml.append(f"<row{r}>{''.join(parts)}</row>")
+    text = sheet_xml("".join(xml)).replace('">', f'" xmlns:x="{MAIN}">', 1)
+    path = workbook(tmp_path_factory.mktemp("scan") / "s.xlsx", text)
+    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(
+        skip_empty_area=False)
+    height, width = len(grid), max((len(r) for r in grid), default=0)
+    big = Limits(*(10**12 for _ in range(8)))
+    for exact in (True, False):
+        scan = SheetScan("s.xlsx", big, exact=exact)
+        scan.feed(text.encode())
+        scan.close()
+        if exact or not scan.needs_exact:
+            assert scan.max_row + 1 >= height and scan.max_col + 1 >= width, (exact, text)

@@ -53,8 +53,9 @@ class Limits:
     def from_settings(cls) -> "Limits":
         from django.conf import settings
 
-        def get(key):
-            return int(getattr(settings, key, DEFAULTS[key]))
+        def get(key):   # the defaults when read outside Django (a script)
+            return int(getattr(settings, key, DEFAULTS[key]) if settings.configured
+                       else DEFAULTS[key])
 
         return cls(*(get(k) for k in DEFAULTS))
 

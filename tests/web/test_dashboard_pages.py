@@ -234,7 +234,7 @@ def test_close_job_polls_while_running(province, users):
                                    total=4, stage="snapshots", done=2, status="RUNNING")
     admin = login(users["admin"])
     poll = get(admin, reverse("month_close_job", args=[job.pk])).content.decode()
-    assert 'hx-trigger="every 1s"' in poll and "width: 50%" in poll
+    assert 'hx-trigger="every 1s"' in poll and 'max="100" value="50"' in poll
     page = get(admin, reverse("month_close")).content.decode()
     assert "disabled" in page and "月结正在进行" in page
     other = ImportJob.objects.create(kind="sites", filename="x.csv", stored_path="")

@@ -321,3 +321,25 @@ def test_a_site_code_with_a_slash_is_refused_and_percent_ratios_are_read_as_perc
     ok = imp(tmp_path, "tenancies", [{**ROWS["tenancies"][1], "tenancy_id": "T-LY001-X",
                                       "agreed_ratio": "12.5%"}], books["admin"], name="t.csv")
     assert ok.stored and Tenancy.objects.get(tenancy_id="T-LY001-X").agreed_ratio == 12.5
+
+
+@override_settings(TOWERLEDGER_JOB_RUNNER="sync")
+def test_the_import_page_creates_cities_only_when_a_province_admin_ticks_the_box(books,
+                                                                                 tmp_path):
+    from django.test import Client
+    from django.urls import reverse
+
+    from towerledger.exchange.models import ImportJob
+
+    row = {**ROWS["sites"][0], "city": "开封市", "county": "龙亭区"}
+    path = write_rows(tmp_path / "s.csv", "sites", [row])
+    for role, box in (("clerk_zz", "1"), ("admin", ""), ("admin", "1")):
+        c = Client()
+        c.force_login(books[role])
+        assert ("create_org" in c.get(reverse("imports")).content.decode()) == (role == "admin")
+        with path.open("rb") as f:
+            c.post(reverse("imports"), {"kind": "sites", "file": f, "create_org": box})
+    clerk, unticked, ticked = ImportJob.objects.order_by("pk")
+    assert clerk.errors[0][1:] == ["city", "地市 开封市 不存在", "no such city 开封市"]
+    assert unticked.status == ImportJob.Status.FAILED and ticked.status == ImportJob.Status.DONE
+    assert Site.objects.get(site_code="ZZ010").county.city.name == "开封市"

@@ -29,6 +29,7 @@ class ImportJob(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     error_report = models.CharField(max_length=500, blank=True)
     keep_going = models.BooleanField(default=False)
+    create_org = models.BooleanField(default=False)  # may create provinces and cities
     reason = models.CharField(max_length=200, blank=True)
     errors = models.JSONField(default=list, blank=True)  # the first errors: row, column, zh, en
     message = models.TextField(blank=True)

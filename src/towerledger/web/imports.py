@@ -76,12 +76,14 @@ def imports(request):
         job = ImportJob.objects.create(
             kind=kind, filename=Path(upload.name).name[:255], stored_path=str(_save(upload)),
             user=request.user, keep_going=bool(request.POST.get("keep_going")),
+            create_org=bool(request.POST.get("create_org")) and can_admin(request.user),
             reason=request.POST.get("reason", "")[:200])
         jobs.start(job)
         return redirect("import_job", job.pk)
     return render(request, "web/imports.html", {
         "kinds": kinds, "kind": request.GET.get("kind", ""),
         "jobs": ImportJob.objects.filter(user=request.user)[:20],
+        "can_create_org": can_admin(request.user),
         "max_mb": settings.UPLOAD_MAX_BYTES // 2**20})
 
 

@@ -30,7 +30,7 @@ def execute(job_id: int) -> None:
     try:
         result = run_import(job.kind, Path(job.stored_path), job.user, display_name=job.filename,
                             keep_going=job.keep_going, report_dir=Path(job.stored_path).parent,
-                            progress=tick, reason=job.reason)
+                            progress=tick, reason=job.reason, create_org=job.create_org)
     except Exception as exc:  # noqa: BLE001 — the page must say what went wrong
         ImportJob.objects.filter(pk=job_id).update(
             status=ImportJob.Status.FAILED, finished_at=timezone.now(), message=str(exc)[:500])

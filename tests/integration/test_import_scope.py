@@ -3,6 +3,8 @@ in-scope row is stored, an out-of-scope row is a row error "不在您的范围�
 scope" and nothing at all is written; the three attacks of the issue are refused; a city
 that does not exist is a row error unless the import creates organisation data."""
 
+from datetime import date
+
 import pytest
 from django.test import override_settings
 from typer.testing import CliRunner
@@ -343,3 +345,34 @@ def test_the_import_page_creates_cities_only_when_a_province_admin_ticks_the_box
     assert clerk.errors[0][1:] == ["city", "地市 开封市 不存在", "no such city 开封市"]
     assert unticked.status == ImportJob.Status.FAILED and ticked.status == ImportJob.Status.DONE
     assert Site.objects.get(site_code="ZZ010").county.city.name == "开封市"
+
+
+# ---- the other bulk paths that take a user ----------------------------------------------------
+
+def test_paying_on_the_page_refuses_a_bill_of_an_account_feeding_another_city(books, tmp_path):
+    from towerledger.bills.services import ServiceError, pay_bills
+
+    admin = books["admin"]
+    shared = {**ROWS["accounts"][0], "account_no": "A-900", "split_ratio": "50"}
+    assert imp(tmp_path, "accounts", [shared, {**shared, "site_code": "LY001"}], admin).stored
+    assert imp(tmp_path, "bills", [{**ROWS["bills"][0], "account_no": "A-900"}], admin,
+               name="b.csv").stored
+    bill = Bill.objects.get(account__account_no="A-900")
+    with pytest.raises(ServiceError):
+        pay_bills([bill.pk], books["clerk_zz"], date(2024, 8, 1))
+    assert pay_bills([bill.pk], admin, date(2024, 8, 1)).paid == [bill.pk]
+
+
+@override_settings(TOWERLEDGER_ALLOCATE_ON_PAY=False)
+def test_allocation_and_lump_sums_as_a_clerk_cover_their_city_only(books):
+    from towerledger.bills.services import pay_bills
+    from towerledger.settlement.allocate import allocate_bills
+    from towerledger.settlement.models import Line
+    from towerledger.settlement.services import lump_sums
+
+    pay_bills(list(Bill.objects.values_list("pk", flat=True)), books["admin"], date(2024, 6, 3))
+    assert allocate_bills(user=books["viewer"]).bills == 0
+    allocate_bills(user=books["clerk_zz"])
+    assert set(Line.objects.values_list("bill__bill_no", flat=True)) == {"B-2405"}
+    assert lump_sums(date(2024, 5, 1), books["clerk_zz"]) == 0   # the lump sum is Luoyang's
+    assert lump_sums(date(2024, 5, 1), books["clerk_ly"]) == 1

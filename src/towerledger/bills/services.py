@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from towerledger.access import audit as log
-from towerledger.access.scope import can_change, scoped
+from towerledger.access.scope import can_change, scoped, writable
 from towerledger.bills import audit, payments
 from towerledger.bills.models import Bill, Flag, Whitelist
 from towerledger.bills.payments import PayResult
@@ -45,7 +45,10 @@ def pay_bills(bill_ids: list[int], user, paid_date: date, reason: str = "",
         raise ServiceError("支付日期不能晚于今天", "paid date cannot be in the future")
     if payment_ref and len(bill_ids) != 1:
         raise ServiceError("支付流水号只能用于一张缴费单", "a payment_ref pays one bill only")
-    visible = set(scoped(user, Bill.objects.filter(pk__in=bill_ids)).values_list("pk", flat=True))
+    # writable, not only visible: paying a bill of an account that also feeds another
+    # city's sites advances and allocates to them too (the payments import refuses it alike)
+    visible = set(writable(user, Bill.objects.filter(pk__in=bill_ids))
+                  .values_list("pk", flat=True))
     missing = set(bill_ids) - visible
     if missing:
         raise ServiceError(f"缴费单不存在：{sorted(missing)}", f"no such bill: {sorted(missing)}",

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from towerledger.access.scope import writable
 from towerledger.bills.models import Bill, SubmeterReading
 from towerledger.db.bulk import chunked, copy_insert
 from towerledger.domain import allocation as dom
@@ -140,7 +141,9 @@ def allocate_bills(bill_ids=None, user=None, month: date | None = None, today: d
                    progress=None) -> Result:
     """Allocate and push paid bills that have no lines yet; returns what was done."""
     today = today or timezone.localdate()
-    ids = list(unallocated(bill_ids, month).order_by("pk").values_list("pk", flat=True))
+    # a clerk's run (CLI --user) allocates their city's bills; viewers and operators none
+    ids = list(writable(user, unallocated(bill_ids, month)).order_by("pk")
+               .values_list("pk", flat=True))
     result = Result()
     if not ids:
         return result

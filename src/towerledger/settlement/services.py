@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from towerledger.access.audit import record, record_many
 from towerledger.access.models import Role
-from towerledger.access.scope import role_of, scoped
+from towerledger.access.scope import role_of, scoped, writable
 from towerledger.db.bulk import chunked
 from towerledger.domain import lifecycle
 from towerledger.domain.codes import SettlementMode
@@ -298,7 +298,7 @@ def lump_sums(month: date, user=None, today: date | None = None) -> int:
     last = nxt - timedelta(days=1)
     done = set(Line.objects.filter(kind=Line.Kind.LUMP_SUM, month=first)
                .values_list("tenancy_id", flat=True))
-    tenancies = Tenancy.objects.filter(
+    tenancies = writable(user, Tenancy.objects.all()).filter(   # a clerk: their city's
         settlement_mode=SettlementMode.LUMP_SUM, lump_sum_monthly__isnull=False,
         start_date__lte=last).exclude(end_date__lt=first).exclude(pk__in=done).select_related(
         "site__county__city", "operator")

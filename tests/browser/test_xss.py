@@ -26,6 +26,7 @@ from tests.browser.test_settlement_flow import log_in
 from tests.helpers import ACCOUNTS_HEADER, SITES_HEADER, write_csv
 from tests.integration.test_bills import GRID, MAY, bill, import_bills
 from towerledger.analysis.close import close_month
+from towerledger.analysis.models import MonthClose
 from towerledger.bills import services as bill_services
 from towerledger.bills.models import Bill, Flag
 from towerledger.collection import services as collection
@@ -258,3 +259,28 @@ def test_no_payload_runs_for_the_province_admin_on_any_page(
         assert problems == [], problems
         assert not [m for m in seen["console"] if "Content Security Policy" in m], seen["console"]
         context.close()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_our_scripts_work_under_the_policy(browser, live_server, users):
+    """What moved out of inline script still works with the policy enforced: htmx polls an
+    import job and swaps the finished state in (allowEval off), and a data-confirm button
+    asks first — dismissed, nothing is closed."""
+    job = ImportJob.objects.create(kind="sites", filename=f"{SVG}.csv", stored_path="",
+                                   status="RUNNING", stage="store", total=10, done=4)
+    page, seen = watch(browser.new_context(viewport={"width": 1360, "height": 860}))
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server.url}/imports/{job.pk}/")
+    expect(page.locator("#job progress")).to_have_attribute("value", "40")
+    ImportJob.objects.filter(pk=job.pk).update(status="DONE", rows=10, created=10,
+                                               finished_at=timezone.now())
+    expect(page.locator("#job")).to_contain_text("新增 10", timeout=5000)   # polled, swapped
+    expect(page.locator("#job progress")).to_have_count(0)
+
+    page.goto(f"{live_server.url}/close/")
+    page.click("#close-form button")
+    assert seen["dialogs"] and "关账" in seen["dialogs"][0]    # asked, and dismissed
+    assert not MonthClose.objects.exists()
+    assert page.evaluate("window.__csp") == [] and not seen["errors"]
+    assert page.evaluate("window.__xss") is None
+    page.context.close()

@@ -39,7 +39,7 @@ def export_allocations(user):
 
 
 def export_lines(user):
-    qs = scoped(user, Line.objects.exclude(status=Line.Status.TOWER)).order_by("pk")
+    qs = scoped(user, Line.objects.of_operators()).order_by("pk")
     for r in qs.values_list("pk", "kind", "adjusts_id", "month", "bill__bill_no",
                             "site__site_code", "tenancy__tenancy_id", "operator__code", "mode",
                             "period_start", "period_end", "share", "cost_share", "tax_factor",

@@ -4,7 +4,7 @@ references the one it corrects."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models import OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,53 +14,69 @@ from towerledger.domain.codes import SettlementMode, choices
 from towerledger.sites.models import money
 
 
-class LineQuerySet(models.QuerySet):
-    """What a line's status means, named once (the receivables core, 应收核心).
+def line_state(name: str) -> Q:
+    """The condition for a named state of a line — the one definition of what each status
+    means (应收核心); ``LineQuerySet`` filters by it, aggregates use it as ``filter=``:
 
-    Every other module asks for lines by these names; none filters by ``status`` itself
-    (``tests/unit/test_lifecycle_owner.py`` keeps it so). As-of-date questions about
-    receivable chains are in ``settlement.receivables``."""
+    * pending: pushed and waiting for the operator (待确认)
+    * disputed: disputed and not yet answered (争议中)
+    * unanswered: pending or disputed (the UNCONFIRMED account)
+    * confirmed: confirmed, explicitly or deemed (已确认): the receivable
+    * current: the latest version of every chain: pending, disputed or confirmed — never a
+      superseded line beside its replacement, never a tower-borne one
+    * answered: the operator's history: confirmed, disputed or settled by an adjustment
+    * superseded: settled by an adjustment (已调账)
+    * tower: the tower-borne remainders (铁塔自担), never pushed
+    """
+    s = Line.Status
+    return {
+        "pending": Q(status=s.PUSHED),
+        "disputed": Q(status=s.DISPUTED),
+        "unanswered": Q(status__in=[s.PUSHED, s.DISPUTED]),
+        "confirmed": Q(status=s.CONFIRMED),
+        "current": Q(status__in=[s.PUSHED, s.DISPUTED, s.CONFIRMED]),
+        "answered": Q(status__in=[s.CONFIRMED, s.DISPUTED, s.SUPERSEDED]),
+        "superseded": Q(status=s.SUPERSEDED),
+        "tower": Q(status=s.TOWER),
+    }[name]
+
+
+class LineQuerySet(models.QuerySet):
+    """Lines by the names of their states (``line_state``). Every other module asks for
+    lines this way; none filters by ``status`` itself (``tests/unit/test_lifecycle_owner.py``
+    keeps it so). As-of-date questions about receivable chains are in
+    ``settlement.receivables``."""
 
     def of_operators(self):
-        """Lines owed by an operator: every line but the tower-borne remainders."""
-        return self.exclude(status=Line.Status.TOWER).filter(operator__isnull=False)
+        """Lines owed by an operator: every line but the tower-borne ones."""
+        return self.exclude(line_state("tower")).filter(operator__isnull=False)
 
     def tower_borne(self):
-        """The sites' tower-borne remainders (铁塔自担): never pushed."""
-        return self.filter(status=Line.Status.TOWER)
+        return self.filter(line_state("tower"))
 
     def pending(self):
-        """Pushed and waiting for the operator's answer (待确认)."""
-        return self.filter(status=Line.Status.PUSHED)
+        return self.filter(line_state("pending"))
 
     def disputed(self):
-        """Disputed and not yet answered (争议中)."""
-        return self.filter(status=Line.Status.DISPUTED)
+        return self.filter(line_state("disputed"))
 
     def unanswered(self):
-        """Pushed and not confirmed: pending or disputed (the UNCONFIRMED account)."""
-        return self.filter(status__in=[Line.Status.PUSHED, Line.Status.DISPUTED])
+        return self.filter(line_state("unanswered"))
 
     def confirmed(self):
-        """Confirmed, explicitly or deemed (已确认): the receivable."""
-        return self.filter(status=Line.Status.CONFIRMED)
+        return self.filter(line_state("confirmed"))
 
     def current(self):
-        """The latest version of every chain: pending, disputed or confirmed — never a
-        superseded line beside its replacement, never a tower-borne one."""
-        return self.filter(status__in=[Line.Status.PUSHED, Line.Status.DISPUTED,
-                                       Line.Status.CONFIRMED])
+        return self.filter(line_state("current"))
 
     def answered(self):
-        """The operator's history: confirmed, disputed, or settled by an adjustment."""
-        return self.filter(status__in=[Line.Status.CONFIRMED, Line.Status.DISPUTED,
-                                       Line.Status.SUPERSEDED])
+        return self.filter(line_state("answered"))
 
     def with_status(self, status: str | None):
-        """A user's status filter (lists, API): one of Line.Status, or everything an
+        """A user's status filter (lists, API): one stored status, or every line an
         operator can see when empty or ALL."""
         if status in Line.Status.values and status != Line.Status.TOWER:
-            return self.filter(status=status)
+            return self.of_operators().filter(status=status)
         return self.of_operators()
 
     def unstated(self):
@@ -70,6 +86,12 @@ class LineQuerySet(models.QuerySet):
     def open(self):
         """Confirmed and not wholly written off (待核销): what receipts may pay."""
         return self.confirmed().exclude(receivable=models.F("written_off"))
+
+    def chains_pushed_in(self, first, last):
+        """Lines of the chains whose original was pushed from ``first`` to ``last`` (a
+        chain belongs to its original's month, whenever its adjustments came)."""
+        return self.filter(Q(root__isnull=True, push_date__gte=first, push_date__lte=last)
+                           | Q(root__push_date__gte=first, root__push_date__lte=last))
 
 
 class LineManager(models.Manager.from_queryset(LineQuerySet)):
@@ -165,6 +187,17 @@ class Line(models.Model):
 
     def __str__(self):
         return f"L{self.pk}"
+
+    @classmethod
+    def history_choices(cls) -> list[tuple[str, str]]:
+        """The statuses of the operator's history (``line_state("answered")``), to pick from."""
+        return [(s, s.label) for s in (cls.Status.CONFIRMED, cls.Status.DISPUTED,
+                                       cls.Status.SUPERSEDED)]
+
+    @property
+    def is_pending(self) -> bool:
+        """Waiting for the operator: it may confirm or dispute it."""
+        return self.status == Line.Status.PUSHED
 
     @property
     def chain_root_id(self) -> int:

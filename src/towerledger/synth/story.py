@@ -97,8 +97,8 @@ def _month_of(path: Path) -> date:
 def _operators_answer(rng, share, month, end, today, confirm_lines, Line):
     """Operators confirm a growing part of the month's lines themselves, a few days after
     the push; the rest waits for the deadline."""
-    pending = list(Line.objects.filter(status=Line.Status.PUSHED, push_date__lte=end,
-                                       push_date__gte=month).values_list("pk", "push_date"))
+    pending = list(Line.objects.pending().filter(push_date__lte=end, push_date__gte=month)
+                   .values_list("pk", "push_date"))
     by_day = defaultdict(list)
     for pk, pushed in pending:
         if rng.random() < 0.3 + 0.6 * share:
@@ -126,8 +126,8 @@ def _disputes(rng, i, month, today):
     admin = get_user_model().objects.filter(profile__role=Role.PROVINCE_ADMIN).first()
     if admin is None:
         return
-    lines = list(Line.objects.filter(status=Line.Status.PUSHED, push_date__gte=month,
-                                     receivable__gt=100).order_by("pk")[:400])
+    lines = list(Line.objects.pending().filter(push_date__gte=month, receivable__gt=100)
+                 .order_by("pk")[:400])
     rng.shuffle(lines)
     for k, line in enumerate(lines[:2]):
         op = Operator.objects.get(pk=line.operator_id)
@@ -170,8 +170,7 @@ def _statements_and_receipts(rng, share, month, end, today, out: Path, user):
                          f"{st.operator.code} 电费 {st.number}"])
     # catching up: from mid-year, a payment towards the oldest arrears per operator and city
     if share > 0.4:
-        open_by = Line.objects.filter(status=Line.Status.CONFIRMED, push_date__lt=month,
-                                      receivable__gt=F("written_off")).values(
+        open_by = Line.objects.open().filter(push_date__lt=month).values(
             "operator__code", "city__name").annotate(left=Sum(F("receivable") -
                                                               F("written_off")))
         for r in open_by:

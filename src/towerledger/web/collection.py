@@ -414,9 +414,8 @@ def _receipt(request, pk) -> Receipt:
 def open_lines(user, receipt: Receipt, params):
     """Confirmed lines of the receipt's operator with something left to write off, in the
     user's scope (and the receipt's city, when it has one), oldest push first."""
-    qs = scoped(user, Line.objects.filter(status=Line.Status.CONFIRMED,
-                                          operator_id=receipt.operator_id,
-                                          receivable__gt=F("written_off")))
+    qs = scoped(user, Line.objects.open().filter(operator_id=receipt.operator_id,
+                                                 receivable__gt=F("written_off")))
     if receipt.city_id:
         qs = qs.filter(city_id=receipt.city_id)
     if params.get("site"):

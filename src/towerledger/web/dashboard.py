@@ -44,7 +44,7 @@ from towerledger.domain.months import month_end, next_month
 from towerledger.exchange.files import write_table
 from towerledger.exchange.models import ImportJob
 from towerledger.org.models import City, County
-from towerledger.settlement.models import Line
+from towerledger.settlement.models import Line, line_state
 from towerledger.web.context import STAFF
 from towerledger.web.tables import roles
 from towerledger.web.views import code_label
@@ -478,13 +478,12 @@ def push_months(user) -> list[date]:
 
 
 def my_sites_table(request, scope, month, everything=False):
-    """An operator's own lines pushed in the month, site by site, live from the lines it
-    may see (the site snapshots hold all-operator figures, which operators never see):
-    lines, receivable pushed, confirmed, disputed, written off and outstanding now."""
+    """An operator's own receivable chains of the month (originals pushed in it), site by
+    site, live from the lines it may see (the site snapshots hold all-operator figures,
+    which operators never see): chains, their amount now, confirmed, disputed, written off
+    and outstanding now."""
     end = month_end(month)
-    qs = scoped(request.user, Line.objects.filter(
-        push_date__gte=month, push_date__lte=end, operator__isnull=False,
-        status__in=[Line.Status.PUSHED, Line.Status.CONFIRMED, Line.Status.DISPUTED]))
+    qs = scoped(request.user, Line.objects.current().of_operators().chains_pushed_in(month, end))
     if scope.city:
         qs = qs.filter(city__name=scope.city)
     q = request.GET.get("q", "").strip()
@@ -492,8 +491,8 @@ def my_sites_table(request, scope, month, everything=False):
         qs = qs.filter(site__site_code__icontains=q)
     grouped = qs.values("site__site_code", "city__name").annotate(
         n=Count("pk"), pushed=Sum("receivable"),
-        confirmed=Sum("receivable", filter=Q(status=Line.Status.CONFIRMED)),
-        disputed=Sum("receivable", filter=Q(status=Line.Status.DISPUTED)),
+        confirmed=Sum("receivable", filter=line_state("confirmed")),
+        disputed=Sum("receivable", filter=line_state("disputed")),
         off=Sum("written_off")).order_by("site__site_code")
     heads = [{"label": _("Site code")}, {"label": _("City")},
              *[{"label": str(label), "cls": "num"} for _k, label in MY_SITE_COLUMNS],

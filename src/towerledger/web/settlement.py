@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +24,8 @@ from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.exchange.files import write_table
 from towerledger.settlement import services
-from towerledger.settlement.models import Dispute, Line
+from towerledger.settlement.models import Dispute, Line, line_state
+from towerledger.settlement.receivables import chain as line_chain
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.redirects import back
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
@@ -33,7 +34,6 @@ from towerledger.web.views import _cities, code_label
 
 ZERO = Decimal("0.00")
 OPERATORS = ("CMCC", "CUCC", "CTCC", "CBN", "OTHER")
-HISTORY = (Line.Status.CONFIRMED, Line.Status.DISPUTED, Line.Status.SUPERSEDED)
 EVERYONE = (*STAFF, Role.OPERATOR)
 
 
@@ -62,13 +62,11 @@ def _tab(params) -> str:
 def filtered_lines(user, params):
     """The lines the list shows for these GET parameters (also used by the download and by
     "confirm all filtered", so the three always agree)."""
-    qs = scoped(user, Line.objects.exclude(status=Line.Status.TOWER))
+    qs = scoped(user, Line.objects.of_operators())
     if _tab(params) == "history":
-        qs = qs.filter(status__in=HISTORY)
-        if params.get("status") in HISTORY:
-            qs = qs.filter(status=params["status"])
+        qs = qs.answered().with_status(params.get("status"))
     else:
-        qs = qs.filter(status=Line.Status.PUSHED)
+        qs = qs.pending()
     qs = _month_filter(qs, params.get("month"))
     if params.get("city", "").isdigit():
         qs = qs.filter(city_id=int(params["city"]))
@@ -94,7 +92,7 @@ def _line_filters(request, tab):
                choice_filter(request, "kind", _("Kind"), Line.Kind.choices)]
     if tab == "history":
         filters.append(choice_filter(request, "status", _("Status"),
-                                     [(s, s.label) for s in HISTORY]))
+                                     Line.history_choices()))
     if role_of(request.user) != Role.OPERATOR:
         filters.append(choice_filter(request, "operator", _("Operator"),
                                      [(c, code_label(c)) for c in OPERATORS]))
@@ -191,20 +189,6 @@ def lines_export(request):
 
 # ---- a line's page ------------------------------------------------------------------------
 
-def _chain(line: Line) -> list[Line]:
-    """The line's whole adjustment chain, oldest first: what it corrects and what corrects it."""
-    first = line
-    while first.adjusts_id:
-        first = Line.objects.get(pk=first.adjusts_id)
-    chain, cur = [first], first
-    while True:
-        nxt = Line.objects.filter(adjusts=cur).order_by("pk").first()
-        if nxt is None:
-            return chain
-        chain.append(nxt)
-        cur = nxt
-
-
 def _weights_table(line: Line, mine: bool) -> dict:
     """Per tenancy of the site: active days and its weight in each run of the bill period.
     An operator sees other operators' tenancies as anonymous co-tenants."""
@@ -254,7 +238,7 @@ def line(request, pk):
     user, role = request.user, role_of(request.user)
     obj = get_object_or_404(scoped(user, Line.objects.select_related(
         "bill", "site__county__city", "tenancy", "operator", "confirmed_by")), pk=pk)
-    chain = _chain(obj)
+    chain = line_chain(obj)
     disputes = scoped(user, Dispute.objects.filter(line__in=chain)).select_related(
         "raised_by", "answered_by", "line__site", "line__tenancy", "adjustment").order_by(
         "raised_at", "pk")
@@ -265,7 +249,7 @@ def line(request, pk):
         "line": obj, "chain": chain, "disputes": _labelled(disputes), "explanation": text,
         "weights": _weights_table(obj, role == Role.OPERATOR),
         "is_operator": role == Role.OPERATOR, "bill_link": role in STAFF and obj.bill_id,
-        "can_act": role == Role.OPERATOR and obj.status == Line.Status.PUSHED,
+        "can_act": role == Role.OPERATOR and obj.is_pending,
         "reasons": Dispute.Reason.choices,
         "attachment_types": ", ".join(sorted({k.lstrip(".") for k in ATTACHMENT_TYPES})),
         "attachment_mb": settings.ATTACHMENT_MAX_BYTES // 2**20})
@@ -403,14 +387,15 @@ def ledger_sums(operators):
     adjustment lines counted instead)."""
     alloc = Q(kind=Line.Kind.ALLOCATION)
     sums = {"paid": Sum("cost_share", filter=alloc),
-            "tower": Sum("cost_share", filter=alloc & Q(status=Line.Status.TOWER))}
+            "tower": Sum("cost_share", filter=alloc & line_state("tower"))}
     for code in operators:
         sums[f"op_{code}"] = Sum("cost_share", filter=alloc & Q(operator__code=code))
     sums.update({
-        "confirmed": Sum("receivable", filter=Q(status=Line.Status.CONFIRMED)),
-        "disputed": Sum("receivable", filter=Q(status=Line.Status.DISPUTED)),
-        "outstanding": Sum("receivable", filter=Q(status__in=[Line.Status.PUSHED,
-                                                              Line.Status.DISPUTED])),
+        "confirmed": Sum("receivable", filter=line_state("confirmed")),
+        "disputed": Sum("receivable", filter=line_state("disputed")),
+        "unconfirmed": Sum("receivable", filter=line_state("unanswered")),
+        "paid_off": Sum("written_off", filter=line_state("current")),
+        "owed": Sum(F("receivable") - F("written_off"), filter=line_state("current")),
     })
     return sums
 
@@ -435,7 +420,8 @@ def ledger(request):
         *[num(r[k] or ZERO) for k in keys]]} for r in page]
     totals = qs.aggregate(**sums)
     labels = {"paid": _("Paid amount"), "tower": _("Tower-borne"), "confirmed": _("Confirmed"),
-              "disputed": _("Disputed"), "outstanding": _("Outstanding")}
+              "disputed": _("Disputed"), "unconfirmed": _("Pending confirmation"),
+              "paid_off": _("Written off"), "owed": _("Outstanding")}
     for code in operators:
         labels[f"op_{code}"] = _("Allocated %(operator)s") % {"operator": code_label(code)}
     heads = [header(_("Site code")), header(_("Name")), header(_("Month")),

@@ -172,7 +172,7 @@ def operator_view(trace: dict, own_tenancy: str | None, own_operator: str | None
 
 def shown_lines():
     """Lines the API shows at all: never the tower-borne rows."""
-    return Line.objects.exclude(status=Line.Status.TOWER).exclude(operator__isnull=True)
+    return Line.objects.of_operators()
 
 
 def aware(moment: datetime) -> datetime:
@@ -208,8 +208,7 @@ class LineFilters(Schema):
                         "never listed.")
 def list_lines(request, filters: Query[LineFilters], paging: Query[PageParams]):
     qs = visible(request, shown_lines())
-    if filters.status != "ALL":
-        qs = qs.filter(status=filters.status)
+    qs = qs.with_status(filters.status)
     if filters.month:
         qs = qs.filter(month=date.fromisoformat(filters.month + "-01"))
     for name, lookup in (("site_code", "site__site_code"), ("tenancy_id", "tenancy__tenancy_id"),

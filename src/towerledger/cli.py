@@ -163,7 +163,7 @@ def worker():
     setup_django()
     from django.core.management import call_command
 
-    from towerledger.settlement.tasks import schedule
+    from towerledger.analysis.tasks import schedule
 
     if schedule():
         console.print("已安排每日期限任务 daily deadlines scheduled")

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
+from django.utils import timezone
 
 from tests.integration.test_bills import MAY, bill, import_bills
 from towerledger.analysis import close as closing
@@ -113,3 +114,33 @@ def test_after_a_close_later_postings_land_in_the_open_month(may_paid):
     assert not JournalEntry.objects.filter(date__lte=date(2024, 5, 31)).exclude(
         kind__in=["PAYMENT", "ALLOCATION", "CONFIRM"]).exists()
     assert settlement.run_deadlines(date(2024, 6, 20)).deemed == 0
+
+
+def test_a_closed_month_says_which_figures_are_stocks_and_which_flows(may_paid):
+    mc = closing.close_month(MAY1, as_of=date(2024, 6, 15))
+    assert mc.summary["snapshots"]["stocks_as_of"] == "2024-05-31"
+    assert mc.summary["snapshots"]["flows_as_of"] == "2024-06-15"
+
+
+def test_the_open_month_is_live_and_provisional_until_its_close(may_paid, users):
+    from towerledger.analysis import live
+    from towerledger.analysis.models import ProvisionalMonth
+    from towerledger.settlement.services import confirm_lines
+
+    # 20 May: nothing closed yet, May is the open month, read as of that day
+    assert live.open_months(date(2024, 5, 20)) == [MAY1]
+    assert live.refresh(date(2024, 5, 31)) == [MAY1]
+    assert live.provisional() == {MAY1: date(2024, 5, 31)}
+    f = province_row().figures
+    assert f["chains"] == 3 and D(str(f.get("confirmed_amount", 0))) == 0
+    # a confirmation the next day shows in the next refresh
+    cmcc = Line.objects.pending().filter(operator__code="CMCC").get()
+    assert confirm_lines([cmcc.pk], users["cmcc"]).confirmed == [cmcc.pk]
+    live.refresh(timezone.localdate(), months=[MAY1])
+    assert D(str(province_row().figures["confirmed_amount"])) == cmcc.receivable
+    assert live.provisional()[MAY1] == timezone.localdate()
+    # the close replaces the live figures and the month is no longer provisional
+    closing.close_month(MAY1, as_of=date(2024, 6, 15))
+    assert not ProvisionalMonth.objects.exists()
+    assert live.open_months(date(2024, 6, 20)) == [date(2024, 6, 1)]
+    assert live.refresh(date(2024, 6, 20), months=[MAY1]) == []   # closed: left alone

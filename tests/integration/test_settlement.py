@@ -268,7 +268,7 @@ def test_two_concurrent_answers_to_one_dispute_cannot_both_win(tmp_path):
 def test_the_worker_keeps_one_daily_deadline_run_queued(province, users, tmp_path):
     from django_tasks_db.models import DBTaskResult
 
-    from towerledger.settlement import tasks
+    from towerledger.analysis import tasks
 
     assert tasks.schedule() is True
     assert tasks.schedule() is False            # a restarted worker queues nothing more

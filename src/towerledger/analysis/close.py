@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from towerledger.access.audit import record
 from towerledger.analysis.kpi import compute
-from towerledger.analysis.models import Snapshot
+from towerledger.analysis.models import ProvisionalMonth, Snapshot
 from towerledger.db.bulk import chunked
 from towerledger.domain.errors import DomainError, ErrorCode
 from towerledger.domain.months import month_end
@@ -105,12 +105,17 @@ def _check(mc, user, as_of):
 
 
 def _snapshots(mc, user, as_of):
+    """The month's snapshots: stocks (outstanding, ageing, 欠费率) as of its last day, flows
+    (confirmed, written off, receipts applied) as of the close date — and the summary says
+    which. Live provisional figures of the month, if any, are replaced."""
     rows = compute(mc.month, as_of)
     with transaction.atomic():
         Snapshot.objects.filter(month=mc.month).delete()
         for part in chunked(rows, 5000):
             Snapshot.objects.bulk_create([Snapshot(month=mc.month, **r) for r in part])
-    return {"rows": len(rows)}
+        ProvisionalMonth.objects.filter(month=mc.month).delete()
+    return {"rows": len(rows), "stocks_as_of": month_end(mc.month).isoformat(),
+            "flows_as_of": as_of.isoformat()}
 
 
 def _lock(mc, user, as_of):

@@ -11,6 +11,7 @@ report_app = typer.Typer(help="Reports (报表)", no_args_is_help=True)
 def register(app):
     app.command(name="close")(close)
     app.command(name="check")(check)
+    app.command(name="deadlines")(deadlines)
     app.add_typer(report_app, name="report")
     report_app.command(name="kpi")(kpi)
 
@@ -99,3 +100,28 @@ def check():
     if problems:
         raise typer.Exit(1)
     cli.console.print("[green]✓ 账务检查通过 books check out[/green]")
+
+
+def deadlines(
+    on: Annotated[str | None, typer.Option("--date", help="as of YYYY-MM-DD (default today)")]
+    = None,
+):
+    """Daily deadlines: deem confirmed the lines past their confirm-by date (where the
+    agreement says so), mark disputes past their resolve-by date overdue (逾期), then
+    refresh the open months' provisional KPI figures (暂定指标)."""
+    from datetime import date
+
+    from towerledger import cli
+
+    cli.setup_django()
+    from towerledger.analysis import live
+    from towerledger.settlement.services import run_deadlines
+
+    today = date.fromisoformat(on) if on else None
+    result = run_deadlines(today)
+    cli.console.print(f"视同确认 deemed confirmed {result.deemed:,}; "
+                      f"争议逾期 disputes overdue {result.overdue:,}")
+    months = live.refresh(today)
+    cli.console.print("暂定指标 provisional figures: "
+                      + (", ".join(f"{m:%Y-%m}" for m in months) or "—"))
+

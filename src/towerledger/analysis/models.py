@@ -72,3 +72,18 @@ class Snapshot(models.Model):
                                                name="uniq_snapshot")]
         indexes = [models.Index(fields=["month", "level", "operator"]),
                    models.Index(fields=["level", "key", "operator", "month"])]
+
+
+class ProvisionalMonth(models.Model):
+    """A month not yet closed whose snapshots were computed live (暂定): the dashboard
+    shows them marked provisional, with the day they are as of. The month's close replaces
+    its snapshots and deletes this row."""
+
+    month = models.DateField(_("month"), unique=True)
+    as_of = models.DateField(_("as of"))
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("provisional month")
+        verbose_name_plural = _("provisional months")
+

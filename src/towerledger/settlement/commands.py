@@ -7,9 +7,9 @@ import typer
 
 
 def register(app):
-    """Add ``allocate`` and ``deadlines`` to ``app``."""
+    """Add ``allocate`` to ``app`` (``deadlines`` is analysis's: it refreshes the open
+    months' live figures too)."""
     app.command()(allocate)
-    app.command()(deadlines)
 
 
 def _month(text: str) -> date:
@@ -49,19 +49,3 @@ def allocate(
         f"包干 lump sums {lumps:,}; 提示 flags {len(result.flags):,}")
     for bill, site, code, message in result.flags[:20]:
         cli.console.print(f"  [yellow]{code}[/yellow] bill {bill} {site}: {message}")
-
-
-def deadlines(
-    on: Annotated[str | None, typer.Option("--date", help="as of YYYY-MM-DD (default today)")]
-    = None,
-):
-    """Daily deadlines: deem confirmed the lines past their confirm-by date (where the
-    agreement says so) and mark disputes past their resolve-by date overdue (逾期)."""
-    from towerledger import cli
-
-    cli.setup_django()
-    from towerledger.settlement.services import run_deadlines
-
-    result = run_deadlines(date.fromisoformat(on) if on else None)
-    cli.console.print(f"视同确认 deemed confirmed {result.deemed:,}; "
-                      f"争议逾期 disputes overdue {result.overdue:,}")

@@ -1,4 +1,5 @@
-"""The daily deadline job for `towerledger worker`.
+"""The daily job for `towerledger worker`: the deadlines (deemed confirmation, overdue
+disputes), then the open months' live KPI snapshots (``analysis.live``).
 
 django-tasks has no periodic schedule, so the job keeps its own: the worker makes sure one
 run is queued (at start), and each run queues the next for shortly after midnight. A run
@@ -21,11 +22,14 @@ def next_run(now: datetime | None = None) -> datetime:
 
 @task()
 def deadlines_daily() -> dict:
+    from towerledger.analysis import live
     from towerledger.settlement.services import run_deadlines
 
     result = run_deadlines()
+    refreshed = live.refresh()
     schedule()  # this run is RUNNING, not waiting: the next one gets queued
-    return {"deemed": result.deemed, "overdue": result.overdue}
+    return {"deemed": result.deemed, "overdue": result.overdue,
+            "provisional": [f"{m:%Y-%m}" for m in refreshed]}
 
 
 def schedule() -> bool:

@@ -207,6 +207,32 @@ def test_manual_match_and_unmatch_are_logged_and_balanced(confirmed, users, tmp_
     assert check_books() == []
 
 
+def test_a_reversal_dated_in_the_past_counts_from_its_day(confirmed, users, tmp_path):
+    """Written off as of a day (DOMAIN §6): an application stands from its receipt's date
+    until the day it is reversed — the day the clerk gives, in the journal and on the row."""
+    from towerledger.settlement import receivables
+
+    today = timezone.localdate()
+    Line.objects.update(push_date=today - timedelta(days=20))   # pushed before it all
+    receipts(tmp_path, [["R-6", "CMCC", "郑州市", "100.00",
+                         (today - timedelta(days=10)).isoformat(), ""]])
+    r = Receipt.objects.get()
+    line = Line.objects.filter(operator__code="CMCC", status="CONFIRMED").first()
+    services.manual_match(r.pk, [line.pk], users["clerk_zz"], "对账确认")
+    app = Application.objects.get()
+    assert services.unmatch([app.pk], users["clerk_zz"], "误核销", today=today - timedelta(days=3))
+    app.refresh_from_db()
+    assert timezone.localtime(app.reversed_at).date() == today - timedelta(days=3)
+
+    def owed(day):
+        return sum((a for a, _n in receivables.outstanding(day).values()), D("0.00"))
+
+    whole = owed(today)
+    assert owed(today - timedelta(days=5)) == whole - D("100.00")   # standing then
+    assert owed(today - timedelta(days=3)) == whole                  # reversed that day
+    assert check_books() == []
+
+
 def test_ageing_buckets_by_days_since_push_and_is_scoped(confirmed, users):
     today = timezone.localdate()
     lines = list(Line.objects.filter(status="CONFIRMED").order_by("pk"))

@@ -520,11 +520,16 @@ def manual_match(receipt_id, line_ids, user, reason: str, today: date | None = N
 
 
 def unmatch(application_ids, user, reason: str, today: date | None = None) -> int:
-    """反核销: undo applications with a reason; the receipt's amount is unapplied again."""
+    """反核销: undo applications with a reason; the receipt's amount is unapplied again.
+    ``today``: the day of the reversal (default today; the demo and tests replay history) —
+    the journal entry and the applications' ``reversed_at`` both carry it, so "written off
+    as of a day" reads the same from either."""
     _staff(user)
     if not reason.strip():
         raise CollectionError("请填写反核销原因", "a reason is required")
     now = timezone.now()
+    if today and today != timezone.localdate():
+        now = timezone.make_aware(datetime.combine(today, time(12)))
     with transaction.atomic():
         _serialise_matching()
         apps = list(Application.objects.filter(pk__in=list(application_ids),

@@ -56,6 +56,26 @@ def pushed(operator, level="PROVINCE"):
         .figures["chains_amount"]
 
 
+def test_the_open_month_shows_live_and_marked_provisional(may_paid, users):  # noqa: F811
+    """Before May is closed the dashboard shows May's live figures, marked provisional with
+    the day they are as of — never silently the last closed month (issue 11)."""
+    from towerledger.analysis import live
+
+    admin = login(users["admin"])
+    r = get(admin, reverse("dashboard"))
+    assert r.context["month"] is None and "towerledger deadlines" in r.content.decode()
+    live.refresh(date(2024, 5, 31), months=[MAY1])
+    r = get(admin, reverse("dashboard"))
+    body = r.content.decode()
+    assert r.context["month"] == MAY1 and r.context["provisional_as_of"] == date(2024, 5, 31)
+    assert 'id="provisional"' in body and "2024-05-31" in body
+    assert money(pushed("*")) in body
+    closing.close_month(MAY1, as_of=date(2024, 6, 15))
+    r = get(admin, reverse("dashboard"))
+    assert r.context["month"] == MAY1 and r.context["provisional_as_of"] is None
+    assert 'id="provisional"' not in r.content.decode()
+
+
 def test_admin_dashboard_shows_the_province_its_cities_and_formulas(closed, users):
     admin = login(users["admin"])
     r = get(admin, reverse("dashboard"))

@@ -36,6 +36,7 @@ from django_tasks import task
 
 from towerledger.access.models import Role
 from towerledger.access.scope import profile_of, role_of, scoped
+from towerledger.analysis import live
 from towerledger.analysis.close import STEPS, CloseError, close_month
 from towerledger.analysis.kpi import AGE_BUCKETS, PRICE_BANDS, rates
 from towerledger.analysis.models import MonthClose, Snapshot
@@ -174,12 +175,21 @@ def closed_months() -> list[date]:
                 .order_by("month").values_list("month", flat=True))
 
 
+def analysed_months() -> list[date]:
+    """The months the dashboard can show: every closed month, then the open months with
+    live (provisional) figures."""
+    return sorted(set(closed_months()) | set(live.provisional()))
+
+
 def latest_closed_label() -> str:
-    """The home page's tile: the last closed month the dashboard shows (led by a word joiner
-    so the tile's thousands separator leaves "2025-05" alone)."""
-    m = MonthClose.objects.filter(status=MonthClose.Status.CLOSED).order_by("-month") \
-        .values_list("month", flat=True).first()
-    return f"\u2060{m:%Y-%m}" if m else "—"
+    """The home page's tile: the latest month the dashboard shows, marked when provisional
+    (led by a word joiner so the tile's thousands separator leaves "2025-05" alone)."""
+    months = analysed_months()
+    if not months:
+        return "—"
+    m = months[-1]
+    mark = f" {_('provisional')}" if m in live.provisional() else ""
+    return f"\u2060{m:%Y-%m}{mark}"
 
 
 def chosen_month(request, months: list[date]) -> date | None:
@@ -262,9 +272,10 @@ def kpi_meta(scope: Scope):
 @roles(*EVERYONE)
 def dashboard(request):
     scope = scope_of(request)
-    months = closed_months()
+    months = analysed_months()
     month = chosen_month(request, months)
     ctx = {"title": _("Dashboard"), "scope": scope, "month": month,
+           "provisional_as_of": live.provisional().get(month),
            "filters": _filters(request, scope, months, month),
            "can_close": scope.role == Role.PROVINCE_ADMIN}
     if month is None:

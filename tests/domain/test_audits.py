@@ -185,3 +185,53 @@ def test_findings_are_unique_per_rule_and_json_safe(n, kwh):
     found = audit_bill(bill, ACCOUNT, HISTORY, LoadFacts(rated_power_wd=D(1), no_tenant_days=2))
     assert len({f.code for f in found}) == len(found)
     json.dumps([f.figures for f in found])
+
+
+# ---- issue 12: a declared meter change, and GAP from the bill it follows ---------------
+
+def changed_meter(old_end, new_start, end, kwh, **kw) -> BillFacts:
+    """THIS with a meter change (换表): the old meter ran from 10000 to ``old_end``, the
+    new one from ``new_start`` to ``end``."""
+    return replace(THIS, meter_changed=True, start_reading=D(10000), old_meter_end_reading=old_end,
+                   new_meter_start_reading=new_start, end_reading=end, kwh=kwh,
+                   amount=(kwh * D("1.10")).quantize(D("0.01")), **kw)
+
+
+def test_a_declared_meter_change_adds_both_meters():
+    # old meter 10000 → 11500 (1500 kWh), new meter 0 → 2840 (2840 kWh): 4340 in all
+    bill = changed_meter(D(11500), D(0), D(2840), D(4340))
+    assert not {"READING_MISMATCH", "METER_ROLLBACK"} & codes(bill, HISTORY)
+    # with multiplier and loss: (1500 + 2840) × 2 + 20
+    bill = changed_meter(D(11500), D(0), D(2840), D(8700), multiplier=D(2), loss_kwh=D(20))
+    assert "READING_MISMATCH" not in codes(bill, HISTORY)
+
+
+def test_a_meter_change_whose_readings_disagree_is_still_a_mismatch():
+    bill = changed_meter(D(11500), D(0), D(2840), D(4000))
+    f = findings(bill, HISTORY)["READING_MISMATCH"]
+    assert D(f.figures["benchmark"]) == D(4340) and D(f.figures["actual"]) == D(4000)
+    assert "旧表止码 11500" in f.message_zh and "new meter start 0" in f.message_en
+    assert "METER_ROLLBACK" not in f.code
+
+
+def test_without_a_declared_change_the_rules_stand():
+    # the same readings without 是否换表: end below start is a rollback, not a mismatch
+    bill = replace(changed_meter(D(11500), D(0), D(2840), D(4340)), meter_changed=False)
+    assert {"METER_ROLLBACK"} <= codes(bill, HISTORY)
+    assert "READING_MISMATCH" not in codes(bill, HISTORY)
+
+
+def test_an_overlapping_bill_is_not_also_a_gap():
+    # B3 starts 5 days inside B2: OVERLAP, and no GAP measured from B1 before it
+    shifted = replace(THIS, period_start=HISTORY[2].period_end - timedelta(days=4))
+    found = codes(shifted, HISTORY)
+    assert "OVERLAP" in found and "GAP" not in found
+
+
+def test_gap_is_measured_from_the_latest_bill_it_follows():
+    # B2 ends 2024-07-31; a bill from 2024-08-06 leaves 5 days uncovered after B2
+    late = replace(THIS, period_start=HISTORY[2].period_end + timedelta(days=6))
+    f = findings(late, HISTORY)["GAP"]
+    assert f.figures["gap_days"] == 5 and "B2" in f.message_en
+    # history out of order (a late-arriving B2 comes last): the same measure
+    assert findings(late, [HISTORY[2], HISTORY[0], HISTORY[1]])["GAP"].figures["gap_days"] == 5

@@ -63,10 +63,16 @@ def overlap(c: Context, t):
 
 
 def gap(c: Context, t):
+    """Days uncovered since the latest earlier bill this one does not overlap (a bill that
+    overlaps another is OVERLAP's business, not a gap measured from the one before it)."""
+    b = c.bill
+    earlier = [h for h in c.history if h.period_start < b.period_start]
+    if any(h.period_end >= b.period_start for h in earlier):
+        return None   # it overlaps (or abuts inside) an earlier bill: no gap before it
     prev = c.previous()
     if not prev:
         return None
-    days = (c.bill.period_start - prev[0].period_end).days - 1
+    days = (b.period_start - prev[0].period_end).days - 1
     if days > t["max_gap_days"]:
         return (f"与上期缴费单 {prev[0].bill_no} 之间断档 {days} 天", f"{days} days uncovered "
                 f"since bill {prev[0].bill_no}", {"gap_days": days,
@@ -95,23 +101,55 @@ def _readings(c: Context):
     return b.start_reading, b.end_reading, b.multiplier or c.account.multiplier
 
 
+def _meter_change(c: Context):
+    """(old meter's end, new meter's start) of a declared meter change (换表), or None."""
+    b = c.bill
+    if not b.meter_changed or b.old_meter_end_reading is None \
+            or b.new_meter_start_reading is None:
+        return None
+    return b.old_meter_end_reading, b.new_meter_start_reading
+
+
+def metered_kwh(c: Context) -> tuple[Decimal, str, str] | None:
+    """kWh the readings give, with how (Chinese, English): (end − start) × multiplier +
+    loss, or across a declared meter change ((old end − start) + (end − new start)) ×
+    multiplier + loss. None without readings."""
+    r, b = _readings(c), c.bill
+    if r is None:
+        return None
+    start, end, mult = r
+    loss = b.loss_kwh or 0
+    change = _meter_change(c)
+    if change is None:
+        return ((end - start) * mult + loss, f"(止度 {end} − 起度 {start}) × 倍率 {mult} + 损耗",
+                f"(end {end} − start {start}) × {mult} + loss")
+    old_end, new_start = change
+    return (((old_end - start) + (end - new_start)) * mult + loss,
+            f"((旧表止码 {old_end} − 起度 {start}) + (止度 {end} − 新表起码 {new_start})) × "
+            f"倍率 {mult} + 损耗", f"((old meter end {old_end} − start {start}) + (end {end} − "
+            f"new meter start {new_start})) × {mult} + loss")
+
+
 def reading_mismatch(c: Context, t):
     r, b = _readings(c), c.bill
     if r is None or b.kwh is None or (r[1] < r[0] and not b.meter_changed):
-        return None
-    computed = (r[1] - r[0]) * r[2] + (b.loss_kwh or 0)
+        return None   # a rollback is METER_ROLLBACK's
+    if b.meter_changed and _meter_change(c) is None:
+        return None   # a change declared without the two meters' readings: nothing to add up
+    computed, how_zh, how_en = metered_kwh(c)
     if abs(computed - b.kwh) <= t["tolerance_kwh"]:
         return None
-    return (f"(止度 {r[1]} − 起度 {r[0]}) × 倍率 {r[2]} + 损耗 = {q(computed)} kWh，"
-            f"账单电量 {q(b.kwh)} kWh", f"(end {r[1]} − start {r[0]}) × {r[2]} + loss = "
-            f"{q(computed)} kWh, bill says {q(b.kwh)} kWh",
+    return (f"{how_zh} = {q(computed)} kWh，账单电量 {q(b.kwh)} kWh",
+            f"{how_en} = {q(computed)} kWh, bill says {q(b.kwh)} kWh",
             figures(computed, b.kwh, f"±{t['tolerance_kwh']} kWh",
                     pct(b.kwh, computed) if computed else None))
 
 
 def meter_rollback(c: Context, t):
-    r = _readings(c)
-    if r is None or r[1] >= r[0] or c.bill.meter_changed:
+    r, b = _readings(c), c.bill
+    if r is None or b.meter_changed:
+        return None   # a declared change: the new meter starts again, not a rollback
+    if r[1] >= r[0]:
         return None
     return (f"止度 {r[1]} 小于起度 {r[0]}，且未登记换表", f"end reading {r[1]} below start "
             f"reading {r[0]} with no meter change", {"start_reading": str(r[0]),

@@ -33,6 +33,10 @@ class BillFacts:
     loss_kwh: Decimal | None = None
     invoice_type: str = ""
     meter_changed: bool = False
+    # 换表: the old meter's last reading and the new meter's first (both None: no change
+    # declared with readings; the consumption is then end − start as usual)
+    old_meter_end_reading: Decimal | None = None
+    new_meter_start_reading: Decimal | None = None
 
     @property
     def days(self) -> int:
@@ -119,6 +123,21 @@ _RULES = {
     "NO_TENANT": ("无租户期间", "Days without a tenant", WARN, {}),
     "INVOICE": ("转供电无发票", "Resupply without invoice", WARN, {}),
 }
+
+# Findings of the allocation (分摊, DOMAIN.md §3), stored on the bill like the audits'. They
+# have no check here (allocation finds them); their severity is the province's policy:
+# WARN allocates and pushes, BLOCK holds the bill's lines until the finding is resolved.
+ALLOCATION_RULES = {
+    "FALLBACK": ("分摊方式回退", "Allocation fell back to another method", WARN, {}),
+    "NEGATIVE_COMMON": ("公共用电为负", "Negative common load", WARN, {}),
+    "NO_RULE": ("站址无分摊规则", "No allocation rule", WARN, {}),
+    "ZERO_WEIGHT": ("分摊权重全为零", "All allocation weights zero", WARN, {}),
+    "NO_SITE": ("户号未关联站址", "Account feeds no site", WARN, {}),
+    "SPLIT": ("站址分摊比例合计不为100%", "Site splits do not sum to 100%", WARN, {}),
+    "DUPLICATE_RULE": ("同日多条分摊规则", "Several rules on one date", WARN, {}),
+    "RATIO_SUM": ("约定比例合计不为100%", "Agreed ratios do not sum to 100%", WARN, {}),
+}
+_RULES.update(ALLOCATION_RULES)
 
 RULE_LABELS: Mapping[str, tuple[str, str]] = {c: (zh, en) for c, (zh, en, _, _) in
                                               _RULES.items()}

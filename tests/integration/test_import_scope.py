@@ -376,3 +376,12 @@ def test_allocation_and_lump_sums_as_a_clerk_cover_their_city_only(books):
     assert set(Line.objects.values_list("bill__bill_no", flat=True)) == {"B-2405"}
     assert lump_sums(date(2024, 5, 1), books["clerk_zz"]) == 0   # the lump sum is Luoyang's
     assert lump_sums(date(2024, 5, 1), books["clerk_ly"]) == 1
+
+
+def test_keep_going_stores_a_clerks_own_rows_and_sets_the_others_aside(books, tmp_path):
+    zz, ly = ROWS["tenancies"]
+    result = imp(tmp_path, "tenancies", [zz, ly], books["clerk_zz"], keep_going=True)
+    assert result.stored and result.set_aside == 1 and result.counts.created == 1
+    assert [(e.row, e.column) for e in result.errors] == [(3, "site_code")]
+    assert set(Tenancy.objects.filter(tenancy_id__in=[zz["tenancy_id"], ly["tenancy_id"]])
+               .values_list("tenancy_id", flat=True)) == {zz["tenancy_id"]}

@@ -23,7 +23,8 @@ from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
 BATCH = 5000  # bills per transaction and per round of fact queries
 BILL_FIELDS = ("pk", "account_id", "bill_no", "period_start", "period_end", "amount", "kwh",
                "unit_price", "start_reading", "end_reading", "multiplier", "loss_kwh",
-               "invoice_type", "meter_changed")
+               "invoice_type", "meter_changed", "old_meter_end_reading",
+               "new_meter_start_reading")
 
 
 def audit_bills(bill_ids: Iterable[int], progress: Callable[[int], None] | None = None) -> int:
@@ -62,7 +63,9 @@ def bill_facts(b: dict) -> audits.BillFacts:
         period_end=b["period_end"], amount=b["amount"], kwh=b["kwh"],
         unit_price=b["unit_price"], start_reading=b["start_reading"],
         end_reading=b["end_reading"], multiplier=b["multiplier"], loss_kwh=b["loss_kwh"],
-        invoice_type=b["invoice_type"] or "", meter_changed=b["meter_changed"])
+        invoice_type=b["invoice_type"] or "", meter_changed=b["meter_changed"],
+        old_meter_end_reading=b["old_meter_end_reading"],
+        new_meter_start_reading=b["new_meter_start_reading"])
 
 
 def _account_facts(account_ids) -> dict[int, audits.AccountFacts]:
@@ -86,10 +89,11 @@ def _history(account_ids) -> dict[int, list[audits.BillFacts]]:
     history = defaultdict(list)
     qs = Bill.objects.filter(OneOf("account_id", account_ids)).exclude(status=Bill.Status.VOID)
     for (acc, pk, no, start, end, amount, kwh, price, r0, r1, mult, loss, invoice,
-         changed) in qs.values_list("account_id", "pk", *BILL_FIELDS[2:]) \
+         changed, old_end, new_start) in qs.values_list("account_id", "pk", *BILL_FIELDS[2:]) \
             .iterator(chunk_size=BATCH):
         history[acc].append(audits.BillFacts(pk, no, start, end, amount, kwh, price, r0, r1,
-                                             mult, loss, invoice or "", changed))
+                                             mult, loss, invoice or "", changed, old_end,
+                                             new_start))
     return history
 
 
@@ -254,8 +258,9 @@ def _store_flags(findings: dict[int, list]) -> dict[int, list]:
             else:
                 continue
             open_flags[pk].append(f.severity)
-    gone = [f.pk for key, f in existing.items()
-            if key not in keep and f.status == Flag.Status.OPEN]
+    # allocation findings (FALLBACK & co.) are the allocation's to keep or drop, not ours
+    gone = [f.pk for key, f in existing.items() if key not in keep
+            and f.status == Flag.Status.OPEN and f.code not in audits.ALLOCATION_RULES]
     Flag.objects.filter(OneOf("pk", gone)).delete()
     copy_insert(Flag, create)
     fields = ["severity", "figures", "message_zh", "message_en"]

@@ -93,6 +93,14 @@ def _check_bill_row(r, account, today):
     if (r["start_reading"] is None) != (r["end_reading"] is None):
         errors.append(err(r, "end_reading" if r["end_reading"] is None else "start_reading",
                           "起度和止度须同时填写", "start_reading and end_reading go together"))
+    old_end, new_start = r["old_meter_end_reading"], r["new_meter_start_reading"]
+    if (old_end is None) != (new_start is None):
+        errors.append(err(r, "old_meter_end_reading" if old_end is None
+                          else "new_meter_start_reading", "旧表止码和新表起码须同时填写",
+                          "old_meter_end_reading and new_meter_start_reading go together"))
+    elif old_end is not None and not r["meter_changed"]:
+        errors.append(err(r, "meter_changed", "填写了旧表止码和新表起码，是否换表须为“是”",
+                          "meter change readings given: meter_changed must be 是 (yes)"))
     if account and not account.lump_sum and r["kwh"] is None and r["end_reading"] is None:
         errors.append(err(r, "kwh", "非包干电表须填写用电量或起止度",
                           "kWh (or the readings) required unless the account is lump-sum"))
@@ -156,11 +164,17 @@ def _existing(records, accounts) -> dict[tuple, list[dict]]:
 
 
 def _derived_kwh(r, account):
-    """kWh from the readings when the file gives only those: (止度 − 起度) × 倍率 + 损耗."""
+    """kWh from the readings when the file gives only those: (止度 − 起度) × 倍率 + 损耗, or
+    across a meter change ((旧表止码 − 起度) + (止度 − 新表起码)) × 倍率 + 损耗."""
     if r["kwh"] is not None or r["end_reading"] is None:
         return r["kwh"]
     mult = r["multiplier"] or account.multiplier
-    return (r["end_reading"] - r["start_reading"]) * mult + (r["loss_kwh"] or 0)
+    old_end, new_start = r.get("old_meter_end_reading"), r.get("new_meter_start_reading")
+    if r.get("meter_changed") and old_end is not None and new_start is not None:
+        used = (old_end - r["start_reading"]) + (r["end_reading"] - new_start)
+    else:
+        used = r["end_reading"] - r["start_reading"]
+    return used * mult + (r["loss_kwh"] or 0)
 
 
 def _new_bill(r, account, dup_seq) -> dict:
@@ -173,7 +187,9 @@ def _new_bill(r, account, dup_seq) -> dict:
         multiplier=r["multiplier"], loss_kwh=r["loss_kwh"], kwh=_derived_kwh(r, account),
         unit_price=r["unit_price"], amount=r["amount"], input_tax=r["input_tax"],
         invoice_type=r["invoice_type"] or account.invoice_type,
-        meter_changed=bool(r["meter_changed"]))
+        meter_changed=bool(r["meter_changed"]),
+        old_meter_end_reading=r["old_meter_end_reading"],
+        new_meter_start_reading=r["new_meter_start_reading"])
 
 
 def store_bills(records, user=None, progress=None):

@@ -41,6 +41,11 @@ class Bill(models.Model):
     invoice_type = models.CharField(_("invoice type"), max_length=12, choices=choices(InvoiceType),
                                     blank=True)
     meter_changed = models.BooleanField(_("meter changed"), default=False)
+    # 换表: the old meter's last reading (旧表止码) and the new meter's first (新表起码)
+    old_meter_end_reading = models.DecimalField(max_digits=14, decimal_places=2, null=True,
+                                                blank=True)
+    new_meter_start_reading = models.DecimalField(max_digits=14, decimal_places=2, null=True,
+                                                  blank=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices,
                               default=Status.UNPAID, db_index=True)
     paid_date = models.DateField(_("paid date"), null=True, blank=True, db_index=True)
@@ -156,3 +161,32 @@ class MeterDay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "date"], name="uniq_meter_day")]
+
+
+class Refund(models.Model):
+    """退费: a grid refund or a supplier's credit note on an account (the money comes back).
+
+    Allocated like a negative bill by the shares of the bill it refunds (``bill``; when
+    empty, the account's latest paid bill on or before ``refund_date``): the operators that
+    bore the original get credit lines, the tower its tower-borne part
+    (``settlement.corrections.record_refund``)."""
+
+    account = models.ForeignKey(SupplyAccount, on_delete=models.PROTECT, related_name="refunds")
+    refund_no = models.CharField(_("refund no"), max_length=60)
+    amount = money(_("amount"))
+    refund_date = models.DateField(_("refund date"))
+    reason = models.CharField(_("reason"), max_length=200)
+    bill = models.ForeignKey("Bill", on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="refunds")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [models.UniqueConstraint(fields=["account", "refund_no"],
+                                               name="uniq_refund_no")]
+
+    def __str__(self):
+        return self.refund_no

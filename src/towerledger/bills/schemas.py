@@ -26,6 +26,10 @@ BILLS = Schema("bills", "缴费单", (
     Field("paid_date", "支付日期", date, required=False, aliases=("缴费日期",)),
     Field("payment_ref", "支付流水号", PAYMENT_REF, required=False, aliases=("付款流水号",)),
     Field("meter_changed", "是否换表", yes_no, required=False),
+    Field("old_meter_end_reading", "旧表止码", dec_of(Bill, "old_meter_end_reading"),
+          required=False, aliases=("旧表止度",)),
+    Field("new_meter_start_reading", "新表起码", dec_of(Bill, "new_meter_start_reading"),
+          required=False, aliases=("新表起度",)),
 ), key=("account_no", "bill_no"))
 
 PAYMENTS = Schema("payments", "支付", (

@@ -8,8 +8,9 @@ one table of allowed transitions every service asks instead of checking statuses
         │                 │ └──dispute──▶ DISPUTED ──answer──▶ SUPERSEDED
         └───bear────▶ TOWER                   (the answer pushes an adjustment line)
 
-* ALLOCATED is a line computed but not yet stored: allocation either pushes it to its
-  tenancy's operator or, when nobody can confirm it (the site's remainder), the tower bears it.
+* ALLOCATED is a line computed but not yet pushed: allocation either pushes it to its
+  tenancy's operator or, when nobody can confirm it (the site's remainder), the tower bears it;
+  a province's BLOCK policy on an allocation finding stores it held until it is resolved.
 * CONFIRMED, DEEMED, SUPERSEDED and TOWER are terminal: pushed and confirmed lines are
   immutable, every later change is a new (ADJUSTMENT) line referencing the one it replaces.
 * An answer (ACCEPT, PARTIAL or REJECT) supersedes the disputed line by an adjustment
@@ -66,8 +67,10 @@ ZH = {S.ALLOCATED: "未推送", S.PUSHED: "待确认", S.CONFIRMED: "已确认",
 EVENT_ZH = {E.PUSH: "推送", E.BEAR: "由铁塔承担", E.CONFIRM: "确认", E.DEEM: "视同确认",
             E.DISPUTE: "提出争议", E.ANSWER: "处理争议"}
 
-# how each state is stored: (Line.status, Line.deemed); ALLOCATED is never stored
+# how each state is stored: (Line.status, Line.deemed); ALLOCATED is stored only while a
+# blocking allocation finding holds the bill's lines (HELD, issue 12)
 STORED: dict[LineState, tuple[str, bool]] = {
+    S.ALLOCATED: ("HELD", False),
     S.PUSHED: ("PUSHED", False), S.CONFIRMED: ("CONFIRMED", False),
     S.DEEMED: ("CONFIRMED", True), S.DISPUTED: ("DISPUTED", False),
     S.SUPERSEDED: ("SUPERSEDED", False), S.TOWER: ("TOWER", False),

@@ -27,6 +27,8 @@ def line_state(name: str) -> Q:
     * answered: the operator's history: confirmed, disputed or settled by an adjustment
     * superseded: settled by an adjustment (已调账)
     * tower: the tower-borne remainders (铁塔自担), never pushed
+    * held: allocated but held by a blocking allocation finding (稽核暂缓), not yet pushed
+      nor borne; nobody but the tower side sees it
     """
     s = Line.Status
     return {
@@ -38,6 +40,7 @@ def line_state(name: str) -> Q:
         "answered": Q(status__in=[s.CONFIRMED, s.DISPUTED, s.SUPERSEDED]),
         "superseded": Q(status=s.SUPERSEDED),
         "tower": Q(status=s.TOWER),
+        "held": Q(status=s.HELD),
     }[name]
 
 
@@ -48,14 +51,18 @@ class LineQuerySet(models.QuerySet):
     ``settlement.receivables``."""
 
     def of_operators(self):
-        """Lines owed by an operator: every line but the tower-borne ones."""
-        return self.exclude(line_state("tower")).filter(operator__isnull=False)
+        """Lines owed by an operator: every line but the tower-borne and the held ones."""
+        return self.exclude(line_state("tower") | line_state("held")) \
+            .filter(operator__isnull=False)
 
     def tower_borne(self):
         return self.filter(line_state("tower"))
 
     def pending(self):
         return self.filter(line_state("pending"))
+
+    def held(self):
+        return self.filter(line_state("held"))
 
     def disputed(self):
         return self.filter(line_state("disputed"))
@@ -75,7 +82,8 @@ class LineQuerySet(models.QuerySet):
     def with_status(self, status: str | None):
         """A user's status filter (lists, API): one stored status, or every line an
         operator can see when empty or ALL."""
-        if status in Line.Status.values and status != Line.Status.TOWER:
+        if status in Line.Status.values and status not in (Line.Status.TOWER,
+                                                           Line.Status.HELD):
             return self.of_operators().filter(status=status)
         return self.of_operators()
 
@@ -120,6 +128,7 @@ class Line(models.Model):
         CONFIRMED = "CONFIRMED", _("Confirmed")
         DISPUTED = "DISPUTED", _("Disputed")
         SUPERSEDED = "SUPERSEDED", _("Settled by adjustment")
+        HELD = "HELD", _("Held by audit")             # allocated, push held by a finding
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     bill = models.ForeignKey("bills.Bill", on_delete=models.PROTECT, null=True, blank=True,

@@ -8,7 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from towerledger.access.audit import record
+from towerledger.access.models import Role
+from towerledger.access.scope import role_of
 from towerledger.api.models import ApiToken
+from towerledger.domain.errors import DomainError, ErrorCode
 
 PREFIX = "tl_"
 # last_used_at is refreshed at most this often, so a busy client does not write on every call
@@ -41,6 +44,30 @@ def revoke_token(token_id: int, by=None, reason: str = "") -> ApiToken:
                after={"revoked": True, "user": token.user.username, "name": token.name},
                reason=reason)
     return token
+
+
+def issue_token(owner, name: str, by=None) -> tuple[ApiToken, str]:
+    """People and access: a token for an operator user's system (what the province admin
+    hands out from the user's page or ``towerledger user token create``). Only active
+    operator users get one here: a token acts with its user's whole scope, and an operator
+    user's is the narrowest that other systems need."""
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise DomainError("令牌需要名称（用途，如 CMCC-ERP），最长 80 个字符",
+                          "a token needs a name (what it is for, e.g. CMCC-ERP), "
+                          "at most 80 characters")
+    if not owner.is_active:
+        raise DomainError("账号已停用，不能签发令牌", "the user is deactivated: no token",
+                          ErrorCode.CONFLICT)
+    if role_of(owner) != Role.OPERATOR:
+        raise DomainError("只为运营商用户签发接口令牌", "API tokens are issued to operator "
+                          "users only", ErrorCode.CONFLICT)
+    return create_token(owner, name, by=by)
+
+
+def tokens_of(user):
+    """A user's tokens, newest first (never the tokens themselves: only their prefixes)."""
+    return ApiToken.objects.filter(user=user).order_by("-id")
 
 
 def user_for_token(raw: str):

@@ -23,7 +23,8 @@ def nav_items(request, role):
              ("report", _("Reports"), None), ("month_close", _("Month close"),
                                               (Role.PROVINCE_ADMIN,)),
              ("imports", _("Import"), CLERKS), ("audit_log", _("Audit log"),
-                                                (Role.PROVINCE_ADMIN,))]
+                                                (Role.PROVINCE_ADMIN,)),
+             ("people", _("People and access"), (Role.PROVINCE_ADMIN,))]
     path = request.path
     out = []
     for name, label, allowed in items:

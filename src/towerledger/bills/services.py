@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from towerledger.access import audit as log
 from towerledger.access.scope import can_change, scoped, writable
-from towerledger.bills import audit, payments
+from towerledger.bills import audit, findings, payments
 from towerledger.bills.models import Bill, Flag, Whitelist
 from towerledger.bills.payments import PayResult
+from towerledger.domain.audits import ALLOCATION_RULES
 from towerledger.domain.errors import DomainError, ErrorCode
 
 __all__ = ["ServiceError", "PayResult", "pay_bills", "assign_flag", "resolve_flag",
@@ -99,6 +100,8 @@ def resolve_flag(flag_id: int, user, reason: str) -> Flag:
         log.record(user, "resolve_flag", "bill", flag.bill_id, before, _snapshot(flag),
                    reason=f"{flag.code}: {reason}")
         _release_held(flag.bill_id, user)
+        if flag.code in ALLOCATION_RULES:   # its held lines are pushed once nothing blocks
+            findings.release_if_cleared([flag.bill_id], user)
     return flag
 
 
@@ -121,6 +124,8 @@ def whitelist_flag(flag_id: int, user, reason: str) -> Flag:
                         reason=f"{flag.code}: {reason}")
         for bill_id in {f.bill_id for f in same}:
             _release_held(bill_id, user)
+        if flag.code in ALLOCATION_RULES:
+            findings.release_if_cleared({f.bill_id for f in same}, user)
         flag.refresh_from_db()
     return flag
 

@@ -167,22 +167,28 @@ def _allocate_batch(pks, user, today, taxes, terms) -> Result:
     now = timezone.now()
     result = Result(bills=len(bills))
     lines, entries = [], []
+    found = {}   # bill pk → its allocation findings, stored on the bill (settlement.held)
     for b in bills:
         invoice = b["invoice_type"] or b["account__input_invoice_type"]
         province = facts.province_of(b["account_id"])
         sites = facts.sites(b)
         if not sites:
             result.flags.append((b["pk"], "", "NO_SITE", "account feeds no site"))
+            found[b["pk"]] = [("", "NO_SITE", "account feeds no site")]
             continue
         alloc = dom.allocate(
             dom.BillIn(b["bill_no"], b["amount"], b["kwh"], b["period_start"], b["period_end"]),
             sites, lambda op, i=invoice, d=b["period_end"], p=province: taxes(i, d, p, op))
         result.flags += [(b["pk"], *f) for f in alloc.flags]
+        found[b["pk"]] = list(alloc.flags)
         bill_lines = [_line(b, ln, facts, terms, today, now, province) for ln in alloc.lines]
         lines += bill_lines
         entry = _entry(b, bill_lines, today, facts)
         if entry:
             entries.append(entry)
+    from towerledger.settlement.held import record_findings
+
+    lines, entries = record_findings(bills, found, facts, lines, entries)
     traces = [ln.pop("trace") for ln in lines]
     ids = copy_insert(Line, lines)
     copy_insert(LineTrace, [{"line_id": pk, "trace": trace}

@@ -33,3 +33,8 @@ class SettlementConfig(AppConfig):
         from towerledger.settlement import kinds  # noqa: F401  (registers the export kinds)
 
         bills_paid.connect(allocate_paid, dispatch_uid="settlement.allocate_paid")
+        from towerledger.bills.findings import findings_cleared
+        from towerledger.settlement.held import release_held
+
+        # a blocking allocation finding resolved: push the lines it held (issue 12)
+        findings_cleared.connect(release_held, dispatch_uid="settlement.release_held")

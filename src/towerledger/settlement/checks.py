@@ -12,7 +12,7 @@ Receipts are checked by ``collection.checks``, above this layer.
 
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 
 from towerledger.bills.models import Bill
 from towerledger.ledger.models import JournalLine
@@ -64,7 +64,9 @@ def run_checks(limit: int = 20) -> list[str]:
     if receivable != confirmed:
         problems.append(f"应收与已确认明细不符 RECEIVABLE {receivable} ≠ confirmed lines "
                         f"{confirmed}")
-    unallocated = q(paid.filter(~allocated()).aggregate(s=Sum("amount"))["s"])
+    # a bill whose lines a blocking allocation finding holds has not cleared its advance yet
+    held = Exists(Line.objects.held().filter(bill_id=OuterRef("pk")))
+    unallocated = q(paid.filter(~allocated() | held).aggregate(s=Sum("amount"))["s"])
     if _balance("ADVANCE") != unallocated:
         problems.append(f"垫付余额与未分摊账单不符 ADVANCE {_balance('ADVANCE')} ≠ unallocated "
                         f"paid bills {unallocated}")

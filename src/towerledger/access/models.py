@@ -68,3 +68,32 @@ class LoginFailure(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     username = models.CharField(max_length=150, db_index=True)
     address = models.CharField(max_length=64, db_index=True)
+
+
+class ApiToken(models.Model):
+    """A bearer token (接口令牌) acting as ``user``; it sees exactly what that user may see.
+
+    Kept in access, beside the users it belongs to, so the province admin's pages (web) and
+    the API (api) both reach it from above; its table is still ``api_apitoken`` (it moved
+    here from the api app without moving any data: migrations access 0002 / api 0002)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=80)
+    # hex SHA-256 of the token; the token itself is never stored
+    token_hash = models.CharField(max_length=64, unique=True)
+    # the first characters of the token, so a person can tell tokens apart in a list
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked = models.BooleanField(_("revoked"), default=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        db_table = "api_apitoken"
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.user})"

@@ -1,6 +1,6 @@
 """People and access (人员与权限): the province admin's pages to add users with a role and
 scope, edit and deactivate them, reset passwords, and issue and revoke operator users' API
-tokens. The services are access.people and api.tokens; every change is in the audit log.
+tokens. The services are access.people and access.tokens; every change is in the audit log.
 
 A password or token the system makes up is shown once, in the response to the POST that
 made it (never in a redirect, a message kept in the session, or the log)."""
@@ -14,10 +14,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from towerledger.access import people
-from towerledger.access.models import AuditEntry, Role
-from towerledger.api import tokens
-from towerledger.api.models import ApiToken
+from towerledger.access import people, tokens
+from towerledger.access.models import ApiToken, AuditEntry, Role
 from towerledger.domain.errors import DomainError
 from towerledger.org.models import City, Operator
 from towerledger.web.tables import paginate, roles

@@ -10,7 +10,16 @@ from ninja import NinjaAPI
 from towerledger.api import errors
 from towerledger.api.auth import AUTH
 from towerledger.api.docs import OfflineSwagger
-from towerledger.api.routers import accounts, bills, lines, me, sites, statements, tenancies
+from towerledger.api.routers import (
+    accounts,
+    bills,
+    corrections,
+    lines,
+    me,
+    sites,
+    statements,
+    tenancies,
+)
 
 api = NinjaAPI(
     title="towerledger API",
@@ -33,3 +42,4 @@ api.add_router("/v1/lines", lines.router)
 api.add_router("/v1/disputes", lines.disputes_router)
 api.add_router("/v1/statements", statements.router)
 api.add_router("/v1/receipts", statements.receipts_router)
+api.add_router("/v1/corrections", corrections.router)

@@ -99,9 +99,18 @@ def _issue(month, operator_id, city_id, province_id, lines, user) -> Statement:
     by_mode = {}
     totals = lines.filter(pk__in=ids).values("mode").annotate(
         n=Count("pk"), cost=Sum("cost_share"), tax=Sum("tax_amount"), rec=Sum("receivable"))
+    # a correction of a line already on a statement (that statement never changes) counts
+    # here as its difference: the new version less the stated one (settlement.corrections)
+    stated = {t["mode"]: t for t in lines.filter(pk__in=ids, adjusts__statement__isnull=False)
+              .values("mode").annotate(cost=Sum("adjusts__cost_share"),
+                                       tax=Sum("adjusts__tax_amount"),
+                                       rec=Sum("adjusts__receivable"))}
     for t in totals:   # q(): SQLite sums decimals as floats
-        by_mode[t["mode"]] = {"lines": t["n"], "cost_share": str(q(t["cost"])),
-                              "tax_amount": str(q(t["tax"])), "receivable": str(q(t["rec"]))}
+        was = stated.get(t["mode"], {})
+        by_mode[t["mode"]] = {
+            "lines": t["n"], "cost_share": str(q(t["cost"]) - q(was.get("cost"))),
+            "tax_amount": str(q(t["tax"]) - q(was.get("tax"))),
+            "receivable": str(q(t["rec"]) - q(was.get("rec")))}
     st = Statement.objects.create(
         number=_number(month, operator_id, city_id), operator_id=operator_id, city_id=city_id,
         province_id=province_id, month=month, lines_count=len(ids),

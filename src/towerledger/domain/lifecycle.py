@@ -193,13 +193,14 @@ class LineKind(StrEnum):
     SITE_FEE_LUMP_SUM = "SITE_FEE_LUMP_SUM"  # 场地费包干
     GENERATOR = "GENERATOR"                  # 油机发电
     OPENING = "OPENING"                      # 历史数据 opening balance
+    CREDIT = "CREDIT"                        # 退费: a grid refund credited back (negative)
 
 
 KIND_ZH = {LineKind.ALLOCATION: "分摊", LineKind.LUMP_SUM: "电费包干",
            LineKind.ADJUSTMENT: "调账", LineKind.RECOVERY_CREDIT: "追缴退还",
            LineKind.SAVINGS_SHARE: "效益分成", LineKind.RENT: "场租",
            LineKind.SITE_FEE_LUMP_SUM: "场地费包干", LineKind.GENERATOR: "油机发电",
-           LineKind.OPENING: "期初余额"}
+           LineKind.OPENING: "期初余额", LineKind.CREDIT: "退费"}
 
 # §6 T+0: allocation lines of bills paid in the month; adjustment, lump-sum and program
 # lines are in neither the numerator nor the denominator

@@ -121,6 +121,7 @@ class Line(models.Model):
         ALLOCATION = "ALLOCATION", _("Allocation")
         LUMP_SUM = "LUMP_SUM", _("Lump sum")
         ADJUSTMENT = "ADJUSTMENT", _("Adjustment")
+        CREDIT = "CREDIT", _("Credit")   # 退费: a refund credited back (negative receivable)
 
     class Status(models.TextChoices):
         TOWER = "TOWER", _("Tower-borne")          # never pushed: nobody to confirm it

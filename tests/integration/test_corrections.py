@@ -203,3 +203,28 @@ def test_a_refund_is_split_by_the_original_shares_to_the_fen(province, users, tm
     with pytest.raises(corrections.CorrectionError):   # a refunded bill is not voided
         collection_corrections.void_bill(b.pk, users["admin"], "dup")
     assert Dispute.objects.count() == 0
+
+
+def test_the_cli_previews_then_applies_and_refuses_without_a_reason(province, users, tmp_path):
+    from typer.testing import CliRunner
+
+    from towerledger.cli import app
+
+    b = paid_may(tmp_path, users)
+    runner = CliRunner(env={"COLUMNS": "200"})   # the table unwrapped
+    args = ["void-bill", "--account", "A-100", "--bill", "B-2405", "--user", "clerk_zz"]
+    shown = runner.invoke(app, [*args, "--reason", "重复缴费"])
+    assert shown.exit_code == 0, shown.output
+    assert "T-ZZ001-CMCC" in shown.output and "nothing written" in shown.output
+    assert Bill.objects.get(pk=b.pk).status == "PAID"
+    refused = runner.invoke(app, [*args, "--reason", " ", "--yes"])
+    assert refused.exit_code == 1 and "a reason is required" in refused.output
+    other = runner.invoke(app, ["void-bill", "--account", "A-100", "--bill", "B-2405",
+                                "--user", "clerk_ly", "--reason", "x", "--yes"])
+    assert other.exit_code == 1 and Bill.objects.get(pk=b.pk).status == "PAID"
+    done = runner.invoke(app, [*args, "--reason", "重复缴费", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert Bill.objects.get(pk=b.pk).status == "VOID"
+    again = runner.invoke(app, [*args, "--reason", "重复缴费", "--yes"])
+    assert again.exit_code == 0 and "already done" in again.output
+    assert_clean()

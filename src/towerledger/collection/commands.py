@@ -11,6 +11,8 @@ def register(app):
     app.command()(statements)
     app.command()(match)
     app.command()(ageing)
+    app.command("void-bill")(void_bill)
+    app.command("reallocate-bill")(reallocate_bill)
 
 
 def statements(
@@ -84,3 +86,45 @@ def ageing(
                     ([r["key"], r["lines"], r["total"], *(r["buckets"][k] for k in labels)]
                      for r in rows), fmt="xlsx")
         cli.console.print(f"→ {output}")
+
+
+def _correct(name: str, account: str, bill_no: str, reason: str, yes: bool, user):
+    from towerledger import cli
+
+    cli.setup_django()
+    from towerledger.bills.models import Bill
+    from towerledger.collection import corrections
+    from towerledger.settlement.commands import run_correction
+
+    b = Bill.objects.filter(account__account_no=account, bill_no=bill_no).order_by(
+        "-dup_seq").first()
+    if b is None:
+        cli.console.print(f"[red]缴费单不存在 / no such bill: {account}/{bill_no}[/red]")
+        raise typer.Exit(1)
+    work = getattr(corrections, name)
+    run_correction(lambda: work(b.pk, cli.resolve_user(user), reason, preview=not yes),
+                   not yes)
+
+
+def void_bill(
+    account: Annotated[str, typer.Option(help="account number (户号)")],
+    bill: Annotated[str, typer.Option(help="bill number")],
+    reason: Annotated[str, typer.Option(help="why (required)")],
+    yes: Annotated[bool, typer.Option("--yes", help="apply; without it, only preview")] = False,
+    user: Annotated[str | None, typer.Option(help="record it as this user")] = None,
+):
+    """冲销: void a bill — its lines superseded by reversal lines of 0, pushed with the
+    reason; write-offs go back to unapplied cash. Without --yes it only previews."""
+    _correct("void_bill", account, bill, reason, yes, user)
+
+
+def reallocate_bill(
+    account: Annotated[str, typer.Option(help="account number (户号)")],
+    bill: Annotated[str, typer.Option(help="bill number")],
+    reason: Annotated[str, typer.Option(help="why (required)")],
+    yes: Annotated[bool, typer.Option("--yes", help="apply; without it, only preview")] = False,
+    user: Annotated[str | None, typer.Option(help="record it as this user")] = None,
+):
+    """重新分摊: allocate a bill again with today's master data and push the difference per
+    tenancy as adjustment lines. Without --yes it only previews."""
+    _correct("reallocate_bill", account, bill, reason, yes, user)

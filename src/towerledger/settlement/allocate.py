@@ -31,11 +31,12 @@ from towerledger.domain import allocation as dom
 from towerledger.domain.codes import Method, SettlementMode
 from towerledger.domain.journal import Posting
 from towerledger.domain.months import next_month
-from towerledger.domain.tax import INPUT_VAT_RATE, default_tax_factor
+from towerledger.domain.tax import Found
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import Operator, OperatorAgreement
 from towerledger.settlement.models import Line, LineTrace
-from towerledger.sites.models import AccountSite, AllocationRule, TaxFactorRate, Tenancy
+from towerledger.sites.models import AccountSite, AllocationRule, Tenancy
+from towerledger.sites.tax_factors import load_table
 
 BATCH = 5000
 
@@ -60,32 +61,31 @@ class Result:
 # ---- configuration tables ---------------------------------------------------------------
 
 class TaxFactors:
-    """The configured 税负因子 table: the most specific row in force wins (operator and
-    province, operator, province, default), the latest effective_from on or before the
-    date within it. With no row at all the DOMAIN default formula applies."""
+    """The 税负因子 table for a run, loaded once (``sites.tax_factors.load_table``); the
+    lookup and its precedence are ``domain.tax.TaxFactorTable``'s, remembered per
+    combination, so 100,000 bills cost no query. It answers with the row that gave the
+    factor, which goes into each line's explanation."""
 
     def __init__(self):
-        self.rows = defaultdict(list)
-        for r in TaxFactorRate.objects.values("invoice_type", "effective_from", "province_id",
-                                              "operator__code", "factor"):
-            self.rows[r["invoice_type"]].append(r)
+        self.table = load_table()
 
-    def __call__(self, invoice_type: str, on: date, province_id, operator: str) -> Decimal:
-        best = None
-        for r in self.rows.get(invoice_type, ()):
-            if r["effective_from"] > on:
-                continue
-            if r["province_id"] not in (None, province_id):
-                continue
-            if r["operator__code"] not in (None, operator):
-                continue
-            rank = (r["operator__code"] is not None, r["province_id"] is not None,
-                    r["effective_from"])
-            if best is None or rank > best[0]:
-                best = (rank, r["factor"])
-        if best is not None:
-            return best[1]
-        return default_tax_factor(INPUT_VAT_RATE.get(invoice_type, Decimal(0)))
+    def __call__(self, b, province_id, operator: str) -> Found:
+        return self.table.lookup(
+            province=province_id, operator=operator, account=b["account_id"],
+            supply_mode=b["account__supply_mode"],
+            invoice_type=b["invoice_type"] or b["account__input_invoice_type"],
+            on=b["period_end"])   # one factor per bill: the row in force on its period end
+
+
+def _with_tax_source(ln: dom.Line, tax_rows: dict) -> dict:
+    """The line's trace with the tax-factor row that gave its factor (RESALE lines)."""
+    source = tax_rows.get(ln.operator) if ln.mode == SettlementMode.RESALE else None
+    if source is None:
+        return ln.trace
+    trace = dict(ln.trace, tax_factor_source=source.trace())
+    trace["text_zh"] = f"{ln.trace['text_zh']}{source.text_zh()}"
+    trace["text_en"] = f"{ln.trace['text_en']} {source.text_en()}"
+    return trace
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,8 @@ def allocate_bills(bill_ids=None, user=None, month: date | None = None, today: d
 
 
 BILL_FIELDS = ("pk", "bill_no", "account_id", "amount", "kwh", "period_start", "period_end",
-               "invoice_type", "account__input_invoice_type", "paid_date")
+               "invoice_type", "account__input_invoice_type", "account__supply_mode",
+               "paid_date")
 
 
 def _allocate_batch(pks, user, today, taxes, terms) -> Result:
@@ -169,19 +170,25 @@ def _allocate_batch(pks, user, today, taxes, terms) -> Result:
     lines, entries = [], []
     found = {}   # bill pk → its allocation findings, stored on the bill (settlement.held)
     for b in bills:
-        invoice = b["invoice_type"] or b["account__input_invoice_type"]
         province = facts.province_of(b["account_id"])
         sites = facts.sites(b)
         if not sites:
             result.flags.append((b["pk"], "", "NO_SITE", "account feeds no site"))
             found[b["pk"]] = [("", "NO_SITE", "account feeds no site")]
             continue
+        tax_rows = {}   # operator → the tax-factor row that gave its factor
+
+        def factor(op, b=b, province=province, tax_rows=tax_rows):
+            tax_rows[op] = taxes(b, province, op)
+            return tax_rows[op].factor
+
         alloc = dom.allocate(
             dom.BillIn(b["bill_no"], b["amount"], b["kwh"], b["period_start"], b["period_end"]),
-            sites, lambda op, i=invoice, d=b["period_end"], p=province: taxes(i, d, p, op))
+            sites, factor)
         result.flags += [(b["pk"], *f) for f in alloc.flags]
         found[b["pk"]] = list(alloc.flags)
-        bill_lines = [_line(b, ln, facts, terms, today, now, province) for ln in alloc.lines]
+        bill_lines = [_line(b, ln, facts, terms, today, now, province, tax_rows)
+                      for ln in alloc.lines]
         lines += bill_lines
         entry = _entry(b, bill_lines, today, facts)
         if entry:
@@ -202,7 +209,7 @@ def _allocate_batch(pks, user, today, taxes, terms) -> Result:
     return result
 
 
-def _line(b, ln: dom.Line, facts, terms, today, now, province) -> dict:
+def _line(b, ln: dom.Line, facts, terms, today, now, province, tax_rows) -> dict:
     site = facts.site_by_code[ln.site_code]
     operator_id = facts.operator_ids.get(ln.operator) if ln.operator else None
     push = ln.tenancy_key is not None and ln.mode != SettlementMode.LUMP_SUM
@@ -216,7 +223,8 @@ def _line(b, ln: dom.Line, facts, terms, today, now, province) -> dict:
         period_start=b["period_start"], period_end=b["period_end"],
         active_days=ln.active_days, share=ln.share, cost_share=ln.cost_share,
         tax_factor=ln.tax_factor, tax_amount=ln.tax_amount, receivable=ln.receivable,
-        trace=ln.trace, status=Line.Status.PUSHED if push else Line.Status.TOWER,
+        trace=_with_tax_source(ln, tax_rows),
+        status=Line.Status.PUSHED if push else Line.Status.TOWER,
         pushed_at=now if push else None, push_date=today if push else None, confirm_due=due)
 
 

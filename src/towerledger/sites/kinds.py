@@ -2,7 +2,7 @@
 
 from towerledger.access.scope import scoped
 from towerledger.exchange.registry import Kind, register
-from towerledger.sites import imports, schemas
+from towerledger.sites import imports, schemas, tax_imports
 from towerledger.sites.models import AccountSite, AllocationRule, Site, Tenancy
 
 
@@ -53,3 +53,7 @@ for schema, check, store, export, authorise in (
 ):
     register(Kind(schema.kind, schema, check, store, export, _names(schema),
                   authorise=authorise))
+
+# 税负因子表: no authorise — province admins (and the system) only, everybody else refused
+register(Kind(tax_imports.SCHEMA.kind, tax_imports.SCHEMA, tax_imports.check, tax_imports.store,
+              tax_imports.export, _names(tax_imports.SCHEMA)))

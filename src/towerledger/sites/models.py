@@ -1,7 +1,9 @@
 """Master data: sites (站址), tenancies (租户服务), supply accounts (电表户号/报账点),
 their site splits, dated allocation rules and the tax-factor table (税负因子)."""
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from towerledger.domain.codes import (
@@ -155,26 +157,44 @@ class AllocationRule(models.Model):
 
 
 class TaxFactorRate(models.Model):
-    """税负因子表: f by input invoice type, dated, with overrides per province and operator.
+    """税负因子表: one dated row of the tax-factor table (DOMAIN.md §3).
 
-    The most specific row in force wins: operator+province, operator, province, default.
+    A row names what it applies to — a supply account, an operator, a province, a supply
+    type, an invoice type, each or "any" (null / blank) — and the factor from its
+    ``effective_from``; a row without a factor ends the earlier rows of the same key. Rows
+    are never rewritten once in force: a change is a new dated row. Which row wins is
+    ``domain.tax.TaxFactorTable`` (the one lookup; ``sites.tax_factors`` loads it).
     """
 
-    invoice_type = models.CharField(_("invoice type"), max_length=12, choices=choices(InvoiceType))
     effective_from = models.DateField(_("effective from"))
     province = models.ForeignKey(Province, on_delete=models.PROTECT, null=True, blank=True)
     operator = models.ForeignKey(Operator, on_delete=models.PROTECT, null=True, blank=True)
-    factor = models.DecimalField(_("tax factor"), max_digits=7, decimal_places=4)
+    account = models.ForeignKey(SupplyAccount, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="tax_factor_rates")
+    supply_mode = models.CharField(_("supply mode"), max_length=10, choices=choices(SupplyMode),
+                                   blank=True, default="")
+    invoice_type = models.CharField(_("invoice type"), max_length=12, choices=choices(InvoiceType),
+                                    blank=True, default="")
+    # None: the row ends the key's earlier rows (an override lifted from this date)
+    factor = models.DecimalField(_("tax factor"), max_digits=7, decimal_places=4, null=True,
+                                 blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
 
     class Meta:
         verbose_name = _("tax factor")
         verbose_name_plural = _("tax factors")
         constraints = [
             models.UniqueConstraint(
-                fields=["invoice_type", "effective_from", "province", "operator"],
-                name="uniq_tax_factor",
+                fields=["effective_from", "province", "operator", "account", "supply_mode",
+                        "invoice_type"],
+                name="uniq_tax_factor_row",
                 nulls_distinct=False,
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(factor__isnull=True) | models.Q(factor__gte=0),
+                name="tax_factor_not_negative"),
         ]
-        ordering = ["invoice_type", "effective_from"]
+        ordering = ["effective_from", "id"]

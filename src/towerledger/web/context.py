@@ -15,6 +15,7 @@ def nav_items(request, role):
              ("sites", _("Sites"), None),
              ("tenancies", _("Tenancies"), None), ("accounts", _("Supply accounts"), STAFF),
              ("bills", _("Bills"), STAFF), ("flags", _("Audit queue"), STAFF),
+             ("audit_settings", _("Audit rules"), (Role.PROVINCE_ADMIN,)),
              ("lines", _("Pending lines"), None), ("disputes", _("Dispute desk"), CLERKS),
              ("ledger", _("Site ledger"), None),
              ("statements", _("Statements"), None), ("receipts", _("Receipts"), None),

@@ -3,11 +3,13 @@ no DC current falls back (FALLBACK) on payment; the finding is a Flag on the bil
 figures, in the audit queue and on the bill and line pages; allocating again adds none; a
 province that BLOCKs it holds the lines until a clerk resolves it, then pushes them."""
 
+from datetime import date
 from decimal import Decimal
 
 from django.utils import timezone
 
 from tests.integration.test_bills import GRID, MAY, bill, import_bills
+from towerledger.analysis import kpi
 from towerledger.analysis.books import check_books
 from towerledger.bills import services as bill_services
 from towerledger.bills.models import AuditRuleSetting, Flag
@@ -93,3 +95,14 @@ def test_a_blocking_finding_holds_the_lines_until_resolved(province, users, tmp_
     allocate_bills([b.pk])
     assert Flag.objects.get(pk=flag.pk).status == "RESOLVED"
     assert sum(ln.cost_share for ln in lines) == D("4752.00")
+
+
+def test_the_dashboard_counts_allocation_findings_by_rule(province, users, tmp_path, client):
+    _without_dc_current()
+    _pay_may(tmp_path, users)
+    rows = kpi.compute(date(2024, 5, 1))
+    site = next(r for r in rows if r["level"] == "SITE" and r["key"] == "ZZ001"
+                and r["operator"] == "*")
+    assert site["figures"]["flags_FALLBACK"] == 1
+    whole = next(r for r in rows if r["level"] == "PROVINCE" and r["operator"] == "*")
+    assert whole["figures"]["flags_FALLBACK"] == 1

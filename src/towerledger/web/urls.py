@@ -1,10 +1,10 @@
 from django.urls import path
 
 from towerledger.web import (
-    audit_settings,
     auth,
     bills,
     collection,
+    corrections,
     dashboard,
     imports,
     people,
@@ -26,9 +26,11 @@ urlpatterns = [
     path("bills/<int:pk>/", bills.bill, name="bill"),
     path("flags/", bills.flags, name="flags"),
     path("flags/<int:pk>/", bills.flag_action, name="flag_action"),
-    path("audit-settings/", audit_settings.page, name="audit_settings"),
-    path("audit-settings/reaudit/", audit_settings.reaudit, name="audit_settings_reaudit"),
-    path("audit-settings/<str:code>/", audit_settings.save, name="audit_settings_save"),
+    path("bills/<int:pk>/void/", corrections.bill_correction, {"action": "void"},
+         name="bill_void"),
+    path("bills/<int:pk>/reallocate/", corrections.bill_correction, {"action": "reallocate"},
+         name="bill_reallocate"),
+    path("refunds/new/", corrections.refund, name="refund_new"),
     path("imports/", imports.imports, name="imports"),
     path("imports/<int:pk>/", imports.import_job, name="import_job"),
     path("imports/<int:pk>/report/", imports.import_report, name="import_report"),

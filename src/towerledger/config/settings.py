@@ -3,7 +3,9 @@
 TOWERLEDGER_DATA   directory for the embedded database, uploads and reports (default ./data)
 DATABASE_URL       sqlite:///… or postgres://…; unset means the embedded SQLite file
 SECRET_KEY         required with a server database outside development (see config/env.py)
-TOWERLEDGER_DEBUG  1: development mode (the demo and the tests); unset or 0: production
+TOWERLEDGER_DEBUG  1: development mode (the tests, `towerledger serve`); unset or 0: production
+TOWERLEDGER_DEMO   1: the demo (`towerledger demo`): production pages (DEBUG off, the product's
+                   own error pages) served over plain HTTP on this machine
 The HTTPS, cookie and proxy settings are listed in docs/production.md.
 """
 
@@ -22,12 +24,16 @@ DATA_DIR = Path(os.environ.get("TOWERLEDGER_DATA", Path.cwd() / "data")).resolve
 # Production unless development is asked for: `towerledger demo` and the test settings
 # (config/development.py) ask for it; a server started with nothing set is not in debug mode.
 DEBUG = env_flag("TOWERLEDGER_DEBUG", env_flag("DJANGO_DEBUG", False))
+# The demo shows what users will see (DEBUG off), but on a laptop: no HTTPS, static files
+# from the package (WhiteNoise's finders), imports in a thread, a key kept in the data dir.
+DEMO = env_flag("TOWERLEDGER_DEMO", False)
+LOCAL = DEBUG or DEMO
 # No fixed key exists anywhere. Without SECRET_KEY, development and the embedded SQLite file
 # use a random key made once and kept (0600) in the data directory beside the database it
 # signs sessions for; a production server database without SECRET_KEY refuses to start.
 SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
 if not SECRET_KEY:
-    if not (DEBUG or os.environ.get("DATABASE_URL", "sqlite:").startswith("sqlite:")):
+    if not (LOCAL or os.environ.get("DATABASE_URL", "sqlite:").startswith("sqlite:")):
         raise ImproperlyConfigured(
             "未设置 SECRET_KEY，生产模式拒绝启动；开发或演示请设 TOWERLEDGER_DEBUG=1 / "
             "SECRET_KEY is not set, so production mode refuses to start; set SECRET_KEY "
@@ -130,7 +136,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_USE_FINDERS = LOCAL
 
 # Uploads: bounded in size per kind; the type is checked by content (magic bytes), not only
 # by extension; a request body larger than the largest kind is refused (413) before it is read.
@@ -151,7 +157,7 @@ IMPORT_MAX_FIELD_CHARS = int(os.environ.get("IMPORT_MAX_FIELD_CHARS", "10000"))
 
 # How web imports run: "task" (the worker, production), "thread" (the web process: demo and
 # development server), "sync" (tests). See towerledger/web/jobs.py.
-TOWERLEDGER_JOB_RUNNER = os.environ.get("TOWERLEDGER_JOB_RUNNER", "thread" if DEBUG else "task")
+TOWERLEDGER_JOB_RUNNER = os.environ.get("TOWERLEDGER_JOB_RUNNER", "thread" if LOCAL else "task")
 TOWERLEDGER_ALLOCATE_ON_PAY = os.environ.get("TOWERLEDGER_ALLOCATE_ON_PAY", "1") != "0"  # T+0
 # receipts are matched as they are imported; 0: they wait for `towerledger match`
 TOWERLEDGER_MATCH_ON_IMPORT = os.environ.get("TOWERLEDGER_MATCH_ON_IMPORT", "1") != "0"
@@ -167,13 +173,15 @@ TASKS = {
 # SecurityMiddleware sends HSTS only on HTTPS responses; behind a TLS-terminating proxy,
 # SECURE_PROXY_SSL_HEADER ("X-Forwarded-Proto: https") says which requests came over HTTPS.
 SECURE_PROXY_SSL_HEADER = proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER", ""))
-SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", not LOCAL)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if LOCAL else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", not LOCAL)
 SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", False)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_flag("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", not LOCAL)
+CSRF_COOKIE_SECURE = env_flag("CSRF_COOKIE_SECURE", not LOCAL)
+# a form sent without its token gets the product's 403 page, saying to reload (web/errors.py)
+CSRF_FAILURE_VIEW = "towerledger.web.errors.csrf_failure"
 # The client address for login throttling: REMOTE_ADDR, or behind the reverse proxy the
 # address the proxy saw, read from TOWERLEDGER_CLIENT_IP_HEADER (e.g. X-Forwarded-For) as
 # the entry TOWERLEDGER_TRUSTED_PROXIES from the right (access/throttle.py).

@@ -1,5 +1,6 @@
 """CLI commands of the synthetic province (registered onto the main Typer app)."""
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -94,7 +95,9 @@ def demo(
     """Build the demo province into the database (once) and serve it (演示)."""
     from towerledger import cli
 
-    cli.development_mode()  # known passwords, served by the development server
+    # DEBUG off, as users will see it (the product's own error pages, no debug page); plain
+    # HTTP and static files from the package on this machine (settings.DEMO)
+    os.environ.setdefault("TOWERLEDGER_DEMO", "1")
     cli.setup_django()
     from django.conf import settings
     from django.core.management import call_command

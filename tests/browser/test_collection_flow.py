@@ -50,6 +50,7 @@ def test_statements_receipts_and_matching_end_where_finance_expects(
     log_in(clerk, live_server, "clerk_zz")
     clerk.click("nav >> text=对账单")
     clerk.fill("#issue-form input[name=month]", month)
+    clerk.check("#issue-early")   # the month has not ended: issuing it is a conscious choice
     clerk.click("#issue-form button:has-text('出具对账单')")
     expect(clerk.locator(".messages")).to_contain_text("已出具 3 张对账单")
     clerk.screenshot(path=OUT / "21-clerk-statements.png", full_page=True)

@@ -79,12 +79,17 @@ def test_issue_confirm_invoice_and_withdraw_through_the_pages(confirmed, users):
     clerk = login(users["clerk_zz"])
     r = clerk.post(reverse("statements_issue"), {"month": "bad"}, follow=True)
     assert "YYYY-MM" in r.content.decode()
+    # the current month has not ended: issuing it needs the explicit tick (issue 16)
     r = clerk.post(reverse("statements_issue"), {"month": f"{month():%Y-%m}"}, follow=True)
+    assert "尚未结束" in r.content.decode() and not Statement.objects.exists()
+    r = clerk.post(reverse("statements_issue"), {"month": f"{month():%Y-%m}", "early": "1"},
+                   follow=True)
     text = r.content.decode()
     assert "已出具 3 张对账单" in text
     sts = {s.operator.code: s for s in Statement.objects.all()}
     assert {s.city.name for s in sts.values()} == {"郑州市"}
-    r = clerk.post(reverse("statements_issue"), {"month": f"{month():%Y-%m}"}, follow=True)
+    r = clerk.post(reverse("statements_issue"), {"month": f"{month():%Y-%m}", "early": "1"},
+                   follow=True)
     assert "没有待出对账单的已确认明细" in r.content.decode()
     cmcc = sts["CMCC"]
     detail = page(login(users["cmcc"]), "statement", cmcc.pk)

@@ -18,6 +18,7 @@ from towerledger.api.routers import (
     me,
     sites,
     statements,
+    tax_factors,
     tenancies,
 )
 
@@ -37,6 +38,7 @@ api.add_router("/v1/me", me.router)
 api.add_router("/v1/sites", sites.router)
 api.add_router("/v1/tenancies", tenancies.router)
 api.add_router("/v1/accounts", accounts.router)
+api.add_router("/v1/tax-factors", tax_factors.router)
 api.add_router("/v1/bills", bills.router)
 api.add_router("/v1/lines", lines.router)
 api.add_router("/v1/disputes", lines.disputes_router)

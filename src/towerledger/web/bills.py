@@ -45,8 +45,11 @@ def _bill_filters(request, qs):
         year, _sep, month = g["month"].partition("-")
         if year.isdigit() and month.isdigit():
             qs = qs.filter(period_start__year=int(year), period_start__month=int(month))
-    if g.get("blocked"):
+    held = g.get("blocked")   # 1: held by a BLOCK finding; 0: payable (the home's to-do)
+    if held == "1":
         qs = qs.filter(blocking__gt=0, status=Bill.Status.UNPAID)
+    elif held == "0":
+        qs = qs.filter(blocking=0, status=Bill.Status.UNPAID)
     return qs
 
 
@@ -72,8 +75,9 @@ def bills(request):
         "filters": [text_filter(request, "q", _("Bill or account")),
                     choice_filter(request, "status", _("Status"), Bill.Status.choices),
                     choice_filter(request, "city", _("City"), _cities(request.user)),
-                    text_filter(request, "month", _("Period month"), "2026-10"),
-                    choice_filter(request, "blocked", _("Held"), [("1", _("blocked"))])],
+                    text_filter(request, "month", _("Period month"), _("YYYY-MM")),
+                    choice_filter(request, "blocked", _("Held"), [("1", _("blocked")),
+                                                                  ("0", _("payable"))])],
         "top_actions": _exports(request, "bills"), "today": timezone.localdate().isoformat()})
 
 

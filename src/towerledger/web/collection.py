@@ -31,6 +31,7 @@ from towerledger.exchange.files import write_table
 from towerledger.settlement.models import Application, Line
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.settlement import OPERATORS, _back, _month_filter
+from towerledger.web.statement_month import default_issue_month, has_ended, issue_preview
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
 from towerledger.web.views import _cities, code_label
 
@@ -137,18 +138,19 @@ def statements(request):
               "outstanding": (t["receivable"] or ZERO) - paid}
     cities = [("province", _("Whole province"))] if role_of(user) in (
         Role.PROVINCE_ADMIN, Role.VIEWER) or operator else []
-    filters = [text_filter(request, "month", _("Month"), "2024-05"),
+    filters = [text_filter(request, "month", _("Month"), _("YYYY-MM")),
                *_operator_filter(request),
                choice_filter(request, "city", _("City"), [*_cities(user), *cities]),
                choice_filter(request, "status", _("Status"), Statement.Status.choices)]
     today = timezone.localdate()
-    last = (today.replace(day=1) - timezone.timedelta(days=1)).replace(day=1)
+    issue = issue_preview(user, default_issue_month(user, today)) if role_of(user) in CLERKS \
+        else None
     return render(request, "web/statements.html", {
         "title": _("Statements"), "page": page, "query": query, "rows": rows,
         "headers": heads, "filters": filters, "totals": totals,
         "can_issue": role_of(user) in CLERKS, "is_operator": operator,
         "is_admin": role_of(user) == Role.PROVINCE_ADMIN,
-        "this_month": f"{today:%Y-%m}", "last_month": f"{last:%Y-%m}",
+        "this_month": f"{today:%Y-%m}", "issue": issue,
         "operators": [(c, code_label(c)) for c in OPERATORS],
         "top_actions": [{"url": reverse("export", args=["statements"]) + "?format=xlsx",
                          "label": _("Download XLSX")}]})
@@ -163,6 +165,9 @@ def statements_issue(request):
         messages.error(request, _("Enter the month as YYYY-MM."))
         return redirect("statements")
     month = date(int(year), int(mon), 1)
+    if refused := _not_ended(month, request.POST.get("early") == "1"):
+        messages.error(request, refused)
+        return redirect("statements")
     by_city = request.POST.get("by") != "province"
     if not by_city and role_of(request.user) != Role.PROVINCE_ADMIN:
         by_city = True   # a city clerk states its own city only
@@ -181,6 +186,21 @@ def statements_issue(request):
                                 "all; each operator now confirms its own.") % {
         "n": len(issued), "month": f"{month:%Y-%m}", "amount": f"{total:,.2f}"})
     return redirect(reverse("statements") + f"?month={month:%Y-%m}")
+
+
+def _not_ended(month, early: bool) -> str | None:
+    """Why issuing ``month`` now is refused: it has not begun, or it has not ended and the
+    clerk did not confirm issuing it early (lines confirmed later in the month would go on
+    the next month's statement)."""
+    today = timezone.localdate()
+    if month > today.replace(day=1):
+        return _("%(month)s has not begun: statements are issued for ended months.") % {
+            "month": f"{month:%Y-%m}"}
+    if not has_ended(month, today) and not early:
+        return _("%(month)s has not ended yet. Tick 'Issue before the month ends' "
+                 "to issue it now; lines confirmed later this month will go on the next "
+                 "statement.") % {"month": f"{month:%Y-%m}"}
+    return None
 
 
 def _statement(request, pk) -> Statement:

@@ -9,12 +9,11 @@ from django.utils.translation import gettext as _
 
 from towerledger.access.models import AuditEntry, Role
 from towerledger.access.scope import role_of, scoped
-from towerledger.bills.models import Bill, Flag
 from towerledger.domain.codes import ZH
 from towerledger.exchange.models import ImportJob
 from towerledger.org.models import City
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
-from towerledger.web.context import STAFF
+from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.tables import (
     cell,
     choice_filter,
@@ -32,9 +31,11 @@ def code_label(code) -> str:
 
 @login_required
 def home(request):
-    user, role = request.user, role_of(request.user)
+    """The user's to-do list (web.todo) above an overview of what their scope holds."""
+    from towerledger.web import todo
     from towerledger.web.dashboard import latest_closed_label
 
+    user, role = request.user, role_of(request.user)
     tiles = [
         {"label": _("Monthly analysis"), "value": latest_closed_label(),
          "url": reverse("dashboard"), "tone": "lead"},
@@ -44,21 +45,16 @@ def home(request):
          "url": reverse("tenancies")},
     ]
     if role in STAFF:
-        bills = scoped(user, Bill.objects.all())
-        flags = scoped(user, Flag.objects.filter(status=Flag.Status.OPEN))
         tiles += [
             {"label": _("Supply accounts"), "value": scoped(
                 user, SupplyAccount.objects.all()).count(), "url": reverse("accounts")},
-            {"label": _("Unpaid bills"), "value": bills.filter(status="UNPAID").count(),
-             "url": reverse("bills") + "?status=UNPAID"},
-            {"label": _("Bills held by a blocking flag"), "value": bills.filter(
-                status="UNPAID", blocking__gt=0).count(), "tone": "block",
-             "url": reverse("bills") + "?blocked=1"},
-            {"label": _("Open audit flags"), "value": flags.count(), "tone": "warn",
+            {"label": _("Open audit flags"), "value": todo.open_findings(user), "tone": "warn",
              "url": reverse("flags") + "?status=OPEN"},
         ]
-    recent = ImportJob.objects.filter(user=user)[:8] if role != Role.OPERATOR else []
-    return render(request, "web/home.html", {"tiles": tiles, "recent_imports": recent})
+    recent = ImportJob.objects.filter(user=user)[:8] if role in CLERKS else []
+    return render(request, "web/home.html", {
+        "tasks": todo.tasks_for(user), "tiles": tiles, "recent_imports": recent,
+        "is_viewer": role == Role.VIEWER})
 
 
 def _cities(user):

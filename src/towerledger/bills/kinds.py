@@ -21,7 +21,8 @@ def export_bills(user):
                                                    "bill_no", "dup_seq")
     cols = ["bill_no", "account__account_no", "period_start", "period_end", "start_reading",
             "end_reading", "multiplier", "loss_kwh", "kwh", "unit_price", "amount", "input_tax",
-            "invoice_type", "paid_date", "payment_ref", "meter_changed", "dup_seq", "status",
+            "invoice_type", "paid_date", "payment_ref", "meter_changed",
+            "old_meter_end_reading", "new_meter_start_reading", "dup_seq", "status",
             "blocking", "warnings"]
     for row in qs.values_list(*cols).iterator(chunk_size=5000):
         yield dict(zip(BILL_EXPORT, row, strict=True))

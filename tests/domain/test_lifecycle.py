@@ -184,7 +184,7 @@ def test_only_a_receivable_line_can_be_written_off(state, receivable):
 def test_the_kinds_of_section_7_and_which_count_toward_t0():
     assert [k.value for k in LineKind] == [
         "ALLOCATION", "LUMP_SUM", "ADJUSTMENT", "RECOVERY_CREDIT", "SAVINGS_SHARE", "RENT",
-        "SITE_FEE_LUMP_SUM", "GENERATOR", "OPENING"]
+        "SITE_FEE_LUMP_SUM", "GENERATOR", "OPENING", "CREDIT"]   # CREDIT: refunds (issue 12)
     assert [k for k in LineKind if lc.counts_toward_t0(k)] == [LineKind.ALLOCATION]
     assert set(lc.KIND_ZH) == set(LineKind)
     with pytest.raises(ValueError):

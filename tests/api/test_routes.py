@@ -116,8 +116,11 @@ def forbidden_keys(who, bills, lines, statements):
                 if not r.startswith(f"R-{own[0]}-")]
     operators = [c for c in ("CMCC", "CUCC", "CTCC") if c != own[0]]
     assert numbers and receipts
+    from tests.api.test_tax_factors import hidden_tax_rows
+
     return keys | {"line_id": line_ids, "line": line_ids + [ids[1:] for ids in line_ids],
-                   "number": numbers, "receipt_no": receipts, "operator": operators}
+                   "number": numbers, "receipt_no": receipts, "operator": operators,
+                   "rate_id": hidden_tax_rows(own[0])}
 
 
 def leak_markers(forbidden, bills):

@@ -68,8 +68,8 @@ def test_each_role_reads_its_scope(client, tokens, table, who, sees_ctcc, sees_a
 
 
 def test_which_row_gives_the_factor_of_a_bill_spanning_a_change(client, tokens, table):
-    def applicable(token, **params):
-        return call(client, f"{URL}/applicable", token, **params)
+    def applicable(token, account_no, **params):
+        return call(client, f"{URL}/applicable/{account_no}", token, **params)
 
     # A-100 GENERAL, a bill of 2024-05-01..05-31: the row in force on the 31st, not the 1st
     r = applicable(tokens["admin"], account_no="A-100", operator="CMCC", on="2024-05-31")
@@ -99,3 +99,14 @@ def test_the_api_does_not_write(client, tokens, table):
     r = client.post(URL, {}, content_type="application/json",
                     headers={"Authorization": f"Bearer {tokens['admin']}"})
     assert r.status_code == 405
+
+
+def hidden_tax_rows(own_operator: str) -> list[str]:
+    """Ids of tax-factor rows an operator user must not see (tests.api.test_routes): an
+    account override and another operator's override."""
+    other = "CUCC" if own_operator != "CUCC" else "CMCC"
+    rows = [add_rate(None, effective_from=date(2024, 2, 1), factor=D("0.05"),
+                     account=SupplyAccount.objects.get(account_no="A-100"), reason="test"),
+            add_rate(None, effective_from=date(2024, 2, 1), factor=D("0"),
+                     operator=Operator.objects.get(code=other), reason="test")]
+    return [str(r.pk) for r in rows]

@@ -1,5 +1,6 @@
 """GET /api/v1/tax-factors (税负因子表): the table with its history, within the caller's
-scope, and /api/v1/tax-factors/applicable: which row gives the factor for a line.
+scope, and /api/v1/tax-factors/applicable/{account_no}: which row gives the factor for a
+line on that account's bill.
 
 Scope (``sites.tax_factors.visible``): province admins and viewers read every row; a city
 clerk the rows for no account or an account of their city; an operator user the rows for
@@ -101,29 +102,29 @@ def list_tax_factors(request, filters: Query[TaxFactorFilters], paging: Query[Pa
 
 
 class ApplicableQuery(Schema):
-    account_no: str = Field(description="the bill's supply account")
-    operator: OperatorCode
-    on: date = Field(description="the bill's period end")
+    operator: OperatorCode | None = Field(None, description="the line's operator (default: "
+                                                            "no operator override)")
+    on: date | None = Field(None, description="the bill's period end (default: today)")
     invoice_type: InvoiceType | None = Field(None, description="default: the account's")
 
 
-@router.get("/applicable", response=ApplicableOut,
-            summary="Which row gives the factor for an operator's line on a bill (适用税负因子)")
-def applicable(request, q: Query[ApplicableQuery]):
-    user = request.auth_user
+@router.get("/applicable/{account_no}", response=ApplicableOut,
+            summary="Which row gives the factor for a line on an account's bill (适用税负因子)")
+def applicable(request, account_no: str, q: Query[ApplicableQuery]):
     # operators never see supply accounts: for them every account is "not found"
-    account = scoped(user, SupplyAccount.objects.all()).filter(account_no=q.account_no).first()
+    account = scoped(request.auth_user, SupplyAccount.objects.all()).filter(
+        account_no=account_no).first()
     if account is None:
         raise ApiError(404)
-    province = account_provinces([account.pk]).get(account.pk)
-    found = load_table().lookup(province=province, operator=q.operator, account=account.pk,
+    on = q.on or timezone.localdate()
+    found = load_table().lookup(province=account_provinces([account.pk]).get(account.pk),
+                                operator=q.operator, account=account.pk,
                                 supply_mode=account.supply_mode,
-                                invoice_type=q.invoice_type or account.input_invoice_type,
-                                on=q.on)
+                                invoice_type=q.invoice_type or account.input_invoice_type, on=on)
     row = None
     if found.row is not None:
         row = _rows(request, TaxFactorRate.objects.filter(pk=found.row.id))[0]
-    return {"factor": found.factor, "level": found.level, "row": row, "on": q.on}
+    return {"factor": found.factor, "level": found.level, "row": row, "on": on}
 
 
 @router.get("/{rate_id}", response=TaxFactorOut, summary="One row of the tax-factor table")

@@ -60,7 +60,8 @@ RULES = [
     "sub-meter and smart-meter rows on their sites (never an existing tenancy of another "
     "city), supply accounts, bills and payments whose account feeds only sites of their "
     "city, and receipts whose 地市 is their city (a receipt without a city is the "
-    "province's). Viewers and operator users import nothing (operators answer through "
+    "province's). The tax-factor table (`tax_factors`) is the province admins' alone. "
+    "Viewers and operator users import nothing (operators answer through "
     "confirmation, disputes and electronic reconciliation).", "",
     "**Organisation data 组织数据.** The 省份 and 地市 a sites file names must exist: a "
     "misspelt city is a row error `地市 X 不存在 / no such city X`, not a new city. "
@@ -75,7 +76,8 @@ RULES = [
     "keeps, `NaN`, `Infinity`, `1_000`, or a negative number where the column says `≥ 0`, "
     "is a row error naming row and column — never a rounding, never a crash. Thousands "
     "separators (`1,234.50`) are accepted. A percent sign is accepted only in the ratio "
-    "columns (`agreed_ratio`, `split_ratio`, `tower_share`), whose unit is already percent: "
+    "columns (`agreed_ratio`, `split_ratio`, `tower_share`, `factor_pct`), whose unit is "
+    "already percent: "
     "`60%` and `60` both mean 60 %. In a money or kWh column `100%` is a row error, not "
     "an amount of 100.00.", "",
     "**Codes 编码.** Identifiers take letters, digits, `-`, `_` and `.` only (`site_code`, "

@@ -113,7 +113,9 @@ def test_first_day(browser, live_server, province, tmp_path):
     mine = Line.objects.pending().filter(operator__code="CMCC")
     assert mine.exists()
     expect(pending.locator(".todo-count")).to_have_text(str(mine.count()))
-    expect(pending).to_contain_text("确认")
+    owed = sum(line.receivable for line in mine)
+    expect(pending).to_contain_text(f"{owed:,.2f} 元")
+    expect(pending).to_contain_text("确认截止")
     operator.screenshot(path=OUT / "first-day-4-operator-home.png", full_page=True)
     pending.locator("a.todo-main").click()
     for line in mine.select_related("tenancy"):

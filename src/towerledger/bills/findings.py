@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.dispatch import Signal
 
 from towerledger.bills import audit
-from towerledger.bills.models import Flag, Whitelist
+from towerledger.bills.models import Bill, Flag, Whitelist
 from towerledger.db.bulk import OneOf
 from towerledger.domain.audits import ALLOCATION_RULES, BLOCK, RULE_LABELS
 
@@ -38,16 +38,17 @@ def record_allocation_findings(findings: dict[int, list[tuple[str, str, str]]],
     (site code, code, message), an empty list for a bill allocated without any (so an open
     finding that has gone is dropped); ``province_of`` bill pk → province pk (for the
     policy). Returns the bills that now have an open BLOCK allocation finding (to hold)."""
-    if not findings:
-        return set()
-    rules = {}
+    if not any(findings.values()) and not _open_allocation_flags(findings):
+        return set()   # the usual batch: nothing found now, nothing found before
+    ids = list(findings)
+    account_of = dict(Bill.objects.filter(OneOf("pk", ids)).values_list("pk", "account_id"))
     white = defaultdict(set)
-    for bill, code in Whitelist.objects.filter(account__bills__pk__in=list(findings)) \
-            .values_list("account__bills__pk", "code"):
-        white[bill].add(code)
+    for account, code in Whitelist.objects.filter(
+            OneOf("account_id", set(account_of.values()))).values_list("account_id", "code"):
+        white[account].add(code)
     existing = {(f.bill_id, f.code): f for f in Flag.objects.filter(
-        OneOf("bill_id", list(findings)), code__in=list(ALLOCATION_RULES))}
-    held, keep = set(), set()
+        OneOf("bill_id", ids), code__in=list(ALLOCATION_RULES))}
+    rules, held, keep, create, update = {}, set(), set(), [], []
     for pk, items in findings.items():
         province = province_of.get(pk)
         if province not in rules:
@@ -57,7 +58,7 @@ def record_allocation_findings(findings: dict[int, list[tuple[str, str, str]]],
             by_code[code].append({"site": site, "message": message})
         for code, sites in sorted(by_code.items()):
             rule = rules[province].get(code)
-            if rule is not None and (not rule.enabled or code in white[pk]):
+            if rule is not None and (not rule.enabled or code in white[account_of.get(pk)]):
                 continue
             severity = rule.severity if rule is not None else "WARN"
             keep.add((pk, code))
@@ -65,21 +66,28 @@ def record_allocation_findings(findings: dict[int, list[tuple[str, str, str]]],
             figures = {"sites": sites, "source": "allocation"}
             old = existing.get((pk, code))
             if old is None:
-                Flag.objects.create(bill_id=pk, code=code, severity=severity, message_zh=zh,
-                                    message_en=en, figures=figures)
+                create.append(Flag(bill_id=pk, code=code, severity=severity, message_zh=zh,
+                                   message_en=en, figures=figures))
             elif old.status == Flag.Status.OPEN:
                 old.severity, old.figures, old.message_zh, old.message_en = (
                     severity, figures, zh, en)
-                old.save(update_fields=["severity", "figures", "message_zh", "message_en"])
+                update.append(old)
             else:
-                continue
+                continue   # resolved or whitelisted: the decision stands
             if severity == BLOCK:
                 held.add(pk)
-    gone = [f.pk for key, f in existing.items()
-            if key not in keep and f.status == Flag.Status.OPEN]
-    Flag.objects.filter(pk__in=gone).delete()
-    audit.refresh_counters(list(findings))
+    gone = [f for key, f in existing.items() if key not in keep and f.status == Flag.Status.OPEN]
+    Flag.objects.filter(pk__in=[f.pk for f in gone]).delete()
+    Flag.objects.bulk_create(create, batch_size=1000)
+    Flag.objects.bulk_update(update, ["severity", "figures", "message_zh", "message_en"],
+                             batch_size=1000)
+    audit.refresh_counters({pk for pk, _ in keep} | {f.bill_id for f in gone})
     return held
+
+
+def _open_allocation_flags(findings) -> bool:
+    return Flag.objects.filter(OneOf("bill_id", list(findings)), status=Flag.Status.OPEN,
+                               code__in=list(ALLOCATION_RULES)).exists()
 
 
 def blocking_allocation_findings(bill_ids) -> set[int]:

@@ -49,7 +49,7 @@ from towerledger.domain.errors import DomainError
 from towerledger.domain.journal import Posting
 from towerledger.ledger.services import post_entries
 from towerledger.settlement.allocate import BILL_FIELDS, Agreements, TaxFactors, _Facts
-from towerledger.settlement.models import Dispute, Line, LineTrace
+from towerledger.settlement.models import Dispute, Line, LineTrace, line_state
 
 ZERO = Decimal("0.00")
 
@@ -114,6 +114,15 @@ def current_lines(bill: Bill, lock=False):
     if lock:
         qs = qs.select_for_update(of=("self",))
     return list(qs.select_related("site", "operator", "tenancy", "city").order_by("pk"))
+
+
+def refuse_held(bill: Bill):
+    """A bill whose lines a blocking allocation finding holds has pushed nothing and posted
+    no allocation: resolve (or whitelist) the finding first, then correct what was pushed."""
+    if Line.objects.filter(line_state("held"), bill=bill).exists():
+        raise CorrectionError("该缴费单的明细被分摊稽核结果暂缓：请先处理稽核结果",
+                              "the bill's lines are held by an allocation finding: resolve "
+                              "it first", "conflict")
 
 
 def _refuse_written_off(lines):
@@ -234,6 +243,7 @@ def void_bill(bill_id, user, reason: str, today: date | None = None,
         if Refund.objects.filter(bill=bill).exists():
             raise CorrectionError("该缴费单已有退费，不能冲销", "the bill has refunds: it "
                                   "cannot be voided", "conflict")
+        refuse_held(bill)
         lines = current_lines(bill, lock=not preview)
         plan.changes = [Change(ln.site.site_code, ln.tenancy.tenancy_id if ln.tenancy else "",
                                ln.operator.code, ln.receivable, ZERO,
@@ -298,6 +308,7 @@ def reallocate_bill(bill_id, user, reason: str, today: date | None = None,
                                   f"the bill is {bill.status}: only a paid bill is "
                                   "re-allocated", "conflict")
         plan = Plan("REALLOCATE", f"{bill.account.account_no}/{bill.bill_no}")
+        refuse_held(bill)
         fresh = allocate_again(bill)
         lines = current_lines(bill, lock=not preview)
         now_by_key = {(ln.site_id, ln.tenancy_id): ln for ln in lines}

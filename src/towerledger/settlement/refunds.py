@@ -36,6 +36,7 @@ from towerledger.settlement.corrections import (
     Plan,
     net,
     post,
+    refuse_held,
     require,
 )
 from towerledger.settlement.models import Line, LineTrace
@@ -71,6 +72,7 @@ def record_refund(account_no: str, refund_no: str, amount, refund_date: date, us
                 bill=done.bill).select_related("site", "operator", "tenancy")]
             return plan
         bill = _original(account, bill_no, refund_date)
+        refuse_held(bill)
         if amount > bill.amount:
             raise CorrectionError(f"退费金额 {amount} 超过原缴费单金额 {bill.amount}",
                                   f"the refund {amount} exceeds the bill's {bill.amount}")

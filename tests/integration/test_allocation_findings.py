@@ -80,8 +80,10 @@ def test_a_blocking_finding_holds_the_lines_until_resolved(province, users, tmp_
     assert lines.held().count() == lines.count() == 4
     assert lines.pending().count() == 0
     assert not JournalEntry.objects.filter(kind="ALLOCATION", reference=f"B{b.pk}").exists()
-    # the operators do not see held lines
+    # the operators do not see held lines; the clerk sees them held on the bill page
     assert not Line.objects.filter(bill=b).of_operators().exists()
+    client.force_login(users["clerk_zz"])
+    assert client.get(f"/bills/{b.pk}/").content.decode().count("稽核暂缓") == 4
     assert check_books() == []
 
     bill_services.resolve_flag(flag.pk, users["clerk_zz"], "CTCC 电流稍后补录，按平均分摊")

@@ -108,3 +108,25 @@ def test_the_dashboard_counts_allocation_findings_by_rule(province, users, tmp_p
     assert site["figures"]["flags_FALLBACK"] == 1
     whole = next(r for r in rows if r["level"] == "PROVINCE" and r["operator"] == "*")
     assert whole["figures"]["flags_FALLBACK"] == 1
+
+
+def test_whitelisting_a_blocking_finding_also_pushes_the_held_lines(province, users, tmp_path):
+    _without_dc_current()
+    henan = Site.objects.get(site_code="ZZ001").county.city.province
+    AuditRuleSetting.objects.create(province=henan, code="FALLBACK", severity="BLOCK")
+    b = _pay_may(tmp_path, users)
+    flag = Flag.objects.get(bill=b, code="FALLBACK")
+    assert Line.objects.filter(bill=b).held().count() == 4
+    bill_services.whitelist_flag(flag.pk, users["clerk_zz"], "该户号按平均分摊已与运营商确认")
+    assert Line.objects.filter(bill=b).held().count() == 0
+    assert Line.objects.filter(bill=b).pending().count() == 3
+    assert check_books() == []
+
+
+def test_a_finding_switched_off_for_the_province_is_not_stored(province, users, tmp_path):
+    _without_dc_current()
+    henan = Site.objects.get(site_code="ZZ001").county.city.province
+    AuditRuleSetting.objects.create(province=henan, code="FALLBACK", enabled=False)
+    b = _pay_may(tmp_path, users)
+    assert not Flag.objects.filter(bill=b, code="FALLBACK").exists()
+    assert Line.objects.filter(bill=b).pending().count() == 3

@@ -161,7 +161,8 @@ def withdraw_rate(user, pk: int, *, reason: str, today: date | None = None) -> N
     if not (reason or "").strip():
         raise DomainError("请填写原因", "a reason is required")
     with transaction.atomic():
-        rate = (TaxFactorRate.objects.select_for_update()
+        # of=self: PostgreSQL locks no row of the outer-joined "any" (null) references
+        rate = (TaxFactorRate.objects.select_for_update(of=("self",))
                 .select_related("province", "operator", "account").filter(pk=pk).first())
         if rate is None:
             raise DomainError(code=ErrorCode.NOT_FOUND)

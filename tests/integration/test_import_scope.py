@@ -385,3 +385,13 @@ def test_keep_going_stores_a_clerks_own_rows_and_sets_the_others_aside(books, tm
     assert [(e.row, e.column) for e in result.errors] == [(3, "site_code")]
     assert set(Tenancy.objects.filter(tenancy_id__in=[zz["tenancy_id"], ly["tenancy_id"]])
                .values_list("tenancy_id", flat=True)) == {zz["tenancy_id"]}
+
+
+def test_a_payment_reference_of_another_citys_bill_is_refused_without_naming_it(books,
+                                                                               tmp_path):
+    assert imp(tmp_path, "payments", [ROWS["payments"][1]], books["admin"]).stored
+    theirs = {**ROWS["payments"][0], "payment_ref": "PAY-L1"}
+    result = imp(tmp_path, "payments", [theirs], books["clerk_zz"], name="p.csv")
+    assert [(e.column, outside(e)) for e in result.errors] == [("payment_ref", True)]
+    assert "L-2405" not in result.errors[0].text() and "A-300" not in result.errors[0].text()
+    assert Bill.objects.get(bill_no="B-2405").status == Bill.Status.UNPAID

@@ -49,8 +49,11 @@ def account_info(account_nos) -> dict[str, AccountInfo]:
 
 def authorise_by_account(records, importer):
     """Bills and payments belong to the clerk when every site their account feeds is in the
-    clerk's city (paying a bill advances and allocates to all of them)."""
-    return outside_rows(records, importer.user, SupplyAccount, "account_no")
+    clerk's city (paying a bill advances and allocates to all of them). A payment reference
+    already on a bill the clerk may not change is refused here, so the check's "already paid
+    bill …" never names another city's bill."""
+    return (outside_rows(records, importer.user, SupplyAccount, "account_no")
+            + outside_rows(records, importer.user, Bill, "payment_ref"))
 
 
 authorise_by_site = by_site()

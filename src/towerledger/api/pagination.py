@@ -4,6 +4,8 @@ from collections.abc import Callable, Iterable
 
 from ninja import Field, Schema
 
+from towerledger.api.params import MAX_OFFSET
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
@@ -11,7 +13,7 @@ MAX_LIMIT = 500
 class PageParams(Schema):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT,
                        description=f"page size, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT})")
-    offset: int = Field(0, ge=0, description="rows to skip")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description=f"rows to skip, 0..{MAX_OFFSET}")
 
 
 def page(qs, params: PageParams, rows: Callable[[object], Iterable] = list) -> dict:

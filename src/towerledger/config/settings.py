@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "towerledger.web.params.QueryGuard",   # a malformed query parameter is a bilingual 400
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -20,7 +20,7 @@ from towerledger.bills import services
 from towerledger.bills.models import Bill, Flag
 from towerledger.domain.audits import RULE_LABELS
 from towerledger.settlement.models import Line
-from towerledger.web import redirects
+from towerledger.web import params, redirects
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
 from towerledger.web.views import _cities, _exports
@@ -33,18 +33,19 @@ def rule_label(code) -> str:
 
 def _bill_filters(request, qs):
     g = request.GET
-    if g.get("q"):
-        qs = qs.filter(Q(bill_no__icontains=g["q"]) | Q(account__account_no__icontains=g["q"]))
-    if g.get("account"):
-        qs = qs.filter(account__account_no=g["account"])
-    if g.get("status"):
-        qs = qs.filter(status=g["status"])
-    if g.get("city"):
-        qs = qs.filter(account__splits__site__county__city_id=g["city"]).distinct()
-    if g.get("month"):
-        year, _sep, month = g["month"].partition("-")
-        if year.isdigit() and month.isdigit():
-            qs = qs.filter(period_start__year=int(year), period_start__month=int(month))
+    q, account = params.text(g, "q"), params.text(g, "account")
+    status = params.choice(g, "status", Bill.Status.values)
+    city, month = params.record_id(g, "city"), params.month(g)
+    if q:
+        qs = qs.filter(Q(bill_no__icontains=q) | Q(account__account_no__icontains=q))
+    if account:
+        qs = qs.filter(account__account_no=account)
+    if status:
+        qs = qs.filter(status=status)
+    if city:
+        qs = qs.filter(account__splits__site__county__city_id=city).distinct()
+    if month:
+        qs = qs.filter(period_start__year=month.year, period_start__month=month.month)
     held = g.get("blocked")   # 1: held by a BLOCK finding; 0: payable (the home's to-do)
     if held == "1":
         qs = qs.filter(blocking__gt=0, status=Bill.Status.UNPAID)
@@ -117,10 +118,11 @@ def flags(request):
     qs = scoped(request.user, Flag.objects.select_related("bill__account", "assignee"))
     g = request.GET
     for key, lookup in (("rule", "code"), ("severity", "severity"), ("status", "status")):
-        if g.get(key):
-            qs = qs.filter(**{lookup: g[key]})
-    if g.get("city"):
-        qs = qs.filter(bill__account__splits__site__county__city_id=g["city"]).distinct()
+        if params.text(g, key):
+            qs = qs.filter(**{lookup: params.text(g, key)})
+    city = params.record_id(g, "city")
+    if city:
+        qs = qs.filter(bill__account__splits__site__county__city_id=city).distinct()
     if g.get("mine"):
         qs = qs.filter(assignee=request.user)
     page, query = paginate(request, qs.order_by("-severity", "-bill__period_start", "pk"))
@@ -175,7 +177,7 @@ def flag_action(request, pk):
 @require_POST
 @roles(*CLERKS)
 def pay(request):
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = params.ids(request.POST, "ids")
     back = redirects.back(request, reverse("bills"))  # never off this site
     try:
         paid_date = date.fromisoformat(request.POST.get("paid_date", ""))

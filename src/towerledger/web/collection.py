@@ -9,6 +9,7 @@ the user's language."""
 import secrets
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -29,6 +30,7 @@ from towerledger.collection.models import Receipt, Statement
 from towerledger.collection.pdf import render_statement
 from towerledger.exchange.files import write_table
 from towerledger.settlement.models import Application, Line
+from towerledger.web import params as parameters
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.settlement import OPERATORS, _back, _month_filter
 from towerledger.web.statement_month import default_issue_month, has_ended, issue_preview
@@ -44,9 +46,10 @@ def _error(exc: services.CollectionError) -> str:
 
 
 def _day(text) -> date | None:
+    """A day typed into a form (POST): None when it is not one, and the form says so."""
     try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
+        return parameters.parse_day(text or "", "date")
+    except parameters.BadParameter:
         return None
 
 
@@ -90,14 +93,13 @@ def _operator_filter(request):
 
 def filtered_statements(user, params):
     qs = services.scoped_statements(user)
-    qs = _month_filter(qs, params.get("month"))
+    qs = _month_filter(qs, params)
     if params.get("operator") in OPERATORS:
         qs = qs.filter(operator__code=params["operator"])
-    city = params.get("city", "")
-    if city == "province":
+    if params.get("city") == "province":
         qs = qs.filter(city__isnull=True)
-    elif city.isdigit():
-        qs = qs.filter(city_id=int(city))
+    elif city := parameters.record_id(params, "city"):
+        qs = qs.filter(city_id=city)
     if params.get("status") in Statement.Status.values:
         qs = qs.filter(status=params["status"])
     return qs.annotate(paid=services.statement_paid())
@@ -159,12 +161,11 @@ def statements(request):
 @require_POST
 @roles(*CLERKS)
 def statements_issue(request):
-    text = request.POST.get("month", "")
-    year, _sep, mon = text.partition("-")
-    if not (year.isdigit() and mon.isdigit() and 1 <= int(mon) <= 12):
+    try:
+        month = parameters.parse_month(request.POST.get("month", ""))
+    except parameters.BadParameter:
         messages.error(request, _("Enter the month as YYYY-MM."))
         return redirect("statements")
-    month = date(int(year), int(mon), 1)
     if refused := _not_ended(month, request.POST.get("early") == "1"):
         messages.error(request, refused)
         return redirect("statements")
@@ -351,14 +352,13 @@ def filtered_receipts(user, params):
         qs = qs.exclude(status=Receipt.Status.APPLIED)
     if params.get("operator") in OPERATORS:
         qs = qs.filter(operator__code=params["operator"])
-    if params.get("city", "").isdigit():
-        qs = qs.filter(city_id=int(params["city"]))
-    if _day(params.get("date_from")):
-        qs = qs.filter(received_date__gte=_day(params["date_from"]))
-    if _day(params.get("date_to")):
-        qs = qs.filter(received_date__lte=_day(params["date_to"]))
-    if params.get("q"):
-        text = params["q"].strip()
+    if city := parameters.record_id(params, "city"):
+        qs = qs.filter(city_id=city)
+    if since := parameters.day(params, "date_from"):
+        qs = qs.filter(received_date__gte=since)
+    if until := parameters.day(params, "date_to"):
+        qs = qs.filter(received_date__lte=until)
+    if text := parameters.text(params, "q"):
         qs = qs.filter(Q(receipt_no__icontains=text) | Q(reference__icontains=text))
     return qs
 
@@ -438,10 +438,10 @@ def open_lines(user, receipt: Receipt, params):
                                                  receivable__gt=F("written_off")))
     if receipt.city_id:
         qs = qs.filter(city_id=receipt.city_id)
-    if params.get("site"):
-        qs = qs.filter(site__site_code__icontains=params["site"].strip())
-    if params.get("statement"):
-        qs = qs.filter(statement__number__icontains=params["statement"].strip())
+    if site := parameters.text(params, "site"):
+        qs = qs.filter(site__site_code__icontains=site)
+    if number := parameters.text(params, "statement"):
+        qs = qs.filter(statement__number__icontains=number)
     return qs.order_by("push_date", "pk")
 
 
@@ -468,8 +468,8 @@ def receipt(request, pk):
         for ln in line_page.object_list:
             ln.left = ln.receivable - ln.written_off
         context["line_page"] = line_page
-        context["line_query"] = "&".join(f"{k}={request.GET[k]}" for k in ("site", "statement")
-                                         if request.GET.get(k))
+        context["line_query"] = urlencode([(k, request.GET[k]) for k in ("site", "statement")
+                                           if request.GET.get(k)])
         context["site_q"] = request.GET.get("site", "")
         context["statement_q"] = request.GET.get("statement", "")
     return render(request, "web/receipt.html", context)
@@ -479,12 +479,11 @@ def receipt(request, pk):
 @roles(*CLERKS)
 def receipt_match(request, pk):
     r = _receipt(request, pk)
-    if request.POST.get("statement", "").isdigit():
-        st = get_object_or_404(services.scoped_statements(request.user),
-                               pk=int(request.POST["statement"]))
+    if statement := parameters.ids(request.POST, "statement"):
+        st = get_object_or_404(services.scoped_statements(request.user), pk=statement[0])
         ids = list(st.lines.values_list("pk", flat=True))
     else:
-        ids = [int(i) for i in request.POST.getlist("lines") if i.isdigit()]
+        ids = parameters.ids(request.POST, "lines")
     if not ids:
         messages.error(request, _("Choose the lines or the statement to match."))
         return redirect("receipt", r.pk)
@@ -503,7 +502,7 @@ def receipt_match(request, pk):
 @roles(*CLERKS)
 def receipt_unmatch(request, pk):
     r = _receipt(request, pk)
-    ids = [int(i) for i in request.POST.getlist("applications") if i.isdigit()]
+    ids = parameters.ids(request.POST, "applications")
     ids = list(r.applications.filter(pk__in=ids).values_list("pk", flat=True))
     if not ids:
         messages.error(request, _("Choose the write-offs to undo."))
@@ -529,13 +528,13 @@ def _by_choices():
 
 
 def ageing_rows(request):
-    by = request.GET.get("by") if request.GET.get("by") in BY else "operator"
-    as_of = _day(request.GET.get("as_of")) or timezone.localdate()
+    by = parameters.choice(request.GET, "by", BY, "operator")
+    as_of = parameters.day(request.GET, "as_of") or timezone.localdate()
     filters = {}
     if request.GET.get("operator") in OPERATORS and role_of(request.user) != Role.OPERATOR:
         filters["operator__code"] = request.GET["operator"]
-    if request.GET.get("city", "").isdigit():
-        filters["city_id"] = int(request.GET["city"])
+    if city := parameters.record_id(request.GET, "city"):
+        filters["city_id"] = city
     return by, as_of, services.ageing(request.user, by, as_of, **filters)
 
 
@@ -556,7 +555,7 @@ def ageing(request):
     totals = {label: sum((r["buckets"][label] for r in data), ZERO) for label in labels}
     grand = sum((r["total"] for r in data), ZERO)
     page = Paginator(data, 50).get_page(request.GET.get("page"))
-    query = "&".join(f"{k}={v}" for k, v in request.GET.items() if k != "page" and v)
+    query = urlencode([(k, v) for k, v in request.GET.items() if k != "page" and v])
     rows = [{"cells": [_ageing_key(by, r["key"]), cell(r["lines"], cls="num"),
                        *[num(r["buckets"][label]) for label in labels], num(r["total"])]}
             for r in page]

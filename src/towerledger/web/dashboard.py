@@ -46,6 +46,7 @@ from towerledger.exchange.files import write_table
 from towerledger.exchange.models import ImportJob
 from towerledger.org.models import City, County
 from towerledger.settlement.models import Line, line_state
+from towerledger.web import params
 from towerledger.web.context import STAFF
 from towerledger.web.tables import roles
 from towerledger.web.views import code_label
@@ -120,10 +121,11 @@ def _pct(x) -> float | None:
 
 
 def _month_arg(text) -> date | None:
-    year, _sep, month = (text or "").partition("-")
-    if year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
-        return date(int(year), int(month), 1)
-    return None
+    """A month from a form or a job's name; None when it is not one (web.params)."""
+    try:
+        return params.parse_month(text or "")
+    except params.BadParameter:
+        return None
 
 
 # ---- scope --------------------------------------------------------------------------------
@@ -159,7 +161,7 @@ def scope_of(request) -> Scope:
 
 
 def _city_arg(request) -> str | None:
-    city = request.GET.get("city") or None
+    city = params.text(request.GET, "city") or None
     if city and not City.objects.filter(name=city).exists():
         city = None
     return city
@@ -193,7 +195,7 @@ def latest_closed_label() -> str:
 
 
 def chosen_month(request, months: list[date]) -> date | None:
-    m = _month_arg(request.GET.get("month"))
+    m = params.month(request.GET)     # malformed: 400; a month not closed: the latest
     if m in months:
         return m
     return months[-1] if months else None
@@ -430,11 +432,11 @@ def _site_snapshots(request, scope, month):
     qs = Snapshot.objects.filter(month=month, level=Snapshot.Level.SITE, operator="*")
     if scope.city:
         qs = qs.filter(parent=scope.city)
-    county = request.GET.get("county", "").strip()
+    county = params.text(request.GET, "county")
     if county and scope.city:
         qs = qs.filter(key__in=County.objects.filter(name=county, city__name=scope.city)
                        .values("sites__site_code"))
-    q = request.GET.get("q", "").strip()
+    q = params.text(request.GET, "q")
     if q:
         qs = qs.filter(key__icontains=q)
     return qs.order_by("key")
@@ -497,7 +499,7 @@ def my_sites_table(request, scope, month, everything=False):
     qs = scoped(request.user, Line.objects.current().of_operators().chains_pushed_in(month, end))
     if scope.city:
         qs = qs.filter(city__name=scope.city)
-    q = request.GET.get("q", "").strip()
+    q = params.text(request.GET, "q")
     if q:
         qs = qs.filter(site__site_code__icontains=q)
     grouped = qs.values("site__site_code", "city__name").annotate(
@@ -741,8 +743,8 @@ def month_close(request):
     jobs = ImportJob.objects.filter(kind=CLOSE_KIND).order_by("-created_at", "-id")
     running = _running(jobs)
     job = None
-    if request.GET.get("job", "").isdigit():
-        job = jobs.filter(pk=int(request.GET["job"])).first()
+    if job_id := params.record_id(request.GET, "job"):
+        job = jobs.filter(pk=job_id).first()
     job = job or running
     rows = []
     for m in sorted(set(closes) | set(closable), reverse=True):

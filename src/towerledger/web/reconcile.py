@@ -39,6 +39,8 @@ from towerledger.importers.reader import UnreadableFile, read_table
 from towerledger.org.models import Operator
 from towerledger.web.context import CLERKS
 from towerledger.web.imports import check_upload
+from towerledger.web.params import ID
+from towerledger.web.params import parse_month as month_of
 from towerledger.web.tables import roles
 from towerledger.web.uploads import say
 
@@ -206,7 +208,7 @@ def chosen_mapping(post) -> dict | None:
 # ---- comparing --------------------------------------------------------------------------
 
 def pk_of(key: str) -> int | None:
-    return int(key[1:]) if key.startswith("L") and key[1:].isdigit() else None
+    return int(key[1:]) if key.startswith("L") and ID.fullmatch(key[1:]) else None
 
 
 def sort_key(row):
@@ -302,13 +304,9 @@ def _operator(request):
 
 
 def _month(text: str):
+    """The month typed into the form; a ValueError (``BadParameter``) when it is not one."""
     text = (text or "").strip()
-    if not text:
-        return None
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ValueError(text)
-    return date(int(match.group(1)), int(match.group(2)), 1)
+    return month_of(text) if text else None
 
 
 def _context(request, **extra):

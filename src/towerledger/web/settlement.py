@@ -26,7 +26,10 @@ from towerledger.exchange.files import write_table
 from towerledger.settlement import services
 from towerledger.settlement.models import Dispute, Line, line_state
 from towerledger.settlement.receivables import chain as line_chain
+from towerledger.web import params as parameters
+from towerledger.web.bills import finding_details, queue_order, rule_label
 from towerledger.web.context import CLERKS, STAFF
+from towerledger.web.line_bill import bill_facts
 from towerledger.web.redirects import back
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
 from towerledger.web.uploads import ATTACHMENT_TYPES, check_attachment
@@ -46,11 +49,12 @@ def _back(request, default: str) -> str:
     return back(request, default)
 
 
-def _month_filter(qs, value, field="month"):
-    year, _sep, month = (value or "").partition("-")
-    if year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
-        return qs.filter(**{f"{field}__year": int(year), f"{field}__month": int(month)})
-    return qs
+def _month_filter(qs, query, field="month"):
+    """``qs`` in the month of ``query["month"]`` (YYYY-MM; malformed: 400, web.params)."""
+    month = parameters.month(query)
+    if month is None:
+        return qs
+    return qs.filter(**{f"{field}__year": month.year, f"{field}__month": month.month})
 
 
 # ---- pending lines ------------------------------------------------------------------------
@@ -67,11 +71,12 @@ def filtered_lines(user, params):
         qs = qs.answered().with_status(params.get("status"))
     else:
         qs = qs.pending()
-    qs = _month_filter(qs, params.get("month"))
-    if params.get("city", "").isdigit():
-        qs = qs.filter(city_id=int(params["city"]))
-    if params.get("site"):
-        qs = qs.filter(site__site_code__icontains=params["site"].strip())
+    qs = _month_filter(qs, params)
+    city, site = parameters.record_id(params, "city"), parameters.text(params, "site")
+    if city:
+        qs = qs.filter(city_id=city)
+    if site:
+        qs = qs.filter(site__site_code__icontains=site)
     if params.get("kind") in Line.Kind.values:
         qs = qs.filter(kind=params["kind"])
     if params.get("operator") in OPERATORS:
@@ -86,7 +91,7 @@ def _totals(qs) -> dict:
 
 
 def _line_filters(request, tab):
-    filters = [text_filter(request, "month", _("Month"), "2024-05"),
+    filters = [text_filter(request, "month", _("Month"), _("YYYY-MM")),
                choice_filter(request, "city", _("City"), _cities(request.user)),
                text_filter(request, "site", _("Site code")),
                choice_filter(request, "kind", _("Kind"), Line.Kind.choices)]
@@ -146,7 +151,7 @@ def confirm(request):
         params = QueryDict(request.POST.get("filter", ""))
         ids = list(filtered_lines(request.user, params).values_list("pk", flat=True))
     else:
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = parameters.ids(request.POST, "ids")
     if not ids:
         messages.error(request, _("Select the lines to confirm."))
         return redirect(back)
@@ -237,7 +242,7 @@ def _labelled(disputes):
 def line(request, pk):
     user, role = request.user, role_of(request.user)
     obj = get_object_or_404(scoped(user, Line.objects.select_related(
-        "bill", "site__county__city", "tenancy", "operator", "confirmed_by")), pk=pk)
+        "bill__account", "site__county__city", "tenancy", "operator", "confirmed_by")), pk=pk)
     chain = line_chain(obj)
     disputes = scoped(user, Dispute.objects.filter(line__in=chain)).select_related(
         "raised_by", "answered_by", "line__site", "line__tenancy", "adjustment").order_by(
@@ -245,7 +250,12 @@ def line(request, pk):
     trace = obj.trace or {}
     text = trace.get("text_en" if get_language() == "en" else "text_zh") or trace.get(
         "text_zh", "")
+    findings = []
+    if role in STAFF and obj.bill_id:   # the bill's audit findings, BLOCK first, in words
+        findings = [{"flag": f, "label": rule_label(f.code), "details": finding_details(f)}
+                    for f in queue_order(obj.bill.flags.all())]
     return render(request, "web/line.html", {
+        "bill_facts": bill_facts(obj), "findings": findings,
         "line": obj, "chain": chain, "disputes": _labelled(disputes), "explanation": text,
         "weights": _weights_table(obj, role == Role.OPERATOR),
         "is_operator": role == Role.OPERATOR, "bill_link": role in STAFF and obj.bill_id,
@@ -297,10 +307,11 @@ def disputes(request):
         qs = qs.filter(status__in=Dispute.OPEN_STATES, overdue=True)
     elif state == "answered":
         qs = qs.exclude(status__in=Dispute.OPEN_STATES)
-    if g.get("city", "").isdigit():
-        qs = qs.filter(line__city_id=int(g["city"]))
-    if g.get("site"):
-        qs = qs.filter(line__site__site_code__icontains=g["site"].strip())
+    city, site = parameters.record_id(g, "city"), parameters.text(g, "site")
+    if city:
+        qs = qs.filter(line__city_id=city)
+    if site:
+        qs = qs.filter(line__site__site_code__icontains=site)
     if g.get("reason") in Dispute.Reason.values:
         qs = qs.filter(reason=g["reason"])
     page, query = paginate(request, qs.order_by("-overdue", "due", "pk"), size=20)
@@ -335,6 +346,9 @@ def answer(request, pk):
     obj = get_object_or_404(scoped(request.user, Dispute.objects.all()), pk=pk)
     back = _back(request, reverse("disputes"))
     outcome = request.POST.get("outcome", "")
+    if outcome not in ("ACCEPT", "PARTIAL", "REJECT"):   # the desk preselects nothing
+        messages.error(request, _("Choose the outcome: accept, partly accept or reject."))
+        return redirect(back)
     try:
         amount = _amount(request.POST.get("new_amount", "")) if outcome == "PARTIAL" else None
     except ValueError:
@@ -369,11 +383,12 @@ def attachment(request, pk):
 
 def ledger_lines(user, params):
     qs = scoped(user, Line.objects.all())
-    qs = _month_filter(qs, params.get("month"))
-    if params.get("city", "").isdigit():
-        qs = qs.filter(city_id=int(params["city"]))
-    if params.get("site"):
-        qs = qs.filter(site__site_code__icontains=params["site"].strip())
+    qs = _month_filter(qs, params)
+    city, site = parameters.record_id(params, "city"), parameters.text(params, "site")
+    if city:
+        qs = qs.filter(city_id=city)
+    if site:
+        qs = qs.filter(site__site_code__icontains=site)
     return qs
 
 
@@ -429,6 +444,6 @@ def ledger(request):
     return render(request, "web/ledger.html", {
         "title": _("Site ledger"), "page": page, "query": query, "rows": rows,
         "headers": heads, "totals": [totals[k] or ZERO for k in keys], "staff": staff,
-        "filters": [text_filter(request, "month", _("Month"), "2024-05"),
+        "filters": [text_filter(request, "month", _("Month"), _("YYYY-MM")),
                     choice_filter(request, "city", _("City"), _cities(user)),
                     text_filter(request, "site", _("Site code"))]})

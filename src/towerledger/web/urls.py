@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from towerledger.web import (
     auth,
@@ -12,13 +12,17 @@ from towerledger.web import (
     settlement,
     views,
 )
+from towerledger.web.params import SiteCodeConverter
+
+# a site's URL holds any stored code, "/" included (web.params.SiteCodeConverter)
+register_converter(SiteCodeConverter, "sitecode")
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.auth_views.LogoutView.as_view(), name="logout"),
     path("sites/", views.sites, name="sites"),
-    path("sites/<str:code>/", views.site, name="site"),
+    path("sites/<sitecode:code>/", views.site, name="site"),
     path("tenancies/", views.tenancies, name="tenancies"),
     path("accounts/", views.accounts, name="accounts"),
     path("bills/", bills.bills, name="bills"),

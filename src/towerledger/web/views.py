@@ -13,6 +13,7 @@ from towerledger.domain.codes import ZH
 from towerledger.exchange.models import ImportJob
 from towerledger.org.models import City
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
+from towerledger.web import params
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.tables import (
     cell,
@@ -23,6 +24,8 @@ from towerledger.web.tables import (
     roles,
     text_filter,
 )
+
+OPERATOR_CODES = ("CMCC", "CUCC", "CTCC", "CBN", "OTHER")
 
 
 def code_label(code) -> str:
@@ -68,7 +71,8 @@ def _cities(user):
 @login_required
 def sites(request):
     qs = scoped(request.user, Site.objects.select_related("county__city")).order_by("site_code")
-    q, city, status = (request.GET.get(k, "") for k in ("q", "city", "status"))
+    q, city = params.text(request.GET, "q"), params.record_id(request.GET, "city")
+    status = params.choice(request.GET, "status", ("ACTIVE", "DECOMMISSIONED"))
     if q:
         qs = qs.filter(Q(site_code__icontains=q) | Q(site_name__icontains=q))
     if city:
@@ -114,7 +118,9 @@ def site(request, code):
 @login_required
 def tenancies(request):
     qs = scoped(request.user, Tenancy.objects.select_related("site__county__city", "operator"))
-    q, operator, mode = (request.GET.get(k, "") for k in ("q", "operator", "mode"))
+    q = params.text(request.GET, "q")
+    operator = params.choice(request.GET, "operator", OPERATOR_CODES)
+    mode = params.choice(request.GET, "mode", ("RESALE", "ON_BEHALF", "LUMP_SUM"))
     if q:
         qs = qs.filter(Q(tenancy_id__icontains=q) | Q(site__site_code__icontains=q))
     if operator:
@@ -134,8 +140,7 @@ def tenancies(request):
                     header(_("DC current (A)"), "num"), header(_("Agreed ratio %"), "num")],
         "filters": [text_filter(request, "q", _("Tenancy or site")),
                     choice_filter(request, "operator", _("Operator"),
-                                  [(c, code_label(c)) for c in
-                                   ("CMCC", "CUCC", "CTCC", "CBN", "OTHER")]),
+                                  [(c, code_label(c)) for c in OPERATOR_CODES]),
                     choice_filter(request, "mode", _("Settlement"),
                                   [(c, code_label(c)) for c in
                                    ("RESALE", "ON_BEHALF", "LUMP_SUM")])],
@@ -145,7 +150,8 @@ def tenancies(request):
 @roles(*STAFF)
 def accounts(request):
     qs = scoped(request.user, SupplyAccount.objects.all()).order_by("account_no")
-    q, mode = request.GET.get("q", ""), request.GET.get("mode", "")
+    q = params.text(request.GET, "q")
+    mode = params.choice(request.GET, "mode", ("DIRECT", "RESUPPLY"))
     if q:
         qs = qs.filter(Q(account_no__icontains=q) | Q(supplier_name__icontains=q))
     if mode:
@@ -172,7 +178,7 @@ def accounts(request):
 @roles(Role.PROVINCE_ADMIN)
 def audit_log(request):
     qs = AuditEntry.objects.select_related("user")
-    q, action = request.GET.get("q", ""), request.GET.get("action", "")
+    q, action = params.text(request.GET, "q"), params.text(request.GET, "action")
     if q:
         qs = qs.filter(Q(object_key__icontains=q) | Q(user__username__icontains=q)
                        | Q(reason__icontains=q))

@@ -3,12 +3,11 @@
 Operators never see bills (they see allocation lines, issue 4): list 403, one bill 404.
 """
 
-from datetime import date
-
 from ninja import Field, Query, Router, Schema
 
 from towerledger.api import rows
 from towerledger.api.pagination import PageParams, page
+from towerledger.api.params import Day
 from towerledger.api.schemas import BillDetailOut, BillPage
 from towerledger.api.scoping import visible, visible_one
 from towerledger.bills.models import Bill
@@ -21,8 +20,8 @@ class BillFilters(Schema):
     account_no: str | None = None
     site_code: str | None = Field(None, description="bills of accounts feeding this site")
     status: str | None = Field(None, description="UNPAID | PAID | VOID")
-    period_from: date | None = Field(None, description="bills whose period ends on or after")
-    period_to: date | None = Field(None, description="bills whose period starts on or before")
+    period_from: Day | None = Field(None, description="bills whose period ends on or after")
+    period_to: Day | None = Field(None, description="bills whose period starts on or before")
     blocked: bool | None = Field(None, description="true: only bills with open BLOCK flags")
 
 

@@ -16,18 +16,17 @@ and changes nothing again (``settlement.services.once``).
 import hashlib
 import json
 import re
-from datetime import date, datetime
 from typing import Literal
 
 from django.db import IntegrityError
 from django.db.models import Q
-from django.utils import timezone
 from ninja import Field, Header, Path, Query, Router, Schema
 
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.api.errors import ApiError, ErrorOut, body_of
 from towerledger.api.pagination import PageParams, page
+from towerledger.api.params import Moment, Month
 from towerledger.api.schemas import (
     ConfirmIn,
     ConfirmOut,
@@ -175,27 +174,23 @@ def shown_lines():
     return Line.objects.of_operators()
 
 
-def aware(moment: datetime) -> datetime:
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
-
-
 # ---- reads ----------------------------------------------------------------------------------
 
 class LineFilters(Schema):
     status: Literal["PUSHED", "CONFIRMED", "DISPUTED", "SUPERSEDED", "ALL"] = Field(
         "PUSHED", description="PUSHED (default: waiting for you), CONFIRMED, DISPUTED, "
                               "SUPERSEDED (settled by an adjustment) or ALL")
-    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-                              description="YYYY-MM the line belongs to", examples=["2024-05"])
+    month: Month | None = Field(None, description="YYYY-MM the line belongs to")
     site_code: str | None = None
     tenancy_id: str | None = None
     operator: str | None = Field(None, description="CMCC | CUCC | CTCC | CBN | OTHER")
     kind: Literal["ALLOCATION", "LUMP_SUM", "ADJUSTMENT"] | None = None
     bill_no: str | None = None
-    pushed_since: datetime | None = Field(
-        None, description="lines pushed at or after this moment (ISO 8601)",
+    pushed_since: Moment | None = Field(
+        None, description="lines pushed at or after this moment (ISO 8601; with an offset "
+                          "such as +08:00 or Z, else read as Beijing time)",
         examples=["2024-06-01T00:00:00+08:00"])
-    updated_since: datetime | None = Field(
+    updated_since: Moment | None = Field(
         None, description="lines pushed, confirmed, disputed or answered at or after this "
                           "moment: poll with the time of your last poll")
 
@@ -210,16 +205,16 @@ def list_lines(request, filters: Query[LineFilters], paging: Query[PageParams]):
     qs = visible(request, shown_lines())
     qs = qs.with_status(filters.status)
     if filters.month:
-        qs = qs.filter(month=date.fromisoformat(filters.month + "-01"))
+        qs = qs.filter(month=filters.month)
     for name, lookup in (("site_code", "site__site_code"), ("tenancy_id", "tenancy__tenancy_id"),
                          ("operator", "operator__code"), ("kind", "kind"),
                          ("bill_no", "bill__bill_no")):
         if getattr(filters, name):
             qs = qs.filter(**{lookup: getattr(filters, name)})
     if filters.pushed_since:
-        qs = qs.filter(pushed_at__gte=aware(filters.pushed_since))
+        qs = qs.filter(pushed_at__gte=filters.pushed_since)
     if filters.updated_since:
-        since = aware(filters.updated_since)
+        since = filters.updated_since
         touched = Dispute.objects.filter(Q(raised_at__gte=since) | Q(answered_at__gte=since))
         qs = qs.filter(Q(pushed_at__gte=since) | Q(confirmed_at__gte=since)
                        | Q(pk__in=touched.values("line_id")))
@@ -233,7 +228,7 @@ class DisputeFilters(Schema):
     line: str | None = Field(None, pattern=r"^[Ll]?\d{1,18}$", description="the disputed line")
     site_code: str | None = None
     operator: str | None = None
-    updated_since: datetime | None = Field(
+    updated_since: Moment | None = Field(
         None, description="disputes raised or answered at or after this moment")
 
 
@@ -255,7 +250,7 @@ def list_disputes(request, filters: Query[DisputeFilters], paging: Query[PagePar
     if filters.operator:
         qs = qs.filter(line__operator__code=filters.operator)
     if filters.updated_since:
-        since = aware(filters.updated_since)
+        since = filters.updated_since
         qs = qs.filter(Q(raised_at__gte=since) | Q(answered_at__gte=since))
     return page(qs.order_by("-pk"), paging, dispute_rows)
 

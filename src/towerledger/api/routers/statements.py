@@ -13,7 +13,6 @@ one that does not exist. The confirmation is ``collection.services.confirm_state
 honours an ``Idempotency-Key`` as the settlement writes do (``settlement.services.once``).
 """
 
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import DecimalField
@@ -23,6 +22,7 @@ from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.api.errors import ApiError, ErrorOut
 from towerledger.api.pagination import PageParams, page
+from towerledger.api.params import Day, Month
 from towerledger.api.routers.lines import (
     ERROR_RESPONSES,
     IDEMPOTENCY_KEY,
@@ -39,8 +39,6 @@ router = Router(tags=["collection"])
 receipts_router = Router(tags=["collection"])
 
 NUMBER = Path(..., pattern=r"^DZ[0-9A-Za-z\-]{1,38}$", examples=["DZ202405-CMCC-01-01"])
-MONTH = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM",
-              examples=["2024-05"])
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 CENT = Decimal("0.01")
 
@@ -90,7 +88,7 @@ def one_statement(request, number: str) -> Statement:
 # ---- reads ----------------------------------------------------------------------------------
 
 class StatementFilters(Schema):
-    month: str | None = MONTH
+    month: Month | None = None
     status: str | None = Field(None, pattern=r"^(ISSUED|CONFIRMED|VOID)$",
                                description="ISSUED (waiting for your confirmation), "
                                            "CONFIRMED or VOID (withdrawn)")
@@ -105,7 +103,7 @@ class StatementFilters(Schema):
 def list_statements(request, filters: Query[StatementFilters], paging: Query[PageParams]):
     qs = visible_statements(request)
     if filters.month:
-        qs = qs.filter(month=date.fromisoformat(filters.month + "-01"))
+        qs = qs.filter(month=filters.month)
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.operator:
@@ -138,8 +136,8 @@ def get_statement(request, number: str = NUMBER):
 class ReceiptFilters(Schema):
     status: str | None = Field(None, pattern=r"^(UNMATCHED|PARTIAL|APPLIED|OPEN)$",
                                description="OPEN: UNMATCHED or PARTIAL (something unapplied)")
-    received_from: date | None = None
-    received_to: date | None = None
+    received_from: Day | None = None
+    received_to: Day | None = None
     operator: str | None = Field(None, description="CMCC | CUCC | CTCC | CBN | OTHER")
 
 

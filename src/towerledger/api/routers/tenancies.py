@@ -1,12 +1,11 @@
 """GET /api/v1/tenancies and /api/v1/tenancies/{tenancy_id} (租户服务)."""
 
-from datetime import date
-
 from django.db.models import Q
 from ninja import Field, Query, Router, Schema
 
 from towerledger.api import rows
 from towerledger.api.pagination import PageParams, page
+from towerledger.api.params import Day
 from towerledger.api.schemas import TenancyOut, TenancyPage
 from towerledger.api.scoping import visible, visible_one
 from towerledger.sites.models import Tenancy
@@ -20,7 +19,7 @@ class TenancyFilters(Schema):
     city: str | None = Field(None, description="city name")
     county: str | None = Field(None, description="county name")
     settlement_mode: str | None = Field(None, description="RESALE | ON_BEHALF | LUMP_SUM")
-    active_on: date | None = Field(None, description="only tenancies active on this day")
+    active_on: Day | None = Field(None, description="only tenancies active on this day")
 
 
 @router.get("", response=TenancyPage, summary="Tenancies you may see (租户服务列表)")

@@ -1,0 +1,196 @@
+"""Query parameters, parsed in one place: a malformed value is a 400 with a bilingual
+message naming the parameter, never a server error.
+
+* ``QueryGuard`` (middleware) turns away, for every page and the API alike, a query value
+  with a NUL or another control character or longer than ``MAX_VALUE`` characters, and a
+  path with a NUL: values no filter needs and some databases cannot take (PostgreSQL refuses
+  NUL in text). It answers a ``BadParameter`` raised by a view with the same 400.
+* The readers below (``month``, ``day``, ``record_id``, ``text``, ``choice``) are what the
+  views call instead of ``request.GET.get`` plus their own try/except. An empty value is
+  "not given"; a value that cannot be what the parameter is (``month=0000-01``,
+  ``city=abc``, a year 99999, a ``²`` that ``str.isdigit`` would let through) is a
+  ``BadParameter``; a well-formed value naming nothing (an unknown operator, a city that
+  does not exist) simply matches nothing or is ignored, as the filter's menu would.
+* ``parse_month``, ``parse_day`` and ``parse_id`` are plain functions of a string, shared
+  with the API's parameter types (``api.params``).
+* ``SiteCodeConverter``: a site page's URL holds any stored code, ``/`` included.
+"""
+
+import json
+import re
+from datetime import date
+from urllib.parse import quote, unquote
+
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+
+MIN_YEAR, MAX_YEAR = 1900, 2999     # a month or day outside this is a typing error
+MAX_VALUE = 1000                    # characters of any one query value
+MAX_TEXT = 200                      # characters of a text filter (code, name, number)
+ID_DIGITS = 18                      # a bigint has 19 digits: 18 always fit
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MONTH = re.compile(r"([0-9]{4})-([0-9]{1,2})")
+DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+ID = re.compile(f"[0-9]{{1,{ID_DIGITS}}}")
+
+
+class BadParameter(ValueError):
+    """A query parameter that cannot be what it names; ``zh`` / ``en`` say why."""
+
+    def __init__(self, name: str, zh: str, en: str):
+        self.name, self.zh, self.en = name, zh, en
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return f"参数 {self.name} 无效：{self.zh} / invalid parameter {self.name}: {self.en}"
+
+
+# ---- values (plain strings: shared with the API) -------------------------------------------
+
+def _year(name: str, year: int) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise BadParameter(name, f"年份须在 {MIN_YEAR}–{MAX_YEAR} 之间",
+                           f"the year must be {MIN_YEAR}–{MAX_YEAR}")
+
+
+def parse_month(value: str, name: str = "month") -> date:
+    """The first day of ``YYYY-MM`` (``2024-5`` too)."""
+    match = MONTH.fullmatch(value.strip())
+    if not match:
+        raise BadParameter(name, "月份格式应为 YYYY-MM", "a month is YYYY-MM")
+    year, month = int(match.group(1)), int(match.group(2))
+    _year(name, year)
+    if not 1 <= month <= 12:
+        raise BadParameter(name, "月份须在 01–12 之间", "the month must be 01–12")
+    return date(year, month, 1)
+
+
+def parse_day(value: str, name: str) -> date:
+    """A ``YYYY-MM-DD`` day."""
+    match = DAY.fullmatch(value.strip())
+    if not match:
+        raise BadParameter(name, "日期格式应为 YYYY-MM-DD", "a date is YYYY-MM-DD")
+    _year(name, int(match.group(1)))
+    try:
+        return date(*(int(g) for g in match.groups()))
+    except ValueError:
+        raise BadParameter(name, "日期不存在", "no such date") from None
+
+
+def parse_id(value: str, name: str) -> int:
+    """A record's number: ASCII digits only (``str.isdigit`` also passes ``²`` and ``١``)."""
+    if not ID.fullmatch(value.strip()):
+        raise BadParameter(name, f"应为不超过 {ID_DIGITS} 位的数字编号",
+                           f"expected a number of at most {ID_DIGITS} digits")
+    return int(value)
+
+
+# ---- readers of a QueryDict (request.GET or request.POST) ----------------------------------
+
+def _given(params, name: str) -> str:
+    return (params.get(name) or "").strip()
+
+
+def month(params, name: str = "month") -> date | None:
+    value = _given(params, name)
+    return parse_month(value, name) if value else None
+
+
+def day(params, name: str) -> date | None:
+    value = _given(params, name)
+    return parse_day(value, name) if value else None
+
+
+def record_id(params, name: str) -> int | None:
+    value = _given(params, name)
+    return parse_id(value, name) if value else None
+
+
+def ids(params, name: str) -> list[int]:
+    """The record numbers of a repeated field (checked boxes): what is not one is dropped,
+    as a box the page never drew."""
+    return [int(v) for v in params.getlist(name) if ID.fullmatch(v.strip())]
+
+
+def text(params, name: str, max_length: int = MAX_TEXT) -> str:
+    """A text filter, stripped; longer than ``max_length`` is refused rather than cut, so a
+    page never claims to filter on something it did not."""
+    value = _given(params, name)
+    if len(value) > max_length:
+        raise BadParameter(name, f"不能超过 {max_length} 个字符",
+                           f"at most {max_length} characters")
+    return value
+
+
+def choice(params, name: str, allowed, default: str = "") -> str:
+    """One of ``allowed`` (what the filter's menu offers), else ``default``: a value the
+    menu does not offer names nothing, so the page shows what it shows without the filter."""
+    value = _given(params, name)
+    return value if value in allowed else default
+
+
+# ---- one place that answers a bad parameter ------------------------------------------------
+
+def bad_parameter_response(request, exc: BadParameter) -> HttpResponse:
+    """400: the API's coded JSON body under /api/, a page with the message elsewhere."""
+    if request.path.startswith("/api/"):
+        body = {"code": "INVALID", "message_zh": f"参数 {exc.name} 无效：{exc.zh}",
+                "message_en": f"invalid parameter {exc.name}: {exc.en}",
+                "errors": [{"loc": ["query", exc.name], "msg": exc.en, "type": "value_error"}]}
+        return HttpResponse(json.dumps(body, ensure_ascii=False), status=400,
+                            content_type="application/json; charset=utf-8")
+    html = render_to_string("web/bad_parameter.html", {"message": exc.message}, request)
+    return HttpResponse(html, status=400)
+
+
+def screen(request) -> BadParameter | None:
+    """What is wrong with the request's path or query values before any view reads them."""
+    if "\x00" in request.path:
+        return BadParameter("path", "路径含有空字符", "the path holds a NUL character")
+    for name, values in request.GET.lists():
+        for value in values:
+            if CONTROL.search(value) or CONTROL.search(name):
+                return BadParameter(name[:40], "含有控制字符（如空字符）",
+                                    "holds a control character (such as NUL)")
+            if len(value) > MAX_VALUE:
+                return BadParameter(name[:40], f"超过 {MAX_VALUE} 个字符",
+                                    f"longer than {MAX_VALUE} characters")
+    return None
+
+
+class QueryGuard:
+    """Middleware: ``screen`` every request; a view's ``BadParameter`` becomes the 400."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refused = screen(request)
+        if refused is not None:
+            return bad_parameter_response(request, refused)
+        return self.get_response(request)
+
+    def process_exception(self, request, exc):
+        if isinstance(exc, BadParameter):
+            return bad_parameter_response(request, exc)
+        return None
+
+
+# ---- URLs holding a stored code ------------------------------------------------------------
+
+class SiteCodeConverter:
+    """A site code as one path segment, whatever it holds (``/``, ``?``, ``..``, ``%``):
+    ``to_url`` escapes every character but letters, digits and ``-_.~``, so the segment never
+    holds a ``/``; the server decodes the URL once and ``to_python`` undoes the escaping.
+    Plain codes (``ZZ001``) keep their plain URL."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        return unquote(value)
+
+    def to_url(self, value: str) -> str:
+        escaped = quote(str(value), safe="")
+        # "." and ".." are path steps to a browser: escape a segment made only of dots
+        return escaped.replace(".", "%2E") if not escaped.strip(".") else escaped

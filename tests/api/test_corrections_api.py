@@ -36,6 +36,11 @@ def test_void_and_refund_through_the_api(client, users, tokens, tmp_path):
     assert Line.objects.filter(bill=b, kind="ADJUSTMENT").count() == 3
     assert Bill.objects.get(pk=b.pk).status == "VOID"
     assert check_books() == []
+    # re-allocating the grid bill with unchanged master data changes nothing
+    grid = Bill.objects.get(bill_no="G-2405")
+    r = post(client, f"/api/v1/corrections/bills/{grid.pk}/reallocate", tokens["admin"],
+             {"reason": "核对主数据"})
+    assert r.status_code == 200 and r.json()["already"] and r.json()["changes"] == []
     # the refund of the grid bill (A-200, paid on import)
     refund = {"reason": "供电局退费", "account_no": "A-200", "refund_no": "RF-9",
               "amount": "18.60", "refund_date": timezone.localdate().isoformat()}

@@ -178,12 +178,14 @@ def assert_no_leak(response, markers, url):
 def test_every_write_refuses_anonymous_callers_and_read_only_roles(client, tokens, lines,
                                                                     collected):
     """Each non-GET route, called with its documented example body (path parameters: a
-    record that exists): 401 without a token, 403 for the viewer and the city clerks, and
+    record that exists): 401 without a token, 403 for the viewer and the city clerks (for
+    the tower side's corrections, which clerks make: for the viewer and the operators), and
     nothing written."""
     writes = get_writes()
     assert {path for _, path, _ in writes} >= {"/api/v1/lines/confirm", "/api/v1/lines/disputes",
                                                "/api/v1/statements/{number}/confirm"}
-    existing = {"number": collected[("CMCC", "郑州市")].number}
+    existing = {"number": collected[("CMCC", "郑州市")].number,
+                "bill_id": str(lines["T-ZZ001-CMCC"].bill_id)}
     before = state()
     for method, path, example in writes:
         for name in re.findall(r"{(\w+)}", path):
@@ -192,7 +194,9 @@ def test_every_write_refuses_anonymous_callers_and_read_only_roles(client, token
         body = json.dumps(example) if example is not None else ""
         anonymous = client.generic(method.upper(), path, body, content_type="application/json")
         assert anonymous.status_code == 401, (path, anonymous.status_code)
-        for who in ("viewer", "clerk_zz", "clerk_ly"):
+        may_not = ("viewer", "cmcc", "ctcc_zz") if "/corrections/" in path else (
+            "viewer", "clerk_zz", "clerk_ly")
+        for who in may_not:
             response = client.generic(method.upper(), path, body,
                                       content_type="application/json",
                                       headers={"Authorization": f"Bearer {tokens[who]}",

@@ -33,6 +33,9 @@ class CorrectionIn(Schema):
     reason: str = Field(min_length=1, max_length=200, description="why (required)")
     preview: bool = Field(False, description="true: show the lines, change nothing")
 
+    model_config = {"json_schema_extra": {"examples": [{"reason": "重复缴费 duplicate",
+                                                        "preview": True}]}}
+
 
 class RefundIn(CorrectionIn):
     account_no: str = Field(min_length=1, max_length=60)
@@ -42,6 +45,10 @@ class RefundIn(CorrectionIn):
     bill_no: str | None = Field(None, max_length=60,
                                 description="the bill refunded (default: the account's "
                                             "latest paid bill on or before the refund date)")
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "reason": "供电局退费 overcharge", "preview": True, "account_no": "A-100",
+        "refund_no": "RF-2024-001", "amount": "120.50", "refund_date": "2024-06-20"}]}}
 
 
 class ChangeOut(Schema):

@@ -94,6 +94,7 @@ def test_a_month_from_bills_to_the_dashboard(browser, live_server, users, tmp_pa
     new_amount = (contest.receivable * 8 / 10).quantize(contest.receivable)
     card.locator("input[name=new_amount]").fill(str(new_amount))
     card.locator("input[name=explanation]").fill("按实测电流调整")
+    clerk.once("dialog", lambda d: d.accept())   # the desk asks before sending an answer
     card.locator("button:has-text('提交处理')").click()
     expect(clerk.locator(".messages")).to_contain_text("L")
     assert Dispute.objects.get().status == "PARTIAL"

@@ -87,6 +87,7 @@ def test_operator_confirms_and_disputes_and_the_clerk_answers_in_part(
     card.locator("select[name=outcome]").select_option("PARTIAL")
     card.locator("input[name=new_amount]").fill("400.00")
     card.locator("input[name=explanation]").fill("按实测电流 12A 重新计算")
+    clerk.once("dialog", lambda d: d.accept())   # the desk asks before sending an answer
     card.locator("button:has-text('提交处理')").click()
     expect(clerk.locator(".messages")).to_contain_text("应收 400.00 元")
     adj = Line.objects.get(kind="ADJUSTMENT", adjusts=disputed)

@@ -211,3 +211,122 @@ class Context:
         """The ``n`` latest history bills that ended before this one starts, newest first."""
         before = [h for h in self.history if h.period_end < self.bill.period_start]
         return sorted(before, key=lambda h: (h.period_end, h.period_start), reverse=True)[:n]
+
+
+# ---- a finding's figures in words (稽核发现的数据说明) --------------------------------------
+#
+# ``Finding.figures`` keeps the numbers that made a rule fire under short keys (benchmark,
+# actual, threshold, deviation_pct …); what "benchmark" and "actual" are, and their unit,
+# depends on the rule. ``describe_figures`` is the one place that says it, in Chinese and
+# English, for the audit queue, the bill page and the line page alike.
+
+KWH, YUAN, PRICE, DAYS, PER_DAY = ("kWh", "kWh"), ("元", "yuan"), ("元/kWh", "yuan/kWh"), \
+    ("天", "days"), ("kWh/天", "kWh/day")
+
+# rule: ((benchmark in words), (actual in words), unit)
+_COMPARED = {
+    "PERIOD_LENGTH": (("按缴费周期应约", "expected about"), ("实际计费", "actual period"), DAYS),
+    "READING_MISMATCH": (("读数算得电量", "kWh from the readings"),
+                         ("账单电量", "kWh billed"), KWH),
+    "AMOUNT_MISMATCH": (("电量×单价", "kWh × unit price"), ("账单金额", "bill amount"), YUAN),
+    "PRICE_CONTRACT": (("合同单价", "contract price"), ("账单单价", "unit price"), PRICE),
+    "PRICE_CAP": (("单价上限", "price cap"), ("账单单价", "unit price"), PRICE),
+    "BENCH_RATED": (("额定功率标杆电量", "rated-power benchmark"), ("账单电量", "kWh billed"),
+                    KWH),
+    "BENCH_DC": (("直流负载标杆电量", "DC-load benchmark"), ("账单电量", "kWh billed"), KWH),
+    "BENCH_SMART": (("智能电表电量", "smart meter"), ("账单电量", "kWh billed"), KWH),
+    "YOY": (("去年同期日均", "same period last year"), ("本期日均", "this bill"), PER_DAY),
+    "MOM": (("上期日均", "previous bill"), ("本期日均", "this bill"), PER_DAY),
+}
+# keys whose meaning is the same under every rule: (words, unit or None)
+_PLAIN = {
+    "other_bill_no": (("另一缴费单", "other bill"), None),
+    "other_amount": (("其金额", "its amount"), YUAN),
+    "overlap_days": (("重叠", "overlap"), DAYS),
+    "gap_days": (("断档", "uncovered"), DAYS),
+    "start_reading": (("起度", "start reading"), None),
+    "end_reading": (("止度", "end reading"), None),
+    "no_tenant_days": (("无租户天数", "days without a tenant"), DAYS),
+    "period_days": (("计费天数", "days billed"), DAYS),
+    "invoice_type": (("票据", "invoice"), None),
+    "bills": (("相同的前几期", "same as bills"), None),
+}
+
+
+def _number(value) -> str:
+    """1234.5 → 1,234.5 (as many decimals as the figure was stored with); text as it is."""
+    try:
+        d = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    if not d.is_finite():
+        return str(value)
+    places = max(0, -d.as_tuple().exponent)
+    return f"{d:,.{places}f}"
+
+
+def _with_unit(value, unit: tuple[str, str] | None) -> tuple[str, str]:
+    text = _number(value)
+    return (text, text) if unit is None else (f"{text} {unit[0]}", f"{text} {unit[1]}")
+
+
+def _phrase(words: tuple[str, str], value: tuple[str, str]) -> tuple[str, str]:
+    return f"{words[0]} {value[0]}", f"{words[1]} {value[1]}"
+
+
+def describe_figures(code: str, figures: Mapping) -> list[tuple[str, str]]:
+    """A finding's figures as phrases ``(中文, English)`` with units, in a stable order:
+    what was expected, what the bill says, by how much, against which threshold, then the
+    rest. Keys no rule here knows (another part's findings) read ``key: value``."""
+    figures = dict(figures or {})
+    out = []
+    compared = _COMPARED.get(code)
+    actual_words, unit = (("实际", "actual"), None) if compared is None else compared[1:]
+    if "actual" in figures and code in ("DUP_BILL_NO", "DUP_CONTENT"):
+        actual_words, unit = ("本单金额", "this bill's amount"), YUAN
+    if "benchmark" in figures:
+        words = compared[0] if compared else ("标杆", "benchmark")
+        out.append(_phrase(words, _with_unit(figures.pop("benchmark"), unit)))
+    if "actual" in figures:
+        out.append(_phrase(actual_words, _with_unit(figures.pop("actual"), unit)))
+    if "deviation_pct" in figures:
+        dev = _number(figures.pop("deviation_pct"))
+        dev = dev if dev.startswith("-") else f"+{dev}"
+        out.append((f"偏差 {dev}%", f"deviation {dev}%"))
+    if "threshold" in figures:
+        limit = str(figures.pop("threshold"))
+        if _is_number(limit):   # a bare number: in the rule's unit (GAP counts days)
+            zh, en = _with_unit(limit, DAYS if code == "GAP" else unit)
+        else:                   # already says its unit: "+20%", "±1 kWh", "1 元 & 0.5%"
+            zh, en = limit.replace("&", "且"), limit.replace("元", "yuan").replace("&", "and")
+        out.append((f"阈值 {zh}", f"threshold {en}"))
+    if "new_tenancy" in figures:
+        new = figures.pop("new_tenancy") in (True, "True", "true", 1)
+        out.append(("期间有新增租户", "a tenancy started in the period") if new else
+                   ("期间无新增租户", "no new tenancy in the period"))
+    if "sites" in figures:   # an allocation finding: the sites and what happened on each
+        sites = figures.pop("sites") or []
+        names = ", ".join(str(s.get("site", s)) if isinstance(s, Mapping) else str(s)
+                          for s in sites)
+        out.append((f"站址 {names}", f"sites {names}"))
+    if figures.pop("source", None) == "allocation":
+        out.append(("分摊时发现", "found by the allocation"))
+    for key, value in figures.items():
+        words, unit = _PLAIN.get(key, ((key, key), None))
+        if isinstance(value, list | tuple):
+            value = ", ".join(str(v) for v in value)
+        if key == "invoice_type" and value in ("NONE", "RECEIPT"):
+            value = {"NONE": "无票 / none", "RECEIPT": "收据 / receipt"}[value]
+            zh, en = value.split(" / ")
+            out.append((f"{words[0]} {zh}", f"{words[1]} {en}"))
+            continue
+        out.append(_phrase(words, _with_unit(value, unit) if not isinstance(value, str)
+                           or _is_number(value) else (value, value)))
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return Decimal(text).is_finite()
+    except ArithmeticError:
+        return False

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from towerledger.access.models import AuditEntry
 from towerledger.access.scope import can_change, scoped
 from towerledger.bills import services
 from towerledger.bills.models import Bill, Flag
-from towerledger.domain.audits import RULE_LABELS
+from towerledger.domain.audits import BLOCK, RULE_LABELS, describe_figures
 from towerledger.settlement.models import Line
 from towerledger.web import params, redirects
 from towerledger.web.context import CLERKS, STAFF
@@ -29,6 +29,26 @@ from towerledger.web.views import _cities, _exports
 def rule_label(code) -> str:
     zh, en = RULE_LABELS.get(code, (code, code))
     return f"{code} {en if get_language() == 'en' else zh}"
+
+
+def finding_details(flag) -> str:
+    """A finding's figures in words with units, in the page's language (the one formatter:
+    domain.audits.describe_figures), for the queue, the bill page and the line page."""
+    en = get_language() == "en"
+    return " · ".join(en_text if en else zh for zh, en_text in
+                      describe_figures(flag.code, flag.figures))
+
+
+def queue_order(qs):
+    """The audit queue's order: open findings first, BLOCK before WARN (as text "BLOCK"
+    sorts before "WARN", so ``-severity`` put every warning first), then the oldest bill
+    first — what has held a payment longest."""
+    return qs.annotate(
+        open_first=Case(When(status=Flag.Status.OPEN, then=0), default=1,
+                        output_field=IntegerField()),
+        block_first=Case(When(severity=BLOCK, then=0), default=1,
+                         output_field=IntegerField()),
+    ).order_by("open_first", "block_first", "bill__period_start", "bill_id", "pk")
 
 
 def _bill_filters(request, qs):
@@ -92,8 +112,8 @@ def bill(request, pk):
                              for b in recent],
              "amount": [float(b.amount) for b in recent],
              "current": recent.index(obj) if obj in recent else None}
-    flags = [{"flag": f, "label": rule_label(f.code)} for f in obj.flags.order_by("-severity",
-                                                                                   "code")]
+    flags = [{"flag": f, "label": rule_label(f.code), "details": finding_details(f)}
+             for f in queue_order(obj.flags.all())]
     history = AuditEntry.objects.filter(object_type="bill", object_key=str(obj.pk)) \
         .select_related("user")
     splits = obj.account.splits.select_related("site").order_by("site__site_code")
@@ -125,19 +145,19 @@ def flags(request):
         qs = qs.filter(bill__account__splits__site__county__city_id=city).distinct()
     if g.get("mine"):
         qs = qs.filter(assignee=request.user)
-    page, query = paginate(request, qs.order_by("-severity", "-bill__period_start", "pk"))
+    page, query = paginate(request, queue_order(qs))
     rows = [{"cells": [
         cell(f.severity, badge=f.severity), cell(rule_label(f.code)),
         cell(f.bill.bill_no, reverse("bill", args=[f.bill_id])), cell(f.bill.account.account_no),
         cell(f"{f.bill.period_start:%Y-%m}"), cell(f.message_zh if get_language() != "en"
                                                    else f.message_en, cls="wrap"),
-        cell(f.figures.get("deviation_pct", ""), cls="num"),
+        cell(finding_details(f), cls="wrap small"),
         cell(f.get_status_display(), badge=f.status), cell(f.assignee or "")]} for f in page]
     return render(request, "web/list.html", {
         "title": _("Audit queue"), "page": page, "query": query, "rows": rows,
         "headers": [header(_("Severity")), header(_("Rule")), header(_("Bill")),
                     header(_("Account")), header(_("Month")), header(_("Finding")),
-                    header(_("Deviation %"), "num"), header(_("Status")),
+                    header(_("Figures")), header(_("Status")),
                     header(_("Assigned to"))],
         "filters": [choice_filter(request, "rule", _("Rule"),
                                   [(c, rule_label(c)) for c in RULE_LABELS]),

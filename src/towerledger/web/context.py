@@ -14,6 +14,7 @@ def nav_items(request, role):
     items = [("home", _("Home"), None), ("dashboard", _("Dashboard"), None),
              ("sites", _("Sites"), None),
              ("tenancies", _("Tenancies"), None), ("accounts", _("Supply accounts"), STAFF),
+             ("tax_factors", _("Tax-factor table"), STAFF),
              ("bills", _("Bills"), STAFF), ("flags", _("Audit queue"), STAFF),
              ("audit_settings", _("Audit rules"), (Role.PROVINCE_ADMIN,)),
              ("lines", _("Pending lines"), None), ("disputes", _("Dispute desk"), CLERKS),

@@ -10,6 +10,7 @@ from towerledger.web import (
     people,
     reconcile,
     settlement,
+    tax_factors,
     views,
 )
 from towerledger.web.params import SiteCodeConverter
@@ -25,6 +26,10 @@ urlpatterns = [
     path("sites/<sitecode:code>/", views.site, name="site"),
     path("tenancies/", views.tenancies, name="tenancies"),
     path("accounts/", views.accounts, name="accounts"),
+    path("tax-factors/", tax_factors.tax_factors, name="tax_factors"),
+    path("tax-factors/add/", tax_factors.tax_factor_add, name="tax_factor_add"),
+    path("tax-factors/<int:pk>/withdraw/", tax_factors.tax_factor_withdraw,
+         name="tax_factor_withdraw"),
     path("bills/", bills.bills, name="bills"),
     path("bills/pay/", bills.pay, name="pay"),
     path("bills/<int:pk>/", bills.bill, name="bill"),

@@ -162,6 +162,10 @@ TOWERLEDGER_JOB_RUNNER = os.environ.get("TOWERLEDGER_JOB_RUNNER", "thread" if LO
 TOWERLEDGER_ALLOCATE_ON_PAY = os.environ.get("TOWERLEDGER_ALLOCATE_ON_PAY", "1") != "0"  # T+0
 # receipts are matched as they are imported; 0: they wait for `towerledger match`
 TOWERLEDGER_MATCH_ON_IMPORT = os.environ.get("TOWERLEDGER_MATCH_ON_IMPORT", "1") != "0"
+# downloads are streamed and leave nothing; files kept for later (the reconciliation's
+# result) are deleted after this many hours (exchange/export.py)
+TOWERLEDGER_EXPORT_RETENTION_HOURS = float(
+    os.environ.get("TOWERLEDGER_EXPORT_RETENTION_HOURS", "24"))
 
 TASKS = {
     "default": {

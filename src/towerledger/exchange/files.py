@@ -43,7 +43,7 @@ def write_xlsx(target, headers: list[str], rows: Iterable[Iterable], sheet: str 
     moneyfmt = book.add_format({"num_format": "#,##0.00"})
     errfmt = book.add_format({"font_color": "#B00020", "text_wrap": True})
     for c, h in enumerate(headers):
-        ws.write_string(0, c, str(h), head)
+        ws.write_string(0, c, safe_cell(str(h)), head)
         ws.set_column(c, c, max(10, min(40, len(str(h)) * 2 + 2)))
     if highlight_last and headers:
         ws.set_column(len(headers) - 1, len(headers) - 1, 70)

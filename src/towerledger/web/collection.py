@@ -6,12 +6,10 @@ Every list goes through the collection scope (``scoped_statements`` / ``scoped_r
 with CSRF and call the services, which check the role again; their errors are shown in
 the user's language."""
 
-import secrets
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, Sum
@@ -28,7 +26,7 @@ from towerledger.access.scope import role_of, scoped
 from towerledger.collection import services
 from towerledger.collection.models import Receipt, Statement
 from towerledger.collection.pdf import render_statement
-from towerledger.exchange.files import write_table
+from towerledger.exchange.export import download
 from towerledger.settlement.models import Application, Line
 from towerledger.web import params as parameters
 from towerledger.web.context import CLERKS, STAFF
@@ -62,11 +60,7 @@ def _amount(text) -> Decimal | None:
 
 
 def _export(name: str, headers, rows, sheet: str) -> FileResponse:
-    folder = settings.DATA_DIR / "exports" / secrets.token_hex(8)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    write_table(path, list(headers), rows, sheet=sheet)
-    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+    return download(name, list(headers), rows, sheet=sheet)   # streamed, nothing left
 
 
 def mode_label(mode: str) -> str:

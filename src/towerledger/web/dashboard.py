@@ -13,7 +13,6 @@ province. Scope follows the user's role:
   kept in the all-operator rows only, so operator users never see them.
 """
 
-import secrets
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -42,7 +41,7 @@ from towerledger.analysis.kpi import AGE_BUCKETS, PRICE_BANDS, rates
 from towerledger.analysis.models import MonthClose, Snapshot
 from towerledger.domain.audits import RULE_LABELS
 from towerledger.domain.months import month_end, next_month
-from towerledger.exchange.files import write_table
+from towerledger.exchange.export import download
 from towerledger.exchange.models import ImportJob
 from towerledger.org.models import City, County
 from towerledger.settlement.models import Line, line_state
@@ -576,11 +575,7 @@ def prices_table(request, scope, month):
 
 
 def _xlsx(name, headers, rows, sheet) -> FileResponse:
-    folder = settings.DATA_DIR / "exports" / secrets.token_hex(8)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    write_table(path, [str(h) for h in headers], rows, sheet=sheet)
-    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+    return download(name, [str(h) for h in headers], rows, sheet=sheet)   # streamed
 
 
 @roles(*EVERYONE)

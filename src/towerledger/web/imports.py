@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from towerledger.access.scope import can_admin, role_of
-from towerledger.exchange.export import export_kind, write_template
+from towerledger.exchange.export import download_kind, download_template
 from towerledger.exchange.models import ImportJob
 from towerledger.exchange.registry import KINDS
 from towerledger.web import jobs
@@ -118,10 +118,7 @@ def import_report(request, pk):
 def template(request, kind):
     if kind not in {k.name for k in importable()}:
         raise Http404
-    folder = settings.DATA_DIR / "templates"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = write_template(kind, folder / f"{kind}_template.xlsx")
-    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+    return download_template(kind)
 
 
 @login_required
@@ -133,9 +130,5 @@ def export(request, kind):
     if kind in STAFF_ONLY and role_of(request.user) not in STAFF:
         raise Http404
     fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
-    folder = settings.DATA_DIR / "exports" / secrets.token_hex(8)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{kind}.{fmt}"
-    export_kind(kind, request.user, fmt, path)
-    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+    return download_kind(kind, request.user, fmt)     # streamed, columns by role
 

@@ -5,7 +5,6 @@ desk (争议处理) and the site ledger (站址台账).
 Every list goes through ``scoped``; every object page answers 404 for an object outside
 the user's scope. Actions call the settlement services, which check the role again."""
 
-import secrets
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlencode
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
-from towerledger.exchange.files import write_table
+from towerledger.exchange.export import download
 from towerledger.settlement import services
 from towerledger.settlement.models import Dispute, Line, line_state
 from towerledger.settlement.receivables import chain as line_chain
@@ -184,12 +183,8 @@ def lines_export(request):
                 "tenancy__tenancy_id", "operator__code", "mode", "period_start", "period_end",
                 "active_days", "share", "cost_share", "tax_factor", "tax_amount", "receivable",
                 "push_date", "confirm_due", "adjusts_id").iterator(chunk_size=2000))
-    folder = settings.DATA_DIR / "exports" / secrets.token_hex(8)
-    folder.mkdir(parents=True, exist_ok=True)
     name = "lines-history.xlsx" if _tab(request.GET) == "history" else "lines-pending.xlsx"
-    path = folder / name
-    write_table(path, list(EXPORT_HEADERS), rows, sheet="lines")
-    return FileResponse(path.open("rb"), as_attachment=True, filename=name)
+    return download(name, list(EXPORT_HEADERS), rows, sheet="lines")
 
 
 # ---- a line's page ------------------------------------------------------------------------

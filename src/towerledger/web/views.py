@@ -106,6 +106,10 @@ def site(request, code):
     obj = get_object_or_404(scoped(user, Site.objects.select_related("county__city", "host_site")),
                             site_code=code)
     tenancies = scoped(user, Tenancy.objects.filter(site=obj).select_related("operator"))
+    if obj.host_site_id and not scoped(user, Site.objects.filter(pk=obj.host_site_id)).exists():
+        # a host outside the user's scope (an operator with no tenancy on it) stays unnamed
+        # on this page, as in the exports; the object is only displayed, never saved
+        obj.host_site = None
     splits = []
     if role_of(user) in STAFF:
         splits = AccountSite.objects.filter(site=obj).select_related("account")

@@ -21,6 +21,19 @@ class SiteFilters(Schema):
     q: str | None = Field(None, description="site_code prefix or part of site_name")
 
 
+def hosts_in_scope(user, found: list[dict]) -> list[dict]:
+    """A small site's host is named only when the caller may see it (an operator with no
+    tenancy on the host gets null), as in the exports (exchange.export)."""
+    hosts = {r["host_site_code"] for r in found if r["host_site_code"]}
+    if hosts:
+        visible = set(scoped(user, Site.objects.filter(site_code__in=hosts))
+                      .values_list("site_code", flat=True))
+        for r in found:
+            if r["host_site_code"] not in visible:
+                r["host_site_code"] = None
+    return found
+
+
 @router.get("", response=SitePage, summary="Sites you may see (站址列表)")
 def list_sites(request, filters: Query[SiteFilters], paging: Query[PageParams]):
     qs = visible(request, Site.objects.all())
@@ -30,14 +43,15 @@ def list_sites(request, filters: Query[SiteFilters], paging: Query[PageParams]):
             qs = qs.filter(**{lookup: getattr(filters, name)})
     if filters.q:
         qs = qs.filter(Q(site_code__istartswith=filters.q) | Q(site_name__icontains=filters.q))
-    return page(qs.order_by("site_code"), paging, lambda s: rows.rows(s, rows.SITE))
+    return page(qs.order_by("site_code"), paging,
+                lambda s: hosts_in_scope(request.auth_user, rows.rows(s, rows.SITE)))
 
 
 @router.get("/{site_code}", response=SiteDetailOut, summary="One site (站址详情)")
 def get_site(request, site_code: str):
     site = visible_one(request, Site.objects.all(), site_code=site_code)
     user = request.auth_user
-    out = rows.one(Site.objects.filter(pk=site.pk), rows.SITE)
+    out = hosts_in_scope(user, [rows.one(Site.objects.filter(pk=site.pk), rows.SITE)])[0]
     out["tenancies"] = list(scoped(user, Tenancy.objects.filter(site=site))
                             .order_by("tenancy_id").values_list("tenancy_id", flat=True))
     out["accounts"] = list(scoped(user, AccountSite.objects.filter(site=site))

@@ -101,10 +101,10 @@ def test_a_change_offers_a_reaudit_of_the_open_bills_in_steps(users, tmp_path):
     assert "audit_settings_reaudit" in page or "/audit-settings/reaudit/" in page
     first = c.post("/audit-settings/reaudit/", {"province": province.pk, "after": "0"})
     html = first.content.decode()
-    assert 'hx-trigger="load"' in html and "1 of 2" in html
+    assert 'hx-trigger="load"' in html and "已重新稽核 1 / 2" in html and 'value="50"' in html
     after = bill("A-100", "B-2405").pk
     second = c.post("/audit-settings/reaudit/", {"province": province.pk, "after": after})
     html = second.content.decode()
-    assert "2 of 2" in html and 'hx-trigger="load"' not in html
+    assert "已重新稽核 2 / 2" in html and 'hx-trigger="load"' not in html
     assert not Flag.objects.filter(bill=june, code="GAP").exists()   # 4 days ≤ 5
     assert AuditEntry.objects.filter(action="reaudit").count() == 2

@@ -69,6 +69,7 @@ def terminate(clerk, tmp_path, row, name):
     clerk.fill("input[name=reason]", f"{row[0]} 服务终止 5/31")
     clerk.click("text=上传并导入")
     expect(clerk.locator("#job")).to_be_visible()
+    expect(clerk.locator("#job progress")).to_have_count(0, timeout=30000)   # finished
     return Tenancy.objects.get(tenancy_id=row[0]).end_date == date(2024, 5, 31)
 
 

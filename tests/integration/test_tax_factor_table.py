@@ -265,3 +265,31 @@ def test_only_a_province_admin_writes_the_table(province, users, tmp_path):
     assert "省管理员" in clerk.errors[0].zh and "province admin" in clerk.errors[0].en
     assert table_state() == before
     assert imported(tmp_path, ROWS, users["admin"]).stored
+
+
+def test_the_bulk_path_reads_the_table_once_whatever_the_number_of_bills(
+        province, users, tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert imported(tmp_path, ROWS).stored
+    months = [(f"B-24{m:02d}", f"2024-{m:02d}-01",
+               f"2024-{m:02d}-{28 if m == 2 else 30 if m in (4, 6, 9, 11) else 31}")
+              for m in range(1, 13)]
+    rows = [[no, "A-100", start, end, "", "", "", "", "1000", "1.10", "1100.00", "",
+             "GENERAL", "", ""] for no, start, end in months]
+    assert import_bills(tmp_path, rows).stored
+    ids = [bill("A-100", no).pk for no, _, _ in months]
+    with CaptureQueriesContext(connection) as queries:   # payment allocates and pushes
+        result = bill_services.pay_bills(ids, users["clerk_zz"], timezone.localdate(),
+                                         reason="test")
+    assert sorted(result.paid) == sorted(ids)
+    assert Line.objects.filter(bill_id__in=ids).values("bill_id").distinct().count() == 12
+    reads = [q["sql"] for q in queries.captured_queries if "taxfactorrate" in q["sql"].lower()]
+    assert len(reads) == 1, reads
+    # and every line's factor is the account override's, named in its explanation
+    lines = Line.objects.filter(bill_id__in=ids, tenancy__isnull=False).select_related(
+        "explained")
+    assert {ln.tax_factor for ln in lines} == {D("0.0500")}
+    assert {ln.trace["tax_factor_source"]["level"] for ln in lines} == {"ACCOUNT"}
+    assert check_books() == []

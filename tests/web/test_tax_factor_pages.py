@@ -124,3 +124,18 @@ def test_clerks_viewers_and_operators_read_in_scope_and_cannot_write(users):
     assert "房东专票特价" not in cmcc and "电信拒付" not in cmcc and "A-100" not in cmcc
     ctcc = login(users["ctcc_zz"]).get(reverse("tax_factors")).content.decode()
     assert "电信拒付" in ctcc
+
+
+def test_the_table_exports_and_its_template_downloads(users):
+    seed(users)
+    c = login(users["admin"])
+    r = c.get(reverse("export", args=["tax_factors"]), {"format": "csv"})
+    assert r.status_code == 200
+    body = b"".join(r.streaming_content if r.streaming else [r.content]).decode("utf-8-sig")
+    assert "factor_pct" in body and "房东专票特价" in body and "A-100" in body
+    r = c.get(reverse("template", args=["tax_factors"]))
+    assert r.status_code == 200
+    # an operator's export holds no account row
+    r = login(users["cmcc"]).get(reverse("export", args=["tax_factors"]), {"format": "csv"})
+    body = b"".join(r.streaming_content if r.streaming else [r.content]).decode("utf-8-sig")
+    assert r.status_code == 200 and "A-100" not in body and "电信拒付" not in body

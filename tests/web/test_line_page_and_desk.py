@@ -78,3 +78,6 @@ def test_the_desk_preselects_nothing_asks_first_and_explains_the_new_amount(paid
     adj = Dispute.objects.get(pk=d.pk).adjustment
     assert adj.receivable == D("400.00") and adj.cost_share + adj.tax_amount == D("400.00")
     assert adj.cost_share == (D("400.00") / (1 + ln.tax_factor)).quantize(D("0.01"))
+    # the adjustment's page keeps the bill's figures, and says its amount came from the answer
+    body = login(users["ctcc_zz"]).get(reverse("line", args=[adj.pk])).content.decode()
+    assert "4,320.00 kWh" in body and "本明细金额由争议处理结果确定" in body

@@ -228,3 +228,25 @@ def test_the_cli_previews_then_applies_and_refuses_without_a_reason(province, us
     again = runner.invoke(app, [*args, "--reason", "重复缴费", "--yes"])
     assert again.exit_code == 0 and "already done" in again.output
     assert_clean()
+
+
+def test_a_stated_chain_corrected_twice_counts_once_on_the_next_statement(province, users,
+                                                                          tmp_path):
+    """Stated at 'old'; re-allocated (pushed again), disputed, answered in part and
+    confirmed: the next statement carries 'new − old', not 'new' beside 'old'."""
+    b = paid_may(tmp_path, users)
+    deem_all()
+    month = timezone.localdate().replace(day=1)
+    collection.issue_statements(month, users["admin"])
+    old = current(b)["T-ZZ001-CTCC"]
+    Tenancy.objects.filter(tenancy_id="T-ZZ001-CUCC").update(end_date=date(2024, 5, 20))
+    collection_corrections.reallocate_bill(b.pk, users["clerk_zz"], "CUCC 5/20 终止")
+    pushed = current(b)["T-ZZ001-CTCC"]
+    d = services.dispute_line(pushed.pk, users["ctcc_zz"], "RATIO", "too much")
+    asked = old.receivable + D("10.00")
+    assert asked < pushed.receivable
+    final = services.answer_dispute(d.pk, users["clerk_zz"], "PARTIAL", "agreed", asked)
+    services.confirm_lines([final.pk], users["admin"])
+    nxt = {s.operator.code: s for s in collection.issue_statements(month, users["admin"])}
+    assert nxt["CTCC"].receivable == D("10.00")
+    assert_clean()

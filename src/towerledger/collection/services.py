@@ -26,7 +26,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from towerledger.access.audit import record, record_many
@@ -41,7 +42,7 @@ from towerledger.domain.months import next_month
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import City, Operator
 from towerledger.settlement import receivables
-from towerledger.settlement.models import Application, Line, live_applied
+from towerledger.settlement.models import Application, Line, LineQuerySet, live_applied
 from towerledger.settlement.receivables import fen as q
 
 ZERO = Decimal("0.00")
@@ -99,12 +100,13 @@ def _issue(month, operator_id, city_id, province_id, lines, user) -> Statement:
     by_mode = {}
     totals = lines.filter(pk__in=ids).values("mode").annotate(
         n=Count("pk"), cost=Sum("cost_share"), tax=Sum("tax_amount"), rec=Sum("receivable"))
-    # a correction of a line already on a statement (that statement never changes) counts
-    # here as its difference: the new version less the stated one (settlement.corrections)
-    stated = {t["mode"]: t for t in lines.filter(pk__in=ids, adjusts__statement__isnull=False)
-              .values("mode").annotate(cost=Sum("adjusts__cost_share"),
-                                       tax=Sum("adjusts__tax_amount"),
-                                       rec=Sum("adjusts__receivable"))}
+    # a correction of a chain already on a statement (that statement never changes) counts
+    # here as its difference: the new version less the chain's latest stated version
+    # (settlement.corrections); an original, or a chain never stated, counts in full
+    stated = {t["mode"]: t for t in lines.filter(pk__in=ids, root__isnull=False).annotate(
+        **{f"was_{f}": _stated_before(f) for f in ("cost_share", "tax_amount", "receivable")})
+        .values("mode").annotate(cost=Sum("was_cost_share"), tax=Sum("was_tax_amount"),
+                                 rec=Sum("was_receivable"))}
     for t in totals:   # q(): SQLite sums decimals as floats
         was = stated.get(t["mode"], {})
         by_mode[t["mode"]] = {
@@ -123,6 +125,16 @@ def _issue(month, operator_id, city_id, province_id, lines, user) -> Statement:
     record(user, "issue", "statement", st.number, None,
            {"lines": len(ids), "receivable": st.receivable}, "对账单 statement")
     return st
+
+
+def _stated_before(field: str):
+    """``field`` of the latest earlier version of a line's chain that is on a statement
+    (0 when none is)."""
+    earlier = LineQuerySet(model=Line).filter(Q(root_id=OuterRef("root_id")) |
+                                              Q(pk=OuterRef("root_id")),
+                                  pk__lt=OuterRef("pk"), statement__isnull=False) \
+        .order_by("-pk").values(field)[:1]
+    return Coalesce(Subquery(earlier), Value(ZERO), output_field=Line._meta.get_field(field))
 
 
 def confirm_statement(statement_id, user) -> Statement:

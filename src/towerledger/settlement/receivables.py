@@ -24,7 +24,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from towerledger.settlement.models import Application, Line, LineQuerySet
+from towerledger.settlement.models import Application, Line, LineQuerySet, line_state
 
 ZERO = Decimal("0.00")
 
@@ -204,9 +204,10 @@ def t0_counts(first: date, last: date) -> Iterator[tuple[int, int, int, int]]:
     """T+0 (DOMAIN.md §6): for bills paid from ``first`` to ``last``, per (site, operator),
     the allocation lines owed by operators and how many were pushed on the bill's paid date.
     Adjustment, lump-sum and program lines are in neither count, nor are tower-borne ones
-    (a lump-sum tenancy's metered share is never pushed)."""
-    rows = LineQuerySet(model=Line).of_operators().filter(
-        kind=Line.Kind.ALLOCATION, bill__paid_date__gte=first,
+    (a lump-sum tenancy's metered share is never pushed); lines held by an audit finding
+    are in the base and, pushed late, a miss."""
+    rows = LineQuerySet(model=Line).exclude(line_state("tower")).filter(
+        operator__isnull=False, kind=Line.Kind.ALLOCATION, bill__paid_date__gte=first,
         bill__paid_date__lte=last).values("site_id", "operator_id").annotate(
         n=Count("pk"), t0=Count("pk", filter=Q(push_date=F("bill__paid_date")))) \
         .values_list("site_id", "operator_id", "n", "t0")

@@ -250,3 +250,21 @@ def test_a_stated_chain_corrected_twice_counts_once_on_the_next_statement(provin
     nxt = {s.operator.code: s for s in collection.issue_statements(month, users["admin"])}
     assert nxt["CTCC"].receivable == D("10.00")
     assert_clean()
+
+
+def test_a_void_bill_bears_no_tower_cost_in_the_monthly_figures(province, users, tmp_path):
+    from tests.integration.test_bills import GRID, bill, import_bills
+    from towerledger.analysis.kpi import compute
+
+    assert import_bills(tmp_path, [GRID]).stored          # paid 2024-06-05 on import
+    grid = bill("A-200", "G-2405")
+    assert Line.objects.tower_borne().filter(bill=grid, cost_share__gt=0).exists()
+
+    def tower_cost():
+        return sum(D(str(r["figures"].get("tower_cost", 0))) for r in compute(date(2024, 6, 1))
+                   if r["level"] == "PROVINCE" and r["operator"] == "*")
+
+    assert tower_cost() > 0
+    collection_corrections.void_bill(grid.pk, users["admin"], "重复缴费")
+    assert tower_cost() == 0
+    assert_clean()

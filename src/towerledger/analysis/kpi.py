@@ -178,7 +178,8 @@ def _lines(g: Grid, month, end, as_of):
     # tower-borne cost of bills paid this month, split by cause
     tower = Line.objects.tower_borne().filter(kind=Line.Kind.ALLOCATION, cost_share__gt=0,
                                               bill__paid_date__gte=month,
-                                              bill__paid_date__lte=end)
+                                              bill__paid_date__lte=end).exclude(
+        bill__status=Bill.Status.VOID)   # a void bill's tower-borne part was reversed too
     for site, cost, causes in tower.annotate(causes=KeyTextTransform("tower_borne", "explained__trace")) \
             .values_list("site_id", "cost_share", "causes").iterator(chunk_size=20000):
         g.add(site, "*", "tower_cost", cost)

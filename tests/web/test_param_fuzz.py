@@ -160,6 +160,11 @@ def test_a_bad_parameter_is_a_bilingual_400(province_with_everything):
         assert response.status_code == 400, (url, params, response.status_code)
         body = response.content.decode()
         assert "参数" in body and "invalid parameter" in body and next(iter(params)) in body
+    # a NUL in a form's text field is refused before the view (PostgreSQL stores none)
+    clerk = clients(province_with_everything)["clerk_zz"]
+    response = clerk.post(reverse("pay"), {"ids": "1", "paid_date": "2024-06-01",
+                                           "reason": "a\x00b"})
+    assert response.status_code == 400 and "reason" in response.content.decode()
 
 
 def test_hostile_parameters_never_give_a_server_error(province_with_everything):

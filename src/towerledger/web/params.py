@@ -2,9 +2,10 @@
 message naming the parameter, never a server error.
 
 * ``QueryGuard`` (middleware) turns away, for every page and the API alike, a query value
-  with a NUL or another control character or longer than ``MAX_VALUE`` characters, and a
-  path with a NUL: values no filter needs and some databases cannot take (PostgreSQL refuses
-  NUL in text). It answers a ``BadParameter`` raised by a view with the same 400.
+  with a NUL or another control character or longer than ``MAX_VALUE`` characters, a path
+  with a NUL, and a form field or JSON string with a NUL: values no filter or text needs
+  and PostgreSQL cannot store. It answers a ``BadParameter`` raised by a view with the
+  same 400.
 * The readers below (``month``, ``day``, ``record_id``, ``text``, ``choice``) are what the
   views call instead of ``request.GET.get`` plus their own try/except. An empty value is
   "not given"; a value that cannot be what the parameter is (``month=0000-01``,
@@ -144,8 +145,31 @@ def bad_parameter_response(request, exc: BadParameter) -> HttpResponse:
     return HttpResponse(html, status=400)
 
 
+def _nul(name: str) -> BadParameter:
+    return BadParameter(name[:40], "含有空字符（NUL）", "holds a NUL character")
+
+
+def _json_nul(value, name: str = "body") -> BadParameter | None:
+    """The first string (or key) of a JSON document holding a NUL."""
+    if isinstance(value, str):
+        return _nul(name) if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul(key) if "\x00" in key else _json_nul(item, key)
+            if found:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            if found := _json_nul(item, name):
+                return found
+    return None
+
+
 def screen(request) -> BadParameter | None:
-    """What is wrong with the request's path or query values before any view reads them."""
+    """What is wrong with the request's path, query values or text fields before any view
+    reads them. In a form or a JSON body only NUL is refused (a tab or a line break in a
+    comment is text); an uploaded file's content is the upload checks' business
+    (web.uploads), its form's other fields are screened here."""
     if "\x00" in request.path:
         return BadParameter("path", "路径含有空字符", "the path holds a NUL character")
     for name, values in request.GET.lists():
@@ -156,6 +180,18 @@ def screen(request) -> BadParameter | None:
             if len(value) > MAX_VALUE:
                 return BadParameter(name[:40], f"超过 {MAX_VALUE} 个字符",
                                     f"longer than {MAX_VALUE} characters")
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for name, values in request.POST.lists():
+            if "\x00" in name or any("\x00" in v for v in values):
+                return _nul(name)
+    elif request.content_type == "application/json" and b"\\u0000" in request.body.lower():
+        try:
+            document = json.loads(request.body)
+        except ValueError:
+            return None     # malformed JSON: the API's own 422
+        return _json_nul(document)
     return None
 
 

@@ -47,7 +47,8 @@ def list_sites(request, filters: Query[SiteFilters], paging: Query[PageParams]):
                 lambda s: hosts_in_scope(request.auth_user, rows.rows(s, rows.SITE)))
 
 
-@router.get("/{site_code}", response=SiteDetailOut, summary="One site (站址详情)")
+# "path:": a code stored with a "/" (before the import refused it) still has its record
+@router.get("/{path:site_code}", response=SiteDetailOut, summary="One site (站址详情)")
 def get_site(request, site_code: str):
     site = visible_one(request, Site.objects.all(), site_code=site_code)
     user = request.auth_user

@@ -130,16 +130,21 @@ def test_an_account_no_longer_feeding_a_site_loses_that_split(tmp_path, province
     assert AccountSite.objects.count() == 3
 
 
-def test_fixed_ratio_sites_need_ratios_summing_to_100(tmp_path, province):
-    # ZZ002 allocates by FIXED_RATIO with CMCC 60 / CTCC 40; a new open tenancy breaks it
+def test_fixed_ratio_ratios_not_summing_to_100_are_stored_not_refused(tmp_path, province):
+    # issue 12: a sum ≠ 100 is the allocation's WARN finding (RATIO_SUM), never a refused
+    # file — ZZ002 (FIXED_RATIO, CMCC 60 / CTCC 40) takes a third tenancy at 10
     rows = [["T-ZZ002-CUCC", "ZZ002", "CUCC", "2024-06-01", "", "RESALE", "", "", "", "10"]]
     result = run_import("tenancies", write_csv(tmp_path / "t.csv", TENANCIES_HEADER, rows))
-    assert not result.stored and "合计 110" in result.errors[0].zh
-    # a rule switching LY001 to FIXED_RATIO is refused: its tenancies have no ratios
+    assert result.stored and result.counts.created == 1
+    t = Tenancy.objects.get(tenancy_id="T-ZZ002-CUCC")
+    assert list(t.ratios.values_list("effective_from", "agreed_ratio")) == [
+        (date(2024, 6, 1), Decimal(10))]
+    # a rule switching LY001 to FIXED_RATIO is stored too (its tenancies have no ratios:
+    # the allocation falls back, with a FALLBACK finding)
     rules = [["LY001", "2024-07-01", "FIXED_RATIO", "", "", ""]]
     result = run_import("rules", write_csv(tmp_path / "r.csv", RULES_HEADER, rules))
-    assert not result.stored and result.errors[0].column == "method"
-    assert AllocationRule.objects.filter(site__site_code="LY001").count() == 1
+    assert result.stored
+    assert AllocationRule.objects.filter(site__site_code="LY001").count() == 2
 
 
 def test_unknown_codes_and_columns_are_named(tmp_path, province):

@@ -11,7 +11,8 @@ The algorithm, all in exact ``Fraction`` arithmetic until the final rounding:
    of an account sum to 100, so this is ``split_ratio / 100``; other totals are
    renormalised and flagged ``SPLIT``).
 2. **Day runs.** The period is cut at every date where something can change: a rule's
-   ``effective_from`` and each tenancy's first active day and the day after its last. Each
+   ``effective_from``, each tenancy's first active day and the day after its last, and
+   (FIXED_RATIO) the day a tenancy's dated agreed ratio changes. Each
    run of days between cuts has one rule in force and one set of active tenancies, so it is
    computed once and weighted by its length — the same result as going day by day, without
    per-day work. A tenancy's share of the site is the mean of its daily shares over all the
@@ -21,7 +22,9 @@ The algorithm, all in exact ``Fraction`` arithmetic until the final rounding:
    flagged ``DUPLICATE_RULE``); no rule → EQUAL with no tower share. A rule's
    ``tower_share`` percent (clamped to 0..100) of each of its days is taken off first as
    the tower's own load.
-4. **Methods.** FIXED_RATIO ``agreed_ratio``, EQUAL 1, DC_CURRENT ``dc_current_a``,
+4. **Methods.** FIXED_RATIO the ``agreed_ratio`` in force that day (dated ``ratios``; a
+   sum other than 100 among the active tenancies is renormalised and flagged
+   ``RATIO_SUM``), EQUAL 1, DC_CURRENT ``dc_current_a``,
    RATED_POWER ``rated_power_w``, renormalised over the tenancies active that day. A day
    whose weights are all zero is tower-borne (flag ``ZERO_WEIGHT``); a day with no active
    tenancy is tower-borne (vacancy).
@@ -52,13 +55,14 @@ The algorithm, all in exact ``Fraction`` arithmetic until the final rounding:
    over its sites by split ratio (sites by code — the same split the payment posted as
    each site's advance, so a site's allocated total always equals its advance), then each
    site's amount over its lines, keys in this order: tenancy lines by ascending tenancy
-   key, then the site's tower-borne line — so leftover fen ties go to the lower tenancy key
-   and tower-borne comes last. Cost shares therefore sum exactly to the amount. Per line: ``tax_amount = fen(cost_share ×
+   code (``tenancy_id``, the business code — never the database key, so the same data
+   imported in any order gives the same lines), then the site's tower-borne line — so
+   leftover fen ties go to the lower tenancy code and tower-borne comes last. Cost shares therefore sum exactly to the amount. Per line: ``tax_amount = fen(cost_share ×
    f)`` (RESALE only, ``f`` to 4 places from the caller's ``tax_factor``) and
    ``receivable = cost_share + tax_amount`` (RESALE), ``cost_share`` (ON_BEHALF), 0
    (LUMP_SUM, tower-borne). ``share`` is the exact share of the bill to 6 places, half-up.
 
-Input order does not matter: tenancies are sorted by key and rules by date before use,
+Input order does not matter: tenancies are sorted by code and rules by date before use,
 and site order only decides the order of lines and of the tower-borne rows among
 themselves (which never outrank a tenancy in a tie).
 """
@@ -98,8 +102,8 @@ TOWER_REASONS = {
 
 @dataclass(frozen=True)
 class TenancyIn:
-    key: int                 # tenancy primary key; ties in rounding go to ascending key
-    tenancy_id: str
+    key: int                 # tenancy primary key: identifies the line, never orders it
+    tenancy_id: str          # the business code: ties in rounding go to the lower one
     operator: str            # operator code e.g. "CMCC"
     start: date
     end: date | None         # inclusive; None = open
@@ -108,6 +112,10 @@ class TenancyIn:
     dc_current_a: Decimal | None = None
     rated_power_w: Decimal | None = None
     submeter_kwh: Decimal | None = None   # sub-metered kWh for this bill's period at this site
+    # dated agreed ratios ((effective_from, percent), …): when given, they replace
+    # ``agreed_ratio`` — the ratio on a day is the latest on or before it, none before the
+    # first (the tenancy then lacks FIXED_RATIO's input on those days)
+    ratios: tuple[tuple[date, Decimal], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -305,7 +313,7 @@ def _check(bill: BillIn, sites: Sequence[SiteIn]) -> None:
 def _share_site(bill: BillIn, site: SiteIn, frac: Fraction) -> _Site:
     """Exact shares of the site's tenancies and tower-borne part (they sum to 1)."""
     parts = []
-    for t in sorted(site.tenancies, key=lambda t: t.key):
+    for t in sorted(site.tenancies, key=_order):
         act = _active(t, bill.start, bill.end)
         if act:
             parts.append(_Part(t, *act))
@@ -314,7 +322,7 @@ def _share_site(bill: BillIn, site: SiteIn, frac: Fraction) -> _Site:
     for rule, a, b in _rule_segments(w, bill.start, bill.end):
         present = [p for p in parts if _overlap(p.first, p.last, a, b)]
         method = _resolve_method(w, rule, present, bill, a, b)
-        runs = list(_runs(parts, a, b))
+        runs = list(_runs(parts, a, b, dated=method == Method.FIXED_RATIO))
         if method == Method.SUBMETER:
             _submeter_segment(w, bill, rule, runs, present, period_days)
         else:
@@ -355,19 +363,44 @@ def _rule_order(r: RuleIn) -> tuple:
     return (r.method, r.fallback_method, r.common_policy, Decimal(r.tower_share))
 
 
-def _runs(parts: list[_Part], a: date, b: date):
-    """(first, last, days, active parts) for each run of days in a..b with no boundary."""
+def _order(t: TenancyIn) -> tuple:
+    """Tenancies in business order: by tenancy code (then key, for a code twice in a test)."""
+    return (t.tenancy_id, t.key)
+
+
+def _ratio_on(t: TenancyIn, day: date) -> Decimal | None:
+    """The tenancy's agreed ratio in force on ``day`` (its latest dated one on or before)."""
+    if not t.ratios:
+        return t.agreed_ratio
+    found = None
+    for since, ratio in sorted(t.ratios):
+        if since > day:
+            break
+        found = ratio
+    return found
+
+
+def _ratio_days(t: TenancyIn, a: date, b: date) -> list[date]:
+    """The days in a..b a dated ratio of ``t`` takes effect (where a run must be cut)."""
+    return [d for d, _ in t.ratios if a < d <= b]
+
+
+def _runs(parts: list[_Part], a: date, b: date, dated: bool = False):
+    """(first, last, days, active parts) for each run of days in a..b with no boundary:
+    a tenancy starting or ending, and (``dated``, FIXED_RATIO) an agreed ratio changing."""
     cuts = {a, b + DAY}
     for p in parts:
         if a < p.first <= b:
             cuts.add(p.first)
         if a <= p.last < b:
             cuts.add(p.last + DAY)
+        if dated:
+            cuts.update(_ratio_days(p.t, max(a, p.first), min(b, p.last)))
     for x, y in pairwise(sorted(cuts)):
         yield x, y - DAY, (y - x).days, [p for p in parts if p.first <= x <= p.last]
 
 
-def _missing(method: str, present: list[_Part], bill: BillIn) -> list[str]:
+def _missing(method: str, present: list[_Part], bill: BillIn, a: date, b: date) -> list[str]:
     """Why ``method`` cannot be used: the tenancies (or the bill) lacking its input."""
     if method == Method.EQUAL:
         return []
@@ -376,8 +409,13 @@ def _missing(method: str, present: list[_Part], bill: BillIn) -> list[str]:
         else ["bill kwh"]
     strict = method in (Method.DC_CURRENT, Method.RATED_POWER)
     for p in present:
-        v = getattr(p.t, name)
-        if v is None or v < 0 or (strict and v == 0):
+        if method == Method.FIXED_RATIO:   # every ratio in force on its days a..b
+            first = max(a, p.first)
+            values = [_ratio_on(p.t, d) for d in [first, *_ratio_days(p.t, first,
+                                                                      min(b, p.last))]]
+        else:
+            values = [getattr(p.t, name)]
+        if any(v is None or v < 0 or (strict and v == 0) for v in values):
             out.append(f"{p.t.tenancy_id} ({p.t.operator}) {name}")
     return out
 
@@ -389,7 +427,7 @@ def _resolve_method(w: _Site, rule: RuleIn | None, present: list[_Part], bill: B
     chain = list(dict.fromkeys([Method(rule.method), Method(rule.fallback_method),
                                 Method.EQUAL]))
     for method, nxt in pairwise(chain):
-        lacking = _missing(method, present, bill)
+        lacking = _missing(method, present, bill, a, b)
         if not lacking:
             return method
         w.flag("FALLBACK", f"{method} -> {nxt} for {a.isoformat()}..{b.isoformat()}: "
@@ -403,8 +441,12 @@ def _tower_fraction(rule: RuleIn | None) -> Fraction:
     return min(ONE, max(ZERO, Fraction(rule.tower_share) / 100))
 
 
-def _weight(method: str, t: TenancyIn) -> Fraction:
-    return ONE if method == Method.EQUAL else Fraction(getattr(t, _INPUT[Method(method)]))
+def _weight(method: str, t: TenancyIn, day: date) -> Fraction:
+    if method == Method.EQUAL:
+        return ONE
+    if method == Method.FIXED_RATIO:
+        return Fraction(_ratio_on(t, day))
+    return Fraction(getattr(t, _INPUT[Method(method)]))
 
 
 def _run_trace(rule: RuleIn | None, method: str, first: date, last: date, days: int,
@@ -430,9 +472,13 @@ def _weighted_run(w: _Site, rule: RuleIn | None, method: str, run, period_days: 
         return
     ts = _tower_fraction(rule)
     w.to_tower("own_load", length * ts)
-    weights = [(p, _weight(method, p.t)) for p in active]
+    weights = [(p, _weight(method, p.t, first)) for p in active]
     total = sum((x for _, x in weights), ZERO)
     tr["weights"] = [[p.t.tenancy_id, _num(x)] for p, x in weights]
+    if method == Method.FIXED_RATIO and total not in (0, 100):
+        w.flag("RATIO_SUM", f"{first.isoformat()}..{last.isoformat()}: agreed ratios of "
+                            f"{', '.join(p.t.tenancy_id for p in active)} sum to "
+                            f"{_num(total)}%, renormalised")
     if total == 0:
         w.to_tower("zero_weight", length * (1 - ts))
         w.flag("ZERO_WEIGHT", f"{first.isoformat()}..{last.isoformat()}: all {method} "
@@ -527,8 +573,9 @@ def _spread_common(w: _Site, policy: str, runs: list, metered: dict, per_day: Fr
 
 def _exact_shares(worked: list[_Site]) -> dict:
     """Exact shares of the bill, keyed and ordered for largest_remainder: tenancies by
-    ascending key across all sites, then tower-borne rows in site order."""
-    tenancy = sorted(((p.t.key, w, p) for w in worked for p in w.parts), key=lambda x: x[0])
+    ascending code (then site code) across all sites, then tower-borne rows in site order."""
+    tenancy = sorted(((p.t.key, w, p) for w in worked for p in w.parts),
+                     key=lambda x: (x[2].t.tenancy_id, x[1].site.site_code, x[0]))
     out: dict = {}
     for key, w, p in tenancy:
         out[key] = ZERO if p.t.mode == SettlementMode.LUMP_SUM else w.frac * p.share
@@ -541,12 +588,12 @@ def _round_costs(amount: Decimal, worked: list[_Site], exact: dict) -> dict:
     """Fen per line, in two steps that both sum exactly: the bill over its sites by split
     (sites by code, as the payment splits its advance, so each site's allocation equals the
     advance paid for it), then each site's amount over its lines (tenancies by ascending
-    key, tower-borne last)."""
+    code, tower-borne last)."""
     by_code = sorted(worked, key=lambda w: w.site.site_code)
     site_amounts = largest_remainder(amount, [(w.site.site_code, w.frac) for w in by_code])
     costs: dict = {}
     for w in by_code:
-        keys = sorted(p.t.key for p in w.parts)
+        keys = [p.t.key for p in sorted(w.parts, key=lambda p: _order(p.t))]
         weights = [(k, exact[k]) for k in keys] + [(("tower", w.site.site_code),
                                                     exact[("tower", w.site.site_code)])]
         costs.update(largest_remainder(site_amounts[w.site.site_code], weights))

@@ -35,7 +35,7 @@ from towerledger.domain.tax import Found
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import Operator, OperatorAgreement
 from towerledger.settlement.models import Line, LineTrace
-from towerledger.sites.models import AccountSite, AllocationRule, Tenancy
+from towerledger.sites.models import AccountSite, AllocationRule, Tenancy, TenancyRatio
 from towerledger.sites.tax_factors import load_table
 
 BATCH = 5000
@@ -282,6 +282,13 @@ class _Facts:
                     "start_date", "end_date", "settlement_mode", "agreed_ratio",
                     "dc_current_a", "rated_power_w"):
                 self.tenancies[t["site_id"]].append(t)
+        # dated agreed ratios (DOMAIN.md §3): the day's ratio, not one undated value
+        self.ratios = defaultdict(list)
+        tenancy_ids = [t["pk"] for ts in self.tenancies.values() for t in ts]
+        for part in chunked(tenancy_ids):
+            for tid, since, ratio in TenancyRatio.objects.filter(tenancy_id__in=part).values_list(
+                    "tenancy_id", "effective_from", "agreed_ratio"):
+                self.ratios[tid].append((since, ratio))
         self.rules = defaultdict(list)
         for part in chunked(site_ids):
             for r in AllocationRule.objects.filter(site_id__in=part).values(
@@ -318,7 +325,7 @@ class _Facts:
             key=t["pk"], tenancy_id=t["tenancy_id"], operator=t["operator__code"],
             start=t["start_date"], end=end, mode=t["settlement_mode"],
             agreed_ratio=t["agreed_ratio"], dc_current_a=t["dc_current_a"],
-            rated_power_w=t["rated_power_w"],
+            rated_power_w=t["rated_power_w"], ratios=tuple(sorted(self.ratios.get(t["pk"], ()))),
             submeter_kwh=self._metered(t["site_id"], t["operator_id"], b))
 
     def _metered(self, site_id, operator_id, b) -> Decimal | None:

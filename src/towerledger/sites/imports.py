@@ -4,13 +4,20 @@ from collections import defaultdict
 from decimal import Decimal
 
 from towerledger.access.scope import write_city_id, writes_everywhere
-from towerledger.db.bulk import Counts, chunked, lookup_ids, upsert
+from towerledger.db.bulk import Counts, bulk_set, chunked, lookup_ids, upsert
 from towerledger.domain.codes import Method, SettlementMode, SiteStatus
 from towerledger.exchange.authorise import combine, outside, outside_rows
 from towerledger.importers.schema import RowError
 from towerledger.org.models import City, County, Operator, Province
 from towerledger.sites.authorise import by_site
-from towerledger.sites.models import AccountSite, AllocationRule, Site, SupplyAccount, Tenancy
+from towerledger.sites.models import (
+    AccountSite,
+    AllocationRule,
+    Site,
+    SupplyAccount,
+    Tenancy,
+    TenancyRatio,
+)
 
 HUNDRED = Decimal(100)
 
@@ -165,65 +172,57 @@ def check_tenancies(records):
         if r["settlement_mode"] == SettlementMode.LUMP_SUM and r["lump_sum_monthly"] is None:
             errors.append(err(r, "lump_sum_monthly", "包干结算须填写包干月金额",
                               "LUMP_SUM tenancies need lump_sum_monthly"))
-    ok = [r for r in records if r["site_code"] in sites]
-    errors += _check_fixed_ratios(ok, sites)
+        if r["effective_from"] and r["agreed_ratio"] is None:
+            errors.append(err(r, "effective_from", "比例生效日期须与约定分摊比例一起填写",
+                              "effective_from dates an agreed_ratio: give the ratio too"))
     return errors
 
 
-def _current_methods(site_ids) -> dict[int, str]:
-    """The method of each site's latest rule."""
-    method = {}
-    for part in chunked(list(site_ids)):
-        for sid, m in (AllocationRule.objects.filter(site_id__in=part)
-                       .order_by("site_id", "effective_from").values_list("site_id", "method")):
-            method[sid] = m
-    return method
-
-
-def _check_fixed_ratios(records, sites):
-    """On FIXED_RATIO sites, open tenancies (no end date) carry agreed ratios summing to 100,
-    counting the database's tenancies with the file's rows taking precedence."""
-    by_site = defaultdict(list)
-    for r in records:
-        by_site[sites[r["site_code"]]].append(r)
-    methods = _current_methods(by_site)
-    fixed = [sid for sid, m in methods.items() if m == Method.FIXED_RATIO]
-    if not fixed:
-        return []
-    in_file = {r["tenancy_id"] for r in records}
-    ratio = defaultdict(lambda: Decimal(0))
-    for part in chunked(fixed):
-        for sid, tid, ar in (Tenancy.objects.filter(site_id__in=part, end_date__isnull=True)
-                             .values_list("site_id", "tenancy_id", "agreed_ratio")):
-            if tid not in in_file:
-                ratio[sid] += ar or 0
-    errors = []
-    for sid in fixed:
-        rows = by_site[sid]
-        for r in rows:
-            if r["agreed_ratio"] is None:
-                errors.append(err(r, "agreed_ratio", "该站址按固定比例分摊，须填写约定分摊比例",
-                                  "the site allocates by FIXED_RATIO: agreed_ratio required"))
-        total = ratio[sid] + sum((r["agreed_ratio"] or 0) for r in rows if not r["end_date"])
-        if total != HUNDRED and all(r["agreed_ratio"] is not None for r in rows):
-            for r in rows:
-                errors.append(err(r, "agreed_ratio",
-                                  f"站址 {r['site_code']} 在租订单的约定比例合计 {total}，应为 100",
-                                  f"agreed ratios of open tenancies on {r['site_code']} "
-                                  f"sum to {total}, not 100"))
-    return errors
+TENANCY_FIELDS = ["site_id", "operator_id", "start_date", "end_date", "settlement_mode",
+                  "lump_sum_monthly", "rated_power_w", "dc_current_a"]
 
 
 def store_tenancies(records, user=None, progress=None):
+    """Upsert the tenancies; a row's agreed_ratio becomes a dated ratio (TenancyRatio) from
+    its effective_from, or from the tenancy's start — an empty ratio leaves the history as
+    it is. A ratio never sums with the others here: the allocation renormalises per day
+    and reports a sum ≠ 100 as a finding (RATIO_SUM), so no file is refused for it."""
     sites = lookup_ids(Site, "site_code", [r["site_code"] for r in records])
     operators = dict(Operator.objects.values_list("code", "pk"))
-    fields = ["site_id", "operator_id", "start_date", "end_date", "settlement_mode",
-              "lump_sum_monthly", "rated_power_w", "dc_current_a", "agreed_ratio"]
     rows = [{
         "tenancy_id": r["tenancy_id"], "site_id": sites[r["site_code"]],
-        "operator_id": operators[r["operator"]], **{f: r[f] for f in fields[2:]},
+        "operator_id": operators[r["operator"]], **{f: r[f] for f in TENANCY_FIELDS[2:]},
     } for r in records]
-    return upsert(Tenancy, rows, ("tenancy_id",), fields, progress)
+    changed: set = set()
+    counts = upsert(Tenancy, rows, ("tenancy_id",), TENANCY_FIELDS, progress, changed)
+    rated = [r for r in records if r["agreed_ratio"] is not None]
+    if not rated:
+        return counts
+    ids = lookup_ids(Tenancy, "tenancy_id", [r["tenancy_id"] for r in rated])
+    ratio_rows = [{"tenancy_id": ids[r["tenancy_id"]],
+                   "effective_from": r["effective_from"] or r["start_date"],
+                   "agreed_ratio": r["agreed_ratio"]} for r in rated]
+    touched: set = set()
+    upsert(TenancyRatio, ratio_rows, ("tenancy_id", "effective_from"), ("agreed_ratio",),
+           touched=touched)
+    moved = {r["tenancy_id"] for r in rated if (ids[r["tenancy_id"]], r["effective_from"]
+             or r["start_date"]) in touched and (r["tenancy_id"],) not in changed}
+    counts.unchanged -= len(moved)
+    counts.updated += len(moved)
+    refresh_current_ratios(ids.values())
+    return counts
+
+
+def refresh_current_ratios(tenancy_pks) -> None:
+    """Tenancy.agreed_ratio := the ratio of its latest dated row (what pages show)."""
+    latest = {}
+    for part in chunked(list(tenancy_pks)):
+        for pk, ratio in (TenancyRatio.objects.filter(tenancy_id__in=part)
+                          .order_by("tenancy_id", "effective_from")
+                          .values_list("tenancy_id", "agreed_ratio")):
+            latest[pk] = ratio
+    bulk_set(Tenancy, [{"pk": pk, "agreed_ratio": r} for pk, r in latest.items()],
+             ["agreed_ratio"])
 
 
 # ---- supply accounts ------------------------------------------------------------------
@@ -311,31 +310,6 @@ def check_rules(records):
         if r["fallback_method"] == Method.SUBMETER:
             errors.append(err(r, "fallback_method", "备用分摊方式不能是分户计量",
                               "fallback_method cannot be SUBMETER"))
-    latest = {}
-    for r in sorted(records, key=lambda r: r["effective_from"]):
-        if r["site_code"] in sites:
-            latest[r["site_code"]] = r
-    fixed = [r for r in latest.values() if r["method"] == Method.FIXED_RATIO]
-    if fixed:
-        ratio = defaultdict(lambda: Decimal(0))
-        missing = set()
-        ids = [sites[r["site_code"]] for r in fixed]
-        for part in chunked(ids):
-            for sid, ar in (Tenancy.objects.filter(site_id__in=part, end_date__isnull=True)
-                            .values_list("site_id", "agreed_ratio")):
-                ratio[sid] += ar or 0
-                if ar is None:
-                    missing.add(sid)
-        for r in fixed:
-            sid = sites[r["site_code"]]
-            if sid in missing or ratio[sid] != HUNDRED:
-                errors.append(err(r, "method",
-                                  f"站址 {r['site_code']} 在租订单的约定比例合计 {ratio[sid]}"
-                                  f"{'（有订单未填比例）' if sid in missing else ''}，"
-                                  "不能按固定比例分摊",
-                                  f"open tenancies on {r['site_code']} have agreed ratios summing "
-                                  f"to {ratio[sid]}{' (some missing)' if sid in missing else ''};"
-                                  " FIXED_RATIO needs 100"))
     return errors
 
 

@@ -1,9 +1,11 @@
 """Register the master-data kinds for import, template and export."""
 
+from django.db.models import OuterRef, Subquery
+
 from towerledger.access.scope import scoped
 from towerledger.exchange.registry import Kind, register
 from towerledger.sites import imports, schemas, tax_imports
-from towerledger.sites.models import AccountSite, AllocationRule, Site, Tenancy
+from towerledger.sites.models import AccountSite, AllocationRule, Site, Tenancy, TenancyRatio
 
 
 def _names(schema):
@@ -20,9 +22,14 @@ def export_sites(user):
 
 
 def export_tenancies(user):
-    qs = scoped(user, Tenancy.objects.all()).order_by("tenancy_id").values_list(
+    """The ratio in force last, with its date (importing the export changes nothing)."""
+    latest = (TenancyRatio.objects.filter(tenancy_id=OuterRef("pk"))
+              .order_by("-effective_from").values("effective_from")[:1])
+    qs = scoped(user, Tenancy.objects.all()).order_by("tenancy_id").annotate(
+        ratio_from=Subquery(latest)).values_list(
         "tenancy_id", "site__site_code", "operator__code", "start_date", "end_date",
-        "settlement_mode", "lump_sum_monthly", "rated_power_w", "dc_current_a", "agreed_ratio")
+        "settlement_mode", "lump_sum_monthly", "rated_power_w", "dc_current_a", "agreed_ratio",
+        "ratio_from")
     for row in qs.iterator(chunk_size=5000):
         yield dict(zip(_names(schemas.TENANCIES), row, strict=True))
 

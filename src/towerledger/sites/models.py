@@ -68,6 +68,8 @@ class Tenancy(models.Model):
     dc_current_a = models.DecimalField(
         _("DC current (A)"), max_digits=8, decimal_places=2, null=True, blank=True
     )
+    # the ratio in force from the latest dated row of ``ratios`` (TenancyRatio): kept here
+    # for pages, the API and the export; the allocation reads the dated history
     agreed_ratio = models.DecimalField(
         _("agreed ratio (%)"), max_digits=9, decimal_places=6, null=True, blank=True
     )
@@ -80,6 +82,24 @@ class Tenancy(models.Model):
 
     def __str__(self):
         return self.tenancy_id
+
+
+class TenancyRatio(models.Model):
+    """约定分摊比例: a tenancy's agreed ratio (FIXED_RATIO) from ``effective_from`` until its
+    next row — one ratio in force per day, like the site's AllocationRule. A change is a new
+    dated row; it never rewrites a pushed line (the allocation reads the history per day)."""
+
+    tenancy = models.ForeignKey(Tenancy, on_delete=models.CASCADE, related_name="ratios")
+    effective_from = models.DateField(_("effective from"))
+    agreed_ratio = models.DecimalField(_("agreed ratio (%)"), max_digits=9, decimal_places=6)
+
+    class Meta:
+        verbose_name = _("agreed ratio")
+        verbose_name_plural = _("agreed ratios")
+        constraints = [
+            models.UniqueConstraint(fields=["tenancy", "effective_from"], name="uniq_ratio")
+        ]
+        ordering = ["tenancy", "effective_from"]
 
 
 class SupplyAccount(models.Model):

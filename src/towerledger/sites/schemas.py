@@ -51,7 +51,16 @@ TENANCIES = Schema("tenancies", "租户服务", (
     Field("dc_current_a", "直流负载电流", dec_of(Tenancy, "dc_current_a"), required=False, aliases=("直流电流",)),
     Field("agreed_ratio", "约定分摊比例",
           dec_of(Tenancy, "agreed_ratio", "0", "100", percent=True), required=False),
-), key=("tenancy_id",))
+    Field("effective_from", "比例生效日期", date, required=False, aliases=("生效日期",)),
+), key=("tenancy_id",), notes=(
+    "约定分摊比例按日期生效：填写比例生效日期则从该日起生效，否则从起租日期起生效；比例留空则不改变"
+    "已有比例。同一站址在网订单的比例合计不为 100 时按日重新归一，并在缴费单上记稽核提示"
+    "（RATIO_SUM），不拒绝文件。",
+    "agreed_ratio is dated: in force from effective_from, or from start_date when that is "
+    "empty; an empty agreed_ratio leaves the tenancy's ratios as they are. Ratios are "
+    "renormalised each day over the tenancies active that day; a sum ≠ 100 is a warning on "
+    "the bill (RATIO_SUM), never a refused file.",
+))
 
 ACCOUNTS = Schema("accounts", "电表户号", (
     Field("account_no", "电表户号", code, aliases=("户号", "报账点编码")),

@@ -545,3 +545,69 @@ def test_each_sites_lines_sum_to_its_part_of_the_advance(case):
     for s in sites:
         assert sum(ln.cost_share for ln in a.lines if ln.site_code == s.site_code) \
             == advance[s.site_code]
+
+
+# ---- dated ratios and business-code ties (issue 12) --------------------------------------
+
+
+@st.composite
+def ratios_st(draw, start):
+    dates = sorted(set(draw(st.lists(st.integers(0, 150), max_size=3))))
+    return tuple((start + timedelta(n), D(draw(st.integers(0, 100)))) for n in dates)
+
+
+@settings(max_examples=200, deadline=None)
+@given(case_st(), st.randoms(use_true_random=False), st.data())
+def test_the_same_tenancies_with_other_database_ids_in_any_order_give_identical_lines(
+        case, rnd, data):
+    """Imported in another order, the same tenancies get other database ids: the lines
+    (by tenancy code) must not change — ties go by tenancy code, never the id."""
+    b, sites = case
+    sites = [SiteIn(s.site_code, s.split_ratio, tuple(
+        TenancyIn(**{**ten.__dict__, "ratios": data.draw(ratios_st(ten.start))})
+        for ten in s.tenancies), s.rules) for s in sites]
+    keys = [ten.key for s in sites for ten in s.tenancies]
+    new_key = dict(zip(keys, rnd.sample(keys, len(keys)), strict=True))
+    moved = []
+    for s in sites:
+        ts = [TenancyIn(**{**ten.__dict__, "key": new_key[ten.key]}) for ten in s.tenancies]
+        rnd.shuffle(ts)
+        moved.append(SiteIn(s.site_code, s.split_ratio, tuple(ts), s.rules))
+    rnd.shuffle(moved)
+
+    def lines(alloc):
+        return {(ln.site_code, ln.tenancy_id): (ln.share, ln.cost_share, ln.tax_amount,
+                                                ln.receivable, json.dumps(ln.trace))
+                for ln in alloc.lines}
+
+    a, z = allocate(b, sites, factor_of), allocate(b, moved, factor_of)
+    assert lines(a) == lines(z)
+    assert sorted(a.flags) == sorted(z.flags)
+
+
+def test_the_odd_fen_goes_to_the_lower_tenancy_code_not_the_lower_key():
+    ts = [t(1, op="CUCC"), t(2, op="CMCC"), t(3, op="CTCC")]
+    ts = [TenancyIn(**{**x.__dict__, "tenancy_id": code}) for x, code in
+          zip(ts, ["T-C", "T-B", "T-A"], strict=True)]
+    a = allocate(bill("100.00"), [site(*ts, rules=[rule("EQUAL")])], f13)
+    assert {ln.tenancy_id: ln.cost_share for ln in a.lines if ln.tenancy_id} == {
+        "T-A": D("33.34"), "T-B": D("33.33"), "T-C": D("33.33")}
+
+
+def test_a_dated_ratio_cuts_the_run_and_a_sum_off_100_is_flagged():
+    ts = [t(1, ratios=((LONG_AGO, D(60)), (date(2024, 5, 11), D(70)))),
+          t(2, ratios=((LONG_AGO, D(40)), (date(2024, 5, 11), D(20))))]
+    a = allocate(bill("1000.00"), [site(*ts, rules=[rule("FIXED_RATIO")])], f13)
+    # days 1–10 60/40; days 11–31 70/20 = 90, renormalised to 7/9 and 2/9
+    exact1 = Fraction(10, 31) * Fraction(3, 5) + Fraction(21, 31) * Fraction(7, 9)
+    assert by_key(a)[1].trace["exact_share"] == str(exact1)
+    assert [r["days"] for r in by_key(a)[1].trace["daily_shares"]] == [10, 21]
+    assert codes(a) == [("S1", "RATIO_SUM")]
+    assert "90%" in a.flags[0][2] and "2024-05-11..2024-05-31" in a.flags[0][2]
+
+
+def test_no_ratio_in_force_yet_is_missing_input_and_falls_back():
+    ts = [t(1, ratios=((date(2024, 5, 20), D(50)),)), t(2, ratios=((LONG_AGO, D(50)),))]
+    a = allocate(bill("100.00"), [site(*ts, rules=[rule("FIXED_RATIO")])], f13)
+    assert costs(a) == {1: D("50.00"), 2: D("50.00")}
+    assert codes(a) == [("S1", "FALLBACK")] and "T1" in a.flags[0][2]

@@ -164,9 +164,10 @@ def test_reallocate_after_an_end_date_correction_pushes_the_differences(province
 def test_a_refund_is_split_by_the_original_shares_to_the_fen(province, users, tmp_path):
     b = paid_may(tmp_path, users)
     bore = current(b)
-    with pytest.raises(corrections.CorrectionError):
-        refunds.record_refund("A-100", "RF-1", "100.00", timezone.localdate(),
-                              users["clerk_zz"], "")
+    for reason in ("", "x" * 201):
+        with pytest.raises(corrections.CorrectionError):
+            refunds.record_refund("A-100", "RF-1", "100.00", timezone.localdate(),
+                                  users["clerk_zz"], reason)
     plan = refunds.record_refund("A-100", "RF-1", "100.00", timezone.localdate(),
                                  users["clerk_zz"], "供电局退费 overcharge", bill_no=b.bill_no)
     credits = Line.objects.filter(kind="CREDIT").select_related("tenancy")

@@ -97,6 +97,8 @@ def require(user, reason: str):
         raise CorrectionError("无权调账", "you may not correct lines", "forbidden")
     if not (reason or "").strip():
         raise CorrectionError("请填写调账原因", "a reason is required")
+    if len(reason) > 200:
+        raise CorrectionError("原因不能超过 200 字", "the reason is at most 200 characters")
 
 
 def writable_bill(user, bill_id, lock=False) -> Bill:

@@ -64,6 +64,9 @@ def import_(
     create_org: Annotated[bool, typer.Option(
         "--create-org", help="sites: create the provinces and cities the file names "
         "(province admins only; otherwise an unknown city is a row error)")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="tell what the import would change (new, changed, ended, "
+        "unchanged) and write nothing")] = False,
 ):
     """Import a CSV or XLSX file (导入). All-or-nothing unless --keep-going."""
     setup_django()
@@ -81,7 +84,11 @@ def import_(
             bar.update(task, description=f"{kind} {stage}", completed=done, total=total or None)
 
         result = run_import(kind, file, resolve_user(user), keep_going=keep_going,
-                            progress=tick, reason=reason, create_org=create_org)
+                            progress=tick, reason=reason, create_org=create_org,
+                            preview=dry_run)
+    if result.preview is not None:
+        _report_preview(result)
+        raise typer.Exit(1 if result.errors else 0)
     _report(result)
     if not result.stored or result.errors:
         raise typer.Exit(1)
@@ -90,6 +97,27 @@ def import_(
 def _progress():
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, transient=False)
+
+
+def _report_preview(result):
+    """导入预览: every change the file would make, nothing written."""
+    p, c = result.preview, result.counts
+    console.print(f"[yellow]预览，未写入任何数据 / preview, nothing written[/yellow] "
+                  f"{result.filename}: 新增 new {len(p.new)}, 变更 changed {len(p.changed)} "
+                  f"(终止 ended {len(p.ended)}), 删除 removed {len(p.removed)}, "
+                  f"未变 unchanged {p.unchanged} · 行 rows: 新增 created {c.created}, "
+                  f"更新 updated {c.updated}, 未变 unchanged {c.unchanged}")
+    ended = {id(x) for x in p.ended}
+    table = Table("", "键 key", "字段 field", "原值 before", "新值 after")
+    for mark, changes in (("+", p.new), ("~", p.changed), ("-", p.removed)):
+        for ch in changes:
+            tag = "终止 ended" if id(ch) in ended else mark
+            for i, (f, before, after) in enumerate(ch.fields or [("", "", "")]):
+                table.add_row(tag if i == 0 else "", ch.label if i == 0 else "", f, before,
+                              after)
+    console.print(table)
+    if result.errors:
+        _report(result)
 
 
 def _report(result):

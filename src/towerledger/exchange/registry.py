@@ -32,6 +32,9 @@ class Kind:
     # (records, Importer) -> row errors "outside your scope"; an importable kind without
     # one is refused to everybody but the system and province admins (fail closed)
     authorise: Callable[[list[dict], Importer], list[RowError]] | None = None
+    # records -> {business key: {field: text}}: the stored state an import preview
+    # compares before and after (exchange.preview); None: the preview gives counts only
+    snapshot: Callable[[list[dict]], dict] | None = None
 
 
 KINDS: dict[str, Kind] = {}

@@ -13,6 +13,7 @@ from towerledger.access import audit
 from towerledger.access.scope import may_import, writes_everywhere
 from towerledger.db.bulk import Counts
 from towerledger.exchange.files import write_table
+from towerledger.exchange.preview import Preview, compare
 from towerledger.exchange.registry import Importer, get_kind
 from towerledger.importers.reader import UnreadableFile, read_table
 from towerledger.importers.schema import FIRST_DATA_ROW, RowError
@@ -30,6 +31,7 @@ class ImportResult:
     stored: bool = False
     error_report: Path | None = None
     set_aside: int = 0
+    preview: Preview | None = None   # preview=True: what storing would change (nothing stored)
 
     @property
     def ok(self) -> bool:
@@ -39,7 +41,7 @@ class ImportResult:
 def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str | None = None,
                keep_going: bool = False, report_dir: Path | None = None,
                progress: Progress | None = None, reason: str = "",
-               create_org: bool = False) -> ImportResult:
+               create_org: bool = False, preview: bool = False) -> ImportResult:
     """Import ``path`` as ``kind_name`` as ``user`` (None: the system itself).
 
     All-or-nothing by default: any bad row means nothing is written and an error report
@@ -51,6 +53,10 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
     their city; viewers and operator users import nothing). ``create_org``: the file may
     create provinces and cities it names (province admins and the system only); without it
     a city that does not exist is a row error, not a new city.
+
+    ``preview`` (导入预览, ``--dry-run``): check as usual, then tell what storing would
+    change — new, changed (field, before → after), ended, removed, unchanged, and the
+    counts — and write nothing (``result.stored`` stays False, ``result.preview`` is set).
     """
     kind = get_kind(kind_name)
     if not kind.importable:
@@ -90,6 +96,9 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
         done += n
         tick("store", done, len(records))
 
+    if preview:
+        result.counts, result.preview = _preview(kind, records, user)
+        return result
     with transaction.atomic():
         result.counts = kind.store(records, user=user, progress=stored)
         audit.record(user, "import", kind_name, result.filename, after={
@@ -132,6 +141,18 @@ def _refresh_statistics(tables: list[tuple[str, str]]):
         qn = connection.ops.quote_name
         with connection.cursor() as cur:
             cur.execute("ANALYZE " + ", ".join(f"{qn(s)}.{qn(t)}" for s, t in tables))
+
+
+def _preview(kind, records, user) -> tuple[Counts, Preview]:
+    """Store inside a transaction rolled back at once, and compare the kind's snapshots
+    before and after: the preview is what the store really does. Nothing is kept (on
+    PostgreSQL only the id sequences move on)."""
+    with transaction.atomic():
+        before = kind.snapshot(records) if kind.snapshot else {}
+        counts = kind.store(records, user=user)
+        after = kind.snapshot(records) if kind.snapshot else {}
+        transaction.set_rollback(True)
+    return counts, compare(before, after)
 
 
 def _refused(kind, importer: Importer) -> RowError | None:

@@ -54,12 +54,6 @@ def june(account, bill_no, ref):
 FIXED_RATIO = ("A-200", "ZZ002", "T-ZZ002-CTCC",
                ["T-ZZ002-CTCC", "ZZ002", "CTCC", "2023-06-01", "2024-05-31", "RESALE", "",
                 "1300", "20", "40"], {"CMCC"}, D("1345.40"))          # 70 % of 1,922.00
-# until FIXED_RATIO sites accept a termination (ratios renormalised, issue 12), the same
-# flow on ZZ001 (DC_CURRENT): CUCC ends, CMCC and CTCC share June
-DC_CURRENT = ("A-100", "ZZ001", "T-ZZ001-CUCC",
-              ["T-ZZ001-CUCC", "ZZ001", "CUCC", "2024-01-01", "2024-05-31", "RESALE", "",
-               "1300", "25", ""], {"CMCC", "CTCC"}, D("4598.00"))
-
 
 def terminate(clerk, tmp_path, row, name):
     path = write_csv(tmp_path / name, TENANCIES_HEADER, [row])
@@ -80,11 +74,8 @@ def test_terminate_reallocate_and_void_a_duplicate(browser, live_server, users, 
     # the clerk records a service termination through the import page
     clerk = new_page(browser)
     log_in(clerk, live_server, "clerk_zz")
-    case = FIXED_RATIO
-    if not terminate(clerk, tmp_path, FIXED_RATIO[3], "终止1.csv"):
-        case = DC_CURRENT
-        assert terminate(clerk, tmp_path, DC_CURRENT[3], "终止2.csv")
-    account, site, ended, _, left, part = case
+    assert terminate(clerk, tmp_path, FIXED_RATIO[3], "服务终止.csv")
+    account, site, ended, _, left, part = FIXED_RATIO
     clerk.screenshot(path=OUT / "41-clerk-terminates-tenancy.png", full_page=True)
 
     # June's bill allocates the site over the tenancies still active

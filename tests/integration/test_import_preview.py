@@ -8,6 +8,8 @@ from datetime import date
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -23,6 +25,7 @@ from tests.helpers import (
 )
 from towerledger.access.models import AuditEntry
 from towerledger.cli import app
+from towerledger.exchange.models import ImportJob
 from towerledger.exchange.services import run_import
 from towerledger.sites.models import AccountSite, AllocationRule, Site, Tenancy, TenancyRatio
 
@@ -165,3 +168,31 @@ def test_shuffled_rows_and_files_give_the_same_preview_and_the_same_stored_state
     previews, stored = _run(tmp_path, seed)
     assert previews == reference[0]
     assert stored == reference[1]
+
+
+# ---- the import page: the preview, then a confirm button ------------------------------
+
+
+@override_settings(TOWERLEDGER_JOB_RUNNER="sync")
+def test_the_import_page_previews_then_stores_on_confirm(users, tmp_path, client):
+    client.force_login(users["clerk_zz"])
+    path = write_csv(tmp_path / "t.csv", TENANCIES_HEADER, FILE_TENANCIES)
+    before = state()
+    with path.open("rb") as f:
+        r = client.post(reverse("imports"), {"kind": "tenancies", "file": f, "preview": "1",
+                                             "reason": "服务终止"})
+    job = ImportJob.objects.get()
+    assert job.preview and job.status == ImportJob.Status.DONE and state() == before
+    page = client.get(r.url).content.decode()
+    assert "预览：尚未写入任何数据" in page and "确认导入" in page
+    assert "T-ZZ002-CTCC" in page and "2024-06-30" in page and "终止" in page
+    assert "新增 1，变更 2（其中终止 1），删除 0，未变 1" in page
+    r = client.post(reverse("import_confirm", args=[job.pk]))
+    stored = ImportJob.objects.exclude(pk=job.pk).get()
+    assert r.url == reverse("import_job", args=[stored.pk])
+    assert stored.status == ImportJob.Status.DONE and not stored.preview
+    assert (stored.created, stored.updated, stored.reason) == (1, 2, "服务终止")
+    assert Tenancy.objects.get(tenancy_id="T-ZZ002-CTCC").end_date == date(2024, 6, 30)
+    # another clerk cannot confirm somebody else's preview
+    client.force_login(users["clerk_ly"])
+    assert client.post(reverse("import_confirm", args=[job.pk])).status_code == 404

@@ -32,6 +32,10 @@ class ImportJob(models.Model):
     create_org = models.BooleanField(default=False)  # may create provinces and cities
     reason = models.CharField(max_length=200, blank=True)
     errors = models.JSONField(default=list, blank=True)  # the first errors: row, column, zh, en
+    # 导入预览: run as a preview (nothing stored) — ``changes`` holds what it would change
+    # (exchange.preview.Preview.as_dict); confirming it starts a job on the same file
+    preview = models.BooleanField(default=False)
+    changes = models.JSONField(null=True, blank=True)
     message = models.TextField(blank=True)
 
     class Meta:

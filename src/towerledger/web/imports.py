@@ -77,7 +77,8 @@ def imports(request):
             kind=kind, filename=Path(upload.name).name[:255], stored_path=str(_save(upload)),
             user=request.user, keep_going=bool(request.POST.get("keep_going")),
             create_org=bool(request.POST.get("create_org")) and can_admin(request.user),
-            reason=request.POST.get("reason", "")[:200])
+            reason=request.POST.get("reason", "")[:200],
+            preview=bool(request.POST.get("preview")))
         jobs.start(job)
         return redirect("import_job", job.pk)
     return render(request, "web/imports.html", {
@@ -98,10 +99,43 @@ def _own_job(request, pk) -> ImportJob:
 def import_job(request, pk):
     job = _own_job(request, pk)
     errors = [{"row": r, "column": c, "zh": zh, "en": en} for r, c, zh, en in job.errors]
-    context = {"job": job, "errors": errors}
+    context = {"job": job, "errors": errors, "changes": _changes(job)}
     if request.GET.get("partial"):
         return render(request, "web/_job.html", context)
     return render(request, "web/import_job.html", context)
+
+
+def _changes(job: ImportJob) -> list[dict] | None:
+    """A finished preview's changes as table rows: what, key, field, before, after."""
+    if not job.preview or not job.changes:
+        return None
+    ended = {tuple(c["key"]) for c in job.changes["ended"]}
+    rows = []
+    for what, label in (("new", _("New")), ("changed", _("Changed")),
+                        ("removed", _("Removed"))):
+        for c in job.changes[what]:
+            key = tuple(c["key"])
+            tag = _("Ended") if what == "changed" and key in ended else label
+            for i, (name, before, after) in enumerate(c["fields"] or [["", "", ""]]):
+                rows.append({"what": tag if i == 0 else "", "key": " / ".join(key) if i == 0
+                             else "", "field": name, "before": before, "after": after,
+                             "first": i == 0, "kind": what})
+    return rows
+
+
+@roles(*CLERKS)
+def confirm_import(request, pk):
+    """Store the file a preview showed: a new job on the same upload, nothing re-uploaded."""
+    job = _own_job(request, pk)
+    if request.method != "POST" or not job.preview or job.status != ImportJob.Status.DONE \
+            or job.error_count and not job.keep_going:
+        return redirect("import_job", job.pk)
+    stored = ImportJob.objects.create(
+        kind=job.kind, filename=job.filename, stored_path=job.stored_path, user=request.user,
+        keep_going=job.keep_going, create_org=job.create_org and can_admin(request.user),
+        reason=job.reason)
+    jobs.start(stored)
+    return redirect("import_job", stored.pk)
 
 
 @roles(*CLERKS)

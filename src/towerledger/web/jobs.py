@@ -30,17 +30,20 @@ def execute(job_id: int) -> None:
     try:
         result = run_import(job.kind, Path(job.stored_path), job.user, display_name=job.filename,
                             keep_going=job.keep_going, report_dir=Path(job.stored_path).parent,
-                            progress=tick, reason=job.reason, create_org=job.create_org)
+                            progress=tick, reason=job.reason, create_org=job.create_org,
+                            preview=job.preview)
     except Exception as exc:  # noqa: BLE001 — the page must say what went wrong
         ImportJob.objects.filter(pk=job_id).update(
             status=ImportJob.Status.FAILED, finished_at=timezone.now(), message=str(exc)[:500])
         raise
     c = result.counts
+    previewed = result.preview is not None
     ImportJob.objects.filter(pk=job_id).update(
-        status=ImportJob.Status.DONE if result.stored else ImportJob.Status.FAILED,
+        status=ImportJob.Status.DONE if result.stored or previewed else ImportJob.Status.FAILED,
+        changes=result.preview.as_dict() if previewed else None,
         finished_at=timezone.now(), rows=result.rows, created=c.created, updated=c.updated,
         unchanged=c.unchanged, error_count=len(result.errors),
-        error_report=str(result.error_report or ""), stage="done",
+        error_report=str(result.error_report or ""), stage="preview" if previewed else "done",
         errors=[[e.row, e.column, e.zh, e.en] for e in result.errors[:KEEP_ERRORS]])
 
 

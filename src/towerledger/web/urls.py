@@ -43,11 +43,11 @@ urlpatterns = [
     path("imports/", imports.imports, name="imports"),
     path("imports/<int:pk>/", imports.import_job, name="import_job"),
     path("imports/<int:pk>/report/", imports.import_report, name="import_report"),
+    path("imports/<int:pk>/confirm/", imports.confirm_import, name="import_confirm"),
     path("templates/<str:kind>/", imports.template, name="template"),
     path("exports/<str:kind>/", imports.export, name="export"),
     path("audit-log/", views.audit_log, name="audit_log"),
     # people and access: the province admin's users, passwords and API tokens
-    path("imports/<int:pk>/confirm/", imports.confirm_import, name="import_confirm"),
     path("people/", people.people_list, name="people"),
     path("people/new/", people.person_new, name="person_new"),
     path("people/<int:pk>/", people.person, name="person"),

@@ -31,7 +31,7 @@ which T+0 counts. The tower-borne lines stay; the difference moves through TOWER
 Running it again finds nothing left to change.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -48,7 +48,13 @@ from towerledger.domain.codes import SettlementMode
 from towerledger.domain.errors import DomainError
 from towerledger.domain.journal import Posting
 from towerledger.ledger.services import post_entries
-from towerledger.settlement.allocate import BILL_FIELDS, Agreements, TaxFactors, _Facts
+from towerledger.settlement.allocate import (
+    BILL_FIELDS,
+    Agreements,
+    TaxFactors,
+    _Facts,
+    _with_tax_source,
+)
 from towerledger.settlement.models import Dispute, Line, LineTrace, line_state
 
 ZERO = Decimal("0.00")
@@ -394,21 +400,17 @@ def allocate_again(bill: Bill) -> dom.Allocation:
     sites = facts.sites(b)
     if not sites:
         raise CorrectionError("该户号未关联站址", "the account feeds no site", "conflict")
-    invoice = b["invoice_type"] or b["account__input_invoice_type"]
-    province, taxes = facts.province_of(b["account_id"]), TaxFactors()
+    province, taxes, tax_rows = facts.province_of(b["account_id"]), TaxFactors(), {}
 
     def factor(op):
-        # the dated tax-factor table answers per bill (issue 12's table, being reworked
-        # beside this); the older lookup per invoice type and date answers the same
-        try:
-            found = taxes(b, province, op)
-        except TypeError:
-            return taxes(invoice, b["period_end"], province, op)
-        return getattr(found, "factor", found)
+        tax_rows[op] = taxes(b, province, op)   # the row in force, as on payment
+        return tax_rows[op].factor
 
-    return dom.allocate(
+    alloc = dom.allocate(
         dom.BillIn(b["bill_no"], b["amount"], b["kwh"], b["period_start"], b["period_end"]),
         sites, factor)
+    return dom.Allocation(alloc.bill_no, tuple(
+        replace(ln, trace=_with_tax_source(ln, tax_rows)) for ln in alloc.lines), alloc.flags)
 
 
 def _site_ids(alloc: dom.Allocation) -> dict:

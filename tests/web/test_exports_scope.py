@@ -17,7 +17,6 @@ from datetime import date
 
 import openpyxl
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -38,7 +37,8 @@ FORMULAS = ("=1+1", "+SUM(A1)", "-2+3", "@cmd", '=HYPERLINK("http://evil.example
 
 
 @pytest.fixture
-def province(users, tmp_path):  # noqa: F811  (the API tests' data on the shared province)
+def data(users, tmp_path):
+    """The API tests' data on the shared province, and LY009; the users."""
     statements = make_statements(users, tmp_path)
     make_receipts(tmp_path, statements)
     ly001 = Site.objects.get(site_code="LY001")
@@ -104,8 +104,8 @@ def foreign(user) -> set[str]:
 
 
 @pytest.mark.parametrize("role", OPERATORS)
-def test_an_operators_exports_carry_only_its_own_data(province, role):
-    user = province[role]
+def test_an_operators_exports_carry_only_its_own_data(data, role):
+    user = data[role]
     client, leaks = client_for(user), []
     words = foreign(user)
     assert "LY001" in words and "A-100" in words
@@ -123,20 +123,20 @@ def test_an_operators_exports_carry_only_its_own_data(province, role):
     assert not leaks, "\n".join(sorted(set(leaks))[:40])
 
 
-def test_staff_still_get_the_whole_allocation(province):
-    rows = cells(client_for(province["admin"]).get(
+def test_staff_still_get_the_whole_allocation(data):
+    rows = cells(client_for(data["admin"]).get(
         reverse("export", args=["allocations"]) + "?format=csv"))
     assert rows[0][:3] == ["bill_no", "account_no", "site_code"]
     assert {"A-100", "A-300"} <= {r[1] for r in rows[1:]}
 
 
-def test_every_export_is_formula_safe(province):
+def test_every_export_is_formula_safe(data):
     """Text a user typed that a spreadsheet would run (= + - @) comes back quoted, in every
     file of every kind, CSV and XLSX, and in the reports' XLSX."""
     for i, formula in enumerate(FORMULAS):
         Site.objects.filter(site_code=f"ZZ00{i % 3 + 1}").update(site_name=formula)
     County.objects.filter(name="金水区").update(name=FORMULAS[0])
-    admin, bad = client_for(province["admin"]), []
+    admin, bad = client_for(data["admin"]), []
     urls = {f"{name}.{fmt}": reverse("export", args=[name]) + f"?format={fmt}"
             for name, kind in KINDS.items() if kind.export_rows is not None
             for fmt in ("csv", "xlsx")}
@@ -158,14 +158,17 @@ def test_every_export_is_formula_safe(province):
     assert not bad, bad[:20]
 
 
-def test_repeated_downloads_leave_no_files_behind(province):
-    exports = settings.DATA_DIR / "exports"
+def test_repeated_downloads_leave_no_files_behind(data, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    exports = exports_dir()
+    (exports / "kept").mkdir()
+    (exports / "kept" / "reconcile-today.xlsx").write_bytes(b"PK")   # within retention
 
     def files():
         return sorted(p for p in exports.rglob("*") if p.is_file()) if exports.exists() else []
 
     before = files()
-    operator, admin = client_for(province["cmcc"]), client_for(province["admin"])
+    operator, admin = client_for(data["cmcc"]), client_for(data["admin"])
     for _ in range(3):
         for client, url in ((admin, reverse("export", args=["sites"]) + "?format=xlsx"),
                             (admin, reverse("export", args=["bills"]) + "?format=csv"),
@@ -195,8 +198,8 @@ def test_files_kept_for_later_are_purged_after_the_retention(settings, tmp_path)
     assert purge_exports() == 0          # at most once an hour
 
 
-def test_the_api_and_the_site_page_name_a_host_only_within_scope(province):
-    cmcc = province["cmcc"]
+def test_the_api_and_the_site_page_name_a_host_only_within_scope(data):
+    cmcc = data["cmcc"]
     token = create_token(cmcc, "cmcc system")[1]
     api = Client().get("/api/v1/sites/LY009", headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 200 and api.json()["host_site_code"] is None
@@ -205,5 +208,5 @@ def test_the_api_and_the_site_page_name_a_host_only_within_scope(province):
     assert [(s["site_code"], s["host_site_code"]) for s in listed] == [("LY009", None)]
     page = client_for(cmcc).get(reverse("site", args=["LY009"])).content.decode()
     assert "LY009" in page and "LY001" not in page
-    admin_page = client_for(province["admin"]).get(reverse("site", args=["LY009"]))
+    admin_page = client_for(data["admin"]).get(reverse("site", args=["LY009"]))
     assert "LY001" in admin_page.content.decode()

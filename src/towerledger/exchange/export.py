@@ -32,6 +32,7 @@ STAFF_COLUMNS = {"allocations": ("account_no",)}
 # columns naming another site: shown to an operator only when that site is in its scope
 SITE_REFERENCES = ("host_site_code",)
 PURGE_EVERY = 3600          # seconds between two purges of the exports folder
+_last_purge = 0.0           # per process: each web process purges at most once an hour
 
 
 def export_table(kind_name: str, user) -> tuple[list[str], object]:
@@ -130,19 +131,19 @@ def download_template(kind_name: str) -> FileResponse:
 
 def purge_exports(now: float | None = None, force: bool = False) -> int:
     """Delete files in the exports folder older than the retention period (and the folders
-    they leave empty); at most once per ``PURGE_EVERY`` unless ``force``. Returns how many
-    files went."""
+    they leave empty); at most once per ``PURGE_EVERY`` in a process unless ``force``.
+    Returns how many files went."""
+    global _last_purge
     folder = exports_dir()
     now = time.time() if now is None else now
-    marker = folder / ".purged"
-    if not force and marker.exists() and now - marker.stat().st_mtime < PURGE_EVERY:
+    if not force and now - _last_purge < PURGE_EVERY:
         return 0
-    marker.touch()
+    _last_purge = now
     cutoff = now - settings.TOWERLEDGER_EXPORT_RETENTION_HOURS * 3600
     removed = 0
     for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
         try:
-            if path.is_file() and path != marker and path.stat().st_mtime < cutoff:
+            if path.is_file() and path.stat().st_mtime < cutoff:
                 path.unlink()
                 removed += 1
             elif path.is_dir() and not any(path.iterdir()):

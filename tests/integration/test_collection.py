@@ -11,15 +11,14 @@ from django.utils import timezone
 from tests.helpers import write_csv
 from tests.integration.test_settlement import paid_may
 from towerledger.access.models import AuditEntry
+from towerledger.analysis.books import check_books
 from towerledger.collection import services
 from towerledger.collection.models import MatchSetting, Receipt, Statement
-from towerledger.settlement.models import Application
 from towerledger.exchange.services import run_import
 from towerledger.ledger.models import JournalEntry, JournalLine
 from towerledger.org.models import Province
 from towerledger.settlement import services as settlement
-from towerledger.analysis.books import check_books
-from towerledger.settlement.models import Line
+from towerledger.settlement.models import Application, Line
 
 D = Decimal
 RECEIPT_HEADER = ["回款编号", "运营商", "地市", "金额", "到账日期", "摘要"]

@@ -12,13 +12,13 @@ from django.utils import timezone
 
 from tests.integration.test_bills import GRID, MAY, bill, import_bills
 from towerledger.access.models import AuditEntry
+from towerledger.analysis.books import check_books
 from towerledger.bills import services as bill_services
 from towerledger.exchange.export import export_kind
 from towerledger.importers.reader import read_table
 from towerledger.ledger.models import JournalEntry, JournalLine
 from towerledger.settlement import services
 from towerledger.settlement.allocate import allocate_bills
-from towerledger.analysis.books import check_books
 from towerledger.settlement.models import Line
 from towerledger.sites.models import Tenancy
 

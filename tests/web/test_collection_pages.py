@@ -19,8 +19,7 @@ from tests.web.test_pages import login
 from towerledger.bills.models import Bill
 from towerledger.collection import services
 from towerledger.collection.models import Receipt, Statement
-from towerledger.settlement.models import Application
-from towerledger.settlement.models import Line
+from towerledger.settlement.models import Application, Line
 
 D = Decimal
 

@@ -1,7 +1,7 @@
 """The API's query parameter types, in one place: a value that cannot be what it names is a
 422 with the bilingual body (``errors.install``), never a server error.
 
-The plain parsers are the pages' (``web.params``), so a month or a day means the same on
+The plain parsers are the pages' too (``domain.params``), so a month or a day means the same on
 both. Declared as annotated types, they keep the OpenAPI document exact (a month is a string
 with its pattern) while the endpoint receives a ``date`` or an aware UTC ``datetime``.
 """
@@ -13,7 +13,7 @@ from typing import Annotated
 from django.utils import timezone
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from towerledger.web.params import MAX_YEAR, MIN_YEAR, BadParameter, parse_month
+from towerledger.domain.params import MAX_YEAR, MIN_YEAR, BadParameter, parse_month
 
 # the pattern says what parse_month accepts: years MIN_YEAR..MAX_YEAR (1900–2999)
 MONTH_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"

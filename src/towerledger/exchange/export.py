@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.http import FileResponse
 
@@ -58,9 +59,9 @@ def export_table(kind_name: str, user) -> tuple[list[str], object]:
 
 
 def _visible_sites(user) -> set[str]:
-    from towerledger.sites.models import Site
+    site = apps.get_model("sites", "Site")    # named, not imported: sites stands above
 
-    return set(scoped(user, Site.objects.all()).values_list("site_code", flat=True))
+    return set(scoped(user, site.objects.all()).values_list("site_code", flat=True))
 
 
 def export_kind(kind_name: str, user, fmt: str = "csv", output: Path | None = None) -> int:

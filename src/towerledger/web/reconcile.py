@@ -34,12 +34,12 @@ from towerledger.access.models import Role
 from towerledger.access.scope import role_of
 from towerledger.collection import services
 from towerledger.collection.models import ColumnMapping
+from towerledger.domain.params import ID
 from towerledger.exchange.files import write_table
 from towerledger.importers.reader import UnreadableFile, read_table
 from towerledger.org.models import Operator
 from towerledger.web.context import CLERKS
 from towerledger.web.imports import check_upload
-from towerledger.web.params import ID
 from towerledger.web.params import parse_month as month_of
 from towerledger.web.tables import roles
 from towerledger.web.uploads import say

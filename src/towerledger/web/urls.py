@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from towerledger.web import (
+    audit_settings,
     auth,
     bills,
     collection,
@@ -40,6 +41,9 @@ urlpatterns = [
     path("bills/<int:pk>/reallocate/", corrections.bill_correction, {"action": "reallocate"},
          name="bill_reallocate"),
     path("refunds/new/", corrections.refund, name="refund_new"),
+    path("audit-settings/", audit_settings.page, name="audit_settings"),
+    path("audit-settings/reaudit/", audit_settings.reaudit, name="audit_settings_reaudit"),
+    path("audit-settings/<str:code>/", audit_settings.save, name="audit_settings_save"),
     path("imports/", imports.imports, name="imports"),
     path("imports/<int:pk>/", imports.import_job, name="import_job"),
     path("imports/<int:pk>/report/", imports.import_report, name="import_report"),

@@ -70,6 +70,17 @@ RULES = [
     "organisation tree (the demo, the synthetic province and the tests do this). A new "
     "区县 under an existing city is ordinary in real data: a province admin's file adds "
     "it; a clerk's file may only name existing counties.", "",
+    "**Preview 预览.** `towerledger import KIND FILE --dry-run` (on the import page: tick "
+    "先预览变更, then 确认导入) checks the file as usual and tells what storing it would "
+    "change — new records, changed ones field by field (before → after), ended ones (a "
+    "tenancy's `end_date` or a site's `decommission_date` newly set), removed ones (an "
+    "account's splits the file no longer lists) and how many stay unchanged — and writes "
+    "nothing. The answer and what is stored do not depend on the order of the rows or of "
+    "the files. Kinds other than the master data preview their counts only.", "",
+    "**Dated master data 按日期生效.** An agreed ratio (`agreed_ratio`, tenancies) and an "
+    "allocation rule with its tower share (`rules`) take effect from their date and never "
+    "change a line already pushed. Ratios of the tenancies active on a day that do not sum "
+    "to 100 are renormalised and reported on the bill (RATIO_SUM), never refused.", "",
     "**Numbers 数字.** Each number column takes its limits from the database column it is "
     "stored in (total digits and decimal places): more integer digits than the column "
     "holds (`1e20`, `1e400`, `12345678901234.00` in a money column), more decimals than it "

@@ -19,9 +19,10 @@ from tests.integration.test_analysis import MAY1, may_paid  # noqa: F401
 from tests.integration.test_bills import MAY, bill, import_bills
 from tests.web.test_pages import login
 from towerledger.analysis import close as closing
-from towerledger.analysis.models import MonthClose, Snapshot
+from towerledger.analysis.models import CloseJob, Snapshot
 from towerledger.bills import services as bill_services
 from towerledger.exchange.models import ImportJob
+from towerledger.ledger.models import MonthClose
 from towerledger.org.models import County
 
 D = Decimal
@@ -226,7 +227,8 @@ def test_month_close_page_button_job_and_errors(province, users, tmp_path, setti
     # the paid bill is not allocated: the books check refuses, and the page says why
     r = admin.post(reverse("month_close_run"), {"month": "2024-05"})
     assert r.status_code == 302
-    job = ImportJob.objects.get(kind="close")
+    job = CloseJob.objects.get()
+    assert not ImportJob.objects.exists()      # the close has a job record of its own
     assert job.status == "FAILED" and any("B-2405" in p for p in job.errors)
     body = get(admin, r["Location"]).content.decode()
     assert "未关账" in body and "B-2405" in body
@@ -236,7 +238,7 @@ def test_month_close_page_button_job_and_errors(province, users, tmp_path, setti
 
     allocate_bills([b.pk], today=date(2024, 5, 31))
     r = admin.post(reverse("month_close_run"), {"month": "2024-05"})
-    job = ImportJob.objects.filter(kind="close").order_by("-pk").first()
+    job = CloseJob.objects.order_by("-pk").first()
     assert job.status == "DONE" and job.done == len(closing.STEPS)
     assert MonthClose.objects.get(month=MAY1).status == "CLOSED"
     assert MonthClose.objects.get(month=MAY1).closed_by == users["admin"]
@@ -250,15 +252,14 @@ def test_month_close_page_button_job_and_errors(province, users, tmp_path, setti
 
 
 def test_close_job_polls_while_running(province, users):
-    job = ImportJob.objects.create(kind="close", filename="2024-05", stored_path="",
-                                   total=4, stage="snapshots", done=2, status="RUNNING")
+    job = CloseJob.objects.create(month=MAY1, total=4, step="snapshots", done=2,
+                                  status="RUNNING")
     admin = login(users["admin"])
     poll = get(admin, reverse("month_close_job", args=[job.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in poll and 'max="100" value="50"' in poll
     page = get(admin, reverse("month_close")).content.decode()
     assert "disabled" in page and "月结正在进行" in page
-    other = ImportJob.objects.create(kind="sites", filename="x.csv", stored_path="")
-    get(admin, reverse("month_close_job", args=[other.pk]), status=404)
+    get(admin, reverse("month_close_job", args=[job.pk + 1]), status=404)
 
 
 def test_dashboard_reads_only_snapshots_and_is_fast(closed, users):

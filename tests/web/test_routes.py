@@ -56,7 +56,7 @@ def values(users):
     from towerledger.exchange.registry import KINDS
     from towerledger.settlement.models import Dispute, Line
     from towerledger.sites.models import Site, TaxFactorRate
-    from towerledger.web.dashboard import REPORTS
+    from towerledger.web.reports import REPORTS
 
     job = ImportJob.objects.create(kind="sites", filename="站址.csv", user=users["clerk_zz"])
     close = CloseJob.objects.create(month=timezone.localdate().replace(day=1, month=1),

@@ -9,10 +9,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-# Until the month-close pages are split out of web/dashboard.py (issue 11): the model lives in
-# the ledger app now, beside the journal it locks.
-from towerledger.ledger.models import MonthClose  # noqa: F401
-
 
 class CloseJob(models.Model):
     """A month close started from the web: the progress its page polls, and why it stopped.

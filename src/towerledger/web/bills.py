@@ -20,15 +20,14 @@ from towerledger.bills import services
 from towerledger.bills.models import Bill, Flag
 from towerledger.domain.audits import BLOCK, RULE_LABELS, describe_figures
 from towerledger.settlement.models import Line
-from towerledger.web import params, redirects
+from towerledger.web import labels, params, redirects
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
 from towerledger.web.views import _cities, _exports
 
 
 def rule_label(code) -> str:
-    zh, en = RULE_LABELS.get(code, (code, code))
-    return f"{code} {en if get_language() == 'en' else zh}"
+    return labels.rule_label(code, with_code=True)
 
 
 def finding_details(flag) -> str:

@@ -177,7 +177,7 @@ def clerk_tasks(user) -> list[Task]:
 
 
 def _months_to_close() -> Task:
-    from towerledger.web.dashboard import closable_months
+    from towerledger.web.close import closable_months
 
     months = closable_months(timezone.localdate())
     return Task("months_to_close", _("Ended months to close"), reverse("month_close"),

@@ -36,7 +36,7 @@ def code_label(code) -> str:
 def home(request):
     """The user's to-do list (web.todo) above an overview of what their scope holds."""
     from towerledger.web import todo
-    from towerledger.web.dashboard import latest_closed_label
+    from towerledger.web.monthly import latest_closed_label
 
     user, role = request.user, role_of(request.user)
     tiles = [

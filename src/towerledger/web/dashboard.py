@@ -1,9 +1,9 @@
-"""The 月度分析 dashboard: KPI tiles, trend, ranking, ageing and disputes of the chosen closed
-month.
+"""The 月度分析 dashboard: KPI tiles, trend, ranking, ageing and disputes of the chosen month
+(a closed one, or an open one with provisional figures as of today, analysis.live).
 
-It reads the KPI snapshots the month's close writes (``analysis.Snapshot``), never lines or
-bills: the province/city rows (or a city's city/county rows) of at most 12 closed months — a
-few hundred rows — so it stays fast on a whole province."""
+It reads the KPI snapshots (``analysis.Snapshot``: the close's, or the live ones of the open
+months), never lines or bills: the province/city rows (or a city's city/county rows) of at
+most 12 months — a few hundred rows — so it stays fast on a whole province."""
 
 from datetime import date
 from decimal import Decimal
@@ -43,6 +43,7 @@ TREND_MONTHS = 12
 TREND_KPIS = ("payment_completion", "t0", "confirmation", "recovery", "arrears")
 AGEING_HELP = gettext_lazy("Outstanding receivables at month end by days since push: "
                            "0–30, 31–60, 61–90, 91–180, 181–365, > 365.")
+
 
 def _rows(scope: Scope, months: list[date]):
     """(top, children): top[month] = figures of the province (or the city); children[month]

@@ -69,11 +69,12 @@ def as_pct(x) -> float | None:
 
 
 def month_arg(text) -> date | None:
-    """A month from a form or a job's name; None when it is not one (web.params)."""
+    """A month from a form field; None when it is not one (web.params)."""
     try:
         return params.parse_month(text or "")
     except params.BadParameter:
         return None
+
 
 @dataclass
 class Scope:

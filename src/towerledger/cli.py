@@ -1,18 +1,115 @@
 """The ``towerledger`` command. Every subcommand honours DATABASE_URL (unset: embedded SQLite)."""
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-app = typer.Typer(help="towerledger — 铁塔电费管理 site electricity fees", no_args_is_help=True,
-                  add_completion=False)
 console = Console(stderr=True)
+
+
+class Towerledger(typer.Typer):
+    """The command: a user's mistake ends in one bilingual line and a non-zero exit, never a
+    traceback (``explain``). TOWERLEDGER_TRACEBACK=1 shows the traceback of an
+    unexpected error (for developers)."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 — every error ends in one line
+            code, line = explain(exc)
+            if os.environ.get("TOWERLEDGER_TRACEBACK") == "1":
+                raise
+            console.print(f"[red]{escape(line)}[/red]", soft_wrap=True, highlight=False)
+            sys.exit(code)
+
+
+def explain(exc: BaseException) -> tuple[int, str]:
+    """(exit code, one bilingual line) for an error that ended a command."""
+    from towerledger.domain.errors import DomainError
+
+    if isinstance(exc, DomainError):
+        return 1, " ".join(str(exc).split())
+    if _missing_table(exc):
+        return 3, ("数据库尚未建表，请先运行 `towerledger migrate` / the database has no "
+                   "tables yet: run `towerledger migrate` first")
+    if _database_error(exc):
+        return 3, f"数据库错误 / database error: {' '.join(str(exc).split())[:300]}"
+    if isinstance(exc, ValueError):
+        return 2, f"参数有误 / invalid value: {' '.join(str(exc).split())[:300]}"
+    return 4, (f"内部错误 / internal error: {type(exc).__name__}: "
+               f"{' '.join(str(exc).split())[:300]} (TOWERLEDGER_TRACEBACK=1 shows where)")
+
+
+def _database_error(exc) -> bool:
+    try:
+        from django.db import DatabaseError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, DatabaseError)
+
+
+def _missing_table(exc) -> bool:
+    """SQLite: "no such table: x"; PostgreSQL: 'relation "x" does not exist'."""
+    text = str(exc)
+    return _database_error(exc) and ("no such table" in text or (
+        "relation" in text and "does not exist" in text))
+
+
+def parse_date(text: str | None, option: str = "--date"):
+    """A date option: YYYY-MM-DD, or None when not given; anything else is refused in one
+    bilingual line naming the option."""
+    from datetime import date
+
+    from towerledger.domain.errors import DomainError
+
+    if text is None or text == "":
+        return None
+    s = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+        try:
+            return date.fromisoformat(s)
+        except ValueError:  # 2026-02-30: shaped like a date, but none
+            pass
+    raise DomainError(f"{option} 应为 YYYY-MM-DD 格式的日期（例如 2026-11-30）：{text}",
+                      f"{option} must be a date YYYY-MM-DD (e.g. 2026-11-30): {text}")
+
+
+def parse_month(text: str | None, option: str = "--month"):
+    """A month option: YYYY-MM → the month's first day, or None when not given."""
+    from datetime import date
+
+    from towerledger.domain.errors import DomainError
+
+    if text is None or text == "":
+        return None
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+    if m and 1 <= int(m[2]) <= 12:
+        return date(int(m[1]), int(m[2]), 1)
+    raise DomainError(f"{option} 应为 YYYY-MM 格式的月份（例如 2026-11）：{text}",
+                      f"{option} must be a month YYYY-MM (e.g. 2026-11): {text}")
+
+
+def one_of(value: str, allowed, option: str) -> str:
+    """``value`` if it is one of ``allowed``, else a one-line bilingual refusal."""
+    from towerledger.domain.errors import DomainError
+
+    if value not in allowed:
+        known = ", ".join(allowed)
+        raise DomainError(f"{option} 无效：{value}（可选：{known}）",
+                          f"{option} {value!r} is not known (one of: {known})")
+    return value
+
+
+app = Towerledger(help="towerledger — 铁塔电费管理 site electricity fees", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
 
 
 def setup_django():
@@ -164,10 +261,10 @@ def export(
     """Export a kind with canonical English column names (导出)."""
     setup_django()
     from towerledger.exchange.export import export_kind
+    from towerledger.exchange.registry import KINDS
 
-    if format not in ("csv", "xlsx"):
-        console.print("[red]--format must be csv or xlsx[/red]")
-        raise typer.Exit(2)
+    one_of(format, ("csv", "xlsx"), "--format")
+    one_of(kind, [k for k, v in KINDS.items() if v.export_rows is not None], "kind 类型")
     n = export_kind(kind, resolve_user(user), format, output)
     if output:
         console.print(f"导出 / exported {n} rows → {output}")

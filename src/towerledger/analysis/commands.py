@@ -23,11 +23,10 @@ def close(
     user: Annotated[str | None, typer.Option(help="close as this user")] = None,
 ):
     """Close a month (月结): deadlines, books check, KPI snapshots, lock. Safe to re-run."""
-    from datetime import date
-
     from towerledger import cli
     from towerledger.settlement.commands import _month
 
+    first, as_of_day = _month(month), cli.parse_date(as_of, "--as-of")
     cli.setup_django()
     from towerledger.analysis.close import LABELS, STEPS, CloseError, close_month
 
@@ -42,8 +41,7 @@ def close(
             bar.update(task, description=LABELS[name])
 
         try:
-            mc = close_month(_month(month), cli.resolve_user(user),
-                             date.fromisoformat(as_of) if as_of else None, progress=step)
+            mc = close_month(first, cli.resolve_user(user), as_of_day, progress=step)
         except CloseError as exc:
             cli.console.print(f"[red]{exc}[/red]")
             for p in exc.problems:
@@ -109,15 +107,13 @@ def deadlines(
     """Daily deadlines: deem confirmed the lines past their confirm-by date (where the
     agreement says so), mark disputes past their resolve-by date overdue (逾期), then
     refresh the open months' provisional KPI figures (暂定指标)."""
-    from datetime import date
-
     from towerledger import cli
 
     cli.setup_django()
     from towerledger.analysis import live
     from towerledger.settlement.services import run_deadlines
 
-    today = date.fromisoformat(on) if on else None
+    today = cli.parse_date(on, "--date")
     result = run_deadlines(today)
     cli.console.print(f"视同确认 deemed confirmed {result.deemed:,}; "
                       f"争议逾期 disputes overdue {result.overdue:,}")

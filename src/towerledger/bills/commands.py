@@ -28,6 +28,7 @@ def pay(
     """Pay bills (支付/垫付): named ones, or a payments file. Idempotent by payment_ref."""
     from towerledger import cli
 
+    paid_on = cli.parse_date(paid_date, "--date") or date.today()
     cli.setup_django()
     if file:
         return cli.import_(kind="payments", file=file, keep_going=False, user=user,
@@ -49,7 +50,7 @@ def pay(
         ids.append(bill.pk)
     try:
         result = pay_bills(ids, cli.resolve_user(user),
-                           date.fromisoformat(paid_date) if paid_date else date.today(),
+                           paid_on,
                            reason=reason, payment_ref=ref)
     except ServiceError as exc:
         cli.console.print(f"[red]{exc}[/red]")
@@ -68,14 +69,14 @@ def audit(
     """Run the audit rules (稽核) again on stored bills, with progress."""
     from towerledger import cli
 
+    first = cli.parse_month(month, "--month")
     cli.setup_django()
     from towerledger.bills.models import Bill, Flag
     from towerledger.bills.services import reaudit
 
     qs = Bill.objects.exclude(status=Bill.Status.VOID)
-    if month:
-        year, mon = (int(x) for x in month.split("-"))
-        qs = qs.filter(period_start__year=year, period_start__month=mon)
+    if first:
+        qs = qs.filter(period_start__year=first.year, period_start__month=first.month)
     if unpaid:
         qs = qs.filter(status=Bill.Status.UNPAID)
     ids = list(qs.values_list("pk", flat=True))

@@ -69,9 +69,10 @@ def ageing(
     cli.setup_django()
     from rich.table import Table
 
-    from towerledger.collection.services import BUCKETS
+    from towerledger.collection.services import BUCKETS, GROUPS
     from towerledger.collection.services import ageing as run
 
+    cli.one_of(by, list(GROUPS), "--by")
     rows = run(cli.resolve_user(user), by)
     labels = [label for _, _, label in BUCKETS]
     table = Table(by, "明细 lines", "未收 outstanding", *labels, title="账龄 ageing")

@@ -13,13 +13,11 @@ def register(app):
     app.command("refund")(refund)
 
 
-def _month(text: str) -> date:
-    try:
-        year, month = text.split("-")
-        return date(int(year), int(month), 1)
-    except ValueError:
-        raise typer.BadParameter(f"月份格式应为 YYYY-MM / month must be YYYY-MM: {text}") \
-            from None
+def _month(text: str, option: str = "month") -> date:
+    """YYYY-MM → its first day; anything else ends the command in one bilingual line."""
+    from towerledger import cli
+
+    return cli.parse_month(text, option)
 
 
 def allocate(

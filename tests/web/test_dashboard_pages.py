@@ -122,8 +122,11 @@ def test_operator_sees_its_own_figures_only(closed, users):
     flat = [v for row in rows for v in row]
     assert float(D(str(mine))) in flat
     assert float(D(str(theirs))) not in flat and float(D(str(everyone))) not in flat
-    for kind in ("sites", "tower", "prices"):          # all-operator figures: not for operators
+    for kind in ("tower", "prices"):          # all-operator figures: not for operators
         get(op, reverse("report", args=[kind]), status=404)
+    # the all-operator site report sends an operator to its own sites (issue 16)
+    assert get(op, reverse("report", args=["sites"]), status=302).headers["Location"] \
+        == reverse("report", args=["mysites"])
     get(op, reverse("month_close"), status=404)
     # an operator user of one city: that city and operator only
     ctcc = get(login(users["ctcc_zz"]), reverse("dashboard") + "?city=洛阳市&operator=CMCC")
@@ -177,7 +180,9 @@ def test_an_operator_sees_its_own_sites_report_and_nothing_else(closed, users):
     from towerledger.settlement.models import Line
 
     cmcc = login(users["cmcc"])
-    get(cmcc, reverse("report", args=["sites"]) + "?month=2024-05", status=404)
+    # the staff's site report sends an operator to its own (issue 16: it was a dead-end 404)
+    moved = get(cmcc, reverse("report", args=["sites"]) + "?month=2024-05", status=302)
+    assert moved.headers["Location"] == reverse("report", args=["mysites"]) + "?month=2024-05"
     get(login(users["admin"]), reverse("report", args=["mysites"]) + "?month=2024-05",
         status=404)
     r = get(cmcc, reverse("report", args=["mysites"]) + "?month=2024-05")

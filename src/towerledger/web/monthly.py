@@ -178,9 +178,14 @@ def child_name(scope: Scope, key: str) -> str:
 
 
 def child_url(request, scope: Scope, key: str, month: date) -> str:
-    """Click-through: a city → its counties; a county → its sites (from the snapshots)."""
+    """Click-through: a city → its counties; a county → its sites (from the snapshots), or for
+    an operator user its own lines by site in that county (the site snapshots are all
+    operators' figures, which operator users never see)."""
     if not scope.city:
         return reverse("dashboard") + "?" + query_with(request, city=key, kpi=None)
+    if scope.role == Role.OPERATOR:
+        return reverse("report", args=["mysites"]) + "?" + urlencode(
+            {"month": f"{month:%Y-%m}", "city": scope.city, "county": child_name(scope, key)})
     return reverse("report", args=["sites"]) + "?" + urlencode(
         {k: v for k, v in (("month", f"{month:%Y-%m}"), ("city", scope.city),
                            ("county", child_name(scope, key)),

@@ -7,7 +7,7 @@ from datetime import date
 from django.core.paginator import Paginator
 from django.db.models import Count, Min, Q, Sum
 from django.http import FileResponse, Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -176,6 +176,9 @@ def my_sites_table(request, scope, month, everything=False):
     qs = scoped(request.user, Line.objects.current().of_operators().chains_pushed_in(month, end))
     if scope.city:
         qs = qs.filter(city__name=scope.city)
+        county = params.text(request.GET, "county")   # the dashboard's county drill-down
+        if county:
+            qs = qs.filter(site__county__name=county)
     q = params.text(request.GET, "q")
     if q:
         qs = qs.filter(site__site_code__icontains=q)
@@ -259,6 +262,11 @@ def _xlsx(name, headers, rows, sheet) -> FileResponse:
 @roles(*EVERYONE)
 def report(request, kind):
     scope = scope_of(request)
+    if kind == "sites" and scope.role == Role.OPERATOR:
+        # a staff site-report link (a bookmark, a shared address) shows an operator user
+        # their own sites instead, with the same month, city and county
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(reverse("report", args=["mysites"]) + (f"?{query}" if query else ""))
     allowed = {k: (label, who) for k, label, who in REPORTS}
     if kind not in allowed or scope.role not in allowed[kind][1]:
         raise Http404
@@ -266,9 +274,7 @@ def report(request, kind):
     months = push_months(request.user) if kind == "mysites" else closed_months()
     month = chosen_month(request, months)
     extra = []
-    if kind == "mysites":
-        extra.append({"name": "q", "label": _("Site code"), "value": request.GET.get("q", "")})
-    if kind == "sites":
+    if kind in ("sites", "mysites"):
         if scope.city:
             counties = County.objects.filter(city__name=scope.city).order_by("name") \
                 .values_list("name", flat=True)

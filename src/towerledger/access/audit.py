@@ -46,3 +46,55 @@ def record_many(user, action, object_type, entries, reason=""):
          "object_key": str(key)[:120], "before": _plain(before), "after": _plain(after),
          "reason": reason or ""}
         for key, before, after in entries])
+
+
+# What each action code means, in Chinese and English: the audit log page (and anything
+# else that shows an entry) reads these, never the codes.
+ACTIONS = {
+    "login": ("登录", "signed in"),
+    "login_failed": ("登录失败", "sign-in failed"),
+    "login_refused": ("登录被拒（尝试过多）", "sign-in refused (too many attempts)"),
+    "user.create": ("新建用户", "user created"),
+    "user.update": ("修改用户", "user changed"),
+    "user.deactivate": ("停用用户", "user deactivated"),
+    "user.reactivate": ("重新启用用户", "user reactivated"),
+    "user.reset_password": ("重置密码", "password reset"),
+    "api_token.create": ("发放接口令牌", "API token issued"),
+    "api_token.revoke": ("吊销接口令牌", "API token revoked"),
+    "import": ("导入文件", "file imported"),
+    "pay": ("支付缴费单", "bill paid"),
+    "assign_flag": ("指派稽核提示", "finding assigned"),
+    "resolve_flag": ("处理稽核提示", "finding resolved"),
+    "whitelist_flag": ("稽核提示加入白名单", "finding whitelisted"),
+    "reaudit": ("重新稽核", "bills re-audited"),
+    "audit_rule_setting": ("修改稽核规则阈值", "audit rule threshold changed"),
+    "push_held": ("推送暂缓明细", "held lines pushed"),
+    "confirm": ("确认", "confirmed"),
+    "deemed_confirm": ("逾期视同确认", "deemed confirmed (deadline passed)"),
+    "dispute": ("提出异议", "disputed"),
+    "dispute_accept": ("异议处理：接受", "dispute answered: accepted"),
+    "dispute_reject": ("异议处理：驳回", "dispute answered: rejected"),
+    "dispute_partial": ("异议处理：部分接受", "dispute answered: partly accepted"),
+    "void": ("冲销缴费单", "bill voided"),
+    "reallocate": ("重新分摊", "bill re-allocated"),
+    "refund": ("退费", "refund"),
+    "issue": ("出具对账单", "statement issued"),
+    "withdraw": ("撤回对账单", "statement withdrawn"),
+    "invoice": ("登记发票", "invoice recorded"),
+    "write_off": ("回款核销", "receipt matched (written off)"),
+    "unmatch": ("撤销核销", "match undone"),
+    "close": ("月结", "month closed"),
+    "tax_factor.add": ("新增税负因子", "tax factor added"),
+    "tax_factor.change": ("修改税负因子", "tax factor changed"),
+    "tax_factor.withdraw": ("撤回税负因子", "tax factor withdrawn"),
+    "tax_factor.import": ("导入税负因子", "tax factors imported"),
+}
+
+# What each object type is, in Chinese and English (an import's type is its file kind).
+OBJECTS = {
+    "user": ("用户", "user"), "api_token": ("接口令牌", "API token"), "bill": ("缴费单", "bill"),
+    "bills": ("缴费单", "bills"), "line": ("明细", "line"), "dispute": ("异议", "dispute"),
+    "statement": ("对账单", "statement"), "receipt": ("回款", "receipt"),
+    "account": ("电费户号", "supply account"), "month": ("月份", "month"),
+    "audit_rule": ("稽核规则", "audit rule"), "tax_factor": ("税负因子", "tax factor"),
+}

@@ -5,6 +5,7 @@ never copied; statuses come from their model's choices."""
 
 from django.utils.translation import get_language
 
+from towerledger.access.audit import ACTIONS, OBJECTS
 from towerledger.analysis.close import STEP_LABELS
 from towerledger.analysis.kpi import AGE_BUCKETS
 from towerledger.domain.allocation import TOWER_REASONS
@@ -41,3 +42,15 @@ def reason_order(reason: str) -> int:
 
 def step_label(step: str) -> str:
     return pick(STEP_LABELS[step]) if step in STEP_LABELS else step
+
+
+def action_label(code: str) -> str:
+    """An audit-log action in words (access.audit.ACTIONS); an unknown code stays as is."""
+    return pick(ACTIONS[code]) if code in ACTIONS else code
+
+
+def object_label(kind: str) -> str:
+    """An audit-log object type in words; an import's type is its file kind."""
+    if kind in OBJECTS:
+        return pick(OBJECTS[kind])
+    return f"导入文件（{kind}）" if zh() else f"imported file ({kind})"

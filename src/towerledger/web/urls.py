@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from towerledger.web import (
+    audit_log,
     audit_settings,
     auth,
     bills,
@@ -52,7 +53,7 @@ urlpatterns = [
     path("imports/<int:pk>/confirm/", imports.confirm_import, name="import_confirm"),
     path("templates/<str:kind>/", imports.template, name="template"),
     path("exports/<str:kind>/", imports.export, name="export"),
-    path("audit-log/", views.audit_log, name="audit_log"),
+    path("audit-log/", audit_log.audit_log, name="audit_log"),
     # people and access: the province admin's users, passwords and API tokens
     path("people/", people.people_list, name="people"),
     path("people/new/", people.person_new, name="person_new"),

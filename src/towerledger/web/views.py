@@ -1,5 +1,5 @@
-"""Pages of master data, the home page and the audit log. Every query goes through
-``scoped``; a record outside the user's scope answers 404 like one that does not exist."""
+"""Pages of master data and the home page (the audit log: web.audit_log). Every query
+goes through ``scoped``; a record outside the user's scope answers 404 like one that does not exist."""
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from towerledger.access.models import AuditEntry, Role
+from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.domain.codes import ZH
 from towerledger.exchange.models import ImportJob
@@ -177,25 +177,3 @@ def accounts(request):
                                   [("DIRECT", code_label("DIRECT")),
                                    ("RESUPPLY", code_label("RESUPPLY"))])],
         "top_actions": _exports(request, "accounts")})
-
-
-@roles(Role.PROVINCE_ADMIN)
-def audit_log(request):
-    qs = AuditEntry.objects.select_related("user")
-    q, action = params.text(request.GET, "q"), params.text(request.GET, "action")
-    if q:
-        qs = qs.filter(Q(object_key__icontains=q) | Q(user__username__icontains=q)
-                       | Q(reason__icontains=q))
-    if action:
-        qs = qs.filter(action=action)
-    page, query = paginate(request, qs)
-    rows = [{"cells": [cell(e.at.strftime("%Y-%m-%d %H:%M:%S")), cell(e.user or _("system")),
-                       cell(e.action), cell(e.object_type), cell(e.object_key),
-                       cell(e.reason, cls="wrap")]} for e in page]
-    actions = AuditEntry.objects.values_list("action", flat=True).distinct().order_by("action")
-    return render(request, "web/list.html", {
-        "title": _("Audit log"), "page": page, "query": query, "rows": rows,
-        "headers": [header(h) for h in (_("When"), _("Who"), _("Action"), _("Object"),
-                                        _("Key"), _("Why"))],
-        "filters": [text_filter(request, "q", _("User, key or reason")),
-                    choice_filter(request, "action", _("Action"), [(a, a) for a in actions])]})

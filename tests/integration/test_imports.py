@@ -244,3 +244,17 @@ def test_a_large_import_refreshes_statistics_of_the_tables_it_wrote_only(tmp_pat
     assert Site._meta.db_table in tables               # 4 sites written
     assert tables == {t for t, n in written.items() if n >= 4}
     assert written.get("collection_receipt", 0) == 0 and "collection_receipt" not in tables
+
+
+def test_a_row_with_a_bad_column_still_gets_its_other_errors(tmp_path, province):
+    # issue 16: a bad operator code used to hide the unknown site and the end before start
+    rows = [["T-BAD", "NOPE", "XYZ", "2024-06-01", "2024-05-01", "RESALE", "", "abc", "20", ""],
+            ["T-OK", "ZZ001", "CMCC", "2024-06-01", "", "RESALE", "", "1300", "20", ""]]
+    result = run_import("tenancies", write_csv(tmp_path / "t.csv", TENANCIES_HEADER, rows))
+    assert not result.stored
+    found = {(e.row, e.column) for e in result.errors}
+    assert {(2, "operator"), (2, "rated_power_w"), (2, "site_code")} <= found, found
+    assert not any(e.row == 3 for e in result.errors)
+    report = read_table(result.error_report)
+    assert "NOPE" in report.rows[0][-1] and "XYZ" in report.rows[0][-1]
+

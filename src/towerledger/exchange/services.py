@@ -76,10 +76,12 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
         return result
     result.rows = len(table.rows)
     tick("parse", 0, result.rows)
-    records, errors = _parse(kind, table)
+    partial: list[dict] = []
+    records, errors = _parse(kind, table, partial)
     tick("check", 0, result.rows)
     if not any(e.row == 1 for e in errors):
         errors += _check(kind, records, importer)
+        errors += _check_partial(kind, records, partial, importer)
     if errors and keep_going and not any(e.row <= 1 for e in errors):
         records, errors = _drop_bad(kind, records, errors, importer)
     result.errors = sorted(errors, key=lambda e: (e.row, e.column))
@@ -177,10 +179,33 @@ def _check(kind, records, importer: Importer) -> list[RowError]:
     return errors + kind.check([r for r in records if r["_row"] not in outside])
 
 
-def _parse(kind, table):
+PARTIAL_ROWS = 1_000  # rows with a bad column checked further (beyond: their columns only)
+
+
+def _check_partial(kind, records, partial, importer: Importer) -> list[RowError]:
+    """Every error of a row with a bad column: the kind's checks run again with those rows
+    beside the good ones (group rules such as split sums need them together), and of what
+    they say only the partial rows' errors on columns that did parse are kept (the good
+    rows' errors came from the first pass). A check that cannot judge a row without the
+    missing value (it fails on the None) adds nothing: the row's column errors stand."""
+    # a row whose own key did not parse cannot be judged further (its references would be
+    # judged against a record with no name)
+    partial = [r for r in partial if not r["_bad"] & set(kind.schema.key)]
+    if not partial or len(partial) > PARTIAL_ROWS:
+        return []
+    rows = {r["_row"]: r["_bad"] for r in partial}
+    try:
+        more = _check(kind, [*records, *({k: x for k, x in r.items() if k != "_bad"}
+                                         for r in partial)], importer)
+    except (TypeError, AttributeError, KeyError, ValueError, ArithmeticError):
+        return []
+    return [e for e in more if e.row in rows and e.column not in rows[e.row]]
+
+
+def _parse(kind, table, partial=None):
     from towerledger.importers.schema import parse_rows
 
-    return parse_rows(kind.schema, table.headers, table.rows)
+    return parse_rows(kind.schema, table.headers, table.rows, partial)
 
 
 def _drop_bad(kind, records, errors, importer: Importer):

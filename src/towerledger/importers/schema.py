@@ -184,9 +184,14 @@ def map_columns(schema: Schema, headers: list[str]) -> tuple[dict[str, int], lis
     return index, errors
 
 
-def parse_rows(schema: Schema, headers: list[str], rows: Iterable[list]
-               ) -> tuple[list[dict], list[RowError]]:
-    """Typed records (each with ``_row``) and every error of every row."""
+def parse_rows(schema: Schema, headers: list[str], rows: Iterable[list],
+               partial: list[dict] | None = None) -> tuple[list[dict], list[RowError]]:
+    """Typed records (each with ``_row``) and every error of every row: each column of a
+    row is parsed, whatever the others hold.
+
+    ``partial``, when given, receives the records of the rows that failed, their bad or
+    empty fields None and named in ``_bad``: the caller may still check the rest of such a
+    row against the database, so one bad column does not hide another row problem."""
     index, errors = map_columns(schema, headers)
     if errors:
         return [], errors
@@ -198,7 +203,7 @@ def parse_rows(schema: Schema, headers: list[str], rows: Iterable[list]
         if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
             continue
         record = {"_row": rowno}
-        row_ok = True
+        bad = set()
         for f in schema.fields:
             i = index.get(f.name)
             cell = row[i] if i is not None and i < len(row) else None
@@ -207,14 +212,17 @@ def parse_rows(schema: Schema, headers: list[str], rows: Iterable[list]
                 if f.required:
                     errors.append(RowError(rowno, label.get(f.name, f.zh),
                                            "必填项为空", "required value is empty"))
-                    row_ok = False
+                    bad.add(f.name)
                 continue
             try:
                 record[f.name] = f.parse(cell)
             except v.BadValue as exc:
                 errors.append(RowError(rowno, label[f.name], exc.zh, exc.en))
-                row_ok = False
-        if row_ok:
+                record[f.name] = None
+                bad.add(f.name)
+        if bad and partial is not None:
+            partial.append(record | {"_bad": bad | {label.get(n, n) for n in bad}})
+        if not bad:
             key = tuple(record[k] for k in schema.key)
             if key in seen_keys:
                 errors.append(RowError(

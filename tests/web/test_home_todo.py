@@ -185,4 +185,4 @@ def test_the_viewer_sees_the_dashboard_tile_and_no_to_do(month_of_work, users):
     r = login(users["viewer"]).get(reverse("home"))
     assert r.context["tasks"] == []
     body = r.content.decode()
-    assert reverse("dashboard") in body and "月度分析" in body and "待办" not in body
+    assert reverse("dashboard") in body and "分析看板" in body and "待办" not in body

@@ -24,7 +24,7 @@ from towerledger.ledger.models import MonthClose
 STEPS = ("deadlines", "check", "snapshots", "lock")
 # The steps' names, the one table of them: the CLI shows both languages, the web its page's.
 STEP_LABELS = {"deadlines": ("期限处理", "Deadlines"), "check": ("账务检查", "Books check"),
-               "snapshots": ("指标快照", "KPI snapshots"), "lock": ("关账", "Lock")}
+               "snapshots": ("指标快照", "KPI snapshots"), "lock": ("锁定月份", "Lock")}
 LABELS = {step: f"{zh} {en}" for step, (zh, en) in STEP_LABELS.items()}
 
 

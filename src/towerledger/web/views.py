@@ -40,7 +40,7 @@ def home(request):
 
     user, role = request.user, role_of(request.user)
     tiles = [
-        {"label": _("Monthly analysis"), "value": latest_closed_label(),
+        {"label": _("Dashboard"), "value": latest_closed_label(),
          "url": reverse("dashboard"), "tone": "lead"},
         {"label": _("Sites"), "value": scoped(user, Site.objects.all()).count(),
          "url": reverse("sites")},

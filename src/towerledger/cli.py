@@ -236,6 +236,26 @@ def _report(result):
             console.print(f"… 另有 {len(result.errors) - 30} 个错误 / more errors")
     if result.error_report:
         console.print(f"错误报告 / error report: {result.error_report}")
+    _report_outcome(result.outcome or {})
+
+
+def _report_outcome(outcome: dict):
+    """What storing led to: bills a finding holds (and why), how receipts were matched."""
+    for key, zh, en in (("held", "被拦截暂停（未支付、明细未推送）", "held by a blocking finding"),
+                        ("noted", "有分摊提示", "with allocation findings")):
+        if outcome.get(f"{key}_count"):
+            console.print(f"[yellow]{outcome[f'{key}_count']} 张缴费单{zh} / bills {en}[/yellow]")
+            for b in outcome[key]:
+                why = "; ".join(f"{code} {zh_} / {en_}" for code, _, zh_, en_ in b["findings"])
+                console.print(f"  {b['account_no']}/{b['bill_no']}: {why}", soft_wrap=True,
+                              highlight=False)
+    if "receipts" in outcome:
+        counts = ", ".join(f"{rule} {n}" for rule, n in sorted(outcome["receipts"].items()))
+        console.print(f"核销方式 matched by: {counts or '—'}")
+        table = Table("回款 receipt", "金额 amount", "已核销 applied", "核销方式 matched by")
+        for row in outcome["rows"][:30]:
+            table.add_row(row[0], row[2], row[3], row[5])
+        console.print(table)
 
 
 @app.command()

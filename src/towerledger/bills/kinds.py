@@ -46,6 +46,36 @@ def export_flags(user):
                                      row[11]), strict=True))
 
 
+OUTCOME_BILLS = 200  # bills with findings listed on an import's result (the rest counted)
+
+
+def bills_outcome(records) -> dict:
+    """The file's bills that a finding holds (an open BLOCK flag: not paid, lines not pushed)
+    and those with allocation findings, each with why, for the import's result page."""
+    from towerledger.db.bulk import OneOf, parts
+    from towerledger.domain.audits import ALLOCATION_RULES, BLOCK
+
+    keys = {(r["account_no"], r["bill_no"]) for r in records}
+    held, noted = {}, {}
+    for part in parts(r["bill_no"] for r in records):
+        flags = Flag.objects.filter(OneOf("bill__bill_no", part), status=Flag.Status.OPEN) \
+            .exclude(bill__status=Bill.Status.VOID).order_by("bill_id", "code").values_list(
+                "bill_id", "bill__account__account_no", "bill__bill_no", "code", "severity",
+                "message_zh", "message_en")
+        for bill_id, account_no, bill_no, code, severity, zh, en in flags:
+            if (account_no, bill_no) not in keys:
+                continue
+            into = held if severity == BLOCK else noted if code in ALLOCATION_RULES else None
+            if into is not None:
+                into.setdefault(bill_id, {"bill": bill_id, "account_no": account_no,
+                                          "bill_no": bill_no, "findings": []}
+                                )["findings"].append([code, severity, zh, en])
+    noted = {k: v for k, v in noted.items() if k not in held}
+    return {"held_count": len(held), "noted_count": len(noted),
+            "held": list(held.values())[:OUTCOME_BILLS],
+            "noted": list(noted.values())[:OUTCOME_BILLS]}
+
+
 def export_submeter(user):
     qs = scoped(user, SubmeterReading.objects.all())
     for row in qs.order_by("site__site_code", "period_start").values_list(
@@ -67,4 +97,5 @@ for schema, check, store, export, fields, importable, authorise in (
     (FLAGS, None, None, export_flags, FLAG_EXPORT, False, None),
 ):
     register(Kind(schema.kind, schema, check, store, export, fields, importable,
-                  authorise=authorise))
+                  authorise=authorise,
+                  outcome=bills_outcome if schema is schemas.BILLS else None))

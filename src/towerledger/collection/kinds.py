@@ -1,5 +1,7 @@
 """Register receipts (import and export) and the statements and write-offs exports."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -146,8 +148,36 @@ def export_write_offs(user):
         yield dict(zip(WRITE_OFF_EXPORT, (a[0], f"L{a[1]}", a[2] or "", *a[3:]), strict=True))
 
 
+def receipts_outcome(records) -> dict:
+    """How each receipt of the file was matched (自动核销): by reference, exact amount,
+    oldest first, by hand, or not at all, with the amounts — the result page's summary and
+    its downloadable list."""
+    numbers = [r["receipt_no"] for r in records]
+    receipts, rules = {}, {}
+    for part in chunked(numbers):
+        receipts.update((r[0], r) for r in Receipt.objects.filter(receipt_no__in=part)
+                        .values_list("receipt_no", "operator__code", "amount", "applied",
+                                     "reference", "status"))
+        for no, rule, amount in Application.objects.filter(
+                receipt__receipt_no__in=part, reversed_at=None).values_list(
+                    "receipt__receipt_no", "rule", "amount"):
+            rules.setdefault(no, {}).setdefault(rule, Decimal(0))
+            rules[no][rule] += amount
+    rows, summary = [], {}
+    for no in dict.fromkeys(numbers):
+        if no not in receipts:
+            continue
+        _, operator, amount, applied, reference, status = receipts[no]
+        how = sorted(rules.get(no, {})) or ["UNMATCHED"]
+        for rule in how:
+            summary[rule] = summary.get(rule, 0) + 1
+        rows.append([no, operator, str(amount), str(applied), str(amount - applied),
+                     "+".join(how), status, reference])
+    return {"receipts": summary, "rows": rows}
+
+
 register(Kind("receipts", RECEIPTS, check_receipts, store_receipts, export_receipts,
-              RECEIPT_EXPORT, authorise=authorise_receipts))
+              RECEIPT_EXPORT, authorise=authorise_receipts, outcome=receipts_outcome))
 for kind, title, fields, export in (
         ("statements", "对账单", STATEMENT_EXPORT, export_statements),
         ("writeoffs", "核销记录", WRITE_OFF_EXPORT, export_write_offs)):

@@ -37,6 +37,9 @@ class ImportJob(models.Model):
     preview = models.BooleanField(default=False)
     changes = models.JSONField(null=True, blank=True)
     message = models.TextField(blank=True)
+    # what storing led to (exchange Kind.outcome): the bills a finding holds and why, how
+    # each receipt was matched — shown on the result page
+    outcome = models.JSONField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("import")

@@ -35,6 +35,9 @@ class Kind:
     # records -> {business key: {field: text}}: the stored state an import preview
     # compares before and after (exchange.preview); None: the preview gives counts only
     snapshot: Callable[[list[dict]], dict] | None = None
+    # records -> what storing them led to, for the result page (JSON): bills held by a
+    # finding, how each receipt was matched; None: the counts say it all
+    outcome: Callable[[list[dict]], dict] | None = None
 
 
 KINDS: dict[str, Kind] = {}

@@ -32,6 +32,7 @@ class ImportResult:
     error_report: Path | None = None
     set_aside: int = 0
     preview: Preview | None = None   # preview=True: what storing would change (nothing stored)
+    outcome: dict | None = None      # what storing led to (Kind.outcome): held bills, matches
 
     @property
     def ok(self) -> bool:
@@ -109,6 +110,8 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
             "set_aside": result.set_aside}, reason=reason or f"import {result.filename}")
         changed = _changed_tables()
     result.stored = True
+    if kind.outcome is not None:
+        result.outcome = kind.outcome(records)
     if result.counts.created + result.counts.updated >= ANALYZE_AFTER:
         _refresh_statistics(changed)
     return result

@@ -11,9 +11,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from towerledger.access.scope import can_admin, role_of
-from towerledger.exchange.export import download_kind, download_template
+from towerledger.exchange.export import download, download_kind, download_template
 from towerledger.exchange.models import ImportJob
 from towerledger.exchange.registry import KINDS
 from towerledger.web import jobs
@@ -99,10 +100,48 @@ def _own_job(request, pk) -> ImportJob:
 def import_job(request, pk):
     job = _own_job(request, pk)
     errors = [{"row": r, "column": c, "zh": zh, "en": en} for r, c, zh, en in job.errors]
-    context = {"job": job, "errors": errors, "changes": _changes(job)}
+    context = {"job": job, "errors": errors, "changes": _changes(job),
+               "matches": _matches(job), "receipts": _receipt_rows(job)[:SHOWN_RECEIPTS]}
     if request.GET.get("partial"):
         return render(request, "web/_job.html", context)
     return render(request, "web/import_job.html", context)
+
+
+SHOWN_RECEIPTS = 50  # on the page; the download has them all
+MATCH_RULES = (("REFERENCE", _lazy("By reference")), ("AMOUNT", _lazy("By exact amount")),
+               ("OLDEST", _lazy("Oldest first")), ("MANUAL", _lazy("By hand")),
+               ("UNMATCHED", _lazy("Not matched")))
+MATCH_COLUMNS = ("receipt_no", "operator", "amount", "applied", "unapplied", "matched_by",
+                 "status", "reference")
+
+
+def _matches(job: ImportJob) -> list[tuple[str, str, int]] | None:
+    """A receipt import's summary: how many receipts each rule matched (a receipt split
+    over two rules counts under both), unmatched last."""
+    found = (job.outcome or {}).get("receipts")
+    if found is None:
+        return None
+    return [(code, label, found.get(code, 0)) for code, label in MATCH_RULES
+            if found.get(code) or code != "MANUAL"]
+
+
+def _receipt_rows(job: ImportJob) -> list[dict]:
+    labels = dict(MATCH_RULES)
+    return [dict(zip(MATCH_COLUMNS, row, strict=True)) | {
+        "how": " + ".join(str(labels.get(c, c)) for c in row[5].split("+"))}
+        for row in (job.outcome or {}).get("rows", [])]
+
+
+@roles(*CLERKS)
+def import_matches(request, pk):
+    """How each receipt of the import was matched, as CSV (formula-safe)."""
+    job = _own_job(request, pk)
+    if not (job.outcome or {}).get("rows"):
+        raise Http404
+    labels = dict(MATCH_RULES)
+    rows = ([*r[:5], " + ".join(f"{c} {labels.get(c, c)}" for c in r[5].split("+")), *r[6:]]
+            for r in job.outcome["rows"])
+    return download(f"{Path(job.filename).stem}.matches.csv", MATCH_COLUMNS, rows)
 
 
 def _changes(job: ImportJob) -> list[dict] | None:

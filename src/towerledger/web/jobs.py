@@ -38,12 +38,14 @@ def execute(job_id: int) -> None:
         raise
     c = result.counts
     previewed = result.preview is not None
+    # a refused file never reads "done": its stage says refused (已拒绝)
+    stage = "preview" if previewed else "done" if result.stored else "refused"
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportJob.Status.DONE if result.stored or previewed else ImportJob.Status.FAILED,
-        changes=result.preview.as_dict() if previewed else None,
+        changes=result.preview.as_dict() if previewed else None, outcome=result.outcome,
         finished_at=timezone.now(), rows=result.rows, created=c.created, updated=c.updated,
         unchanged=c.unchanged, error_count=len(result.errors),
-        error_report=str(result.error_report or ""), stage="preview" if previewed else "done",
+        error_report=str(result.error_report or ""), stage=stage,
         errors=[[e.row, e.column, e.zh, e.en] for e in result.errors[:KEEP_ERRORS]])
 
 

@@ -51,6 +51,7 @@ urlpatterns = [
     path("imports/<int:pk>/", imports.import_job, name="import_job"),
     path("imports/<int:pk>/report/", imports.import_report, name="import_report"),
     path("imports/<int:pk>/confirm/", imports.confirm_import, name="import_confirm"),
+    path("imports/<int:pk>/matches/", imports.import_matches, name="import_matches"),
     path("templates/<str:kind>/", imports.template, name="template"),
     path("exports/<str:kind>/", imports.export, name="export"),
     path("audit-log/", audit_log.audit_log, name="audit_log"),

@@ -141,6 +141,21 @@ _RULES.update(ALLOCATION_RULES)
 
 RULE_LABELS: Mapping[str, tuple[str, str]] = {c: (zh, en) for c, (zh, en, _, _) in
                                               _RULES.items()}
+# a rule's thresholds in words with their unit, for the audit settings page
+THRESHOLD_LABELS: Mapping[str, tuple[str, str]] = {
+    "max_gap_days": ("允许断档（天）", "gap allowed (days)"),
+    "min_ratio": ("周期下限（倍）", "shortest period (× cycle)"),
+    "max_ratio": ("周期上限（倍）", "longest period (× cycle)"),
+    "tolerance_kwh": ("容差（kWh）", "tolerance (kWh)"),
+    "tolerance_yuan": ("容差（元）", "tolerance (yuan)"),
+    "tolerance_pct": ("容差（%）", "tolerance (%)"),
+    "over_pct": ("超出（%）", "above by (%)"),
+    "change_pct": ("变化（%）", "change (%)"),
+    "hours": ("每日小时数", "hours a day"),
+    "voltage": ("直流电压（V）", "DC voltage (V)"),
+    "pue": ("能效系数 PUE", "PUE factor"),
+    "bills_running": ("连续期数", "bills in a row"),
+}
 DEFAULT_RULES: Mapping[str, RuleConfig] = {
     c: RuleConfig(c, sev, True, dict(th)) for c, (_, _, sev, th) in _RULES.items()}
 

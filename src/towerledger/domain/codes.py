@@ -83,6 +83,24 @@ ZH = {
     "PRO_RATA": "按计量比例", "TOWER_BEARS": "铁塔承担",
 }
 
+# the same codes in English words, for the English pages (which show no Chinese)
+EN = {
+    "CMCC": "China Mobile", "CUCC": "China Unicom", "CTCC": "China Telecom",
+    "CBN": "China Broadnet", "OTHER": "other customers",
+    "MACRO": "macro site", "INDOOR": "indoor coverage", "SMALL": "small cell",
+    "ROOM": "equipment room", "ACTIVE": "in service", "DECOMMISSIONED": "decommissioned",
+    "RESALE": "resale", "ON_BEHALF": "paid on behalf", "LUMP_SUM": "lump sum",
+    "DIRECT": "direct supply", "RESUPPLY": "resupply",
+    "GRID": "grid company", "LANDLORD": "landlord", "PROPERTY": "property manager",
+    "THIRD_PARTY": "third party",
+    "SPECIAL_13": "special VAT invoice 13%", "SPECIAL_9": "special VAT invoice 9%",
+    "SPECIAL_3": "special VAT invoice 3%", "SPECIAL_1": "special VAT invoice 1%",
+    "GENERAL": "general invoice", "RECEIPT": "receipt",
+    "FIXED_RATIO": "fixed ratio", "EQUAL": "equal shares", "DC_CURRENT": "DC load current",
+    "RATED_POWER": "rated power", "SUBMETER": "sub-meter",
+    "PRO_RATA": "pro rata to metered use", "TOWER_BEARS": "tower bears",
+}
+
 
 def choices(enum: type[StrEnum]) -> list[tuple[str, str]]:
     """Django ``choices`` for an enum: value and 'value 中文'."""

@@ -18,7 +18,9 @@ from django.views.decorators.http import require_POST
 
 from towerledger.access.models import Role
 from towerledger.bills import rule_settings, services
+from towerledger.domain.audits import THRESHOLD_LABELS
 from towerledger.org.models import Province
+from towerledger.web.labels import pick
 from towerledger.web.tables import roles
 
 STEP = 2000   # bills re-audited per request (setting TOWERLEDGER_REAUDIT_STEP)
@@ -43,7 +45,9 @@ def page(request):
     return render(request, "web/audit_settings.html", {
         "province": province, "provinces": Province.objects.order_by("pk"),
         "rules": [{"r": r, "label": r.label_en if english else r.label_zh,
-                   "thresholds": [(k, v, r.defaults[k]) for k, v in r.thresholds.items()]}
+                   "thresholds": [(k, v, r.defaults[k],
+                                   pick(THRESHOLD_LABELS.get(k, (k, k))))
+                                  for k, v in r.thresholds.items()]}
                   for r in rows],
         "changed": (request.GET.get("changed") or "")[:20],
         "open_bills": rule_settings.open_bills(province.pk).count() if province else 0})

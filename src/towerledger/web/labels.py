@@ -10,6 +10,7 @@ from towerledger.analysis.close import STEP_LABELS
 from towerledger.analysis.kpi import AGE_BUCKETS
 from towerledger.domain.allocation import TOWER_REASONS
 from towerledger.domain.audits import RULE_LABELS
+from towerledger.domain.codes import EN, ZH
 
 OTHER = ("其他", "other")
 AGE_LABELS = {name: f"{lo}–{hi}" if hi else f"> {lo - 1}" for lo, hi, name in AGE_BUCKETS}
@@ -54,3 +55,14 @@ def object_label(kind: str) -> str:
     if kind in OBJECTS:
         return pick(OBJECTS[kind])
     return f"导入文件（{kind}）" if zh() else f"imported file ({kind})"
+
+
+def code_label(code) -> str:
+    """A code (operator, site type, supply mode, invoice type …) for the page: in Chinese
+    the code and its Chinese name (the code is what files and the CLI use), in English
+    its English name only."""
+    if not code:
+        return ""
+    if zh():
+        return f"{code} {ZH.get(code, '')}".strip()
+    return EN.get(code, code)

@@ -9,6 +9,8 @@ showing where it came from."""
 
 from decimal import Decimal, InvalidOperation
 
+from towerledger.web.labels import code_label
+
 HUNDRED = Decimal(100)
 
 
@@ -60,7 +62,7 @@ def bill_facts(line) -> dict | None:
         "metered_kwh": metered, "kwh": kwh,
         "readings_agree": metered is None or kwh is None or abs(metered - kwh) <= 1,
         "unit_price": bill.unit_price, "amount": bill.amount,
-        "invoice": bill.get_invoice_type_display(),
+        "invoice": code_label(bill.invoice_type),
         "site_split": split, "site_kwh": site_kwh, "site_amount": site_amount,
         "share_pct": (line.share * HUNDRED).quantize(Decimal("0.0001")),
         "line_kwh": line_kwh,

@@ -15,7 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from towerledger.domain.codes import ZH, InvoiceType, OperatorCode, SupplyMode
+from towerledger.domain.codes import InvoiceType, OperatorCode, SupplyMode
 from towerledger.domain.errors import DomainError
 from towerledger.org.models import Operator, Province
 from towerledger.sites.models import SupplyAccount
@@ -27,6 +27,7 @@ from towerledger.sites.tax_factors import (
     withdraw_rate,
 )
 from towerledger.web import params
+from towerledger.web.labels import code_label
 
 OPERATORS = tuple(m.value for m in OperatorCode)
 INVOICES = tuple(m.value for m in InvoiceType)
@@ -45,7 +46,7 @@ def RULE_TEXT() -> str:  # noqa: N802 - a text, translated when the page renders
 
 
 def _label(code) -> str:
-    return f"{code} {ZH.get(code, '')}".strip() if code else "—"
+    return code_label(code) if code else "—"
 
 
 def _filtered(request):

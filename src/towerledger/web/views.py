@@ -9,11 +9,10 @@ from django.utils.translation import gettext as _
 
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
-from towerledger.domain.codes import ZH
 from towerledger.exchange.models import ImportJob
 from towerledger.org.models import City
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
-from towerledger.web import params
+from towerledger.web import labels, params
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.tables import (
     cell,
@@ -29,7 +28,7 @@ OPERATOR_CODES = ("CMCC", "CUCC", "CTCC", "CBN", "OTHER")
 
 
 def code_label(code) -> str:
-    return f"{code} {ZH.get(code, '')}".strip() if code else ""
+    return labels.code_label(code)
 
 
 @login_required

@@ -4,6 +4,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from towerledger.web.labels import code_label
+
 register = template.Library()
 
 
@@ -34,3 +36,10 @@ def pct(value, places=2):
     except InvalidOperation:
         return value
     return f"{d:,.{int(places)}f} %"
+
+
+@register.filter
+def code(value):
+    """A stored code in the page's language: "DIRECT 直供电" in Chinese, "direct supply"
+    in English (web.labels.code_label)."""
+    return code_label(value)

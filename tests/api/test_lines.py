@@ -149,11 +149,12 @@ def test_line_detail_has_the_trace_with_other_tenancies_masked_for_operators(
     assert "T-ZZ001-CUCC" not in text and "T-ZZ001-CTCC" not in text
     assert mine["trace"]["tenancies"] == [
         ["T-ZZ001-CMCC", "CMCC", 31, "2024-05-01", "2024-05-31"],
-        ["OTHER-1", "OTHER", 31, "2024-05-01", "2024-05-31"],
-        ["OTHER-2", "OTHER", 15, "2024-05-17", "2024-05-31"]]
+        # the others in tenancy-code order (T-ZZ001-CTCC, then T-ZZ001-CUCC), masked
+        ["OTHER-1", "OTHER", 15, "2024-05-17", "2024-05-31"],
+        ["OTHER-2", "OTHER", 31, "2024-05-01", "2024-05-31"]]
     # the weights the share comes from stay: 40 A of 40 + 25 A, then of 40 + 25 + 15 A
-    assert mine["trace"]["runs"][1]["weights"] == [["T-ZZ001-CMCC", "40"], ["OTHER-1", "25"],
-                                                   ["OTHER-2", "15"]]
+    assert mine["trace"]["runs"][1]["weights"] == [["T-ZZ001-CMCC", "40"], ["OTHER-1", "15"],
+                                                   ["OTHER-2", "25"]]
     assert mine["trace"]["receivable"] == mine["receivable"] and mine["disputes"] == []
     assert mine["explanation"]["zh"] == mine["trace"]["text_zh"]
     # the tower side sees the trace as computed

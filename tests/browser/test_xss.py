@@ -26,13 +26,13 @@ from tests.browser.test_settlement_flow import log_in
 from tests.helpers import ACCOUNTS_HEADER, SITES_HEADER, write_csv
 from tests.integration.test_bills import GRID, MAY, bill, import_bills
 from towerledger.analysis.close import close_month
-from towerledger.analysis.models import MonthClose
 from towerledger.bills import services as bill_services
 from towerledger.bills.models import Bill, Flag
 from towerledger.collection import services as collection
 from towerledger.collection.models import Receipt, Statement
 from towerledger.exchange.models import ImportJob
 from towerledger.exchange.services import run_import
+from towerledger.ledger.models import MonthClose
 from towerledger.org.models import City, County, Operator, Province
 from towerledger.settlement import services as settlement
 from towerledger.settlement.models import Dispute, Line

@@ -206,13 +206,17 @@ def test_a_refund_is_split_by_the_original_shares_to_the_fen(province, users, tm
     assert Dispute.objects.count() == 0
 
 
-def test_the_cli_previews_then_applies_and_refuses_without_a_reason(province, users, tmp_path):
+def test_the_cli_previews_then_applies_and_refuses_without_a_reason(province, users, tmp_path,
+                                                                    monkeypatch):
     from typer.testing import CliRunner
 
+    from towerledger import cli
     from towerledger.cli import app
 
     b = paid_may(tmp_path, users)
-    runner = CliRunner(env={"COLUMNS": "200"})   # the table unwrapped
+    # the table unwrapped: the console was made at import, from the terminal of that moment
+    monkeypatch.setattr(cli.console, "width", 200)
+    runner = CliRunner()
     args = ["void-bill", "--account", "A-100", "--bill", "B-2405", "--user", "clerk_zz"]
     shown = runner.invoke(app, [*args, "--reason", "重复缴费"])
     assert shown.exit_code == 0, shown.output

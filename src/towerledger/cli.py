@@ -285,7 +285,14 @@ def export(
 
     one_of(format, ("csv", "xlsx"), "--format")
     one_of(kind, [k for k, v in KINDS.items() if v.export_rows is not None], "kind 类型")
-    n = export_kind(kind, resolve_user(user), format, output)
+    if output is None:        # standard output carries the rows: no bar to mix into them
+        n = export_kind(kind, resolve_user(user), format, output)
+        return
+    with _progress() as bar:
+        task = bar.add_task(f"导出 export {kind}", total=None)
+        n = export_kind(kind, resolve_user(user), format, output,
+                        progress=lambda done: bar.update(task, completed=done))
+        bar.update(task, total=n or 1, completed=n or 1)
     if output:
         console.print(f"导出 / exported {n} rows → {output}")
 

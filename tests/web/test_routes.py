@@ -52,7 +52,7 @@ def values(users):
     from towerledger.analysis.models import CloseJob
     from towerledger.bills.models import Bill, Flag
     from towerledger.collection.models import Receipt, Statement
-    from towerledger.exchange.models import ImportJob
+    from towerledger.exchange.models import ExportJob, ImportJob
     from towerledger.exchange.registry import KINDS
     from towerledger.settlement.models import Dispute, Line
     from towerledger.sites.models import Site, TaxFactorRate
@@ -68,6 +68,8 @@ def values(users):
     pk = {prefix: [first(model), MISSING] for prefix, model in by_prefix.items()}
     pk["imports"] = [job.pk, MISSING]
     pk["close"] = [close.pk, MISSING]
+    pk["export-jobs"] = [ExportJob.objects.create(what="lines", filename="lines-pending.xlsx",
+                                                  user=users["cmcc"]).pk, MISSING]
     pk["people"] = [users["cmcc"].pk, users["admin"].pk, MISSING]
     return {
         "pk": pk,
@@ -75,6 +77,7 @@ def values(users):
         "code": [Site.objects.order_by("site_code").first().site_code, "NO-SUCH-SITE"],
         "template:kind": [next(k for k, v in KINDS.items() if v.importable), "no-such-kind"],
         "export:kind": [*list(KINDS)[:2], "no-such-kind"],
+        "export_start:what": ["lines", "bills", "no-such-kind"],
         "report:kind": [*(k for k, _label, _who in REPORTS), "no-such-report"],
         "audit_settings_save:code": ["PRICE_CAP", "NO_SUCH_RULE"],
     }

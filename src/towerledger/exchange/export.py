@@ -14,6 +14,7 @@ a file nobody can see; empty import templates.
 """
 
 import io
+import secrets
 import sys
 import tempfile
 import time
@@ -64,8 +65,41 @@ def _visible_sites(user) -> set[str]:
     return set(scoped(user, site.objects.all()).values_list("site_code", flat=True))
 
 
-def export_kind(kind_name: str, user, fmt: str = "csv", output: Path | None = None) -> int:
+def counted(rows, progress, every: int = 1000):
+    """``rows`` passed through, ``progress(n)`` told the running count every ``every`` rows
+    and at the end (a download's progress bar, on the page or in the terminal)."""
+    n = 0
+    for n, row in enumerate(rows, 1):
+        if n % every == 0:
+            progress(n)
+        yield row
+    progress(n)
+
+
+def write_job_file(job_id: int, filename: str, headers, rows, sheet: str = "data",
+                   progress=None) -> Path:
+    """Write a background download (``ExportJob``) to the exports folder, where the
+    retention purge removes it later; ``progress(rows written)`` as it goes."""
+    folder = exports_dir() / "jobs" / f"{job_id}-{secrets.token_hex(8)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / filename
+    if progress:
+        rows = counted(rows, progress)
+    try:
+        write_table(target, [str(h) for h in headers], rows,
+                    **({"sheet": sheet} if target.suffix == ".xlsx" else {}))
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def export_kind(kind_name: str, user, fmt: str = "csv", output: Path | None = None,
+                progress=None) -> int:
+    """Write a kind's export to ``output`` (standard output: CSV); ``progress(rows)``."""
     headers, rows = export_table(kind_name, user)
+    if progress:
+        rows = counted(rows, progress)
     if output is None:
         if fmt != "csv":
             raise ValueError("XLSX needs --output FILE")

@@ -49,3 +49,36 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.done / self.total) if self.total else (100 if self.finished_at else 0)
+
+
+class ExportJob(models.Model):
+    """A large download made outside the request (lines, bills XLSX): the page polls its
+    progress and offers the file when ready. The file lives in the exports folder and goes
+    with the retention purge (exchange.export.purge_exports)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", _("Queued")
+        RUNNING = "RUNNING", _("Running")
+        DONE = "DONE", _("Ready")
+        FAILED = "FAILED", _("Failed")
+
+    what = models.CharField(max_length=40)        # a kind ("bills") or a page's list ("lines")
+    params = models.JSONField(default=dict, blank=True)  # the page's filters, as it had them
+    filename = models.CharField(max_length=120)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(default=0)    # rows written so far
+    total = models.PositiveIntegerField(default=0)   # rows expected (0: not known)
+    path = models.CharField(max_length=500, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(100 * self.done / self.total)) if self.total else 0

@@ -22,6 +22,7 @@ from towerledger.domain.audits import BLOCK, RULE_LABELS, describe_figures
 from towerledger.settlement.models import Line
 from towerledger.web import labels, params, redirects
 from towerledger.web.context import CLERKS, STAFF
+from towerledger.web.exports import background_exports
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
 from towerledger.web.views import _cities, _exports
 
@@ -98,7 +99,7 @@ def bills(request):
                     text_filter(request, "month", _("Period month"), _("YYYY-MM")),
                     choice_filter(request, "blocked", _("Held"), [("1", _("blocked")),
                                                                   ("0", _("payable"))])],
-        "top_actions": _exports(request, "bills"), "today": timezone.localdate().isoformat()})
+        "top_actions": background_exports("bills"), "today": timezone.localdate().isoformat()})
 
 
 @roles(*STAFF)

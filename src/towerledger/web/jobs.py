@@ -13,7 +13,7 @@ from django.db import connections
 from django.utils import timezone
 from django_tasks import task
 
-from towerledger.exchange.models import ImportJob
+from towerledger.exchange.models import ExportJob, ImportJob
 from towerledger.exchange.services import run_import
 
 KEEP_ERRORS = 200
@@ -54,9 +54,38 @@ def import_job(job_id: int) -> None:
     execute(job_id)
 
 
-def _in_thread(job_id: int):
+def execute_export(job_id: int) -> None:
+    """Write a background download (web.exports) to its file, counting rows as it goes."""
+    from towerledger.exchange.export import write_job_file
+    from towerledger.web.exports import table
+
+    job = ExportJob.objects.select_related("user").get(pk=job_id)
+    ExportJob.objects.filter(pk=job_id).update(status=ExportJob.Status.RUNNING)
     try:
-        execute(job_id)
+        name, headers, rows, count = table(job)
+        total = count() if count else 0
+        ExportJob.objects.filter(pk=job_id).update(total=total, filename=name)
+
+        def tick(n):
+            ExportJob.objects.filter(pk=job_id).update(done=n)
+
+        path = write_job_file(job_id, name, headers, rows, sheet=job.what, progress=tick)
+    except Exception as exc:  # noqa: BLE001 — the page must say what went wrong
+        ExportJob.objects.filter(pk=job_id).update(
+            status=ExportJob.Status.FAILED, finished_at=timezone.now(), message=str(exc)[:500])
+        raise
+    ExportJob.objects.filter(pk=job_id).update(
+        status=ExportJob.Status.DONE, finished_at=timezone.now(), path=str(path))
+
+
+@task()
+def export_job(job_id: int) -> None:
+    execute_export(job_id)
+
+
+def _in_thread(job_id: int, run=execute):
+    try:
+        run(job_id)
     finally:
         # the thread ends here: its connection can never be reused (close_old_connections
         # would keep it for CONN_MAX_AGE, open until garbage collection)
@@ -64,10 +93,18 @@ def _in_thread(job_id: int):
 
 
 def start(job: ImportJob) -> None:
+    _dispatch(job.pk, execute, import_job)
+
+
+def start_export(job: ExportJob) -> None:
+    _dispatch(job.pk, execute_export, export_job)
+
+
+def _dispatch(job_id: int, run, queued) -> None:
     runner = getattr(settings, "TOWERLEDGER_JOB_RUNNER", "thread")
     if runner == "sync":
-        execute(job.pk)
+        run(job_id)
     elif runner == "task":
-        import_job.enqueue(job.pk)
+        queued.enqueue(job_id)
     else:
-        threading.Thread(target=_in_thread, args=(job.pk,), daemon=True).start()
+        threading.Thread(target=_in_thread, args=(job_id, run), daemon=True).start()

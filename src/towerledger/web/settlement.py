@@ -138,7 +138,8 @@ def lines(request):
         "headers": heads, "selectable": can_confirm, "tabs": tabs, "tab": tab,
         "totals": _totals(qs), "filters": _line_filters(request, tab),
         "filter_query": request.GET.urlencode(), "total_span": 8 if operator else 9,
-        "top_actions": [{"url": reverse("lines_export") + "?" + request.GET.urlencode(),
+        "top_actions": [{"url": reverse("export_start", args=["lines"]) + "?"
+                         + request.GET.urlencode(),
                          "label": _("Download XLSX")}]})
 
 
@@ -175,16 +176,24 @@ EXPORT_HEADERS = ("line_id", "month", "kind", "status", "bill_no", "site_code", 
 
 @roles(*EVERYONE)
 def lines_export(request):
-    """The filtered list as XLSX (scoped; text cells formula-safe through write_xlsx)."""
-    qs = filtered_lines(request.user, request.GET).order_by("-month", "site__site_code", "pk")
+    """The filtered list as XLSX (scoped; text cells formula-safe through write_xlsx). The
+    page's button makes it in the background (web.exports); this answers at once."""
+    name, headers, rows, _count = lines_table(request.user, request.GET)
+    return download(name, headers, rows, sheet="lines")
+
+
+def lines_table(user, params) -> tuple[str, list, object, object]:
+    """The lines list ``params`` filter, as ``user`` may see it: file name, headers, rows
+    (an iterator) and a function counting them (for a background job's progress)."""
+    qs = filtered_lines(user, params).order_by("-month", "site__site_code", "pk")
     rows = ([f"L{r[0]}", r[1].strftime("%Y-%m"), *r[2:19], f"L{r[19]}" if r[19] else ""]
             for r in qs.values_list(
                 "pk", "month", "kind", "status", "bill__bill_no", "site__site_code",
                 "tenancy__tenancy_id", "operator__code", "mode", "period_start", "period_end",
                 "active_days", "share", "cost_share", "tax_factor", "tax_amount", "receivable",
                 "push_date", "confirm_due", "adjusts_id").iterator(chunk_size=2000))
-    name = "lines-history.xlsx" if _tab(request.GET) == "history" else "lines-pending.xlsx"
-    return download(name, list(EXPORT_HEADERS), rows, sheet="lines")
+    name = "lines-history.xlsx" if _tab(params) == "history" else "lines-pending.xlsx"
+    return name, list(EXPORT_HEADERS), rows, qs.count
 
 
 # ---- a line's page ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from towerledger.web import (
     collection,
     corrections,
     dashboard,
+    exports,
     imports,
     people,
     reconcile,
@@ -54,6 +55,9 @@ urlpatterns = [
     path("imports/<int:pk>/matches/", imports.import_matches, name="import_matches"),
     path("templates/<str:kind>/", imports.template, name="template"),
     path("exports/<str:kind>/", imports.export, name="export"),
+    path("exports/<str:what>/job/", exports.start, name="export_start"),
+    path("export-jobs/<int:pk>/", exports.export_job, name="export_job"),
+    path("export-jobs/<int:pk>/file/", exports.export_file, name="export_file"),
     path("audit-log/", audit_log.audit_log, name="audit_log"),
     # people and access: the province admin's users, passwords and API tokens
     path("people/", people.people_list, name="people"),

@@ -100,6 +100,9 @@ def test_statements_receipts_and_matching_end_where_finance_expects(
     clerk.set_input_files("input[name=file]", str(path))
     clerk.click("text=上传并导入")
     expect(clerk.locator("#job")).to_contain_text("3")
+    # the result says how each receipt was matched (issue 16)
+    expect(clerk.locator("#receipt-matches tr", has_text="HK-001")).to_contain_text("按参考号")
+    expect(clerk.locator("#receipt-matches tr", has_text="HK-003")).to_contain_text("未匹配")
     clerk.screenshot(path=OUT / "23-clerk-receipts-imported.png", full_page=True)
     r = {x.receipt_no: x for x in Receipt.objects.all()}
     assert (r["HK-001"].status, r["HK-002"].status, r["HK-003"].status) == (

@@ -41,6 +41,9 @@ def test_a_refused_file_reads_refused_never_done(users, tmp_path):
     assert status == "已拒绝", status
     assert "done" not in page.split('id="job"')[1].split("</p>")[0]
     assert "未导入：没有写入任何数据" in page and "NO-SUCH" in page
+    listing = clerk.get(reverse("imports")).content.decode()
+    row = listing.split("bad.csv")[1].split("</tr>")[0]
+    assert "已拒绝" in row and "完成" not in row
 
 
 @override_settings(TOWERLEDGER_JOB_RUNNER="sync")

@@ -25,6 +25,8 @@ from django.conf import settings
 from django.db.models import F, Sum
 from django.utils import timezone
 
+RECEIPT_LAG_DAYS = 20     # operators pay a month's statements about 20 days after it ends
+
 FEN = Decimal("0.01")
 
 
@@ -79,8 +81,12 @@ def replay(written, user=None, seed: int = 1, today: date | None = None, progres
             run_deadlines(as_of)
             if end < today:
                 _statements_and_receipts(rng, share, month, end, today, written.out, user)
+                # the province closes the month once its statements' receipts are in (they
+                # come about three weeks after month end): the snapshot's flows — confirmed,
+                # written off — are as of that day, its stocks as of the month's last day
+                close_on = min(end + timedelta(days=RECEIPT_LAG_DAYS + 1), today)
                 try:
-                    close_month(month, user, as_of=as_of)
+                    close_month(month, user, as_of=close_on)
                 except CloseError:
                     pass   # the last, unfinished month stays open
             if progress:
@@ -156,7 +162,7 @@ def _statements_and_receipts(rng, share, month, end, today, out: Path, user):
     from towerledger.settlement.models import Line
 
     issue_statements(month, user)
-    paid_on = min(end + timedelta(days=20), today - timedelta(days=1))
+    paid_on = min(end + timedelta(days=RECEIPT_LAG_DAYS), today - timedelta(days=1))
     rows = []
     from towerledger.collection.models import Statement
 

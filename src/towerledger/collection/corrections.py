@@ -25,27 +25,27 @@ def _release(line_ids, user, reason: str, today: date | None) -> int:
     return unmatch(apps, user, f"调账退回预收 correction: {reason}", today=today)
 
 
+def _correct(correction, bill_id, user, reason: str, today: date | None,
+             preview: bool) -> core.Plan:
+    """Run a core correction of a bill; the chains it supersedes give their write-offs back
+    to unapplied cash first, in the same transaction."""
+    if preview:
+        return correction(bill_id, user, reason, today, preview=True)
+    with transaction.atomic():
+        plan = correction(bill_id, user, reason, today, preview=True)
+        if plan.already:
+            return plan
+        _release([c.supersedes for c in plan.changes if c.supersedes], user, reason, today)
+        return correction(bill_id, user, reason, today)
+
+
 def void_bill(bill_id, user, reason: str, today: date | None = None,
               preview: bool = False) -> core.Plan:
     """冲销 a bill; written-off lines give their write-offs back to unapplied cash first."""
-    if preview:
-        return core.void_bill(bill_id, user, reason, today, preview=True)
-    with transaction.atomic():
-        plan = core.void_bill(bill_id, user, reason, today, preview=True)
-        if plan.already:
-            return plan
-        _release([c.supersedes for c in plan.changes], user, reason, today)
-        return core.void_bill(bill_id, user, reason, today)
+    return _correct(core.void_bill, bill_id, user, reason, today, preview)
 
 
 def reallocate_bill(bill_id, user, reason: str, today: date | None = None,
                     preview: bool = False) -> core.Plan:
     """重新分摊 a bill; the chains it changes give their write-offs back first."""
-    if preview:
-        return core.reallocate_bill(bill_id, user, reason, today, preview=True)
-    with transaction.atomic():
-        plan = core.reallocate_bill(bill_id, user, reason, today, preview=True)
-        if plan.already:
-            return plan
-        _release([c.supersedes for c in plan.changes if c.supersedes], user, reason, today)
-        return core.reallocate_bill(bill_id, user, reason, today)
+    return _correct(core.reallocate_bill, bill_id, user, reason, today, preview)

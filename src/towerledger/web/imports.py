@@ -20,7 +20,7 @@ from towerledger.exchange.registry import KINDS
 from towerledger.web import jobs
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.tables import roles
-from towerledger.web.uploads import content_matches, say
+from towerledger.web.uploads import say, screen
 
 ALLOWED = {".csv": "csv", ".xlsx": "xlsx"}
 STAFF_ONLY = {"accounts", "bills", "flags", "payments", "smartmeter"}  # never for operators
@@ -35,22 +35,16 @@ def check_upload(upload, max_bytes: int | None = None) -> str | None:
     UPLOAD_MAX_BYTES), extension, and content matching it. The file's sheet extent, rows,
     columns and fields are measured when it is read (importers.reader), in the job or the
     request that reads it, before anything allocates for them."""
-    name = Path(upload.name or "").name
     limit = settings.UPLOAD_MAX_BYTES if max_bytes is None else max_bytes
-    if upload.size > limit:
-        return say(f"文件超过 {limit // 2**20} MB：{name}",
-                   f"the file {name} is larger than {limit // 2**20} MB")
-    kind = ALLOWED.get(Path(name).suffix.lower())
-    if kind is None:
-        return say(f"只能导入 .csv 和 .xlsx 文件：{name}",
-                   f"only .csv and .xlsx files can be imported, not {name}")
-    head = upload.read(4096)
-    upload.seek(0)
-    if not content_matches(kind, head):
+    name, kind, problem = screen(
+        upload, limit, ALLOWED,
+        ("文件超过 {size}：{name}", "the file {name} is larger than {size}"),
+        ("只能导入 .csv 和 .xlsx 文件：{name}", "only .csv and .xlsx files can be imported, not {name}"))
+    if problem == "":
         return (say(f"{name} 不是 XLSX 工作簿", f"{name} is not an XLSX workbook")
                 if kind == "xlsx" else
                 say(f"{name} 不是文本 CSV 文件", f"{name} is not a text CSV file"))
-    return None
+    return problem
 
 
 def _save(upload) -> Path:

@@ -26,6 +26,25 @@ def say(zh: str, en: str) -> str:
     return f"{zh} / {en}"
 
 
+def screen(upload, limit: int, types: dict[str, str], too_big: tuple[str, str],
+           wrong_type: tuple[str, str]) -> tuple[str, str | None, str | None]:
+    """The first checks every upload gets: (its name, its kind, or None with why it is
+    refused) — size against ``limit``, extension among ``types``, and the first bytes
+    matching the kind. ``too_big`` and ``wrong_type`` are the messages' Chinese and English
+    templates, with {name} and {size}."""
+    name = Path(upload.name or "").name
+    if upload.size > limit:
+        return name, None, say(*(t.format(name=name, size=size_text(limit)) for t in too_big))
+    kind = types.get(Path(name).suffix.lower())
+    if kind is None:
+        return name, None, say(*(t.format(name=name) for t in wrong_type))
+    head = upload.read(4096)
+    upload.seek(0)
+    if not content_matches(kind, head):
+        return name, kind, ""
+    return name, kind, None
+
+
 def content_matches(kind: str, head: bytes) -> bool:
     if kind == "csv":      # text: no NUL byte, not a zip (UTF-16 files start with a BOM)
         return not head.startswith(ZIP_MAGIC) and (
@@ -55,23 +74,17 @@ def check_spreadsheet(upload, name: str, kind: str, limits: Limits | None = None
 def check_attachment(upload) -> str | None:
     """Why a dispute attachment is refused, or None: size, type by extension and content
     (PDF, PNG, JPEG, XLSX, CSV), and a spreadsheet within the reading limits."""
-    name = Path(upload.name or "").name
-    limit = settings.ATTACHMENT_MAX_BYTES
-    if upload.size > limit:
-        return say(f"附件超过 {limit // 2**20} MB：{name}",
-                   f"the attachment {name} is larger than {size_text(limit)}")
-    kind = ATTACHMENT_TYPES.get(Path(name).suffix.lower())
-    if kind is None:
-        return say(f"附件只能是 PDF、JPG、PNG、XLSX 或 CSV 文件：{name}",
-                   f"attach a PDF, JPG, PNG, XLSX or CSV file, not {name}")
-    head = upload.read(4096)
-    upload.seek(0)
-    if not content_matches(kind, head):
+    name, kind, problem = screen(
+        upload, settings.ATTACHMENT_MAX_BYTES, ATTACHMENT_TYPES,
+        ("附件超过 {size}：{name}", "the attachment {name} is larger than {size}"),
+        ("附件只能是 PDF、JPG、PNG、XLSX 或 CSV 文件：{name}",
+         "attach a PDF, JPG, PNG, XLSX or CSV file, not {name}"))
+    if problem == "":
         return say(f"附件内容与类型不符：{name}",
                    f"the content of the attachment {name} does not match its type")
-    if kind in ("xlsx", "csv"):
+    if problem is None and kind in ("xlsx", "csv"):
         return check_spreadsheet(upload, name, kind)
-    return None
+    return problem
 
 
 def largest_upload() -> int:

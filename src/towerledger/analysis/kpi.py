@@ -65,10 +65,11 @@ def compute(month: date, as_of: date | None = None) -> list[dict]:
     as_of = as_of or end
     g = Grid()
     _bills(g, month, end)
-    _lines(g, month, end, as_of)
+    code = _operator_codes()
+    _lines(g, month, end, as_of, code)
     _disputes(g, month, end)
-    _receipts(g, month, end, as_of)
-    _year(g, month, end, as_of)
+    _receipts(g, month, end, as_of, code)
+    _year(g, month, end, as_of, code)
     return _roll_up(g)
 
 
@@ -148,12 +149,12 @@ def _operator_codes() -> dict[int, str]:
     return dict(Operator.objects.values_list("pk", "code"))
 
 
-def _lines(g: Grid, month, end, as_of):
+def _lines(g: Grid, month, end, as_of, code: dict[int, str]):
     """The month's receivable chains as of the report date (核对率, 回收率), outstanding at
     month end by age (欠费率, 账龄), and T+0 — all asked of the receivables core."""
-    code = _operator_codes()
     month_chains = receivables.pushed_in(month, end)
-    for f in receivables.chain_amounts(as_of, month_chains):
+    now = list(receivables.chain_amounts(as_of, month_chains))
+    for f in now:
         for operator in (code[f.operator_id], "*"):
             g.add(f.site_id, operator, "chains", f.chains)
             g.add(f.site_id, operator, "chains_amount", f.amount)
@@ -162,8 +163,10 @@ def _lines(g: Grid, month, end, as_of):
     for site, op, _pushed, amount in receivables.written_off(as_of, month_chains):
         for operator in (code[op], "*"):
             g.add(site, operator, "written_off_amount", amount)
-    # stocks as of the month's last day, whatever the report date
-    for f in receivables.chain_amounts(end, month_chains):
+    # stocks as of the month's last day, whatever the report date (the same figures when
+    # the report is read on that day)
+    at_end = now if as_of == end else receivables.chain_amounts(end, month_chains)
+    for f in at_end:
         for operator in (code[f.operator_id], "*"):
             g.add(f.site_id, operator, "arrears_base", f.amount)
     for (site, op, pushed), (left, _n) in receivables.outstanding(end).items():
@@ -221,10 +224,9 @@ def _disputes(g: Grid, month, end):
             g.add(site, operator, "dispute_days", (answered - raised).days)
 
 
-def _receipts(g: Grid, month, end, as_of):
+def _receipts(g: Grid, month, end, as_of, code: dict[int, str]):
     """回款核销率: receipts dated in the month, and what of them stands applied as of the
     report date."""
-    code = _operator_codes()
     for city, op, amount in Receipt.objects.filter(
             received_date__gte=month, received_date__lte=end).values_list(
             "city_id", "operator_id", "amount"):
@@ -238,11 +240,10 @@ def _receipts(g: Grid, month, end, as_of):
             g.add_city(city, operator, "receipts_applied", _q(applied))
 
 
-def _year(g: Grid, month, end, as_of):
+def _year(g: Grid, month, end, as_of, code: dict[int, str]):
     """当年结清率 so far: chains of the allocation lines of bills paid this year (当年垫付)
     at their amount as of the report date, and what of them was written off by the year's
     end (当年结算)."""
-    code = _operator_codes()
     year = receivables.Roots(allocation_paid_from=date(month.year, 1, 1),
                              allocation_paid_to=end)
     for f in receivables.chain_amounts(as_of, year):

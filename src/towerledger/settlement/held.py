@@ -10,6 +10,7 @@ lines of a bill whose province BLOCKs a finding, and push them once it is resolv
   operator's agreement — and posts the allocation entry the payment path would have posted.
 """
 
+from collections import defaultdict
 from datetime import timedelta
 
 from django.db import transaction
@@ -71,10 +72,12 @@ def release_held(sender=None, bill_ids=(), user=None, today=None, **kwargs) -> i
         codes = _Codes(lines)
         bills = {b["pk"]: b for b in Bill.objects.filter(pk__in={ln.bill_id for ln in lines})
                  .values("pk", "bill_no")}
+        by_bill = defaultdict(list)
+        for ln in lines:
+            by_bill[ln.bill_id].append(_as_dict(ln))
         entries = []
         for pk, b in sorted(bills.items()):
-            mine = [_as_dict(ln) for ln in lines if ln.bill_id == pk]
-            entry = _entry(b, mine, today, codes)
+            entry = _entry(b, by_bill[pk], today, codes)
             if entry:
                 entries.append(entry)
         post_entries(entries, user, site_ids=codes.site_ids, operator_ids=codes.operator_ids)

@@ -88,7 +88,7 @@ def _lines() -> LineQuerySet:
     """Lines without the derived written-off (not needed here), with their chain's key,
     original push date and original kind."""
     return LineQuerySet(model=Line).annotate(
-        chain=Coalesce("root_id", "pk"),
+        chain=_chain_key(),
         chain_date=Coalesce("root__push_date", "push_date"),
         chain_kind=Coalesce("root__kind", "kind"))
 
@@ -148,7 +148,8 @@ def written_off(as_of: date, roots: Roots) -> Iterator[tuple[int, int, date, Dec
 
 
 def _chain_key(path: str = ""):
-    return Coalesce(f"{path}root_id", f"{path}pk" if not path else f"{path}id")
+    """The chain of a line (``path`` leads to it): its original's id, or its own."""
+    return Coalesce(f"{path}root_id", f"{path}id")
 
 
 def _maybe_open(as_of: date) -> Q:

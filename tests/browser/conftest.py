@@ -29,3 +29,13 @@ def browser():
         # the ORM calls the test made while Playwright ran used connections of that
         # context; close them here, or PostgreSQL cannot drop the test database at the end
         connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def jobs_run_in_the_request(settings):
+    """Imports and exports run in the request in browser tests. The default "thread" runner
+    writes from a second thread while the live server writes from its own; the SQLite test
+    database is an in-memory shared cache where the second writer fails at once ('database
+    table is locked') instead of waiting, so a test would flake on SQLite only. The page
+    shows the same finished job either way; the thread runner has tests of its own."""
+    settings.TOWERLEDGER_JOB_RUNNER = "sync"

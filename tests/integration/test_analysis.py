@@ -40,8 +40,14 @@ def test_close_snapshots_every_scope_and_locks(may_paid):
     mc = closing.close_month(MAY1, as_of=date(2024, 6, 15))
     assert mc.status == "CLOSED" and mc.steps == list(closing.STEPS)
     assert mc.summary["deadlines"]["deemed"] == 3     # silent past 10 June
+    # the close pushes May's lump sum (T-LY001-CUCC, 800.00 a month) on the close date: a
+    # June chain, not one of May's
+    assert mc.summary["programs"]["lump_sums"] == 1
+    lump = Line.objects.get(kind="LUMP_SUM", month=MAY1)
+    assert (lump.receivable, lump.push_date) == (D("800.00"), date(2024, 6, 15))
     f = province_row().figures
-    pushed = Line.objects.exclude(status="TOWER").aggregate(s=Sum("receivable"))["s"]
+    pushed = Line.objects.exclude(status="TOWER").exclude(kind="LUMP_SUM") \
+        .aggregate(s=Sum("receivable"))["s"]
     assert D(str(f["chains_amount"])) == pushed
     assert f["chains"] == 3 and f["t0_lines"] == 3 and f["t0_base"] == 3
     assert f["accounts_expected"] == 1 and f["accounts_paid"] == 1
@@ -74,7 +80,7 @@ def test_an_interrupted_close_resumes_with_the_same_result(may_paid, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         closing.close_month(MAY1, as_of=date(2024, 6, 15))
     mc = MonthClose.objects.get(month=MAY1)
-    assert mc.status == "RUNNING" and mc.steps == ["deadlines", "check"]
+    assert mc.status == "RUNNING" and mc.steps == ["programs", "deadlines", "check"]
     assert not Snapshot.objects.exists()
     monkeypatch.setattr(closing, "compute", real)
     mc = closing.close_month(MAY1, as_of=date(2024, 6, 15))

@@ -1,5 +1,11 @@
-"""月结 `towerledger close YYYY-MM`: deadlines, the books check, the KPI snapshots at every
-scope, then the lock.
+"""月结 `towerledger close YYYY-MM`: the month's own lines (lump sums and the programs'),
+deadlines, the books check, the KPI snapshots at every scope, then the lock.
+
+The programs (DOMAIN.md §7) stand above this layer: they take part through two signals,
+``month_closing`` (step "programs": lines the close creates — lump-sum site fees, savings
+shares, accruals) and ``month_snapshots`` (step "snapshots": their monthly figures). A
+receiver is called ``receiver(sender=None, month=…, user=…, as_of=…)``, must be idempotent
+(a close may be resumed) and returns a small dict for the close's summary.
 
 Each step is recorded on the MonthClose row when it finishes, and each is safe to repeat
 (deadlines are idempotent, the check only reads, the snapshots of the month are replaced in
@@ -11,6 +17,7 @@ from contextlib import contextmanager
 from datetime import date
 
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from towerledger.access.audit import record
@@ -21,9 +28,11 @@ from towerledger.domain.errors import DomainError, ErrorCode
 from towerledger.domain.months import month_end
 from towerledger.ledger.models import MonthClose
 
-STEPS = ("deadlines", "check", "snapshots", "lock")
+STEPS = ("programs", "deadlines", "check", "snapshots", "lock")
+month_closing = Signal()
+month_snapshots = Signal()
 # The steps' names, the one table of them: the CLI shows both languages, the web its page's.
-STEP_LABELS = {"deadlines": ("期限处理", "Deadlines"), "check": ("账务检查", "Books check"),
+STEP_LABELS = {"programs": ("本月明细", "Month lines"), "deadlines": ("期限处理", "Deadlines"), "check": ("账务检查", "Books check"),
                "snapshots": ("指标快照", "KPI snapshots"), "lock": ("锁定月份", "Lock")}
 LABELS = {step: f"{zh} {en}" for step, (zh, en) in STEP_LABELS.items()}
 
@@ -87,6 +96,20 @@ def _one_close_at_a_time():
             cur.execute("SELECT pg_advisory_unlock(hashtext('towerledger.close'))")
 
 
+def _programs(mc, user, as_of):
+    """The month's own lines: lump sums (包干) and whatever the programs create at close."""
+    from towerledger.settlement.services import lump_sums
+
+    summary = {"lump_sums": lump_sums(mc.month, user, as_of)}
+    return summary | _signal(month_closing, mc, user, as_of)
+
+
+def _signal(signal, mc, user, as_of) -> dict:
+    replies = signal.send(sender=None, month=mc.month, user=user, as_of=as_of)
+    return {receiver.__module__.rsplit(".", 2)[-2]: result for receiver, result in replies
+            if result is not None}
+
+
 def _deadlines(mc, user, as_of):
     from towerledger.settlement.services import run_deadlines
 
@@ -115,7 +138,7 @@ def _snapshots(mc, user, as_of):
             Snapshot.objects.bulk_create([Snapshot(month=mc.month, **r) for r in part])
         ProvisionalMonth.objects.filter(month=mc.month).delete()
     return {"rows": len(rows), "stocks_as_of": month_end(mc.month).isoformat(),
-            "flows_as_of": as_of.isoformat()}
+            "flows_as_of": as_of.isoformat()} | _signal(month_snapshots, mc, user, as_of)
 
 
 def _lock(mc, user, as_of):

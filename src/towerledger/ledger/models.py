@@ -26,7 +26,7 @@ class JournalEntry(models.Model):
 
 class JournalLine(models.Model):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
-    account = models.CharField(_("account"), max_length=12)   # indexed with site, below
+    account = models.CharField(_("account"), max_length=20)   # indexed with site, below
     site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, null=True, blank=True)
     operator = models.ForeignKey("org.Operator", on_delete=models.PROTECT, null=True, blank=True)
     debit = models.DecimalField(max_digits=16, decimal_places=2, default=0)

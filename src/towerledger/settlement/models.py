@@ -122,6 +122,13 @@ class Line(models.Model):
         LUMP_SUM = "LUMP_SUM", _("Lump sum")
         ADJUSTMENT = "ADJUSTMENT", _("Adjustment")
         CREDIT = "CREDIT", _("Credit")   # 退费: a refund credited back (negative receivable)
+        # the programs' kinds (DOMAIN.md §7), pushed through ``settlement.program_lines``
+        RECOVERY_CREDIT = "RECOVERY_CREDIT", _("Theft recovery credit")   # 追缴退还 (negative)
+        SAVINGS_SHARE = "SAVINGS_SHARE", _("Savings share")               # 效益分成
+        RENT = "RENT", _("Site rent")                                     # 场租
+        SITE_FEE_LUMP_SUM = "SITE_FEE_LUMP_SUM", _("Lump-sum site fee")   # 场地费包干
+        GENERATOR = "GENERATOR", _("Generator dispatch")                  # 油机发电
+        OPENING = "OPENING", _("Opening balance")                         # 历史数据
 
     class Status(models.TextChoices):
         TOWER = "TOWER", _("Tower-borne")          # never pushed: nobody to confirm it
@@ -131,7 +138,7 @@ class Line(models.Model):
         SUPERSEDED = "SUPERSEDED", _("Settled by adjustment")
         HELD = "HELD", _("Held by audit")             # allocated, push held by a finding
 
-    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     bill = models.ForeignKey("bills.Bill", on_delete=models.PROTECT, null=True, blank=True,
                              related_name="lines")
     site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, related_name="lines")
@@ -193,6 +200,9 @@ class Line(models.Model):
             models.UniqueConstraint(fields=["tenancy", "month"],
                                     condition=models.Q(kind="LUMP_SUM"),
                                     name="uniq_lump_sum_line"),
+            models.UniqueConstraint(fields=["tenancy", "month"],
+                                    condition=models.Q(kind="SITE_FEE_LUMP_SUM"),
+                                    name="uniq_site_fee_line"),
         ]
 
     def __str__(self):

@@ -1,0 +1,1 @@
+"""暂估与总账 Accruals and the general ledger (DOMAIN.md §7)."""

@@ -1,0 +1,1 @@
+"""转改直 Resupply to direct supply (DOMAIN.md §7)."""

@@ -1,0 +1,1 @@
+"""拆站 Decommissioning (DOMAIN.md §7)."""

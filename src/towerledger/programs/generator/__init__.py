@@ -1,0 +1,1 @@
+"""油机发电 Generator dispatch (DOMAIN.md §7)."""

@@ -1,0 +1,1 @@
+"""历史数据 Opening balances (DOMAIN.md §7)."""

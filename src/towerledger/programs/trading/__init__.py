@@ -1,0 +1,1 @@
+"""市场化交易 Market trading (DOMAIN.md §7)."""

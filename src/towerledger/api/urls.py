@@ -21,6 +21,7 @@ from towerledger.api.routers import (
     tax_factors,
     tenancies,
 )
+from towerledger.api.routers.programs import routers as program_routers
 
 api = NinjaAPI(
     title="towerledger API",
@@ -45,3 +46,5 @@ api.add_router("/v1/disputes", lines.disputes_router)
 api.add_router("/v1/statements", statements.router)
 api.add_router("/v1/receipts", statements.receipts_router)
 api.add_router("/v1/corrections", corrections.router)
+for prefix, router in program_routers():   # the programs' (api.routers.programs)
+    api.add_router(prefix, router)

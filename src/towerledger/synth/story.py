@@ -53,8 +53,12 @@ def replay(written, user=None, seed: int = 1, today: date | None = None, progres
     settings.TOWERLEDGER_ALLOCATE_ON_PAY = False   # the replay pushes on its own calendar
     for p in Province.objects.all():
         MatchSetting.objects.get_or_create(province=p, defaults={"oldest_first": True})
+    from towerledger.synth import programs
+
     n = len(written.months)
     try:
+        if written.months:
+            programs.begin(user, rng, _month_of(written.months[0]["bills"]), today)
         for i, files in enumerate(written.months):
             share = _progress_share(i, n)
             for kind in ("submeter", "smartmeter"):
@@ -77,6 +81,7 @@ def replay(written, user=None, seed: int = 1, today: date | None = None, progres
                 allocate_bills(ids, user, today=day)
             _operators_answer(rng, share, month, end, today, confirm_lines, Line)
             _disputes(rng, i, month, today)
+            programs.month(user, rng, month, today)
             as_of = min(end + timedelta(days=1), today)
             run_deadlines(as_of)
             if end < today:
@@ -91,6 +96,7 @@ def replay(written, user=None, seed: int = 1, today: date | None = None, progres
                     pass   # the last, unfinished month stays open
             if progress:
                 progress(month)
+        programs.end(user, rng, today)
     finally:
         settings.TOWERLEDGER_ALLOCATE_ON_PAY = was
 

@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from towerledger.web import (
     audit_log,
@@ -19,6 +19,8 @@ from towerledger.web import (
     views,
 )
 from towerledger.web.params import SiteCodeConverter
+from towerledger.web.programs import MODULES as PROGRAMS
+from towerledger.web.programs import hub
 
 # a site's URL holds any stored code, "/" included (web.params.SiteCodeConverter)
 register_converter(SiteCodeConverter, "sitecode")
@@ -26,6 +28,9 @@ register_converter(SiteCodeConverter, "sitecode")
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth.LoginView.as_view(), name="login"),
+    path("programs/", hub.hub, name="programs"),
+    # each program's pages (web.programs.<name>.urlpatterns), at the root under their names
+    *[path("", include(f"towerledger.web.programs.{name}")) for name in PROGRAMS],
     path("logout/", auth.auth_views.LogoutView.as_view(), name="logout"),
     path("sites/", views.sites, name="sites"),
     path("sites/<sitecode:code>/", views.site, name="site"),

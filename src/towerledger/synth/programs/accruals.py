@@ -1,0 +1,1 @@
+"""The accruals program in the synthetic province (hooks: see synth.programs)."""

@@ -1,0 +1,1 @@
+"""The conversion program in the synthetic province (hooks: see synth.programs)."""

@@ -1,0 +1,1 @@
+"""The decommission program in the synthetic province (hooks: see synth.programs)."""

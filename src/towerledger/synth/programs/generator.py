@@ -1,0 +1,1 @@
+"""The generator program in the synthetic province (hooks: see synth.programs)."""

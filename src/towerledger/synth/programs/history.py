@@ -1,0 +1,1 @@
+"""The history program in the synthetic province (hooks: see synth.programs)."""

@@ -1,0 +1,1 @@
+"""The quality program in the synthetic province (hooks: see synth.programs)."""

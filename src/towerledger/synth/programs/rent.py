@@ -1,0 +1,1 @@
+"""The rent program in the synthetic province (hooks: see synth.programs)."""

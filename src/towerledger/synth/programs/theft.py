@@ -1,0 +1,1 @@
+"""The theft program in the synthetic province (hooks: see synth.programs)."""

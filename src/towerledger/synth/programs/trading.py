@@ -1,0 +1,1 @@
+"""The trading program in the synthetic province (hooks: see synth.programs)."""

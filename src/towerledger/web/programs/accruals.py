@@ -1,0 +1,4 @@
+"""Pages of the accruals program."""
+
+urlpatterns = []
+HUB = []

@@ -1,0 +1,4 @@
+"""Pages of the conversion program."""
+
+urlpatterns = []
+HUB = []

@@ -1,0 +1,4 @@
+"""Pages of the decommission program."""
+
+urlpatterns = []
+HUB = []

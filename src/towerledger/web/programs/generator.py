@@ -1,0 +1,4 @@
+"""Pages of the generator program."""
+
+urlpatterns = []
+HUB = []

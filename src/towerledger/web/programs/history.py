@@ -1,0 +1,4 @@
+"""Pages of the history program."""
+
+urlpatterns = []
+HUB = []

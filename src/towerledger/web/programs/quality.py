@@ -1,0 +1,4 @@
+"""Pages of the quality program."""
+
+urlpatterns = []
+HUB = []

@@ -1,0 +1,4 @@
+"""Pages of the rent program."""
+
+urlpatterns = []
+HUB = []

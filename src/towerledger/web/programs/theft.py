@@ -1,0 +1,4 @@
+"""Pages of the theft program."""
+
+urlpatterns = []
+HUB = []

@@ -1,0 +1,4 @@
+"""Pages of the trading program."""
+
+urlpatterns = []
+HUB = []

@@ -21,6 +21,13 @@ from towerledger.domain import audits
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
 
 BATCH = 5000  # bills per transaction and per round of fact queries
+
+# Checks whose facts live in a higher layer (a program's contracts: market trading's
+# discount, …) register here from their app's ready():
+# ``check(bills: list[dict of BILL_FIELDS], rules: {account_id: {code: RuleConfig}})
+# -> {bill pk: [audits.Finding]}``; a check honours its rule's ``enabled`` and severity,
+# and its code has a row in ``domain.audits._RULES`` so the audit-rules page configures it.
+EXTRA_CHECKS: list[Callable[[list[dict], dict], dict]] = []
 BILL_FIELDS = ("pk", "account_id", "bill_no", "period_start", "period_end", "amount", "kwh",
                "unit_price", "start_reading", "end_reading", "multiplier", "loss_kwh",
                "invoice_type", "meter_changed", "old_meter_end_reading",
@@ -52,6 +59,9 @@ def _audit_batch(pks) -> int:
         before = [h for h in history[b["account_id"]] if h.key < b["pk"]]
         findings[b["pk"]] = audits.audit_bill(facts, accounts[b["account_id"]], before,
                                               loads[b["pk"]], rules[b["account_id"]])
+    for check in EXTRA_CHECKS:
+        for pk, extra in check(bills, rules).items():
+            findings[pk] = [*findings.get(pk, []), *extra]
     open_flags = _store_flags(findings)
     _set_counters(bills, open_flags)
     return sum(len(f) for f in findings.values())

@@ -122,6 +122,7 @@ _RULES = {
                   {"bills_running": _d(3), "tolerance_pct": _d("0.1")}),
     "NO_TENANT": ("无租户期间", "Days without a tenant", WARN, {}),
     "INVOICE": ("转供电无发票", "Resupply without invoice", WARN, {}),
+    "SITE_ARCHIVED": ("站址已归档", "Site archived", BLOCK, {}),   # programs.decommission
 }
 
 # Findings of the allocation (分摊, DOMAIN.md §3), stored on the bill like the audits'. They

@@ -25,6 +25,7 @@ class SiteType(StrEnum):
 class SiteStatus(StrEnum):
     ACTIVE = "ACTIVE"
     DECOMMISSIONED = "DECOMMISSIONED"
+    ARCHIVED = "ARCHIVED"   # 已归档: decommissioning finished; nothing allocates to it (§7)
 
 
 class SettlementMode(StrEnum):
@@ -72,7 +73,7 @@ ZH = {
     "CMCC": "中国移动", "CUCC": "中国联通", "CTCC": "中国电信", "CBN": "中国广电",
     "OTHER": "拓展客户",
     "MACRO": "宏站", "INDOOR": "室分", "SMALL": "微站", "ROOM": "机房",
-    "ACTIVE": "在用", "DECOMMISSIONED": "已拆除",
+    "ACTIVE": "在用", "DECOMMISSIONED": "已拆除", "ARCHIVED": "已归档",
     "RESALE": "转售", "ON_BEHALF": "代垫", "LUMP_SUM": "包干",
     "DIRECT": "直供电", "RESUPPLY": "转供电",
     "GRID": "供电局", "LANDLORD": "业主", "PROPERTY": "物业", "THIRD_PARTY": "第三方",
@@ -89,6 +90,7 @@ EN = {
     "CBN": "China Broadnet", "OTHER": "other customers",
     "MACRO": "macro site", "INDOOR": "indoor coverage", "SMALL": "small cell",
     "ROOM": "equipment room", "ACTIVE": "in service", "DECOMMISSIONED": "decommissioned",
+    "ARCHIVED": "archived",
     "RESALE": "resale", "ON_BEHALF": "paid on behalf", "LUMP_SUM": "lump sum",
     "DIRECT": "direct supply", "RESUPPLY": "resupply",
     "GRID": "grid company", "LANDLORD": "landlord", "PROPERTY": "property manager",

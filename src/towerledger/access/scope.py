@@ -26,6 +26,10 @@ PATHS = {
     "settlement.dispute": ("line__city", "line__operator"),
     "collection.statement": ("city", "operator"),
     "collection.receipt": ("city", "operator"),
+    "generator.outage": ("site__county__city", None),
+    "generator.run": ("site__county__city", None),
+    "generator.finding": ("run__site__county__city", None),
+    "generator.monthfigures": ("city", None),
 }
 
 # Paths that fan out (one row reachable through several sites) need a distinct narrowing.

@@ -7,12 +7,12 @@ DEMO_DATA ?= $(CURDIR)/data/demo
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST  := $(BIN)/python -m pytest -n $(JOBS) --durations=15
 
-.PHONY: install demo test test-sqlite test-postgres chromium postgres bench lint messages clean
+.PHONY: install demo test test-sqlite test-postgres chromium java postgres bench lint messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev,spark]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -22,7 +22,7 @@ demo: install
 	TOWERLEDGER_DATA=$(DEMO_DATA) $(BIN)/towerledger demo
 
 ## make test: install, then every test on SQLite and on PostgreSQL
-test: install chromium postgres
+test: install chromium java postgres
 	$(MAKE) --no-print-directory test-sqlite test-postgres
 
 test-sqlite: install
@@ -36,6 +36,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+# Debian's Java 17 runs Spark in local mode for the meter-analytics engine test.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing Debian's Java 17 for Spark (meter analytics)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
 # Start the installed PostgreSQL cluster if it is stopped.
 postgres:

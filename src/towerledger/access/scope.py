@@ -26,6 +26,8 @@ PATHS = {
     "settlement.dispute": ("line__city", "line__operator"),
     "collection.statement": ("city", "operator"),
     "collection.receipt": ("city", "operator"),
+    "accruals.accrual": ("account__splits__site__county__city", None),
+    "accruals.accrualpart": ("site__county__city", None),
     "generator.outage": ("site__county__city", None),
     "generator.run": ("site__county__city", None),
     "generator.finding": ("run__site__county__city", None),
@@ -33,7 +35,8 @@ PATHS = {
 }
 
 # Paths that fan out (one row reachable through several sites) need a distinct narrowing.
-FAN_OUT = {"sites.site", "sites.supplyaccount", "sites.allocationrule", "bills.bill", "bills.flag"}
+FAN_OUT = {"sites.site", "sites.supplyaccount", "sites.allocationrule", "bills.bill", "bills.flag",
+           "accruals.accrual"}
 
 
 def profile_of(user):

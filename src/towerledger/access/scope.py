@@ -32,11 +32,18 @@ PATHS = {
     "generator.run": ("site__county__city", None),
     "generator.finding": ("run__site__county__city", None),
     "generator.monthfigures": ("city", None),
+    "rent.landlord": ("contracts__site__county__city", None),
+    "rent.rentcontract": ("site__county__city", "site__tenancies__operator"),
+    "rent.scheduleitem": ("contract__site__county__city", None),
+    "rent.rentpayment": ("contract__site__county__city", None),
+    "rent.sitefeeagreement": ("tenancy__site__county__city", "tenancy__operator"),
+    "rent.rentfinding": ("contract__site__county__city", None),
+    "rent.rentmonth": ("city", None),
 }
 
 # Paths that fan out (one row reachable through several sites) need a distinct narrowing.
 FAN_OUT = {"sites.site", "sites.supplyaccount", "sites.allocationrule", "bills.bill", "bills.flag",
-           "accruals.accrual"}
+           "accruals.accrual", "rent.landlord", "rent.rentcontract"}
 
 
 def profile_of(user):

@@ -88,6 +88,10 @@ ACTIONS = {
     "tax_factor.change": ("修改税负因子", "tax factor changed"),
     "tax_factor.withdraw": ("撤回税负因子", "tax factor withdrawn"),
     "tax_factor.import": ("导入税负因子", "tax factors imported"),
+    "rent.contract": ("登记场租合同", "rent contract saved"),
+    "rent.pay": ("场租付款", "rent paid"),
+    "rent.terminate": ("终止场租合同", "rent contract terminated"),
+    "rent.site_fee": ("登记场地费包干", "site fee agreement saved"),
 }
 
 # What each object type is, in Chinese and English (an import's type is its file kind).
@@ -97,4 +101,6 @@ OBJECTS = {
     "statement": ("对账单", "statement"), "receipt": ("回款", "receipt"),
     "account": ("电费户号", "supply account"), "month": ("月份", "month"),
     "audit_rule": ("稽核规则", "audit rule"), "tax_factor": ("税负因子", "tax factor"),
+    "rent_contract": ("场租合同", "rent contract"), "rent_payment": ("场租付款", "rent payment"),
+    "site_fee_agreement": ("场地费包干协议", "site fee agreement"),
 }

@@ -32,6 +32,10 @@ PATHS = {
     "generator.run": ("site__county__city", None),
     "generator.finding": ("run__site__county__city", None),
     "generator.monthfigures": ("city", None),
+    "conversion.project": ("account__splits__site__county__city", None),
+    "conversion.estimate": ("account__splits__site__county__city", None),
+    "trading.contract": ("enrolments__account__splits__site__county__city", None),
+    "trading.enrolment": ("account__splits__site__county__city", None),
     "rent.landlord": ("contracts__site__county__city", None),
     "rent.rentcontract": ("site__county__city", "site__tenancies__operator"),
     "rent.scheduleitem": ("contract__site__county__city", None),
@@ -44,6 +48,7 @@ PATHS = {
 # Paths that fan out (one row reachable through several sites) need a distinct narrowing.
 FAN_OUT = {"sites.site", "sites.supplyaccount", "sites.allocationrule", "bills.bill", "bills.flag",
            "accruals.accrual", "rent.landlord", "rent.rentcontract"}
+FAN_OUT |= {"conversion.project", "conversion.estimate", "trading.contract", "trading.enrolment"}
 
 
 def profile_of(user):

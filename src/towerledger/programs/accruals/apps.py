@@ -1,3 +1,4 @@
+"""暂估与总账 Accruals and the general ledger (DOMAIN.md §7)."""
 from django.apps import AppConfig
 
 
@@ -5,3 +6,9 @@ class AccrualsConfig(AppConfig):
     name = "towerledger.programs.accruals"
     label = "accruals"
     verbose_name = "暂估与总账 Accruals and the general ledger"
+
+    def ready(self):
+        from towerledger.analysis.close import month_closing
+        from towerledger.programs.accruals.services import on_month_closing
+
+        month_closing.connect(on_month_closing, dispatch_uid="accruals.month_closing")

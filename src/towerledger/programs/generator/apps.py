@@ -1,3 +1,4 @@
+"""油机发电 Generator dispatch (DOMAIN.md §7)."""
 from django.apps import AppConfig
 
 
@@ -5,3 +6,11 @@ class GeneratorConfig(AppConfig):
     name = "towerledger.programs.generator"
     label = "generator"
     verbose_name = "油机发电 Generator dispatch"
+
+    def ready(self):
+        from towerledger.analysis.close import month_closing, month_snapshots
+        from towerledger.programs.generator import kinds, services
+
+        kinds.register_kinds()
+        month_closing.connect(services.on_month_closing, dispatch_uid="generator-closing")
+        month_snapshots.connect(services.on_month_snapshots, dispatch_uid="generator-snapshots")

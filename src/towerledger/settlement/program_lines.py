@@ -26,7 +26,7 @@ in the same transaction.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -64,6 +64,11 @@ class Charge:
     active_days: int = 0
     bill_id: int | None = None
     extra: dict = field(default_factory=dict)   # stored in the trace beside the explanation
+    # a line taken over from a legacy ledger (OPENING) keeps its original dates: pushed on
+    # ``push_date`` (default ``today``), confirmed on ``confirmed_on`` (default: pushed for
+    # confirmation, or confirmed at birth for a credit)
+    push_date: date | None = None
+    confirmed_on: date | None = None
 
 
 def receivable_of(charge: Charge) -> tuple[Decimal, Decimal]:
@@ -104,21 +109,27 @@ def push_program_lines(kind: str, charges: list[Charge], *, user, reference: str
         code = site["site_code"]
         tower = not c.operator_id
         tax, receivable = (ZERO, ZERO) if tower else receivable_of(c)
+        pushed_on = c.push_date or today
         if tower:
             status, due, confirmed = Line.Status.TOWER, None, None
-        elif receivable > 0:
-            days = terms(c.operator_id, site["county__city__province_id"], today)
+        elif receivable > 0 and c.confirmed_on is None:
+            days = terms(c.operator_id, site["county__city__province_id"], pushed_on)
             status, due, confirmed = (Line.Status.PUSHED,
-                                      today + timedelta(days=days.confirm_within_days), None)
+                                      pushed_on + timedelta(days=days.confirm_within_days),
+                                      None)
         else:
-            status, due, confirmed = Line.Status.CONFIRMED, None, now
+            status, due, confirmed = Line.Status.CONFIRMED, None, (
+                now if c.confirmed_on is None else timezone.make_aware(
+                    datetime.combine(c.confirmed_on, time(12))))
         lines.append(Line(
             kind=kind, bill_id=c.bill_id, site_id=c.site_id, city_id=site["county__city_id"],
             tenancy_id=c.tenancy_id, operator_id=c.operator_id, mode=c.mode, month=month,
             period_start=c.period_start, period_end=c.period_end, active_days=c.active_days,
             share=c.share, cost_share=cost, tax_factor=c.tax_factor if not tower else ZERO,
             tax_amount=tax, receivable=receivable, status=status,
-            pushed_at=None if tower else now, push_date=None if tower else today,
+            pushed_at=None if tower else (now if c.push_date is None else timezone.make_aware(
+                datetime.combine(c.push_date, time(12)))),
+            push_date=None if tower else pushed_on,
             confirm_due=due, confirmed_at=confirmed))
         traces.append({"program": kind, **c.extra, **c.explanation})
         if tower:

@@ -42,7 +42,8 @@ def day_end(day: date) -> datetime:
 @dataclass(frozen=True)
 class Roots:
     """Which chains: by the original's push date, or by the original being an allocation
-    line of a bill paid in a date range (当年垫付), and optionally by site or operator."""
+    line of a bill paid in a date range (当年垫付) or an opening line (legacy ledger) pushed
+    in it, and optionally by site or operator."""
 
     pushed_from: date | None = None
     pushed_to: date | None = None
@@ -62,11 +63,17 @@ class Roots:
         if self.pushed_to:
             q &= Q(chain_date__lte=self.pushed_to)
         if self.allocation_paid_from or self.allocation_paid_to:
-            q &= Q(chain_kind=Line.Kind.ALLOCATION)
-        if self.allocation_paid_from:
-            q &= Q(**{f"{p}bill__paid_date__gte": self.allocation_paid_from})
-        if self.allocation_paid_to:
-            q &= Q(**{f"{p}bill__paid_date__lte": self.allocation_paid_to})
+            # the advances of a period: allocation lines of bills paid in it, and the
+            # legacy ledger's lines taken over (OPENING, programs.history) pushed in it —
+            # the legacy ledger's push date stands for its advance date
+            paid, legacy = Q(chain_kind=Line.Kind.ALLOCATION), Q(chain_kind=Line.Kind.OPENING)
+            if self.allocation_paid_from:
+                paid &= Q(**{f"{p}bill__paid_date__gte": self.allocation_paid_from})
+                legacy &= Q(chain_date__gte=self.allocation_paid_from)
+            if self.allocation_paid_to:
+                paid &= Q(**{f"{p}bill__paid_date__lte": self.allocation_paid_to})
+                legacy &= Q(chain_date__lte=self.allocation_paid_to)
+            q &= paid | legacy
         if self.site_ids is not None:
             q &= Q(**{f"{p}site_id__in": self.site_ids})
         if self.operator_ids is not None:

@@ -336,7 +336,8 @@ def django(args: Annotated[list[str], typer.Argument(help="a Django management c
 EXTENSIONS = ("towerledger.synth.commands", "towerledger.bills.commands",
               "towerledger.settlement.commands", "towerledger.collection.commands",
               "towerledger.analysis.commands",
-              "towerledger.api.commands", "towerledger.access.commands")
+              "towerledger.api.commands", "towerledger.access.commands",
+              "towerledger.programs.accruals.commands")
 
 
 def _register_extensions():

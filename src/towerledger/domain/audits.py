@@ -122,6 +122,10 @@ _RULES = {
                   {"bills_running": _d(3), "tolerance_pct": _d("0.1")}),
     "NO_TENANT": ("无租户期间", "Days without a tenant", WARN, {}),
     "INVOICE": ("转供电无发票", "Resupply without invoice", WARN, {}),
+    # meters: bill kWh vs smart meter / DC load / 3-month baseline (the analytics job)
+    "THEFT_SUSPECT": ("偷电嫌疑", "Suspected theft", WARN,
+                      {"over_pct": _d(30), "voltage": _d("53.5"), "pue": _d("1.6"),
+                       "hours": _d(24)}),
     "SITE_ARCHIVED": ("站址已归档", "Site archived", BLOCK, {}),   # programs.decommission
 }
 
@@ -251,6 +255,7 @@ _COMPARED = {
                     KWH),
     "BENCH_DC": (("直流负载标杆电量", "DC-load benchmark"), ("账单电量", "kWh billed"), KWH),
     "BENCH_SMART": (("智能电表电量", "smart meter"), ("账单电量", "kWh billed"), KWH),
+    "THEFT_SUSPECT": (("智能电表电量", "smart meter"), ("账单电量", "kWh billed"), KWH),
     "YOY": (("去年同期日均", "same period last year"), ("本期日均", "this bill"), PER_DAY),
     "MOM": (("上期日均", "previous bill"), ("本期日均", "this bill"), PER_DAY),
 }
@@ -266,6 +271,10 @@ _PLAIN = {
     "period_days": (("计费天数", "days billed"), DAYS),
     "invoice_type": (("票据", "invoice"), None),
     "bills": (("相同的前几期", "same as bills"), None),
+    "dc_benchmark": (("直流负载标杆电量", "DC-load benchmark"), KWH),
+    "baseline_per_day": (("前3个月日均", "3-month baseline"), PER_DAY),
+    "actual_per_day": (("本期日均", "this bill"), PER_DAY),
+    "score": (("嫌疑评分", "suspicion score"), None),
 }
 
 

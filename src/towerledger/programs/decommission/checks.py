@@ -1,0 +1,80 @@
+"""What the decommissioning adds to the rest of the ledger: the bill audit rule
+SITE_ARCHIVED (bills.audit.EXTRA_CHECKS) and the refusal of master-data rows for archived
+sites in imports (tenancies, allocation rules, account splits, the rent program's kinds)."""
+
+from collections import defaultdict
+from dataclasses import replace
+
+from towerledger.db.bulk import OneOf, chunked
+from towerledger.domain import decommission as dom
+from towerledger.domain.codes import SiteStatus
+from towerledger.exchange.registry import KINDS, register
+from towerledger.importers.schema import RowError
+from towerledger.sites.models import AccountSite, Site
+
+
+def site_archived(bills: list[dict], rules: dict) -> dict:
+    """bills.audit's extra check: bills of accounts feeding an archived site."""
+    account_ids = {b["account_id"] for b in bills}
+    archived = defaultdict(list)
+    for acc, code, day in AccountSite.objects.filter(
+            OneOf("account_id", account_ids), site__status=SiteStatus.ARCHIVED).values_list(
+            "account_id", "site__site_code", "site__decommission_date"):
+        archived[acc].append((code, day))
+    out = {}
+    for b in bills:
+        if b["account_id"] not in archived:
+            continue
+        rule = rules.get(b["account_id"], {}).get(dom.SITE_ARCHIVED)
+        if rule is None or not rule.enabled:
+            continue
+        found = dom.archived_finding(b["period_end"], archived[b["account_id"]], rule.severity)
+        if found:
+            out[b["pk"]] = [found]
+    return out
+
+
+# ---- imports -----------------------------------------------------------------------------
+
+GUARDED = ("tenancies", "rules", "accounts")   # and every kind of the rent program
+
+
+def archived_rows(records: list[dict]) -> list[RowError]:
+    """Rows naming an archived site are refused; a tenancy row that ends the tenancy by the
+    decommission date is allowed (a fix, never a new allocation)."""
+    codes = {r.get("site_code") for r in records if r.get("site_code")}
+    if not codes:
+        return []
+    archived = {}
+    for part in chunked(sorted(codes)):
+        archived.update(Site.objects.filter(OneOf("site_code", part),
+                                            status=SiteStatus.ARCHIVED)
+                        .values_list("site_code", "decommission_date"))
+    errors = []
+    for r in records:
+        code = r.get("site_code")
+        if code not in archived:
+            continue
+        if "tenancy_id" in r and dom.archived_row_allowed(archived[code], r.get("end_date")):
+            continue
+        errors.append(RowError(r["_row"], "site_code",
+                               f"站址 {code} 已归档（拆站），不能再导入其数据；如需恢复请先重新启用站址",
+                               f"site {code} is archived (decommissioned): its data cannot be "
+                               "imported; reopen the site first"))
+    return errors
+
+
+def _guarded(check):
+    def guarded_check(records):
+        return archived_rows(records) + check(records)
+    guarded_check.archive_guard = True
+    return guarded_check
+
+
+def guard_imports():
+    for name, kind in list(KINDS.items()):
+        rent = kind.name.startswith("rent") or ".rent." in getattr(kind.check, "__module__", "")
+        if (name in GUARDED or rent) and kind.importable and kind.check is not None and \
+                not getattr(kind.check, "archive_guard", False) and \
+                any(f.name == "site_code" for f in kind.schema.fields):
+            register(replace(kind, check=_guarded(kind.check)))

@@ -1,0 +1,112 @@
+"""拆站 on the small province: ZZ001 (account A-100, 100 %; CMCC, CUCC, CTCC) is
+decommissioned on 2024-06-15 through the checklist; it cannot be archived while May's bill is
+unpaid; the tenancies end through the tenancies import (June allocates to the operators only
+up to the 15th); once archived, July's bill is held by SITE_ARCHIVED and tenancy rows for
+the site are refused; reopening lifts both."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from tests.helpers import TENANCIES_HEADER, write_csv
+from tests.integration.test_bills import MAY, bill, import_bills
+from towerledger.access.models import AuditEntry
+from towerledger.bills import services as bill_services
+from towerledger.bills.models import Flag
+from towerledger.domain.codes import SiteStatus
+from towerledger.exchange.services import run_import
+from towerledger.programs.decommission import services as svc
+from towerledger.programs.decommission.models import CaseEvent
+from towerledger.settlement.models import Line
+from towerledger.sites.models import Site, Tenancy
+
+D = Decimal
+DAY = date(2024, 6, 15)
+JUNE = ["B-2406", "A-100", "2024-06-01", "2024-06-30", "14320", "18500", "1", "", "4180",
+        "1.10", "4598.00", "", "GENERAL", "2024-07-02", "PAY-2406"]
+JULY = ["B-2407", "A-100", "2024-07-01", "2024-07-31", "18500", "18600", "1", "", "100",
+        "1.10", "110.00", "", "GENERAL", "2024-08-02", "PAY-2407"]
+
+
+def open_items(case):
+    return {s.code: [en for _, en in s.open] for s in svc.checklist(case)}
+
+
+@pytest.mark.django_db
+def test_decommission_checklist_archive_and_after(users, tmp_path):
+    clerk = users["clerk_zz"]
+    assert import_bills(tmp_path, [MAY], name="may.csv").stored   # unpaid
+    case = svc.request(clerk, "ZZ001", DAY, "业主收回场地")
+    items = open_items(case)
+    assert len(items["TENANCIES"]) == 3
+    assert items["READINGS"] == ["account A-100 has no final meter reading"]
+    assert "bill B-2405 of account A-100 is not paid" in items["BILLS"]
+    assert items["ACCOUNTS"] == ["account A-100 is not closed"]
+
+    with pytest.raises(svc.DecommissionError) as refused:
+        svc.archive(clerk, case.pk, "试归档")
+    assert "B-2405" in refused.value.en
+    assert Site.objects.get(site_code="ZZ001").status == SiteStatus.ACTIVE
+    # another city's clerk does not see the case
+    with pytest.raises(svc.DecommissionError):
+        svc.end_tenancies(users["clerk_ly"], case.pk, "越权")
+
+    # the tenancies end on the date through the tenancies import
+    assert svc.end_tenancies(clerk, case.pk, "运营商退租") == 3
+    assert set(Tenancy.objects.filter(site__site_code="ZZ001")
+               .values_list("end_date", flat=True)) == {DAY}
+    assert AuditEntry.objects.filter(action="import", object_type="tenancies").exists()
+    assert open_items(case)["TENANCIES"] == []
+
+    # June allocates to the operators up to the 15th: 15/30 of 4,598.00; the rest is borne
+    assert import_bills(tmp_path, [JUNE], name="june.csv").stored
+    june = bill("A-100", "B-2406")
+    ops = Line.objects.filter(bill=june, operator__isnull=False).aggregate(s=Sum("cost_share"))
+    assert ops["s"] == D("2299.00")
+    tower = Line.objects.filter(bill=june, operator__isnull=True).aggregate(s=Sum("cost_share"))
+    assert tower["s"] == D("2299.00")
+
+    # May is paid (and allocated at once): the bills are settled up to the date
+    bill_services.pay_bills([bill("A-100", "B-2405").pk], clerk, date(2024, 7, 5), "补缴")
+    assert open_items(case)["BILLS"] == []
+    with pytest.raises(svc.DecommissionError):
+        svc.close_account(clerk, case.pk, "A-100", date(2024, 6, 20), "销户")   # no reading
+    svc.record_reading(clerk, case.pk, "A-100", D("18500"), date(2024, 6, 15), "最终抄表")
+    svc.close_account(clerk, case.pk, "A-100", date(2024, 6, 20), "供电局销户")
+    assert svc.terminate_rent(clerk, case.pk, "无场租") == 0
+    assert all(s.done for s in svc.checklist(case) if s.code != "ARCHIVE")
+
+    svc.archive(clerk, case.pk, "拆站完成")
+    site = Site.objects.get(site_code="ZZ001")
+    assert (site.status, site.decommission_date) == (SiteStatus.ARCHIVED, DAY)
+    steps = list(CaseEvent.objects.filter(case=case).values_list("step", "user__username"))
+    assert [s for s, _ in steps] == ["REQUEST", "REFUSED", "TENANCIES", "READINGS", "ACCOUNTS",
+                                     "RENT", "ARCHIVE"]
+    assert {u for _, u in steps} == {"clerk_zz"}
+
+    # a later bill for the site is flagged SITE_ARCHIVED (BLOCK) and not allocated
+    assert import_bills(tmp_path, [JULY], name="july.csv").stored
+    july = bill("A-100", "B-2407")
+    flag = Flag.objects.get(bill=july, code="SITE_ARCHIVED")
+    assert (flag.severity, flag.status, july.status) == ("BLOCK", "OPEN", "UNPAID")
+    assert flag.figures["sites"] == ["ZZ001"]
+    assert not Line.objects.filter(bill=july).exists()
+
+    # tenancy rows for the archived site are refused; a row ending one by the date is not
+    new = ["T-ZZ001-CBN", "ZZ001", "CBN", "2024-07-01", "", "RESALE", "", "1300", "10", ""]
+    result = run_import("tenancies", write_csv(tmp_path / "t.csv", TENANCIES_HEADER, [new]),
+                        clerk)
+    assert not result.stored
+    assert [(e.column, "archived" in e.en) for e in result.errors] == [("site_code", True)]
+    fix = ["T-ZZ001-CMCC", "ZZ001", "CMCC", "2024-01-01", "2024-06-10", "RESALE", "", "3500",
+           "40", ""]
+    assert run_import("tenancies", write_csv(tmp_path / "f.csv", TENANCIES_HEADER, [fix]),
+                      clerk).stored
+
+    # reopened with a reason: the site is active again and July's hold is lifted
+    svc.reopen(clerk, case.pk, "运营商重新进场")
+    assert Site.objects.get(site_code="ZZ001").status == SiteStatus.ACTIVE
+    assert not Flag.objects.filter(bill=july, code="SITE_ARCHIVED", status="OPEN").exists()
+    assert CaseEvent.objects.filter(case=case, step="REOPEN", reason="运营商重新进场").exists()

@@ -335,7 +335,7 @@ def django(args: Annotated[list[str], typer.Argument(help="a Django management c
 # Each business area adds its own subcommands: a module with ``register(app)``.
 EXTENSIONS = ("towerledger.synth.commands", "towerledger.bills.commands",
               "towerledger.settlement.commands", "towerledger.collection.commands",
-              "towerledger.analysis.commands",
+              "towerledger.analysis.commands", "towerledger.meters.commands",
               "towerledger.api.commands", "towerledger.access.commands",
               "towerledger.programs.accruals.commands")
 

@@ -126,6 +126,7 @@ _RULES = {
     "THEFT_SUSPECT": ("偷电嫌疑", "Suspected theft", WARN,
                       {"over_pct": _d(30), "voltage": _d("53.5"), "pue": _d("1.6"),
                        "hours": _d(24)}),
+    "TRADING_DISCOUNT": ("市场化交易优惠未体现", "Trading discount missing", WARN, {}),
     "SITE_ARCHIVED": ("站址已归档", "Site archived", BLOCK, {}),   # programs.decommission
 }
 

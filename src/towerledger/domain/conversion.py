@@ -50,7 +50,8 @@ def next_state(state: str, step: str) -> str:
     if state not in sources:
         zh, en = STATE_LABELS.get(state, (state, state))
         raise DomainError(f"项目处于「{zh}」状态，不能执行该操作",
-                          f"a {en} project cannot take the step {step}", ErrorCode.CONFLICT)
+                          f"a {en} project cannot take the step {step}",
+                          ErrorCode.ILLEGAL_TRANSITION)
     return target
 
 

@@ -59,11 +59,19 @@ def in_period(period_start: date, period_end: date, start: date, end: date) -> b
     return start <= period_end <= end
 
 
-def bill_saving(kwh: Decimal | None, terms: Terms) -> Decimal:
-    """kWh × (catalogue price − traded price), to the fen."""
+def bill_saving(kwh: Decimal | None, terms: Terms, unit_price: Decimal | None = None
+                ) -> Decimal:
+    """kWh × (catalogue price − traded price), to the fen — what the bill realised: a bill
+    billed above the traded price (the discount missing, a TRADING_DISCOUNT finding)
+    realised only ``catalogue − billed price`` per kWh (nothing at the catalogue price),
+    never more than the contract's gap nor less than 0. ``unit_price`` None: the bill is
+    taken to honour the contract."""
     if not kwh:
         return Decimal("0.00")
-    return fen(Decimal(kwh) * terms.gap)
+    gap = terms.gap
+    if unit_price is not None:
+        gap = min(gap, max(Decimal(0), terms.catalogue_price - Decimal(unit_price)))
+    return fen(Decimal(kwh) * gap)
 
 
 def unit_price_of(unit_price: Decimal | None, amount: Decimal | None,

@@ -51,13 +51,14 @@ def enrolled_bills(user, first: date | None = None, last: date | None = None):
     if last:
         qs = qs.filter(period_end__lte=last)
     items = []
-    for pk, acc, start, end, kwh in qs.values_list("pk", "account_id", "period_start",
-                                                   "period_end", "kwh"):
+    for pk, acc, start, end, kwh, price, amount in qs.values_list(
+            "pk", "account_id", "period_start", "period_end", "kwh", "unit_price", "amount"):
         for c in sorted(by_account[acc], key=lambda c: c.code):
             if rules.in_period(start, end, c.start, c.end):
                 items.append({"bill": pk, "account_id": acc, "contract": c.code,
                               "month": month_start(end), "kwh": kwh,
-                              "saving": rules.bill_saving(kwh, c.terms)})
+                              "saving": rules.bill_saving(
+                                  kwh, c.terms, rules.unit_price_of(price, amount, kwh))})
                 break
     return items, qs
 

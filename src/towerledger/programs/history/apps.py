@@ -1,3 +1,4 @@
+"""历史数据 Opening balances (DOMAIN.md §7)."""
 from django.apps import AppConfig
 
 
@@ -5,3 +6,8 @@ class HistoryConfig(AppConfig):
     name = "towerledger.programs.history"
     label = "history"
     verbose_name = "历史数据 Opening balances"
+
+    def ready(self):
+        from towerledger.programs.history.kinds import register_kinds
+
+        register_kinds()   # legacy_ledger, legacy_unapplied

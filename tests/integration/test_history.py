@@ -297,3 +297,41 @@ def test_a_pending_legacy_line_is_confirmed_like_any_other(tmp_path, users):
     confirm_lines([line.pk], users["ctcc_zz"])
     assert Line.objects.confirmed().filter(pk=line.pk).exists()
     assert check_books() == []
+
+
+def test_pages_sign_off_targets_and_the_xlsx_export(tmp_path, users, client):
+    take_over(tmp_path, users["admin"])
+    client.force_login(users["admin"])
+    page = client.get("/programs/history/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "一致 ties" in html and "2,450.00" in html and 'data-ties="0"' not in html
+    assert client.post("/programs/history/sign-off/", {"note": "接管无差异"}).status_code == 302
+    assert SignOff.objects.get().note == "接管无差异"
+    zz = City.objects.get(name="郑州市")
+    client.post("/programs/history/targets/", {
+        "city": zz.pk, "baseline_date": "2024-06-30", "target_date": "2024-12-31",
+        "target_amount": "", "target_rate_pct": "50", "note": "=HYPERLINK(\"x\")"})
+    t = CollectionTarget.objects.get()
+    assert (t.target_rate, t.target_amount) == (D("0.5000"), None)
+    drive = client.get("/programs/history/drive/?as_of=2025-03-01").content.decode()
+    assert "2,600.00" in drive and "1,300.00" in drive and "2,450.00" in drive
+    got = client.get("/programs/history/drive.xlsx?as_of=2025-03-01&part=targets")
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(b"".join(got.streaming_content))
+    ws = openpyxl.load_workbook(path).active
+    values = [[c.value for c in r] for r in ws.iter_rows()]
+    assert values[0][:3] == ["city", "baseline_date", "target_date"]
+    assert values[1][0] == "郑州市" and values[1][8] == 150 and values[1][9] == 1300
+    assert values[1][-1].startswith("'=")                       # formula-safe
+    arrears = client.get("/programs/history/drive.xlsx?as_of=2024-06-30")
+    path.write_bytes(b"".join(arrears.streaming_content))
+    rows = [[c.value for c in r] for r in openpyxl.load_workbook(path).active.iter_rows()]
+    assert rows[0][-2:] == ["age_>365", "outstanding"]
+    assert sum(r[-1] for r in rows[1:]) == 2600
+    # a clerk reads but neither signs nor sets targets; an operator sees neither page
+    client.force_login(users["clerk_zz"])
+    assert client.get("/programs/history/").status_code == 200
+    assert client.post("/programs/history/sign-off/", {"note": "x"}).status_code == 404
+    client.force_login(users["cmcc"])
+    assert client.get("/programs/history/drive/").status_code == 404

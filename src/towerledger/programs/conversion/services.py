@@ -115,6 +115,9 @@ def submit(user, account: SupplyAccount, *, reason: str, submitted_on: date | No
         if not code:
             n = Project.objects.filter(account=account).count() + 1
             code = f"ZGZ-{account.account_no}-{n}"
+        if Project.objects.filter(code=code).exists():
+            raise DomainError(f"项目编号 {code} 已存在", f"project {code} exists",
+                              ErrorCode.CONFLICT)
         p = Project.objects.create(
             code=code, account=account, estimated_cost=fen(estimated_cost),
             price_before=before, direct_price=direct, new_invoice_type=new_invoice_type,

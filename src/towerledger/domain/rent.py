@@ -97,6 +97,19 @@ def annual_rent(c: ContractIn, year: int) -> Decimal:
     return fen(c.annual_rent)
 
 
+def year_of(c: ContractIn, d: date) -> int:
+    """The contract year ``d`` falls in (1 before the start)."""
+    year = 1
+    while add_months(c.start, 12 * year) <= d:
+        year += 1
+    return year
+
+
+def current_rent(c: ContractIn, d: date) -> Decimal:
+    """The annual rent in force on ``d`` (escalation applied)."""
+    return annual_rent(c, year_of(c, d))
+
+
 def _check(c: ContractIn) -> None:
     if c.end < c.start:
         raise ValueError("the contract ends before it starts")

@@ -1,3 +1,4 @@
+"""场租与场地费包干 Site rent and lump-sum site fees (DOMAIN.md §7)."""
 from django.apps import AppConfig
 
 
@@ -5,3 +6,12 @@ class RentConfig(AppConfig):
     name = "towerledger.programs.rent"
     label = "rent"
     verbose_name = "场租与场地费包干 Site rent and lump-sum site fees"
+
+    def ready(self):
+        from towerledger.analysis.close import month_closing, month_snapshots
+        from towerledger.programs.rent import receivers
+        from towerledger.programs.rent.kinds import register_kinds
+
+        register_kinds()
+        month_closing.connect(receivers.closing, dispatch_uid="rent.closing")
+        month_snapshots.connect(receivers.snapshots, dispatch_uid="rent.snapshots")

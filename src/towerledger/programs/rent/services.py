@@ -67,7 +67,7 @@ def _snapshot(c: RentContract) -> dict:
 
 # ---- contracts and their schedules ------------------------------------------------------
 
-FIELDS = ("site", "landlord", "start_date", "end_date", "annual_rent", "cycle", "timing",
+FIELDS = ("site", "site_id", "landlord", "landlord_id", "start_date", "end_date", "annual_rent", "cycle", "timing",
           "escalation", "escalation_pct", "escalation_step", "deposit", "pass_through")
 
 
@@ -356,12 +356,13 @@ def in_force(today: date):
 
 
 def city_medians(today: date) -> dict[int, Decimal]:
-    """Median annual rent per site of each city, over contracts in force (a site with two
-    contracts counts their sum)."""
+    """Median annual rent per site of each city, over contracts in force on ``today`` at
+    their rent of that day (escalation applied; a site with two contracts counts their
+    sum)."""
     per_site: dict[tuple[int, int], Decimal] = {}
-    for site, city, rent in in_force(today).values_list("site_id", "site__county__city_id",
-                                                        "annual_rent"):
-        per_site[(city, site)] = per_site.get((city, site), Decimal(0)) + rent
+    for c in in_force(today).select_related("site__county"):
+        key = (c.site.county.city_id, c.site_id)
+        per_site[key] = per_site.get(key, ZERO) + R.current_rent(contract_in(c), today)
     by_city: dict[int, list] = {}
     for (city, _), rent in per_site.items():
         by_city.setdefault(city, []).append(rent)
@@ -379,11 +380,12 @@ def refresh_findings(today: date | None = None, threshold: Decimal | None = None
     hits = set()
     for c in in_force(today).select_related("site__county"):
         med = medians.get(c.site.county.city_id)
-        if med and R.above_benchmark(c.annual_rent, med, threshold):
-            ratio = (c.annual_rent / med).quantize(Decimal("0.0001"))
+        rent = R.current_rent(contract_in(c), today)
+        if med and R.above_benchmark(rent, med, threshold):
+            ratio = (rent / med).quantize(Decimal("0.0001"))
             RentFinding.objects.update_or_create(
                 contract=c, kind="ABOVE_BENCHMARK",
-                defaults={"annual_rent": c.annual_rent, "median": med, "ratio": ratio,
+                defaults={"annual_rent": rent, "median": med, "ratio": ratio,
                           "threshold": threshold, "found_on": today, "resolved": False})
             hits.add(c.pk)
     RentFinding.objects.exclude(contract_id__in=hits).update(resolved=True)
@@ -481,3 +483,27 @@ def site_fee_gaps(month: date, qs_lines=None) -> list[dict]:
 
 __all__ = ["open_items", "terminate_contracts", "save_contract", "record_payment",
            "pass_through", "site_fee_lines", "refresh_findings", "store_month"]
+
+
+@transaction.atomic
+def save_site_fee(tenancy, monthly_fee: Decimal, effective_from: date,
+                  effective_to: date | None = None, *, user=None,
+                  reason: str = "") -> SiteFeeAgreement:
+    """A tenancy's lump-sum site fee from ``effective_from`` (upsert by tenancy and date)."""
+    if monthly_fee < 0:
+        raise RentError("月场地费不能为负", "the monthly fee must not be negative")
+    if effective_to and effective_to < effective_from:
+        raise RentError("失效日早于生效日", "effective_to is before effective_from")
+    a, created = SiteFeeAgreement.objects.get_or_create(
+        tenancy=tenancy, effective_from=effective_from,
+        defaults={"monthly_fee": fen(monthly_fee), "effective_to": effective_to,
+                  "created_by": user if getattr(user, "pk", None) else None})
+    before = None if created else {"monthly_fee": str(a.monthly_fee),
+                                   "effective_to": str(a.effective_to)}
+    a.monthly_fee, a.effective_to = fen(monthly_fee), effective_to
+    a.save(update_fields=["monthly_fee", "effective_to"])
+    record(user, "rent.site_fee", "site_fee_agreement",
+           f"{tenancy.tenancy_id}@{effective_from}", before,
+           {"monthly_fee": str(a.monthly_fee), "effective_to": str(effective_to)},
+           reason or "场地费包干 site fee")
+    return a

@@ -5,6 +5,7 @@ by SITE_ARCHIVED, not allocated."""
 
 import re
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
@@ -42,11 +43,20 @@ def step(page, form, reason, **fields):
     page.click(f"{form} button[type=submit]")
 
 
+def _rent_contract(user):
+    from towerledger.programs.rent.services import save_contract
+
+    return save_contract("RC-ZZ001", user=user, site=Site.objects.get(site_code="ZZ001"),
+                         start_date=date(2024, 1, 1), end_date=date(2026, 12, 31),
+                         annual_rent=Decimal("12000.00"), cycle="YEARLY", timing="ADVANCE")
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_clerk_decommissions_a_site_through_the_checklist(browser, live_server, users,
                                                           tmp_path):
     june = JUNE[:13] + ["", ""]                                    # the final bill, unpaid
     assert import_bills(tmp_path, [MAY, june], name="bills.csv").stored   # both still due
+    contract = _rent_contract(users["clerk_zz"]) if rentlink.available() else None
     clerk = log_in(browser, live_server, "clerk_zz")
     clerk.goto(f"{live_server.url}/programs/")
     clerk.click("text=拆站")
@@ -68,12 +78,13 @@ def test_clerk_decommissions_a_site_through_the_checklist(browser, live_server, 
          read_on="2024-06-15")
     step(clerk, f"{row} form.closing", "供电局销户", closed_on="2024-06-20")
     expect(clerk.locator(row)).to_contain_text("2024-06-20")
-    rent_due = rentlink.available() and rentlink.rent_due(case.site_id)
 
     # May's bill is still due: archiving is refused and says why
     step(clerk, "#archive", "拆站完成")
     expect(clerk.locator(".messages")).to_contain_text("不能归档")
     expect(clerk.locator(".messages")).to_contain_text("B-2405")
+    if contract:
+        expect(clerk.locator(".messages")).to_contain_text("场租合同RC-ZZ001")
     expect(clerk.locator("#site-status")).to_have_text("ACTIVE")
     clerk.screenshot(path=OUT / "60-decommission-refused.png", full_page=True)
 
@@ -81,9 +92,17 @@ def test_clerk_decommissions_a_site_through_the_checklist(browser, live_server, 
     bill_services.pay_bills([bill("A-100", "B-2405").pk, bill("A-100", "B-2406").pk],
                             users["clerk_zz"], date(2024, 7, 5), "补缴")
     step(clerk, "#terminate-rent", "场租合同终止")
-    if rent_due:
-        assert rentlink.rent_due(case.site_id) == [] or True
+    if contract:
+        # the last payment prorated: 12,000.00 × 167/366 days = 5,475.41, then paid
+        expect(clerk.locator(".messages")).to_contain_text("已终止 1 份场租合同")
+        expect(clerk.locator("#checklist tr[data-step=RENT]")).to_contain_text("5475.41")
+        from towerledger.programs.rent.services import record_payment
+
+        record_payment(contract, payment_no="RP-ZZ001-1", paid_date=date(2024, 7, 1), seq=1,
+                       user=users["clerk_zz"])
     clerk.reload()
+    expect(clerk.locator("#checklist tr[data-step=RENT] .badge")).to_have_text(
+        re.compile("^完成"))
     expect(clerk.locator("#checklist tr[data-step=BILLS] .badge")).to_have_text(
         re.compile("^完成"))
     step(clerk, "#archive", "拆站完成")

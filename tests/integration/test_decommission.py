@@ -110,3 +110,36 @@ def test_decommission_checklist_archive_and_after(users, tmp_path):
     assert Site.objects.get(site_code="ZZ001").status == SiteStatus.ACTIVE
     assert not Flag.objects.filter(bill=july, code="SITE_ARCHIVED", status="OPEN").exists()
     assert CaseEvent.objects.filter(case=case, step="REOPEN", reason="运营商重新进场").exists()
+
+
+@pytest.mark.django_db
+def test_rent_due_blocks_the_archive_until_terminated_and_paid(users):
+    """A yearly rent of 12,000.00 paid in advance from 2024-01-01: terminated on 2024-06-15,
+    the 2024 item is prorated to 167 of 366 days = 5,475.41 (half-up), the later years are
+    cancelled; while it is unpaid the site cannot be archived."""
+    rent_services = pytest.importorskip("towerledger.programs.rent.services")
+    from towerledger.programs.rent.models import RentContract
+
+    clerk = users["clerk_zz"]
+    site = Site.objects.get(site_code="ZZ001")
+    contract = rent_services.save_contract(
+        "RC-ZZ001", user=clerk, site=site, start_date=date(2024, 1, 1),
+        end_date=date(2026, 12, 31), annual_rent=D("12000.00"), cycle="YEARLY",
+        timing="ADVANCE")
+    case = svc.request(clerk, "ZZ001", DAY, "业主收回场地")
+    rent = open_items(case)["RENT"]
+    assert any("RC-ZZ001 item 1" in en for en in rent)
+    assert svc.terminate_rent(clerk, case.pk, "场租合同终止") == 1
+    assert RentContract.objects.get(pk=contract.pk).terminated_on == DAY
+    items = {i.seq: i for i in contract.items.all()}
+    assert (items[1].amount, items[1].period_end) == (D("5475.41"), DAY)
+    assert items[2].cancelled and items[3].cancelled
+    assert [en for en in open_items(case)["RENT"]] == [
+        "rent contract RC-ZZ001 item 1 (2024-01-01..2024-06-15): 5475.41 yuan due "
+        "2024-01-01, unpaid"]
+    with pytest.raises(svc.DecommissionError) as refused:
+        svc.archive(clerk, case.pk, "试归档")
+    assert "RC-ZZ001 item 1" in refused.value.en
+    rent_services.record_payment(contract, payment_no="RP-ZZ001-1", paid_date=date(2024, 7, 1),
+                                 seq=1, user=clerk)
+    assert open_items(case)["RENT"] == []

@@ -39,8 +39,17 @@ def open_contracts(site_id, on: date) -> list[str]:
 
 
 def terminate(site_id, on: date, user, reason: str) -> int:
+    """The rent program's termination (last payment prorated); its refusal (a ValueError
+    with zh / en) becomes ours."""
+    from towerledger.domain.errors import DomainError
+
     rent = _rent()
-    return rent[1].terminate_contracts(site_id, on, user, reason) if rent else 0
+    if not rent:
+        return 0
+    try:
+        return rent[1].terminate_contracts(site_id, on, user, reason)
+    except ValueError as exc:
+        raise DomainError(getattr(exc, "zh", str(exc)), getattr(exc, "en", str(exc))) from None
 
 
 def contract_site_ids():

@@ -110,12 +110,15 @@ def facts(case: Decommissioning) -> dom.CaseFacts:
         accounts.append(dom.AccountFact(
             ca.account.account_no, ca.final_reading, ca.closed_on, covered, unpaid,
             unallocated, ca.account.lump_sum))
+    due = rentlink.rent_due(site.pk)
     return dom.CaseFacts(
         site.site_code, case.planned_date,
         requested_by=case.requested_by.username if case.requested_by_id else "",
         reason=case.reason, tenancies=tenancies, accounts=tuple(accounts),
-        rent_due=tuple(rentlink.rent_due(site.pk)),
-        rent_open=tuple(rentlink.open_contracts(site.pk, case.planned_date)),
+        rent_due=tuple(due),
+        # contracts the rent program's own items do not already name
+        rent_open=tuple(c for c in rentlink.open_contracts(site.pk, case.planned_date)
+                        if not any(f"contract {c} " in en for _, en in due)),
         archived=case.status == Decommissioning.Status.ARCHIVED)
 
 

@@ -11,6 +11,7 @@ from django.db.models import Sum
 from towerledger.access.audit import record
 from towerledger.domain.errors import DomainError
 from towerledger.domain.journal import CHART, ZERO
+from towerledger.domain.money import FEN
 from towerledger.domain.months import month_end
 from towerledger.domain.vouchers import DEFAULTS, JournalRow, Subject, Voucher, build
 from towerledger.ledger.models import JournalLine
@@ -68,7 +69,7 @@ def journal_rows(month: date) -> list[JournalRow]:
                 "site__site_code", "operator__code").annotate(d=Sum("debit"), c=Sum("credit"))
     return [JournalRow(r["entry__date"], r["entry__kind"], r["account"],
                        r["site__county__city__name"] or "", r["site__site_code"] or "",
-                       r["operator__code"] or "", r["d"] or ZERO, r["c"] or ZERO) for r in qs]
+                       r["operator__code"] or "", _fen(r["d"]), _fen(r["c"])) for r in qs]
 
 
 def journal_totals(month: date) -> dict[str, tuple[Decimal, Decimal]]:
@@ -76,7 +77,12 @@ def journal_totals(month: date) -> dict[str, tuple[Decimal, Decimal]]:
     first = month.replace(day=1)
     qs = JournalLine.objects.filter(entry__date__gte=first, entry__date__lte=month_end(first)) \
         .values("account").annotate(d=Sum("debit"), c=Sum("credit"))
-    return {r["account"]: (r["d"] or ZERO, r["c"] or ZERO) for r in qs}
+    return {r["account"]: (_fen(r["d"]), _fen(r["c"])) for r in qs}
+
+
+def _fen(x) -> Decimal:
+    """A database sum as yuan to the fen (SQLite sums decimals with more places)."""
+    return Decimal(x or 0).quantize(FEN)
 
 
 def vouchers(month: date) -> list[Voucher]:

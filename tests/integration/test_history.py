@@ -335,3 +335,32 @@ def test_pages_sign_off_targets_and_the_xlsx_export(tmp_path, users, client):
     assert client.post("/programs/history/sign-off/", {"note": "x"}).status_code == 404
     client.force_login(users["cmcc"])
     assert client.get("/programs/history/drive/").status_code == 404
+
+
+def test_api_reconciliation_and_drive_are_scoped(tmp_path, users, client):
+    from towerledger.api.tokens import create_token
+
+    take_over(tmp_path, users["admin"])
+    services.set_target(users["admin"], City.objects.get(name="郑州市").pk, date(2024, 6, 30),
+                        date(2024, 12, 31), D("1000.00"), None)
+
+    def get(user, url):
+        token = create_token(users[user], f"{user} system")[1]
+        r = client.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.content
+        return r.json()
+    rec = get("admin", "/api/v1/history/reconciliation")
+    assert rec["ties"] and rec["journal"]["opening_credit"] == "2200.00"
+    assert rec["total"]["legacy"]["outstanding"] == "2450.00"
+    assert rec["total"]["difference"]["pushed"] == "0.00"
+    mine = get("cmcc", "/api/v1/history/reconciliation")
+    assert {g["operator"] for g in mine["groups"]} == {"CMCC"} and mine["journal"] is None
+    assert {g["city"] for g in get("clerk_ly", "/api/v1/history/reconciliation")["groups"]} \
+        == {"洛阳市"}
+    drive = get("admin", "/api/v1/history/drive?as_of=2024-06-30")
+    assert sum(D(a["outstanding"]) for a in drive["arrears"]) == D("2600.00")
+    (t,) = drive["targets"]
+    assert (t["baseline_arrears"], t["goal"], t["collected"]) == ("2600.00", "1000.00", "0.00")
+    op = get("ctcc_zz", "/api/v1/history/drive?as_of=2024-06-30")
+    assert [(a["operator"], a["outstanding"]) for a in op["arrears"]] == [("CTCC", "600.00")]
+    assert op["targets"] == []

@@ -134,7 +134,7 @@ def resolve_finding(pk: int, user, reason: str) -> Finding:
     with transaction.atomic():
         f.resolved_at, f.resolved_by, f.resolution = timezone.now(), user, reason[:200]
         f.save(update_fields=["resolved_at", "resolved_by", "resolution"])
-        record(user, "resolve", "generator_finding", f"{f.run.run_no}/{f.code}",
+        record(user, "generator.resolve", "generator_finding", f"{f.run.run_no}/{f.code}",
                {"status": "OPEN"}, {"status": "RESOLVED"}, reason)
     return f
 
@@ -179,7 +179,7 @@ def set_rule(user, effective_from: date, method: str, province_id=None, operator
             province_id=province_id, operator_id=operator_id, effective_from=effective_from,
             defaults={"method": method, "recorded_by": user if getattr(user, "pk", None)
                       else None})
-        record(user, "set", "generator_rule",
+        record(user, "generator.rule", "generator_rule",
                f"{province_id or '*'}/{operator_id or '*'}/{effective_from}", None,
                {"method": method}, reason or "发电分摊规则 generator rule")
     return rule
@@ -233,7 +233,7 @@ def bill_runs(user=None, month: date | None = None, run_ids=None,
         result.lines += n
         result.amount += run.cost
     if result.billed:
-        record(user, "bill", "generator_runs", f"{len(result.billed)} runs", None,
+        record(user, "generator.bill", "generator_runs", f"{len(result.billed)} runs", None,
                result.as_dict(), "油机发电出账 generator runs billed")
     return result
 
@@ -353,7 +353,9 @@ def month_figures(month: date, user=None, as_of: date | None = None) -> list[dic
     for r in runs.values("site__county__city_id").annotate(n=Count("pk"), h=Sum("hours"),
                                                            c=Sum("cost")):
         row = rows[(r["site__county__city_id"], None)]
-        row["runs"], row["hours"], row["cost"] = r["n"], r["h"] or ZERO, r["c"] or ZERO
+        row["runs"] = r["n"]
+        row["hours"] = Decimal(r["h"] or 0).quantize(ZERO)   # SQLite sums decimals as floats
+        row["cost"] = Decimal(r["c"] or 0).quantize(ZERO)
     lines, ids = _chain_lines(Q(run__in=runs.values("pk")))
     if ids:
         for city, op, amount in lines.current().values_list("city_id", "operator_id",

@@ -298,3 +298,48 @@ def test_the_month_close_measures_shares_and_snapshots(users, tmp_path):
     snap = TheftSnapshot.objects.get(month=date(2024, 6, 1))
     assert snap.figures["savings"] == "1996.50" and snap.figures["tower_share"] == "998.25"
     assert snap.figures["cases"]["REMEDIATED"] == 1
+
+
+def test_pages_for_each_role(users, tmp_path, client):
+    from django.test import Client
+
+    case = remediated_case(users, tmp_path)
+    services.record_recovery(users["clerk_zz"], case.pk, amount=D("100.00"),
+                             received_on=date(2024, 6, 3), payer="张某", reference="ZJ-P")
+    services.run_month(date(2024, 6, 1), users["admin"], today=date(2024, 7, 10))
+    flag = Flag.objects.filter(bill__bill_no="B-2405", code="BENCH_DC").first()
+    pages = ["/theft/", "/theft/?overdue=1&state=REMEDIATED", f"/theft/{case.pk}/",
+             "/theft/new/", "/theft/agreements/", "/savings/?first=2024-05&last=2024-07",
+             f"/bills/{flag.bill_id}/"]
+    for who in ("admin", "clerk_zz", "viewer"):
+        c = Client()
+        c.force_login(users[who])
+        for url in pages:
+            r = c.get(url)
+            expected = 404 if (who == "viewer" and url == "/theft/new/") else 200
+            assert r.status_code == expected, (who, url, r.status_code)
+    c = Client()
+    c.force_login(users["clerk_zz"])
+    body = c.get(f"/theft/{case.pk}/").content.decode()
+    assert "1,996.50" in body and "300.5000" in body and "ZJ-P" in body
+    r = c.get("/savings/?first=2024-05&last=2024-07")
+    row = dict(r.context["rows"][1])
+    assert (row["month"], row["theft"], row["shares"]) == (date(2024, 6, 1), D("1996.50"),
+                                                           D("998.25"))
+    assert c.get("/savings/?first=2024-05&last=2024-07&format=xlsx").status_code == 200
+    bill_page = c.get(f"/bills/{flag.bill_id}/").content.decode()
+    assert 'class="theft-case"' not in bill_page and f"/flags/{flag.pk}/theft-case/" in bill_page
+    r = c.post(f"/flags/{flag.pk}/theft-case/")
+    new = Case.objects.get(flag=flag)
+    assert r.status_code == 302 and r["Location"] == f"/theft/{new.pk}/"
+    assert f"/theft/{new.pk}/" in c.get(f"/bills/{flag.bill_id}/").content.decode()
+    op = Client()
+    op.force_login(users["cmcc"])
+    for url in pages[:5]:
+        assert op.get(url).status_code == 404, url
+    r = op.get("/savings/?first=2024-05&last=2024-07")
+    assert r.status_code == 200
+    row = dict(r.context["rows"][1])
+    # CMCC: its share line 499.13; its part of the saving 1,996.50 × 50 % = 998.25
+    assert (row["theft"], row["shares"]) == (D("998.25"), D("499.13"))
+    assert "savings-ranking" not in r.content.decode()

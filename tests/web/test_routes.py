@@ -71,6 +71,8 @@ def values(users):
     pk["export-jobs"] = [ExportJob.objects.create(what="lines", filename="lines-pending.xlsx",
                                                   user=users["cmcc"]).pk, MISSING]
     pk["people"] = [users["cmcc"].pk, users["admin"].pk, MISSING]
+    from towerledger.programs.theft.models import Case
+    pk["theft"] = [first(Case), MISSING]
     return {
         "pk": pk,
         "token_pk": [token.pk, MISSING],

@@ -170,10 +170,24 @@ def clerk_tasks(user) -> list[Task]:
         tasks.append(_disputes_task(user, "disputes_escalated",
                                     _("Disputes escalated to the province"), "ESCALATED",
                                     [Dispute.Status.ESCALATED]))
-    tasks += [_statements_to_issue(user), _receipts_task(user)]
+    tasks += [_statements_to_issue(user), _receipts_task(user), _theft_overdue(user)]
     if admin:
         tasks.append(_months_to_close())
     return tasks
+
+
+def _theft_overdue(user) -> Task:
+    """Theft cases past their step's deadline (偷电整治: the cases list's ``overdue=1``)."""
+    from django.utils.translation import get_language
+
+    from towerledger.programs.theft.models import Case
+    from towerledger.programs.theft.services import overdue_cases
+
+    en = (get_language() or "").startswith("en")
+    t = overdue_cases(scoped(user, Case.objects.all())).aggregate(n=Count("pk"), due=Min("due"))
+    return Task("theft_overdue", "Theft cases past their step's deadline" if en else
+                "超过处理期限的偷电案件", _url("theft", overdue="1"), t["n"], due=t["due"],
+                due_label="due" if en else "期限", tone="block" if t["n"] else "")
 
 
 def _months_to_close() -> Task:

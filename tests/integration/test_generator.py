@@ -237,3 +237,42 @@ def test_pages_list_enter_resolve_bill_and_analyse(users, tmp_path, client):
 
 def outage_pk(no):
     return Outage.objects.get(outage_no=no).pk
+
+
+def test_api_reads_in_scope_and_bills(users, tmp_path, client):
+    import json
+
+    from towerledger.api.tokens import create_token
+
+    runs = set_up(tmp_path)
+    assert run_import("generator_runs", runs, users["clerk_zz"]).stored
+    token = {n: create_token(u, n)[1] for n, u in users.items()}
+
+    def get(url, who, **params):
+        return client.get(url, params, headers={"Authorization": f"Bearer {token[who]}"})
+
+    outages = get("/api/v1/generator/outages", "clerk_zz", month="2024-07").json()
+    assert [o["outage_no"] for o in outages["items"]] == ["O-2407-01", "O-2407-02"]
+    assert outages["items"][0]["hours"] == "8.50"
+    listed = get("/api/v1/generator/runs", "admin", month="2024-07").json()
+    assert listed["count"] == 3
+    r2 = next(r for r in listed["items"] if r["run_no"] == "R-2407-02")
+    assert (r2["cost"], r2["held"], r2["findings"][0]["code"]) == ("265.76", True, "GEN_HOURS")
+    assert get("/api/v1/generator/runs", "clerk_ly", month="2024-07").json()["count"] == 0
+    assert get("/api/v1/generator/runs", "cmcc", month="2024-07").status_code == 403
+    assert get("/api/v1/generator/runs/R-2407-01", "clerk_ly").status_code == 404
+    # resolve R-1's duplicate, bill it through the API, twice: the second bills nothing
+    f = Finding.objects.get(run__run_no="R-2407-01", code="GEN_DUPLICATE")
+    services.resolve_finding(f.pk, users["clerk_zz"], "R-2407-03 为重复录入")
+    for billed in (["R-2407-01"], []):
+        r = client.post("/api/v1/generator/bill", json.dumps({"run_nos": ["R-2407-01"]}),
+                        content_type="application/json",
+                        headers={"Authorization": f"Bearer {token['clerk_zz']}"})
+        assert r.status_code == 200 and r.json()["billed"] == billed
+    one = get("/api/v1/generator/runs/R-2407-01", "viewer").json()
+    assert sorted((ln["operator"] or "TOWER", ln["cost_share"]) for ln in one["lines"]) == [
+        ("CMCC", "188.23"), ("CTCC", "70.59"), ("CUCC", "117.64"), ("TOWER", "41.83")]
+    figures = get("/api/v1/generator/analysis", "clerk_zz", month="2024-07").json()
+    zz = next(x for x in figures if x["city"] == "郑州市" and not x["operator"])
+    assert (zz["cost"], zz["billed"]) == ("1102.34", "376.46")
+    assert "GENERATOR" in {ln["kind"] for ln in get("/api/v1/lines", "cmcc").json()["items"]}

@@ -109,6 +109,17 @@ ACTIONS = {
     "rent.pay": ("场租付款", "rent paid"),
     "rent.terminate": ("终止场租合同", "rent contract terminated"),
     "rent.site_fee": ("登记场地费包干", "site fee agreement saved"),
+    "theft.open": ("登记偷电案件", "theft case opened"),
+    "theft.investigate": ("偷电案件开始核查", "theft case under investigation"),
+    "theft.confirm": ("确认偷电", "theft confirmed"),
+    "theft.dismiss": ("排除偷电嫌疑", "theft case dismissed"),
+    "theft.remediate": ("偷电整改完成", "theft remediated"),
+    "theft.close": ("偷电案件结案", "theft case closed"),
+    "theft.evidence": ("上传偷电证据", "theft evidence uploaded"),
+    "theft.recovery": ("登记追缴并退还", "theft recovery recorded and credited"),
+    "theft.recompute": ("重算节省电费", "savings recomputed"),
+    "theft.agreement": ("设置效益分成比例", "savings sharing agreement set"),
+    "theft.deadline": ("设置偷电案件处理期限", "theft case step deadline set"),
 }
 
 # What each object type is, in Chinese and English (an import's type is its file kind).
@@ -123,4 +134,7 @@ OBJECTS = {
     "trading_contract": ("市场化交易合同", "trading contract"),
     "rent_contract": ("场租合同", "rent contract"), "rent_payment": ("场租付款", "rent payment"),
     "site_fee_agreement": ("场地费包干协议", "site fee agreement"),
+    "theft_case": ("偷电案件", "theft case"),
+    "sharing_agreement": ("效益分成比例", "savings sharing agreement"),
+    "theft_deadline": ("偷电案件处理期限", "theft case deadline"),
 }

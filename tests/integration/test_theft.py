@@ -343,3 +343,30 @@ def test_pages_for_each_role(users, tmp_path, client):
     # CMCC: its share line 499.13; its part of the saving 1,996.50 × 50 % = 998.25
     assert (row["theft"], row["shares"]) == (D("998.25"), D("499.13"))
     assert "savings-ranking" not in r.content.decode()
+
+
+def test_api_reads_are_scoped(users, tmp_path, client):
+    from tests.api.conftest import call
+    from towerledger.api.tokens import create_token
+
+    case = remediated_case(users, tmp_path)
+    services.record_recovery(users["clerk_zz"], case.pk, amount=D("100.00"),
+                             received_on=date(2024, 6, 3), payer="张某", reference="ZJ-A")
+    services.run_month(date(2024, 6, 1), users["admin"], today=date(2024, 7, 10))
+    token = {n: create_token(users[n], n)[1] for n in ("admin", "cmcc", "clerk_ly")}
+    r = call(client, "/api/v1/theft/cases", token["admin"]).json()
+    assert [c["case_no"] for c in r["items"]] == [case.case_no]
+    assert r["items"][0]["baseline_per_day"] == "300.5000"
+    assert call(client, "/api/v1/theft/cases", token["cmcc"]).status_code == 403
+    assert call(client, "/api/v1/theft/cases", token["clerk_ly"]).json()["count"] == 0
+    sav = call(client, "/api/v1/theft/savings", token["admin"]).json()["items"]
+    assert [(s["month"], s["savings"], s["tower_amount"]) for s in sav] == [
+        ("2024-06-01", "1996.50", "998.25")]
+    mine = call(client, "/api/v1/theft/savings", token["cmcc"]).json()["items"]
+    assert [(s["savings"], s["tower_amount"]) for s in mine] == [("1996.50", "499.13")]
+    shares = call(client, "/api/v1/theft/shares", token["cmcc"]).json()["items"]
+    assert [(s["operator"], s["receivable"]) for s in shares] == [("CMCC", "499.13")]
+    assert "1996.50" in shares[0]["explanation_zh"]
+    assert len(call(client, "/api/v1/theft/shares", token["admin"]).json()["items"]) == 3
+    credits = call(client, "/api/v1/theft/credits", token["cmcc"]).json()["items"]
+    assert {c["operator"] for c in credits} == {"CMCC"} and credits[0]["reference"] == "ZJ-A"

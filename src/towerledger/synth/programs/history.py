@@ -1,7 +1,7 @@
 """The history program in the synthetic province (hooks: see synth.programs).
 
-``begin``: before the first month the province takes over a small legacy ledger — the year
-before it, for a sample of tenancies: most months confirmed and paid, some paid in part,
+``begin``: before the first month the province takes over a small legacy ledger — the 18
+months before it, for a sample of tenancies: most months confirmed and paid, some paid in part,
 some still owed (so ageing shows old arrears from the first day), the last months partly
 unconfirmed — and some legacy unapplied cash per operator and city, through the real
 imports (``legacy_ledger``, ``legacy_unapplied``)."""
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from towerledger.domain.months import month_end
 
-LEGACY_MONTHS = 12
+LEGACY_MONTHS = 18
 MAX_TENANCIES = 150
 FEN = Decimal("0.01")
 HEADER = ["site_code", "operator", "month", "pushed", "confirmed", "written_off",

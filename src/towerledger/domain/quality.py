@@ -5,6 +5,7 @@ set-wise; the scorecard counts them per county and city against the records the 
 judges (its denominator), as a rate. No Django here.
 """
 
+import calendar
 import statistics
 import unicodedata
 from collections import defaultdict
@@ -93,8 +94,6 @@ def overlapping(tenancies: Iterable[tuple[Hashable, Hashable, Hashable, date, da
 def months_back(day: date, months: int) -> date:
     """The same day ``months`` earlier (clamped to the month's last day)."""
     y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
-    import calendar
-
     return date(y, m + 1, min(day.day, calendar.monthrange(y, m + 1)[1]))
 
 

@@ -73,6 +73,8 @@ def values(users):
     pk["people"] = [users["cmcc"].pk, users["admin"].pk, MISSING]
     from towerledger.programs.theft.models import Case
     pk["theft"] = [first(Case), MISSING]
+    from towerledger.programs.decommission.models import Decommissioning
+    pk["decommissions"] = [first(Decommissioning), MISSING]
     return {
         "pk": pk,
         "token_pk": [token.pk, MISSING],
@@ -82,6 +84,8 @@ def values(users):
         "export_start:what": ["lines", "bills", "no-such-kind"],
         "report:kind": [*(k for k, _label, _who in REPORTS), "no-such-report"],
         "audit_settings_save:code": ["PRICE_CAP", "NO_SUCH_RULE"],
+        "decommission_step:action": ["tenancies", "archive", "no-such-step"],
+        "quality_rule:rule": ["SITE_NO_COORDS", "NO_SUCH_RULE"],
     }
 
 

@@ -120,6 +120,14 @@ ACTIONS = {
     "theft.recompute": ("重算节省电费", "savings recomputed"),
     "theft.agreement": ("设置效益分成比例", "savings sharing agreement set"),
     "theft.deadline": ("设置偷电案件处理期限", "theft case step deadline set"),
+    "decommission.request": ("拆站申请", "decommissioning requested"),
+    "decommission.tenancies": ("拆站：终止租户服务", "decommissioning: tenancies ended"),
+    "decommission.readings": ("拆站：最终抄表", "decommissioning: final reading recorded"),
+    "decommission.accounts": ("拆站：电表户号销户", "decommissioning: account closed"),
+    "decommission.rent": ("拆站：终止场租合同", "decommissioning: rent terminated"),
+    "decommission.archive": ("站址归档", "site archived"),
+    "decommission.refused": ("站址归档被拒（尚有未完成事项）", "site archive refused (items open)"),
+    "decommission.reopen": ("站址重新启用", "site reopened"),
 }
 
 # What each object type is, in Chinese and English (an import's type is its file kind).
@@ -137,4 +145,5 @@ OBJECTS = {
     "theft_case": ("偷电案件", "theft case"),
     "sharing_agreement": ("效益分成比例", "savings sharing agreement"),
     "theft_deadline": ("偷电案件处理期限", "theft case deadline"),
+    "site": ("站址", "site"),
 }

@@ -149,3 +149,16 @@ def test_pages_list_accruals_by_scope_and_download(bills, users):
     r = client.get("/accruals/gl/?month=2024-06&format=csv")
     assert r.status_code == 200 and "ACCRUED" in r.content.decode()   # refused, named
     assert 'id="gl-error"' in r.content.decode()
+
+
+def test_the_daily_job_reverses_accruals_whose_bill_arrived(bills, users, tmp_path):
+    from django.utils import timezone
+
+    from towerledger.analysis import tasks
+
+    set_reverse_on(Province.objects.get(), ReverseOn.BILL_ARRIVES, users["admin"], "按账单冲回")
+    accrue_month(JUNE)
+    assert tasks.deadlines_daily.call()["accruals"] == {"reversed": 0}
+    assert import_bills(tmp_path, [REST_OF_JUNE], name="rest.csv").stored
+    assert tasks.deadlines_daily.call()["accruals"] == {"reversed": 1}
+    assert JournalEntry.objects.get(kind="ACCRUAL_REVERSAL").date == timezone.localdate()

@@ -8,10 +8,14 @@ run that happens twice in one day changes nothing (deadlines are idempotent)."""
 
 from datetime import datetime, time, timedelta
 
+from django.dispatch import Signal
 from django.utils import timezone
 from django_tasks import task
 
 DAILY_AT = time(0, 30)
+# the programs' daily work (e.g. accruals reversed when their bills arrive): a receiver is
+# ``receiver(sender=None, today=…)``, idempotent, and returns a small dict for the result
+daily = Signal()
 
 
 def next_run(now: datetime | None = None) -> datetime:
@@ -26,10 +30,12 @@ def deadlines_daily() -> dict:
     from towerledger.settlement.services import run_deadlines
 
     result = run_deadlines()
+    programs = {receiver.__module__.rsplit(".", 2)[-2]: r for receiver, r in
+                daily.send(sender=None, today=timezone.localdate()) if r is not None}
     refreshed = live.refresh()
     schedule()  # this run is RUNNING, not waiting: the next one gets queued
     return {"deemed": result.deemed, "overdue": result.overdue,
-            "provisional": [f"{m:%Y-%m}" for m in refreshed]}
+            "provisional": [f"{m:%Y-%m}" for m in refreshed], **programs}
 
 
 def schedule() -> bool:

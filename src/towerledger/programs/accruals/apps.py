@@ -9,6 +9,8 @@ class AccrualsConfig(AppConfig):
 
     def ready(self):
         from towerledger.analysis.close import month_closing
-        from towerledger.programs.accruals.services import on_month_closing
+        from towerledger.analysis.tasks import daily
+        from towerledger.programs.accruals.services import on_daily, on_month_closing
 
         month_closing.connect(on_month_closing, dispatch_uid="accruals.month_closing")
+        daily.connect(on_daily, dispatch_uid="accruals.daily")

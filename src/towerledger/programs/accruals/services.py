@@ -222,3 +222,8 @@ def on_month_closing(sender=None, month=None, user=None, as_of=None, **kw) -> di
     result = accrue_month(month, user)
     result["reversed"] = reverse_covered(as_of, user)
     return result
+
+
+def on_daily(sender=None, today=None, **kw) -> dict:
+    """The daily job: reversals of accruals whose bills have arrived."""
+    return {"reversed": reverse_covered(today)}

@@ -73,6 +73,10 @@ def values(users):
     pk["people"] = [users["cmcc"].pk, users["admin"].pk, MISSING]
     from towerledger.programs.theft.models import Case
     pk["theft"] = [first(Case), MISSING]
+    from towerledger.programs.conversion.models import Project
+    from towerledger.programs.trading.models import Contract
+    pk["conversion"] = [first(Project), MISSING]
+    pk["trading"] = [first(Contract), MISSING]
     from towerledger.programs.decommission.models import Decommissioning
     pk["decommissions"] = [first(Decommissioning), MISSING]
     return {

@@ -143,3 +143,27 @@ def test_rent_due_blocks_the_archive_until_terminated_and_paid(users):
     rent_services.record_payment(contract, payment_no="RP-ZZ001-1", paid_date=date(2024, 7, 1),
                                  seq=1, user=clerk)
     assert open_items(case)["RENT"] == []
+
+
+@pytest.mark.django_db
+def test_api_lists_cases_with_their_checklist_in_scope(users, client):
+    from towerledger.api.tokens import create_token
+
+    case = svc.request(users["clerk_zz"], "ZZ001", DAY, "业主收回场地")
+
+    def get(user, url):
+        token = create_token(users[user], f"{user} system")[1]
+        return client.get(url, headers={"Authorization": f"Bearer {token}"})
+
+    listed = get("clerk_zz", "/api/v1/decommissions").json()
+    assert listed["count"] == 1
+    item = listed["items"][0]
+    assert (item["site_code"], item["status"], item["decommission_date"]) == (
+        "ZZ001", "OPEN", "2024-06-15")
+    steps = {s["code"]: s for s in item["checklist"]}
+    assert len(steps["TENANCIES"]["open"]) == 3 and steps["REQUEST"]["done"]
+    detail = get("admin", f"/api/v1/decommissions/{case.pk}").json()
+    assert [e["step"] for e in detail["events"]] == ["REQUEST"]
+    assert get("clerk_ly", "/api/v1/decommissions").json()["count"] == 0
+    assert get("clerk_ly", f"/api/v1/decommissions/{case.pk}").status_code == 404
+    assert get("cmcc", "/api/v1/decommissions").status_code == 403

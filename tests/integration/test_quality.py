@@ -149,3 +149,21 @@ def test_xlsx_of_a_drill_down_is_safe_and_canonical(messy, client, users):
     assert sorted(r[0] for r in rows[1:]) == ["T-ZZ001-CMCC", "T-ZZ001-CMCC-2"]
     client.force_login(users["cmcc"])
     assert client.get("/quality/").status_code == 404
+
+
+def test_api_scorecard_live_and_stored_in_scope(messy, client, users):
+    from towerledger.api.tokens import create_token
+
+    def get(user, url):
+        token = create_token(users[user], f"{user} system")[1]
+        return client.get(url, headers={"Authorization": f"Bearer {token}"})
+
+    qs.close_snapshot(month=date(2024, 6, 1))
+    stored = get("admin", "/api/v1/quality/scorecard?month=2024-06&level=P").json()
+    by = {i["rule"]: (i["count"], i["total"], i["rate"]) for i in stored["items"]}
+    assert by["SITE_NO_COORDS"] == (2, 3, "66.67") and stored["live"] is False
+    mine = get("clerk_zz", "/api/v1/quality/scorecard?month=2024-06").json()["items"]
+    assert {i["city"] for i in mine} == {"郑州市"}
+    live = get("clerk_zz", "/api/v1/quality/scorecard").json()
+    assert live["live"] and {i["city"] for i in live["items"]} == {"郑州市"}
+    assert get("cmcc", "/api/v1/quality/scorecard").status_code == 403

@@ -47,7 +47,8 @@ DEFAULTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 KIND_LABELS = {
-    "PAYMENT": "支付", "ALLOCATION": "分摊", "CONFIRMATION": "确认", "RECEIPT": "回款",
+    "PAYMENT": "支付", "ALLOCATION": "分摊", "CONFIRM": "确认", "RECEIPT": "回款",
+    "GEN_PAY": "发电支付", "RENT_PAY": "场租支付", "THEFT_RECOVERY": "追缴款",
     "WRITE_OFF": "核销", "ADJUSTMENT": "调账", "LUMP_SUM": "包干", "ACCRUAL": "暂估",
     "ACCRUAL_REVERSAL": "暂估冲回", "RENT": "场租", "GENERATOR": "油机发电",
     "OPENING": "期初", "RECOVERY_CREDIT": "追缴退还", "SAVINGS_SHARE": "效益分成",

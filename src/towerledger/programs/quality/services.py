@@ -203,7 +203,7 @@ def scorecards(f: Found, city_id=None) -> dict[Unit, list[dq.Score]]:
             for u in units(counties):
                 problems[u][rule].add(key)
     for denominator, keys in f.judged.items():
-        for key, counties in keys.items():
+        for counties in keys.values():
             for u in units(counties):
                 totals[u][denominator] += 1
     return {u: dq.scorecard(problems[u], totals[u]) for u in set(problems) | set(totals)}

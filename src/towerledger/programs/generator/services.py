@@ -366,7 +366,7 @@ def month_figures(month: date, user=None, as_of: date | None = None) -> list[dic
                 "city_id", "operator_id", "receivable", "written_off"):
             for key in ((city, op), (city, None)):
                 rows[key]["confirmed"] += amount
-                rows[key]["written_off"] += Decimal(off or 0)
+                rows[key]["written_off"] += Decimal(str(off or 0)).quantize(ZERO)
         # outages and hours an operator was billed for
         per_op = defaultdict(set)
         for city, op, run_id, hours in RunLine.objects.filter(

@@ -99,7 +99,7 @@ def month(user, rng, month, today):
         for _, county in sites:
             counts[county] = counts.get(county, 0) + 1
         county = max(sorted(counts), key=lambda c: counts[c])
-        hit = [code for code, c in sites if c == county and r.random() < 0.7]
+        hit = [code for code, c in sites if c == county and r.random() < 0.85]
         for n, code in enumerate(hit):
             start = datetime.combine(flood_day, time(21, r.choice([0, 10, 20, 40])), tz)
             end = start + timedelta(hours=r.randint(6, 17), minutes=r.choice([0, 20, 45]))

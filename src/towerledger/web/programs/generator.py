@@ -87,6 +87,9 @@ def generator(request):
 def bill(request):
     month = params.month(request.POST)
     ids = params.ids(request.POST, "run")
+    if month is None and not ids:
+        messages.error(request, "请选择月份或发电记录 / choose a month or runs")
+        return redirect("generator")
     result = services.bill_runs(request.user, month=month if not ids else None,
                                 run_ids=ids or None)
     if result.billed:

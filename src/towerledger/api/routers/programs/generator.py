@@ -1,27 +1,28 @@
-"""Read endpoints of the generator program (油机发电), scoped like every other, and one
-write: bill a month's runs or a list of runs (the same service as the page and the close).
+"""Read endpoints of the generator program (油机发电), scoped like every other (a clerk
+their city; province admins and viewers all):
 
-* ``GET  /v1/generator/outages``            the month's outages (停电)
-* ``GET  /v1/generator/runs``               the month's runs (发电) with their findings
-* ``GET  /v1/generator/runs/{run_no}``      one run, its findings and the lines it was billed as
-* ``GET  /v1/generator/analysis``           the month's figures by city and operator
-* ``POST /v1/generator/bill``               bill (idempotent per run)
+* ``GET /v1/generator/outages?month=``          the month's outages (停电)
+* ``GET /v1/generator/runs?month=&run_no=``     the month's runs (发电) with their findings
+  and the lines each was billed as (``run_no``: that run, whatever its month)
+* ``GET /v1/generator/analysis?month=``         the month's figures by city and operator
 
-Operators read none of these (their GENERATOR lines are under /v1/lines).
+Operators read none of these (their GENERATOR lines are under /v1/lines). Billing is done
+on the page and by the month close (the API's writes are the operators' and the
+corrections'; a write for the tower side's billing would be a new kind of caller).
 """
 
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import Count
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of
 from towerledger.api.errors import ApiError, ErrorOut
 from towerledger.api.pagination import PageParams, page
 from towerledger.api.params import Month
-from towerledger.api.scoping import visible, visible_one
+from towerledger.api.scoping import visible
 from towerledger.programs.generator import services
 from towerledger.programs.generator.models import Outage, Run, RunLine
 
@@ -30,7 +31,18 @@ router = Router(tags=["generator"])
 
 
 class MonthFilter(Schema):
-    month: Month = Field(..., description="the month the outages / runs started in")
+    month: Month | None = Field(None, description="the month the outages / runs started in "
+                                                  "(default: this month)")
+
+
+class RunFilter(MonthFilter):
+    run_no: str | None = Field(None, max_length=40, description="one run, whatever its month")
+
+
+def _bounds(month):
+    from django.utils import timezone
+
+    return services.month_bounds(month or timezone.localdate().replace(day=1))
 
 
 class OutageOut(Schema):
@@ -61,6 +73,15 @@ class FindingOut(Schema):
     resolution: str
 
 
+class RunLineOut(Schema):
+    line_id: str
+    tenancy_id: str | None
+    operator: str | None
+    cost_share: Decimal
+    receivable: Decimal
+    status: str
+
+
 class RunOut(Schema):
     run_no: str
     outage_no: str | None
@@ -79,6 +100,7 @@ class RunOut(Schema):
     billed: bool
     held: bool
     findings: list[FindingOut]
+    lines: list[RunLineOut]
 
 
 class RunPage(Schema):
@@ -87,19 +109,6 @@ class RunPage(Schema):
     offset: int
     next_offset: int | None
     items: list[RunOut]
-
-
-class RunLineOut(Schema):
-    line_id: str
-    tenancy_id: str | None
-    operator: str | None
-    cost_share: Decimal
-    receivable: Decimal
-    status: str
-
-
-class RunDetailOut(RunOut):
-    lines: list[RunLineOut]
 
 
 class FiguresOut(Schema):
@@ -115,23 +124,20 @@ class FiguresOut(Schema):
     recovery_rate: Decimal | None
 
 
-class BillIn(Schema):
-    month: Month | None = None
-    run_nos: list[str] = Field(default_factory=list, max_length=5000)
-
-
-class BillOut(Schema):
-    billed: list[str]
-    held: list[str]
-    lines: int
-    amount: Decimal
-
-
 def _run_rows(runs) -> list[dict]:
     runs = list(runs.select_related("site", "outage").prefetch_related("findings"))
     billed = set(Run.objects.filter(pk__in=[r.pk for r in runs], billing__isnull=False)
                  .values_list("pk", flat=True))
     held = services.held_run_ids(r.pk for r in runs)
+    lines = {}
+    for rl in RunLine.objects.filter(run__in=[r.pk for r in runs]).select_related(
+            "line__tenancy", "line__operator").order_by("line_id"):
+        lines.setdefault(rl.run_id, []).append({
+            "line_id": f"L{rl.line_id}",
+            "tenancy_id": rl.line.tenancy.tenancy_id if rl.line.tenancy_id else None,
+            "operator": rl.line.operator.code if rl.line.operator_id else None,
+            "cost_share": rl.line.cost_share, "receivable": rl.line.receivable,
+            "status": rl.line.status})
     return [{
         "run_no": r.run_no, "outage_no": r.outage.outage_no if r.outage else None,
         "site_code": r.site.site_code, "crew": r.crew, "start": r.start, "end": r.end,
@@ -143,6 +149,7 @@ def _run_rows(runs) -> list[dict]:
                       "message_en": f.message_en, "figures": f.figures,
                       "resolved": not f.is_open, "resolution": f.resolution}
                      for f in r.findings.all()],
+        "lines": lines.get(r.pk, []),
     } for r in runs]
 
 
@@ -155,7 +162,7 @@ def _staff(request):
             summary="The month's outages (停电记录)")
 def list_outages(request, filters: Query[MonthFilter], paging: Query[PageParams]):
     _staff(request)
-    first, after = services.month_bounds(filters.month)
+    first, after = _bounds(filters.month)
     qs = visible(request, Outage.objects.filter(start__gte=first, start__lt=after)) \
         .select_related("site").annotate(n=Count("runs")).order_by("start", "outage_no")
     return page(qs, paging, lambda part: [{
@@ -164,51 +171,22 @@ def list_outages(request, filters: Query[MonthFilter], paging: Query[PageParams]
 
 
 @router.get("/runs", response={200: RunPage, 403: ErrorOut, 422: ErrorOut},
-            summary="The month's generator runs (发电记录) with their audit findings")
-def list_runs(request, filters: Query[MonthFilter], paging: Query[PageParams]):
+            summary="The month's generator runs (发电记录) with findings and lines")
+def list_runs(request, filters: Query[RunFilter], paging: Query[PageParams]):
     _staff(request)
-    first, after = services.month_bounds(filters.month)
-    qs = visible(request, Run.objects.filter(start__gte=first, start__lt=after)) \
-        .order_by("start", "run_no")
-    return page(qs, paging, _run_rows)
-
-
-@router.get("/runs/{run_no}", response={200: RunDetailOut, 403: ErrorOut, 404: ErrorOut},
-            summary="One run, its findings and its lines")
-def get_run(request, run_no: str = Path(..., max_length=40)):
-    _staff(request)
-    run = visible_one(request, Run.objects.all(), run_no=run_no)
-    row = _run_rows(Run.objects.filter(pk=run.pk))[0]
-    row["lines"] = [{"line_id": f"L{rl.line_id}",
-                     "tenancy_id": rl.line.tenancy.tenancy_id if rl.line.tenancy_id else None,
-                     "operator": rl.line.operator.code if rl.line.operator_id else None,
-                     "cost_share": rl.line.cost_share, "receivable": rl.line.receivable,
-                     "status": rl.line.status}
-                    for rl in RunLine.objects.filter(run=run).select_related(
-                        "line__tenancy", "line__operator").order_by("line_id")]
-    return row
+    if filters.run_no:
+        qs = Run.objects.filter(run_no=filters.run_no)
+    else:
+        first, after = _bounds(filters.month)
+        qs = Run.objects.filter(start__gte=first, start__lt=after)
+    return page(visible(request, qs).order_by("start", "run_no"), paging, _run_rows)
 
 
 @router.get("/analysis", response={200: list[FiguresOut], 403: ErrorOut, 422: ErrorOut},
             summary="The month's generator figures by city and operator (发电分析)")
 def analysis(request, filters: Query[MonthFilter]):
     _staff(request)
-    visible(request, Run.objects.none())
-    return services.month_figures(filters.month, request.auth_user)
+    from django.utils import timezone
 
-
-@router.post("/bill", response={200: BillOut, 403: ErrorOut, 422: ErrorOut},
-             summary="Bill a month's runs or the runs named (出账)",
-             description="Runs held by an open BLOCK finding are listed under ``held`` and "
-                         "not billed; a run already billed is not billed again.")
-def bill(request, body: BillIn):
-    if role_of(request.auth_user) not in (Role.PROVINCE_ADMIN, Role.CITY_CLERK):
-        raise ApiError(403)
-    if not body.month and not body.run_nos:
-        raise ApiError(422)
-    ids = None
-    if body.run_nos:
-        ids = list(Run.objects.filter(run_no__in=body.run_nos).values_list("pk", flat=True))
-    r = services.bill_runs(request.auth_user, month=body.month if not ids else None,
-                           run_ids=ids)
-    return {"billed": r.billed, "held": r.held, "lines": r.lines, "amount": r.amount}
+    return services.month_figures(filters.month or timezone.localdate().replace(day=1),
+                                  request.auth_user)

@@ -79,6 +79,9 @@ def values(users):
     pk["trading"] = [first(Contract), MISSING]
     from towerledger.programs.decommission.models import Decommissioning
     pk["decommissions"] = [first(Decommissioning), MISSING]
+    from towerledger.programs.generator.models import Finding as GeneratorFinding
+    from towerledger.programs.generator.models import Outage
+    pk["generator"] = [first(Outage), first(GeneratorFinding), MISSING]   # outages, findings
     return {
         "pk": pk,
         "token_pk": [token.pk, MISSING],

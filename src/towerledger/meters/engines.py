@@ -84,28 +84,40 @@ class DuckDBEngine(Engine):
         self.con.close()
 
 
-def spark_session(master: str = "local[1]", app: str = "towerledger-meters"):
+# Small data in local mode (the tests): compiling generated code for each of the job's
+# queries costs more than running them interpreted.
+SMALL = {"spark.sql.shuffle.partitions": "1", "spark.default.parallelism": "1",
+         "spark.sql.adaptive.enabled": "false", "spark.sql.codegen.wholeStage": "false",
+         # a short-lived JVM: the quick JIT tier only, one GC thread
+         "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
+
+
+def spark_session(master: str = "local[1]", app: str = "towerledger-meters",
+                  small: bool = False, **conf):
     """A Spark session for the job: local mode by default (small shuffles, no UI, UTC); on a
     cluster pass its master URL (or use spark-submit's session, see docs/meters.md)."""
     from pyspark.sql import SparkSession
 
-    builder = (SparkSession.builder.master(master).appName(app)
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.default.parallelism", "2")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-               .config("spark.driver.memory", "1g")
-               .config("spark.sql.adaptive.enabled", "true"))
-    return builder.getOrCreate()
+    settings = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
+                "spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
+                "spark.sql.session.timeZone": "UTC",
+                "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+                "spark.driver.memory": "1g", **(SMALL if small else {}), **conf}
+    builder = SparkSession.builder.master(master).appName(app)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 class SparkEngine(Engine):
     name = "spark"
 
-    def __init__(self, session=None, master: str = "local[1]"):
+    def __init__(self, session=None, master: str = "local[1]", cache: bool = True):
         self.own = session is None
         self.spark = session or spark_session(master)
+        self.cache = cache   # keep the steps read more than once (off for tiny data)
         self.cached = []
 
     def register(self, view, paths):
@@ -113,7 +125,7 @@ class SparkEngine(Engine):
 
     def step(self, name, sql, keep):
         df = self.spark.sql(sql)
-        if keep:
+        if keep and self.cache:
             df = df.cache()
             self.cached.append(df)
         df.createOrReplaceTempView(name)

@@ -128,6 +128,11 @@ ACTIONS = {
     "decommission.archive": ("站址归档", "site archived"),
     "decommission.refused": ("站址归档被拒（尚有未完成事项）", "site archive refused (items open)"),
     "decommission.reopen": ("站址重新启用", "site reopened"),
+    "history.take_over": ("接管历史台账", "legacy ledger taken over"),
+    "history.unapplied": ("接管历史预收", "legacy unapplied cash taken over"),
+    "history.sign_off": ("接管对账签认", "take-over reconciliation signed off"),
+    "history.target": ("设定回收目标", "collection target set"),
+    "history.target_delete": ("删除回收目标", "collection target removed"),
 }
 
 # What each object type is, in Chinese and English (an import's type is its file kind).
@@ -146,4 +151,8 @@ OBJECTS = {
     "sharing_agreement": ("效益分成比例", "savings sharing agreement"),
     "theft_deadline": ("偷电案件处理期限", "theft case deadline"),
     "site": ("站址", "site"),
+    "legacy_ledger": ("历史台账", "legacy ledger"),
+    "legacy_unapplied": ("历史预收", "legacy unapplied cash"),
+    "take_over": ("接管对账", "take-over reconciliation"),
+    "collection_target": ("回收目标", "collection target"),
 }

@@ -235,7 +235,7 @@ def test_reconciliation_ties_to_the_fen_and_is_signed_off(tmp_path, users):
     s = services.sign_off(users["admin"], "接管对账无差异 ties")
     assert s.ties and s.signed_by == users["admin"]
     assert s.figures["total"]["legacy"]["outstanding"] == "2450.00"
-    assert AuditEntry.objects.filter(action="sign_off", user=users["admin"]).exists()
+    assert AuditEntry.objects.filter(action="history.sign_off", user=users["admin"]).exists()
     assert SignOff.objects.count() == 1
     # a write-off reversed after the take-over shows as a difference, to the fen
     app = Application.objects.get(amount=D("150.00"))
@@ -257,6 +257,8 @@ def test_collection_drive_progress_against_targets(tmp_path, users):
     services.set_target(users["admin"], zz.pk, date(2024, 6, 30), date(2024, 12, 31), None,
                         D("0.5"), "年底清欠一半")
     assert CollectionTarget.objects.count() == 1
+    assert AuditEntry.objects.filter(action="history.target", object_key=f"{zz.pk}/2024-12-31",
+                                     reason="年底清欠一半").exists()
     # 郑州市 owed 2,600.00 on 2024-06-30 (1200 + 500 + 600 + 300; LY001 is 洛阳市's); by
     # 2024-12-31 150.00 of it came in (07-05): goal 50 % = 1,300.00, rate 150 / 1300
     (p,) = services.drive_progress(users["admin"], date(2025, 3, 1))

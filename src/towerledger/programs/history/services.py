@@ -152,7 +152,7 @@ def store_legacy(records, user=None, progress=None, today: date | None = None) -
         receipts = _write_offs(rows, user, today)
         LegacyRow.objects.bulk_create(rows, batch_size=2000)
         pushed = sum((r.pushed for r in rows), ZERO)
-        record(user, "take_over", "legacy_ledger", ",".join(sorted({r.batch for r in rows})),
+        record(user, "history.take_over", "legacy_ledger", ",".join(sorted({r.batch for r in rows})),
                None, {"rows": len(rows), "pushed": pushed,
                       "outstanding": sum((r.outstanding for r in rows), ZERO),
                       "receipts": receipts}, "历史数据接管 legacy ledger taken over")
@@ -298,7 +298,7 @@ def store_unapplied(records, user=None, progress=None, today: date | None = None
         LegacyUnapplied.objects.bulk_create(made)
         post_entries(entries, user, operator_ids=ops)
         if made:
-            record(user, "take_over", "legacy_unapplied", str(len(made)), None,
+            record(user, "history.unapplied", "legacy_unapplied", str(len(made)), None,
                    {"receipts": len(made), "amount": sum((m.amount for m in made), ZERO)},
                    "历史预收接管 legacy unapplied cash taken over")
     if progress:
@@ -389,7 +389,7 @@ def sign_off(user, note: str) -> SignOff:
     with transaction.atomic():
         s = SignOff.objects.create(signed_by=user, note=note.strip()[:2000], ties=ok,
                                    figures=figures)
-        record(user, "sign_off", "take_over", str(s.pk), None,
+        record(user, "history.sign_off", "take_over", str(s.pk), None,
                {"ties": ok, "pushed": str(grand.legacy.pushed),
                 "outstanding": str(grand.legacy.outstanding)}, note.strip()[:200])
     return s
@@ -477,7 +477,7 @@ def set_target(user, city_id: int, baseline_date: date, target_date: date,
                                                            target_rate)
         t.note, t.updated_by = note[:200], user
         t.save()
-        record(user, "set_target", "collection_target", f"{t.city_id}/{target_date}", before,
+        record(user, "history.target", "collection_target", f"{t.city_id}/{target_date}", before,
                {"baseline_date": str(baseline_date), "target_amount": str(target_amount),
                 "target_rate": str(target_rate), "note": t.note}, note or "回收目标 target")
     return t
@@ -490,7 +490,7 @@ def delete_target(user, target_id: int, reason: str) -> None:
     t = CollectionTarget.objects.filter(pk=target_id).first()
     if t is None:
         raise HistoryError("目标不存在", "no such target", "not_found")
-    record(user, "delete_target", "collection_target", f"{t.city_id}/{t.target_date}",
+    record(user, "history.target_delete", "collection_target", f"{t.city_id}/{t.target_date}",
            {"target_amount": str(t.target_amount), "target_rate": str(t.target_rate)}, None,
            reason or "删除 removed")
     t.delete()

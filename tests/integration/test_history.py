@@ -366,3 +366,23 @@ def test_api_reconciliation_and_drive_are_scoped(tmp_path, users, client):
     op = get("ctcc_zz", "/api/v1/history/drive?as_of=2024-06-30")
     assert [(a["operator"], a["outstanding"]) for a in op["arrears"]] == [("CTCC", "600.00")]
     assert op["targets"] == []
+
+
+def test_the_month_close_snapshots_each_citys_arrears(tmp_path, users, client):
+    from towerledger.analysis.close import month_snapshots
+    from towerledger.programs.history.models import DriveMonth
+
+    take_over(tmp_path, users["admin"])
+    for _ in range(2):   # a resumed close replaces the month's rows
+        replies = month_snapshots.send(sender=None, month=date(2024, 6, 1),
+                                       user=users["admin"], as_of=date(2024, 7, 20))
+    assert dict((r.__module__, v) for r, v in replies)[
+        "towerledger.programs.history.services"] == {"cities": 1,
+                                                     "legacy_outstanding": "2600.00"}
+    (row,) = DriveMonth.objects.all()
+    assert (row.city.name, row.legacy_outstanding, row.current_outstanding,
+            row.legacy_over_365) == ("郑州市", D("2600.00"), D("0.00"), D("1200.00"))
+    assert services.trend(users["clerk_ly"]) == []
+    client.force_login(users["viewer"])
+    page = client.get("/programs/history/drive/").content.decode()
+    assert 'id="trend"' in page and "2024-06" in page

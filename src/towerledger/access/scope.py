@@ -29,6 +29,7 @@ PATHS = {
     "history.legacyrow": ("city", "operator"),
     "history.legacyunapplied": ("city", "operator"),
     "history.collectiontarget": ("city", None),
+    "history.drivemonth": ("city", None),
     "decommission.decommissioning": ("site__county__city", None),
     "decommission.caseaccount": ("case__site__county__city", None),
     "decommission.caseevent": ("case__site__county__city", None),

@@ -11,3 +11,7 @@ class HistoryConfig(AppConfig):
         from towerledger.programs.history.kinds import register_kinds
 
         register_kinds()   # legacy_ledger, legacy_unapplied
+        from towerledger.analysis.close import month_snapshots
+        from towerledger.programs.history.services import snapshot_month
+
+        month_snapshots.connect(snapshot_month, dispatch_uid="history.snapshot_month")

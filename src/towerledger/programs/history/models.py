@@ -103,3 +103,20 @@ class CollectionTarget(models.Model):
             models.CheckConstraint(condition=models.Q(target_amount__isnull=False)
                                    | models.Q(target_rate__isnull=False),
                                    name="target_amount_or_rate")]
+
+
+class DriveMonth(models.Model):
+    """A closed month's arrears of a city at its last day (the month close's snapshot step):
+    legacy (chains taken over from the legacy ledger) and current, for the drive's trend."""
+
+    month = models.DateField(_("month"))
+    city = models.ForeignKey("org.City", on_delete=models.PROTECT, related_name="+")
+    legacy_outstanding = money(_("legacy outstanding"))
+    current_outstanding = money(_("current outstanding"))
+    legacy_over_365 = money(_("legacy over 365 days"), default=0)
+
+    class Meta:
+        verbose_name = _("drive month")
+        verbose_name_plural = _("drive months")
+        constraints = [models.UniqueConstraint(fields=["month", "city"],
+                                               name="uniq_drive_month")]

@@ -45,6 +45,7 @@ from towerledger.ledger.services import post_entries
 from towerledger.org.models import City, Operator
 from towerledger.programs.history.models import (
     CollectionTarget,
+    DriveMonth,
     LegacyRow,
     LegacyUnapplied,
     SignOff,
@@ -494,3 +495,36 @@ def delete_target(user, target_id: int, reason: str) -> None:
            {"target_amount": str(t.target_amount), "target_rate": str(t.target_rate)}, None,
            reason or "删除 removed")
     t.delete()
+
+
+def snapshot_month(sender=None, month: date | None = None, user=None, as_of=None, **kw):
+    """The month close's snapshot step (``analysis.close.month_snapshots``): each city's
+    legacy and current arrears at the month's last day, replacing the month's rows (so a
+    resumed close changes nothing)."""
+    month = month.replace(day=1)
+    end = month_end(month)
+    cities = dict(City.objects.values_list("name", "pk"))
+    by_city = defaultdict(lambda: [ZERO, ZERO, ZERO])
+    for r in arrears(None, end):
+        figures = by_city[cities[r["city"]]]
+        figures[0 if r["legacy"] else 1] += r["total"]
+        if r["legacy"]:
+            figures[2] += r["buckets"][BUCKETS[-1]]
+    with transaction.atomic():
+        DriveMonth.objects.filter(month=month).delete()
+        DriveMonth.objects.bulk_create([
+            DriveMonth(month=month, city_id=city, legacy_outstanding=legacy,
+                       current_outstanding=current, legacy_over_365=old)
+            for city, (legacy, current, old) in sorted(by_city.items())])
+    return {"cities": len(by_city),
+            "legacy_outstanding": str(sum((f[0] for f in by_city.values()), ZERO))}
+
+
+def trend(user, months: int = 12) -> list[dict]:
+    """The last ``months`` closed months' arrears (legacy, current, legacy over 365 days)
+    of the cities the user may see, summed, oldest first."""
+    rows = scoped(user, DriveMonth.objects.all()).values("month").annotate(
+        legacy=Sum("legacy_outstanding"), current=Sum("current_outstanding"),
+        old=Sum("legacy_over_365")).order_by("-month")[:months]
+    return [{"month": r["month"], "legacy": q(r["legacy"]), "current": q(r["current"]),
+             "legacy_over_365": q(r["old"])} for r in reversed(list(rows))]

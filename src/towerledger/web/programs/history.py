@@ -91,6 +91,7 @@ def drive(request):
         "as_of": as_of, "rows": data, "labels": labels,
         "totals": [totals[label] for label in labels], "legacy": legacy, "current": current,
         "grand": legacy + current, "progress": services.drive_progress(request.user, as_of),
+        "trend": services.trend(request.user),
         "can_edit": can_admin(request.user),
         "cities": City.objects.order_by("name").values_list("pk", "name"),
         "today": timezone.localdate()})

@@ -186,3 +186,11 @@ def test_split_sums_exactly_and_order_does_not_matter(ts, amount, length, method
     assert {s.key: s.amount for s in again} == {s.key: s.amount for s in shares}
     if method == "TOWER":
         assert shares[-1].amount == amount
+
+
+def test_refund_of_a_paid_period_after_termination():
+    # 3,090.00 paid for 2024-04-01..06-30, ended 2024-05-15: kept 1,528.02, back 1,561.98
+    assert R.refund(D("3090.00"), date(2024, 4, 1), date(2024, 6, 30), date(2024, 5, 15)) == \
+        D("1561.98")
+    assert R.refund(D("100"), date(2024, 4, 1), date(2024, 6, 30), date(2024, 6, 30)) == 0
+    assert R.refund(D("100"), date(2024, 4, 1), date(2024, 6, 30), date(2024, 3, 1)) == 100

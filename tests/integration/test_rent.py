@@ -138,6 +138,18 @@ def test_terminate_prorates_the_last_period_and_is_idempotent(users):
     assert AuditEntry.objects.filter(action="rent.terminate", object_key="HT-ZZ001").count() == 1
 
 
+def test_terminating_inside_a_paid_period_leaves_a_refund_due(users):
+    c = example_contract(users["admin"])
+    services.record_payment(c, payment_no="FK-5", paid_date=date(2024, 4, 2), seq=5,
+                            user=users["admin"], today=date(2024, 4, 2))
+    assert services.terminate_contracts(c.site_id, date(2024, 5, 15), users["admin"], "拆站") == 1
+    assert c.items.get(seq=5).amount == D("3090.00")          # paid: stays as paid
+    opened = services.open_items(c.site_id, today=date(2023, 3, 1))   # nothing due yet
+    assert opened == [("场租合同HT-ZZ001第5期已付至2024-06-30，2024-05-15终止后业主应退还1561.98元",
+                       "rent contract HT-ZZ001 item 5 is paid to 2024-06-30; terminated on "
+                       "2024-05-15, the landlord owes back 1561.98 yuan")]
+
+
 def test_imports_gbk_row_errors_and_scope(users, tmp_path):
     header = ["合同编号", "站址编码", "业主", "业主类型", "开户行", "银行账号", "起租日期",
               "到期日期", "年租金", "付款周期", "付款方式", "递增方式", "年递增率", "押金", "分摊方式"]

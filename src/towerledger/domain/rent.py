@@ -322,3 +322,15 @@ def month_cost(periods: list[Period], first: date, last: date) -> Decimal:
         if a <= b:
             total += as_fraction(p.amount) * Fraction(days(a, b), days(p.start, p.end))
     return fen(total)
+
+
+def refund(amount: Decimal, start: date, end: date, on: date) -> Decimal:
+    """What a landlord owes back of ``amount`` paid for ``start..end`` when the contract ends
+    on ``on``: the days after it, prorated (the paid amount less the prorated kept part,
+    so kept + refund = amount exactly)."""
+    if on >= end:
+        return fen(0)
+    if on < start:
+        return fen(amount)
+    kept = fen(as_fraction(amount) * Fraction(days(start, on), days(start, end)))
+    return fen(amount) - kept

@@ -248,6 +248,19 @@ def open_items(site_id: int, today: date | None = None) -> list[tuple[str, str]]
                     f"{i.period_end}）应付{i.amount}元，{i.due_date}到期未付",
                     f"rent contract {i.contract.contract_no} item {i.seq} ({i.period_start}.."
                     f"{i.period_end}): {i.amount} yuan due {i.due_date}, unpaid"))
+    paid_past = (ScheduleItem.objects.filter(contract__site_id=site_id,
+                                             contract__terminated_on__isnull=False,
+                                             payment__isnull=False)
+                 .select_related("contract").order_by("contract__contract_no", "seq"))
+    for i in paid_past:
+        on = i.contract.terminated_on
+        if i.period_end <= on:
+            continue
+        back = R.refund(i.amount, i.period_start, i.period_end, on)
+        out.append((f"场租合同{i.contract.contract_no}第{i.seq}期已付至{i.period_end}，"
+                    f"{on}终止后业主应退还{back}元",
+                    f"rent contract {i.contract.contract_no} item {i.seq} is paid to "
+                    f"{i.period_end}; terminated on {on}, the landlord owes back {back} yuan"))
     for c in _active_contracts(site_id).filter(end_date__gt=today).order_by("contract_no"):
         out.append((f"场租合同{c.contract_no}仍在执行（至{c.end_date}），未终止",
                     f"rent contract {c.contract_no} is active (until {c.end_date}), "

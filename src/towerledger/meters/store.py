@@ -106,9 +106,28 @@ def _batches(path: Path, block_size: int):
                       "dc_current_a": pa.decimal128(8, 2), "read_date": pa.date32(),
                       "read_hour": pa.int8(), "ts": pa.timestamp("s")},
         strings_can_be_null=False)
-    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=block_size),
-                            convert_options=convert)
-    yield from reader
+    # pyarrow's streaming CSV reader reads ahead of its consumer (the whole of a local file
+    # when parsing is slower than the disk): cut the file at line ends ourselves instead, so
+    # memory is one block (readings hold no quoted line breaks)
+    options = pacsv.ReadOptions(use_threads=False)
+    with path.open("rb") as f:
+        header, rest = f.readline(), b""
+        while True:
+            data = f.read(block_size)
+            if not data:
+                break
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            chunk, rest = data[:cut], data[cut:]
+            yield from pacsv.read_csv(pa.py_buffer(header + chunk), read_options=options,
+                                      convert_options=convert).to_batches()
+            del chunk, data
+        if rest.strip():
+            yield from pacsv.read_csv(pa.py_buffer(header + rest), read_options=options,
+                                      convert_options=convert).to_batches()
 
 
 def _normalise(batch: pa.RecordBatch) -> pa.Table:
@@ -134,6 +153,7 @@ def ingest(path: Path, root: str | None = None, block_size: int = BATCH_BYTES,
     root = root or readings_root()
     tag = file_hash(path)
     result = IngestResult()
+    before = pa.total_allocated_bytes()   # Arrow memory held by others (not ours)
     writers: dict[str, pq.ParquetWriter] = {}
     targets: dict[str, Path] = {}
     try:
@@ -157,7 +177,8 @@ def ingest(path: Path, root: str | None = None, block_size: int = BATCH_BYTES,
                     targets[month] = target
                 if writers[month] is not None:
                     writers[month].write_table(part)
-            result.peak_arrow_bytes = max(result.peak_arrow_bytes, pa.total_allocated_bytes())
+            result.peak_arrow_bytes = max(result.peak_arrow_bytes,
+                                          pa.total_allocated_bytes() - before)
             if progress:
                 progress(len(table))
     except BaseException:

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import pytest
 
 from towerledger.meters import store
 from towerledger.synth.meters import generate
@@ -58,3 +59,14 @@ def test_timestamps_split_into_month_partitions(tmp_path):
          "kwh": Decimal("2.500"), "dc_current_a": None}]
     feb = pq.ParquetFile(files["2026-02"]).read().to_pylist()
     assert feb[0]["read_hour"] == 23 and feb[0]["kwh"] == Decimal("1.250")
+
+
+def test_a_bad_file_is_refused_whole(tmp_path):
+    src = tmp_path / "bad.csv"
+    lines = ["site_code,read_date,read_hour,kwh,dc_current_a"]
+    lines += [f"S1,2026-03-0{d},{h},1.000,40.00" for d in range(1, 4) for h in range(24)]
+    lines.append("S1,2026-03-04,0,abc,40.00")
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(store.IngestError, match="bad.csv"):
+        store.ingest(src, root=str(tmp_path / "store"), block_size=1024)
+    assert not list((tmp_path / "store").rglob("*.parquet*"))

@@ -46,12 +46,19 @@ def params_for(month: date, **thresholds) -> job.Params:
     return job.Params(start, end, months_back(start, 3), **thresholds)
 
 
-def write_input(directory: Path, name: str, rows: list[dict]) -> str:
-    """A small input (bills, tenancies…) as one Parquet file with its fixed schema."""
+def write_input(directory: Path | str, name: str, rows: list[dict]) -> str:
+    """A small input (bills, tenancies…) as one Parquet file with its fixed schema, in a
+    local directory or under an object-storage URI (s3a://…) a cluster reads."""
     schema = SCHEMAS[name]
+    table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+    if not store.is_local(str(directory)):
+        uri = f"{str(directory).rstrip('/')}/{name}.parquet"
+        system, path = store.filesystem(uri)
+        pq.write_table(table, path, filesystem=system)
+        return uri
+    directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.parquet"
-    table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
     pq.write_table(table, path)
     return str(path)
 

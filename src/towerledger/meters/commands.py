@@ -23,13 +23,18 @@ def ingest(path: Annotated[Path, typer.Argument(help="hourly readings, CSV or Pa
     from towerledger import cli
 
     cli.setup_django()
+    from towerledger.meters.store import IngestError
     from towerledger.meters.store import ingest as run_ingest
 
     size = path.stat().st_size
-    with cli._progress() as bar:
-        task = bar.add_task("入库 ingest", total=None)
-        result = run_ingest(path, progress=lambda n: bar.update(task, advance=n))
-        bar.update(task, total=result.rows, completed=result.rows)
+    try:
+        with cli._progress() as bar:
+            task = bar.add_task("入库 ingest", total=None)
+            result = run_ingest(path, progress=lambda n: bar.update(task, advance=n))
+            bar.update(task, total=result.rows, completed=result.rows)
+    except IngestError as e:
+        cli.console.print(f"[red]{e}[/red]")
+        raise typer.Exit(1) from None
     if result.skipped and not result.files:
         cli.console.print(f"已入库过 already ingested: {path.name}")
         return

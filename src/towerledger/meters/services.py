@@ -109,7 +109,10 @@ def run_month(month: date, engine: str = "duckdb", remediations=None, session=No
     overwrites the month's figures; resolved flags stay resolved)."""
     params = an.params_for(month, **_thresholds())
     tick = progress or (lambda _name: None)
-    work = Path(settings.DATA_DIR) / "meters_runs" / f"{params.month_start:%Y-%m}"
+    runs = store.runs_root()
+    shared = f"{runs.rstrip('/')}/{params.month_start:%Y-%m}"
+    work = Path(settings.DATA_DIR) / "meters_runs" / f"{params.month_start:%Y-%m}" \
+        if store.is_local(runs) else Path(settings.DATA_DIR) / "meters_work"
     bills, links, account_of = _bill_inputs(params)
     codes = sorted({link["site_code"] for link in links})
     starts = [{"site_code": c, "start_date": d} for part in parts(codes) for c, d in
@@ -120,10 +123,10 @@ def run_month(month: date, engine: str = "duckdb", remediations=None, session=No
                  *(r["baseline_start"] for r in rem)])
     inputs = {"readings": store.month_files(store.readings_root(), params.month_start),
               "history": an.history_files(params.month_start, first),
-              "bills": [an.write_input(work, "bills", bills)],
-              "bill_sites": [an.write_input(work, "bill_sites", links)],
-              "tenancy_starts": [an.write_input(work, "tenancy_starts", starts)],
-              "remediations": [an.write_input(work, "remediations", rem)]}
+              "bills": [an.write_input(shared, "bills", bills)],
+              "bill_sites": [an.write_input(shared, "bill_sites", links)],
+              "tenancy_starts": [an.write_input(shared, "tenancy_starts", starts)],
+              "remediations": [an.write_input(shared, "remediations", rem)]}
     tick("inputs")
     kw = {"session": session} if engine == "spark" and session is not None else {}
     eng = make_engine(engine, **kw)

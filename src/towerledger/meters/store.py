@@ -6,8 +6,9 @@ Layout (Hive-style, one directory per month, so an engine reads only the month i
     <METERS_DAILY>/month=YYYY-MM/*.parquet                  per-site daily figures (the job)
 
 ``METERS_STORE`` defaults to ``DATA_DIR / "meters"``, ``METERS_DAILY`` to
-``DATA_DIR / "meters_daily"``; both may be object-storage URIs (``s3a://bucket/meters``) for
-Spark on a cluster.
+``DATA_DIR / "meters_daily"`` and ``METERS_RUNS`` (a run's small inputs: bills, tenancies)
+to ``DATA_DIR / "meters_runs"``; all three may be object-storage URIs
+(``s3a://bucket/meters``) for Spark on a cluster, whose executors must read them.
 
 ``ingest`` turns an hourly CSV or Parquet file into the store batch by batch (pyarrow's
 streaming CSV reader or Parquet row groups): memory is one batch and the open writers, never
@@ -16,6 +17,7 @@ twice stores it once.
 """
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,13 +47,23 @@ DAILY = pa.schema([
 BATCH_BYTES = 8 << 20   # CSV block size: the unit of memory of the streaming path
 
 
+def _root(name: str, default: str) -> str:
+    """A Django setting ``name``, else the environment's ``TOWERLEDGER_<name>``, else
+    ``DATA_DIR / default``."""
+    return str(getattr(settings, name, None) or os.environ.get(f"TOWERLEDGER_{name}")
+               or Path(settings.DATA_DIR) / default)
+
+
 def readings_root() -> str:
-    return str(getattr(settings, "METERS_STORE", None) or Path(settings.DATA_DIR) / "meters")
+    return _root("METERS_STORE", "meters")
 
 
 def daily_root() -> str:
-    return str(getattr(settings, "METERS_DAILY", None)
-               or Path(settings.DATA_DIR) / "meters_daily")
+    return _root("METERS_DAILY", "meters_daily")
+
+
+def runs_root() -> str:
+    return _root("METERS_RUNS", "meters_runs")
 
 
 def month_dir(root: str, month: date) -> str:
@@ -62,11 +74,22 @@ def is_local(root: str) -> bool:
     return "://" not in root
 
 
+def filesystem(uri: str):
+    """pyarrow's filesystem and path for a URI; Hadoop's s3a:// is pyarrow's s3://."""
+    from pyarrow import fs
+
+    return fs.FileSystem.from_uri(uri.replace("s3a://", "s3://", 1))
+
+
 def month_files(root: str, month: date) -> list[str]:
-    """The Parquet files of a month (local store), or the month's directory (a URI)."""
+    """The Parquet files of a month (local store), or the month's directory when it exists
+    (object storage: Spark lists it itself)."""
     where = month_dir(root, month)
     if not is_local(root):
-        return [where]
+        from pyarrow import fs
+
+        system, path = filesystem(where)
+        return [where] if system.get_file_info(path).type == fs.FileType.Directory else []
     return sorted(str(p) for p in Path(where).glob("*.parquet"))
 
 
@@ -74,6 +97,10 @@ def empty_file(path: Path, schema: pa.Schema) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(schema.empty_table(), path)
     return str(path)
+
+
+class IngestError(ValueError):
+    """A readings file that cannot be read as readings (nothing of it was stored)."""
 
 
 @dataclass
@@ -181,11 +208,14 @@ def ingest(path: Path, root: str | None = None, block_size: int = BATCH_BYTES,
                                           pa.total_allocated_bytes() - before)
             if progress:
                 progress(len(table))
-    except BaseException:
+    except BaseException as e:
         for month, w in writers.items():
             if w is not None:
                 w.close()
                 targets[month].with_suffix(".parquet.tmp").unlink(missing_ok=True)
+        if isinstance(e, pa.ArrowInvalid | pa.ArrowTypeError | KeyError):
+            raise IngestError(f"读数文件有误，未入库 bad readings file, nothing stored: "
+                              f"{path.name}: {e}") from e
         raise
     for month, w in writers.items():
         if w is not None:

@@ -4,8 +4,10 @@ unpaid; the tenancies end through the tenancies import (June allocates to the op
 up to the 15th); once archived, July's bill is held by SITE_ARCHIVED and tenancy rows for
 the site are refused; reopening lifts both."""
 
+import tempfile
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db.models import Sum
@@ -143,6 +145,15 @@ def test_rent_due_blocks_the_archive_until_terminated_and_paid(users):
     rent_services.record_payment(contract, payment_no="RP-ZZ001-1", paid_date=date(2024, 7, 1),
                                  seq=1, user=clerk)
     assert open_items(case)["RENT"] == []
+    # once archived, a rent payment for the site's contract is refused by the import
+    Site.objects.filter(pk=site.pk).update(status=SiteStatus.ARCHIVED, decommission_date=DAY)
+    path = write_csv(Path(tempfile.mkdtemp()) / "rp.csv",
+                     ["payment_no", "contract_no", "seq", "kind", "paid_date", "amount",
+                      "reference"], [["RP-ZZ001-2", "RC-ZZ001", "2", "RENT", "2024-07-02", "",
+                                      ""]])
+    result = run_import("rent_payments", path, clerk)
+    assert not result.stored
+    assert ("contract_no", True) in [(e.column, "archived" in e.en) for e in result.errors]
 
 
 @pytest.mark.django_db

@@ -39,10 +39,31 @@ def site_archived(bills: list[dict], rules: dict) -> dict:
 GUARDED = ("tenancies", "rules", "accounts")   # and every kind of the rent program
 
 
+def _contract_sites(records) -> dict:
+    """contract_no → site_code for rows naming a rent contract instead of a site."""
+    nos = {r.get("contract_no") for r in records if r.get("contract_no")
+           and not r.get("site_code")}
+    if not nos:
+        return {}
+    from django.apps import apps
+
+    model = apps.get_model("rent", "RentContract")
+    out = {}
+    for part in chunked(sorted(nos)):
+        out.update(model.objects.filter(OneOf("contract_no", part))
+                   .values_list("contract_no", "site__site_code"))
+    return out
+
+
 def archived_rows(records: list[dict]) -> list[RowError]:
-    """Rows naming an archived site are refused; a tenancy row that ends the tenancy by the
-    decommission date is allowed (a fix, never a new allocation)."""
-    codes = {r.get("site_code") for r in records if r.get("site_code")}
+    """Rows naming an archived site (or a rent contract of one) are refused; a tenancy row
+    that ends the tenancy by the decommission date is allowed (a fix, never a new
+    allocation)."""
+    contracts = _contract_sites(records)
+
+    def site_of(r):
+        return r.get("site_code") or contracts.get(r.get("contract_no"))
+    codes = {site_of(r) for r in records} - {None, ""}
     if not codes:
         return []
     archived = {}
@@ -52,12 +73,13 @@ def archived_rows(records: list[dict]) -> list[RowError]:
                         .values_list("site_code", "decommission_date"))
     errors = []
     for r in records:
-        code = r.get("site_code")
+        code = site_of(r)
         if code not in archived:
             continue
         if "tenancy_id" in r and dom.archived_row_allowed(archived[code], r.get("end_date")):
             continue
-        errors.append(RowError(r["_row"], "site_code",
+        column = "site_code" if r.get("site_code") else "contract_no"
+        errors.append(RowError(r["_row"], column,
                                f"站址 {code} 已归档（拆站），不能再导入其数据；如需恢复请先重新启用站址",
                                f"site {code} is archived (decommissioned): its data cannot be "
                                "imported; reopen the site first"))
@@ -76,5 +98,5 @@ def guard_imports():
         rent = kind.name.startswith("rent") or ".rent." in getattr(kind.check, "__module__", "")
         if (name in GUARDED or rent) and kind.importable and kind.check is not None and \
                 not getattr(kind.check, "archive_guard", False) and \
-                any(f.name == "site_code" for f in kind.schema.fields):
+                any(f.name in ("site_code", "contract_no") for f in kind.schema.fields):
             register(replace(kind, check=_guarded(kind.check)))

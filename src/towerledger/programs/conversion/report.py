@@ -21,7 +21,7 @@ from towerledger.access.scope import profile_of, role_of, scoped
 from towerledger.bills.models import Bill
 from towerledger.domain import conversion as rules
 from towerledger.domain.codes import SupplyMode
-from towerledger.domain.months import next_month
+from towerledger.domain.months import month_end, next_month
 from towerledger.programs.conversion.models import CostDefault, DirectPrice, Estimate, Project
 from towerledger.settlement.models import Line
 from towerledger.sites.models import AccountSite, SupplyAccount
@@ -125,9 +125,11 @@ def visible_projects(user):
     return qs.filter(pk__in=Project.objects.filter(sites, status=rules.DONE).values("pk"))
 
 
-def savings_bills(projects) -> tuple[list[tuple[int, int, date, Decimal]], object]:
+def savings_bills(projects, first: date | None = None, last: date | None = None
+                  ) -> tuple[list[tuple[int, int, date, Decimal]], object]:
     """(bill id, project id, month, saving) of every paid bill of the done projects whose
-    period starts after the done date, and the bills' queryset."""
+    period starts after the done date (and ends within ``first..last`` when given), and the
+    bills' queryset."""
     done = {p["account_id"]: p for p in projects.filter(status=rules.DONE).values(
         "pk", "account_id", "done_on", "price_before", "direct_price")}
     if not done:
@@ -135,6 +137,10 @@ def savings_bills(projects) -> tuple[list[tuple[int, int, date, Decimal]], objec
     earliest = min(p["done_on"] for p in done.values())
     qs = Bill.objects.filter(account_id__in=list(done), status=Bill.Status.PAID,
                              period_start__gt=earliest)
+    if first is not None:
+        qs = qs.filter(period_end__gte=first)
+    if last is not None:
+        qs = qs.filter(period_end__lte=last)
     items = []
     for pk, acc, start, end, kwh in qs.values_list("pk", "account_id", "period_start",
                                                    "period_end", "kwh"):
@@ -149,8 +155,10 @@ def monthly_savings(user, first: date, last: date) -> dict[date, Decimal]:
     """Month (first day) → realised 转改直 savings ``user`` may see, every month from
     ``first``'s to ``last``'s (0 where none)."""
     months = months_between(first, last)
-    items, qs = savings_bills(visible_projects(user))
-    items = [(b, m, s) for b, _p, m, s in items if months and months[0] <= m <= months[-1]]
+    if not months:
+        return {}
+    items, qs = savings_bills(visible_projects(user), months[0], month_end(months[-1]))
+    items = [(b, m, s) for b, _p, m, s in items]
     seen = visible_savings(user, items, qs)
     return {m: seen.get(m, ZERO) for m in months}
 

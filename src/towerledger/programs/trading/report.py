@@ -13,6 +13,7 @@ from towerledger.access.scope import scoped
 from towerledger.bills.models import Bill
 from towerledger.domain import conversion as split_rules
 from towerledger.domain import trading as rules
+from towerledger.domain.months import month_end
 from towerledger.programs.conversion.report import (
     ZERO,
     account_places,
@@ -69,7 +70,7 @@ def monthly_savings(user, first: date, last: date) -> dict[date, Decimal]:
     months = months_between(first, last)
     if not months:
         return {}
-    items, qs = enrolled_bills(user, months[0], last)
+    items, qs = enrolled_bills(user, months[0], month_end(months[-1]))
     seen = visible_savings(user, [(i["bill"], i["month"], i["saving"]) for i in items], qs)
     return {m: seen.get(m, ZERO) for m in months}
 

@@ -337,7 +337,7 @@ EXTENSIONS = ("towerledger.synth.commands", "towerledger.bills.commands",
               "towerledger.settlement.commands", "towerledger.collection.commands",
               "towerledger.analysis.commands", "towerledger.meters.commands",
               "towerledger.api.commands", "towerledger.access.commands",
-              "towerledger.programs.accruals.commands")
+              "towerledger.programs.accruals.commands", "towerledger.programs.theft.commands")
 
 
 def _register_extensions():

@@ -34,7 +34,7 @@ from towerledger.access.audit import record
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.collection.models import Receipt, Statement
-from towerledger.db.bulk import Counts, chunked
+from towerledger.db.bulk import Counts, chunked, copy_insert
 from towerledger.domain import ageing as ageing_rule
 from towerledger.domain import opening
 from towerledger.domain.errors import DomainError
@@ -222,8 +222,9 @@ def _state_legacy(rows: list[LegacyRow], user, today: date):
 
 def _write_offs(rows: list[LegacyRow], user, today: date) -> int:
     """The legacy write-offs: a legacy receipt per operator, city and write-off date (its
-    received date the write-off date), its applications on the confirmed lines, and the
-    entries (see the module's docstring). Returns how many receipts."""
+    received date the write-off date), its applications on the confirmed lines (their
+    timestamps the write-off date too), and the entries (see the module's docstring), all
+    set-wise. Returns how many receipts."""
     groups = defaultdict(list)
     for row in rows:
         if row.written_off:
@@ -231,39 +232,47 @@ def _write_offs(rows: list[LegacyRow], user, today: date) -> int:
     if not groups:
         return 0
     codes = dict(Operator.objects.values_list("pk", "code"))
-    uid = user if getattr(user, "pk", None) else None
-    entries, op_ids = [], {}
-    for (op, city, day, batch), group in sorted(groups.items()):
-        total = sum((r.written_off for r in group), ZERO)
-        code = codes[op]
+    uid = user.pk if getattr(user, "pk", None) else None
+    taken = defaultdict(int)   # receipt numbers already used, by prefix
+    for batch in {k[3] for k in groups}:
+        for no in Receipt.objects.filter(receipt_no__startswith=f"LG-{batch[:20]}-") \
+                .values_list("receipt_no", flat=True).iterator():
+            taken[no.rsplit("-", 1)[0] + "-"] += 1
+    receipts, entries, op_ids = [], [], {}
+    ordered = sorted(groups.items())
+    for (op, city, day, batch), group in ordered:
+        prefix = f"LG-{batch[:20]}-{codes[op]}-{city:02d}-{day:%Y%m%d}-"
+        taken[prefix] += 1
+        receipts.append({
+            "receipt_no": f"{prefix}{taken[prefix]:02d}", "operator_id": op, "city_id": city,
+            "amount": sum((r.written_off for r in group), ZERO), "received_date": day,
+            "reference": f"{LEGACY_REFERENCE} {batch}", "status": Receipt.Status.APPLIED})
+    receipt_ids = copy_insert(Receipt, [r | {"applied": r["amount"]} for r in receipts])
+    apps, days = [], []
+    for receipt, pk, ((op, _city, day, _batch), group) in zip(receipts, receipt_ids, ordered,
+                                                              strict=True):
+        code, no, total = codes[op], receipt["receipt_no"], receipt["amount"]
         op_ids[code] = op
-        receipt = Receipt.objects.create(
-            receipt_no=_next_number(f"LG-{batch[:20]}-{code}-{city:02d}-{day:%Y%m%d}-",
-                                    Receipt, "receipt_no"),
-            operator_id=op, city_id=city, amount=total, received_date=day,
-            reference=f"{LEGACY_REFERENCE} {batch}", applied=total,
-            status=Receipt.Status.APPLIED)
-        apps = Application.objects.bulk_create([Application(
-            receipt=receipt, line=r.confirmed_line, statement_id=r.confirmed_line.statement_id,
-            amount=r.written_off, rule=Application.Rule.MANUAL,
-            reason=f"历史核销 legacy write-off {day}", created_by=uid) for r in group])
-        # the original date, not the take-over's
-        Application.objects.filter(pk__in=[a.pk for a in apps if a.pk]).update(
-            created_at=noon(day))
-        if not all(a.pk for a in apps):   # backends that return no ids from bulk_create
-            Application.objects.filter(receipt=receipt).update(created_at=noon(day))
         for r in group:
-            r.receipt = receipt
-        entries.append((today, "OPENING", receipt.receipt_no,
-                        f"历史回款 {receipt.receipt_no} legacy receipt", [
-                            Posting("OPENING", debit=total),
-                            Posting("UNAPPLIED", credit=total, operator=code)]))
-        entries.append((today, "WRITE_OFF", f"{receipt.receipt_no}:W",
-                        f"历史核销 {receipt.receipt_no} legacy write-off", [
-                            Posting("UNAPPLIED", debit=total, operator=code),
-                            Posting("RECEIVABLE", credit=total, operator=code)]))
+            r.receipt_id = pk
+            apps.append({"receipt_id": pk, "line_id": r.confirmed_line.pk,
+                         "statement_id": r.confirmed_line.statement_id,
+                         "amount": r.written_off, "rule": Application.Rule.MANUAL,
+                         "reason": f"历史核销 legacy write-off {day}", "created_by_id": uid})
+            days.append(day)
+        entries.append((today, "OPENING", no, f"历史回款 {no} legacy receipt", [
+            Posting("OPENING", debit=total), Posting("UNAPPLIED", credit=total, operator=code)]))
+        entries.append((today, "WRITE_OFF", f"{no}:W", f"历史核销 {no} legacy write-off", [
+            Posting("UNAPPLIED", debit=total, operator=code),
+            Posting("RECEIVABLE", credit=total, operator=code)]))
+    by_day = defaultdict(list)
+    for pk, day in zip(copy_insert(Application, apps), days, strict=True):
+        by_day[day].append(pk)
+    for day, ids in by_day.items():   # the original date, not the take-over's
+        for part in chunked(ids):
+            Application.objects.filter(pk__in=part).update(created_at=noon(day))
     post_entries(entries, user, operator_ids=op_ids)
-    return len(groups)
+    return len(receipts)
 
 
 def store_unapplied(records, user=None, progress=None, today: date | None = None) -> Counts:

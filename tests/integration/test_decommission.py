@@ -178,3 +178,20 @@ def test_api_lists_cases_with_their_checklist_in_scope(users, client):
     assert get("clerk_ly", "/api/v1/decommissions").json()["count"] == 0
     assert get("clerk_ly", f"/api/v1/decommissions/{case.pk}").status_code == 404
     assert get("cmcc", "/api/v1/decommissions").status_code == 403
+
+
+@pytest.mark.django_db
+def test_sites_import_neither_archives_nor_reopens(province, tmp_path):
+    from tests.helpers import SITES, SITES_HEADER
+
+    Site.objects.filter(site_code="ZZ002").update(status=SiteStatus.ARCHIVED,
+                                                  decommission_date=DAY)
+    rows = [list(r) for r in SITES]
+    refused = run_import("sites", write_csv(tmp_path / "s.csv", SITES_HEADER, rows))
+    assert [(e.row, e.column) for e in refused.errors] == [(3, "status")]   # ZZ002 reopened
+    rows[1][7:9] = ["ARCHIVED", "2024-06-15"]
+    rows[0][7:9] = ["ARCHIVED", "2024-06-15"]
+    refused = run_import("sites", write_csv(tmp_path / "s2.csv", SITES_HEADER, rows))
+    assert [(e.row, "checklist" in e.en) for e in refused.errors] == [(2, True)]
+    rows[0][7:9] = ["", ""]
+    assert run_import("sites", write_csv(tmp_path / "s3.csv", SITES_HEADER, rows)).stored

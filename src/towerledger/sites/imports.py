@@ -53,7 +53,8 @@ def check_sites(records):
         if r["site_code"] in _host_cycle(r, host_of):
             errors.append(err(r, "host_site_code", "宿主站关系成环",
                               "host sites form a cycle"))
-        if r["decommission_date"] and r["status"] != SiteStatus.DECOMMISSIONED:
+        if r["decommission_date"] and r["status"] not in (SiteStatus.DECOMMISSIONED,
+                                                          SiteStatus.ARCHIVED):
             errors.append(err(r, "status", "填写了拆站日期，站址状态应为 DECOMMISSIONED",
                               "decommission_date given but status is not DECOMMISSIONED"))
     return errors

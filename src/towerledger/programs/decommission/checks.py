@@ -86,9 +86,37 @@ def archived_rows(records: list[dict]) -> list[RowError]:
     return errors
 
 
-def _guarded(check):
+def site_status_rows(records: list[dict]) -> list[RowError]:
+    """The sites import keeps an archive as it is: a row may not take an archived site out
+    of the archive (reopen it on its decommissioning page, with a reason), nor archive a
+    site (the checklist does). A row that leaves ARCHIVED as it is passes (an export
+    imported back changes nothing)."""
+    codes = sorted({r["site_code"] for r in records})
+    archived = set()
+    for part in chunked(codes):
+        archived.update(Site.objects.filter(OneOf("site_code", part),
+                                            status=SiteStatus.ARCHIVED)
+                        .values_list("site_code", flat=True))
+    errors = []
+    for r in records:
+        was, now = r["site_code"] in archived, r.get("status") == SiteStatus.ARCHIVED
+        if was and not now:
+            errors.append(RowError(r["_row"], "status",
+                                   f"站址 {r['site_code']} 已归档，须在拆站页面填写原因后重新启用",
+                                   f"site {r['site_code']} is archived: reopen it on its "
+                                   "decommissioning page, with a reason"))
+        elif now and not was:
+            errors.append(RowError(r["_row"], "status",
+                                   "站址归档须通过拆站清单办理",
+                                   "a site is archived through its decommissioning checklist"))
+    return errors
+
+
+def _guarded(check, rule=None):
+    rule = rule or archived_rows
+
     def guarded_check(records):
-        return archived_rows(records) + check(records)
+        return rule(records) + check(records)
     guarded_check.archive_guard = True
     return guarded_check
 
@@ -100,3 +128,6 @@ def guard_imports():
                 not getattr(kind.check, "archive_guard", False) and \
                 any(f.name in ("site_code", "contract_no") for f in kind.schema.fields):
             register(replace(kind, check=_guarded(kind.check)))
+    sites = KINDS.get("sites")
+    if sites is not None and not getattr(sites.check, "archive_guard", False):
+        register(replace(sites, check=_guarded(sites.check, site_status_rows)))

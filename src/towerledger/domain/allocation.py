@@ -74,7 +74,8 @@ from decimal import Decimal
 from fractions import Fraction
 from itertools import pairwise
 
-from towerledger.domain.codes import ZH, CommonPolicy, Method, SettlementMode
+from towerledger.domain import explain as _explain
+from towerledger.domain.codes import CommonPolicy, Method, SettlementMode
 from towerledger.domain.money import fen, largest_remainder, round_half_up
 
 ZERO = Fraction(0)
@@ -89,15 +90,7 @@ _INPUT = {
     Method.SUBMETER: "submeter_kwh",
 }
 
-# Why a part of a site is tower-borne, in the order the trace lists them (the one table of
-# these labels: pages and reports read it too).
-TOWER_REASONS = {
-    "vacant": ("无租户在网", "no tenancy active"),
-    "own_load": ("铁塔自用负荷", "tower's own load"),
-    "common": ("公共负荷铁塔承担", "common load borne by the tower"),
-    "zero_weight": ("权重全为零", "all weights zero"),
-    "lump_sum": ("包干租户计量份额", "lump-sum tenancies' metered share"),
-}
+TOWER_REASONS = _explain.TOWER_REASONS   # why a part of a site is tower-borne
 
 
 @dataclass(frozen=True)
@@ -190,10 +183,9 @@ class _Site:
     tower: dict = field(default_factory=dict)    # reason -> exact share of the site
     runs: list = field(default_factory=list)     # site-level trace of methods per run
     flags: list = field(default_factory=list)
-    # what every line of the site repeats, built once: the trace's common part, the head
-    # of the explanation
+    # what every line of the site repeats, built once: the trace's common part
     base: dict | None = None
-    head: tuple[str, str] | None = None
+    lines: int = 0                               # lines of the whole bill (rounding note)
     amount: Fraction | None = None
 
     def flag(self, code: str, message: str) -> None:
@@ -226,8 +218,11 @@ def _active(t: TenancyIn, start: date, end: date) -> tuple[date, date, int] | No
 
 
 def allocate(bill: BillIn, sites: Sequence[SiteIn],
-             tax_factor: Callable[[str], Decimal]) -> Allocation:
-    """Split a paid bill into tenancy lines and tower-borne lines (see the module doc)."""
+             tax_factor: Callable[[str], Decimal], explain: bool = True) -> Allocation:
+    """Split a paid bill into tenancy lines and tower-borne lines (see the module doc).
+
+    ``explain`` False: the traces carry the numbers only, not the sentences nor the rounding
+    note (``domain.explain`` renders them when read); the bulk path stores them so."""
     _check(bill, sites)
     total_split = sum((Fraction(s.split_ratio) for s in sites), ZERO)
     worked = [_share_site(bill, s, Fraction(s.split_ratio) / total_split) for s in sites]
@@ -245,9 +240,11 @@ def allocate(bill: BillIn, sites: Sequence[SiteIn],
 
     lines = []
     for w in worked:
+        w.lines = len(exact)
+    for w in worked:
         for p in w.parts:
-            lines.append(_tenancy_line(bill, w, p, exact, costs, factor))
-        lines.append(_tower_line(bill, w, exact, costs))
+            lines.append(_tenancy_line(bill, w, p, exact, costs, factor, explain))
+        lines.append(_tower_line(bill, w, exact, costs, explain))
     flags = tuple(f for w in worked for f in w.flags)
     return Allocation(bill.bill_no, tuple(lines), flags)
 
@@ -600,14 +597,6 @@ def _round_costs(amount: Decimal, worked: list[_Site], exact: dict) -> dict:
     return costs
 
 
-def _rounding_note(amount: Fraction, exact: Fraction, cost: Decimal, n: int) -> str:
-    yuan = amount * exact
-    floor = Decimal(int(yuan * 100)) / 100
-    extra = " + 1 leftover fen" if cost > floor else ""
-    return (f"largest remainder over {n} lines: exact {_num(yuan, 6)} "
-            f"-> floor {floor:.2f}{extra} = {cost}")
-
-
 def _amount(bill: BillIn, w: _Site) -> Fraction:
     """The bill's amount as a Fraction, converted once per site."""
     if w.amount is None:
@@ -636,11 +625,12 @@ def _site_trace(bill: BillIn, w: _Site) -> dict:
         "tenancies": [[p.t.tenancy_id, p.t.operator, p.days, p.first.isoformat(),
                        p.last.isoformat()] for p in w.parts],
         "runs": w.runs,
+        "lines": w.lines,
     }
 
 
 def _tenancy_line(bill: BillIn, w: _Site, p: _Part, exact: dict, costs: dict,
-                  factor: Callable[[str], Decimal]) -> Line:
+                  factor: Callable[[str], Decimal], explain: bool = True) -> Line:
     t = p.t
     lump = t.mode == SettlementMode.LUMP_SUM
     share = exact[t.key]
@@ -658,18 +648,17 @@ def _tenancy_line(bill: BillIn, w: _Site, p: _Part, exact: dict, costs: dict,
         "exact_share": _frac(metered), "share": str(share6),
         "cost_share": str(cost), "tax_factor": str(f), "tax_amount": str(tax),
         "receivable": str(receivable),
-        "rounding": _rounding_note(_amount(bill, w), share, cost, len(exact)),
     })
     if lump:
         trace["to_tower_borne"] = _frac(metered)
         trace["to_tower_borne_yuan"] = _num(_amount(bill, w) * metered, 6)
-    trace["text_en"], trace["text_zh"] = _tenancy_text(bill, w, p, cost, f, tax, receivable,
-                                                       metered)
+    if explain:
+        _say(trace, bill, w, share, cost, len(exact))
     return Line(w.site.site_code, t.key, t.tenancy_id, t.operator, t.mode, p.days,
                 share6, cost, f, tax, receivable, trace)
 
 
-def _tower_line(bill: BillIn, w: _Site, exact: dict, costs: dict) -> Line:
+def _tower_line(bill: BillIn, w: _Site, exact: dict, costs: dict, explain: bool = True) -> Line:
     key = ("tower", w.site.site_code)
     share, cost = exact[key], costs[key]
     trace = _base_trace(bill, w)
@@ -679,117 +668,22 @@ def _tower_line(bill: BillIn, w: _Site, exact: dict, costs: dict) -> Line:
         "exact_share": _frac(share), "share": str(round_half_up(share, 6)),
         "cost_share": str(cost), "tax_factor": "0.0000", "tax_amount": "0.00",
         "receivable": "0.00",
-        "rounding": _rounding_note(_amount(bill, w), share, cost, len(exact)),
     })
-    trace["text_en"], trace["text_zh"] = _tower_text(bill, w, share, cost)
+    if explain:
+        _say(trace, bill, w, share, cost, len(exact))
     days = _span(bill.start, bill.end)
     return Line(w.site.site_code, None, None, None, None, days, round_half_up(share, 6), cost,
                 Decimal("0.0000"), Decimal("0.00"), Decimal("0.00"), trace)
 
 
 # ---- human explanations ----------------------------------------------------------------
+# The sentences are domain.explain's, rendered from the trace's numbers (one function says
+# each); the number formats are its too.
+
+_frac, _num, _pct = _explain.frac, _explain.num, _explain.pct
 
 
-def _frac(x: Fraction) -> str:
-    return str(x)
-
-
-def _fixed(n: int, d: int, places: int) -> str:
-    """n/d half-up (away from zero) to ``places`` decimals, as text, in integers: what
-    ``str(round_half_up(Fraction(n, d), places))`` says, a few times faster (explanations
-    print several of these per line, a province's month is ~300,000 lines)."""
-    q, r = divmod(abs(n) * 10 ** places, d)
-    if 2 * r >= d:
-        q += 1
-    whole, part = divmod(q, 10 ** places)
-    return f"{'-' if n < 0 and q else ''}{whole}.{part:0{places}d}"   # places ≥ 1
-
-
-def _num(x: Fraction, places: int = 4) -> str:
-    """A fraction as a plain decimal string, trailing zeros dropped when places is 4."""
-    if not isinstance(x, Fraction | int):
-        x = Fraction(x)   # a Decimal, exactly
-    text = _fixed(x.numerator, x.denominator, places)
-    return text.rstrip("0").rstrip(".") if places == 4 else text
-
-
-def _pct(x: Fraction) -> str:
-    return f"{_fixed(x.numerator * 100, x.denominator, 4)}%"
-
-
-def _head(bill: BillIn, w: _Site) -> tuple[str, str]:
-    if w.head is None:
-        w.head = _site_head(bill, w)
-    return w.head
-
-
-def _site_head(bill: BillIn, w: _Site) -> tuple[str, str]:
-    days = _span(bill.start, bill.end)
-    en = (f"Bill {bill.bill_no}, {bill.start.isoformat()} to {bill.end.isoformat()} "
-          f"({days} days), {bill.amount} yuan; site {w.site.site_code} takes "
-          f"{w.site.split_ratio}% of it ({_pct(w.frac)} of the bill).")
-    zh = (f"缴费单{bill.bill_no}：{bill.start.isoformat()}至{bill.end.isoformat()}，共{days}天，"
-          f"金额{bill.amount}元；站址{w.site.site_code}分摊比例{w.site.split_ratio}%"
-          f"（占缴费单{_pct(w.frac)}）。")
-    return en, zh
-
-
-def _run_text(r: dict) -> tuple[str, str]:
-    span = f"{r['from']}..{r['to']} ({r['days']} d)"
-    zspan = f"{r['from']}至{r['to']}（{r['days']}天）"
-    name = ZH.get(r["method"], r["method"])
-    if r["method"] == "SUBMETER":
-        return (f"{span} SUBMETER: own metered {r['metered_kwh']} kWh = "
-                f"{_pct(Fraction(r['own_share']))} of the site, plus common load "
-                f"{_pct(Fraction(r['common_share']))}",
-                f"{zspan}{name}：自身计量{r['metered_kwh']}千瓦时，占站址"
-                f"{_pct(Fraction(r['own_share']))}，另分公共负荷{_pct(Fraction(r['common_share']))}")
-    share = _pct(Fraction(r["share_of_day"]))
-    return (f"{span} {r['method']}: {share} of each day",
-            f"{zspan}{name}：每天分得{share}")
-
-
-def _tenancy_text(bill: BillIn, w: _Site, p: _Part, cost: Decimal, f: Decimal, tax: Decimal,
-                  receivable: Decimal, metered: Fraction) -> tuple[str, str]:
-    t = p.t
-    days = _span(bill.start, bill.end)
-    head_en, head_zh = _head(bill, w)
-    runs = [_run_text(r) for r in p.runs]
-    how_en = "; ".join(en for en, _ in runs) or "no share on any day"
-    how_zh = "；".join(zh for _, zh in runs) or "每天份额均为零"
-    exact_yuan = _num(_amount(bill, w) * metered, 6)
-    en = (f"{head_en} {t.operator} tenancy {t.tenancy_id} was active {p.days} of {days} days "
-          f"({p.first.isoformat()} to {p.last.isoformat()}). {how_en}. Mean share of the site "
-          f"{_pct(p.share)}, of the bill {_pct(metered)} = {exact_yuan} yuan")
-    zh = (f"{head_zh}{t.operator}租户{t.tenancy_id}在网{p.days}/{days}天"
-          f"（{p.first.isoformat()}至{p.last.isoformat()}）。{how_zh}。日均占站址{_pct(p.share)}，"
-          f"占缴费单{_pct(metered)}，精确金额{exact_yuan}元")
-    if t.mode == SettlementMode.LUMP_SUM:
-        en += (". LUMP_SUM: this metered share is tower-borne; the tenancy pays its monthly "
-               "lump sum instead, so cost share and receivable here are 0.00.")
-        zh += "。包干：该计量份额由铁塔承担，租户按月包干费结算，本缴费单分摊额与应收均为0.00元。"
-        return en, zh
-    en += f", rounded by largest remainder to {cost} yuan."
-    zh += f"，按最大余额法舍入为{cost}元。"
-    if t.mode == SettlementMode.RESALE:
-        en += f" RESALE: tax factor {f} adds {tax}, receivable {receivable} yuan."
-        zh += f"转售：税负因子{f}，税额{tax}元，应收{receivable}元。"
-    else:
-        en += f" ON_BEHALF: no tax factor, receivable {receivable} yuan."
-        zh += f"代垫：不计税负因子，应收{receivable}元。"
-    return en, zh
-
-
-def _tower_text(bill: BillIn, w: _Site, share: Fraction, cost: Decimal) -> tuple[str, str]:
-    head_en, head_zh = _head(bill, w)
-    parts = [(reason, w.frac * w.tower[reason]) for reason in TOWER_REASONS
-             if reason in w.tower]
-    en_parts = ", ".join(f"{TOWER_REASONS[r][1]} {_pct(x)}" for r, x in parts) or "nothing"
-    zh_parts = "，".join(f"{TOWER_REASONS[r][0]}{_pct(x)}" for r, x in parts) or "无"
-    exact_yuan = _num(_amount(bill, w) * share, 6)
-    en = (f"{head_en} Tower-borne part of the site: {en_parts}; in all {_pct(share)} of the "
-          f"bill = {exact_yuan} yuan, rounded by largest remainder (tower-borne rows last in "
-          f"ties) to {cost} yuan. Nobody is billed for it.")
-    zh = (f"{head_zh}铁塔自担部分：{zh_parts}；合计占缴费单{_pct(share)}，精确金额{exact_yuan}元，"
-          f"按最大余额法（同余数时铁塔自担最后）舍入为{cost}元，不向运营商收取。")
-    return en, zh
+def _say(trace: dict, bill: BillIn, w: _Site, exact: Fraction, cost: Decimal, n: int) -> None:
+    """Add the rounding note and the sentences to a whole trace."""
+    trace["rounding"] = _explain.rounding_note(_amount(bill, w), exact, cost, n)
+    trace["text_en"], trace["text_zh"] = _explain.render(trace)

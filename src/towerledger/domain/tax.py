@@ -122,20 +122,14 @@ class Found:
                 "effective_from": r.effective_from.isoformat() if r else None}
 
     def text_zh(self) -> str:
-        if self.row is None:
-            return (f"税负因子 {self.factor} 按默认公式 (1+13%)/(1+进项税率)−1 计算"
-                    f"（按账单截止日 {self.on} 查表，无适用行）。")
-        return (f"税负因子 {self.factor} 取自税负因子表第 {self.row.id} 行"
-                f"（{LEVEL_ZH[self.level]}，{self.row.effective_from} 起生效；"
-                f"按账单截止日 {self.on} 查表）。")
+        from towerledger.domain.explain import tax_source_text  # explain reads LEVEL_*
+
+        return tax_source_text(self.trace())[1]
 
     def text_en(self) -> str:
-        if self.row is None:
-            return (f"Tax factor {self.factor} from the default formula (1+13%)/(1+r_in)−1 "
-                    f"(looked up on the bill's period end {self.on}; no row applies).")
-        return (f"Tax factor {self.factor} from tax-factor row {self.row.id} "
-                f"({LEVEL_EN[self.level]}, in force from {self.row.effective_from}; looked up "
-                f"on the bill's period end {self.on}).")
+        from towerledger.domain.explain import tax_source_text
+
+        return tax_source_text(self.trace())[0]
 
 
 class TaxFactorTable:

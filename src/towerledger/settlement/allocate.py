@@ -29,12 +29,13 @@ from towerledger.bills.models import Bill, SubmeterReading
 from towerledger.db.bulk import chunked, copy_insert
 from towerledger.domain import allocation as dom
 from towerledger.domain.codes import Method, SettlementMode
+from towerledger.domain.explain import split
 from towerledger.domain.journal import Posting
 from towerledger.domain.months import next_month
 from towerledger.domain.tax import Found
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import Operator, OperatorAgreement
-from towerledger.settlement.models import Line, LineTrace
+from towerledger.settlement.models import BillSiteTrace, Line, LineTrace
 from towerledger.sites.models import AccountSite, AllocationRule, Tenancy, TenancyRatio
 from towerledger.sites.tax_factors import load_table
 
@@ -78,14 +79,12 @@ class TaxFactors:
 
 
 def _with_tax_source(ln: dom.Line, tax_rows: dict) -> dict:
-    """The line's trace with the tax-factor row that gave its factor (RESALE lines)."""
+    """The line's trace with the tax-factor row that gave its factor (RESALE lines); the
+    sentence saying so is rendered with the rest when the line is read."""
     source = tax_rows.get(ln.operator) if ln.mode == SettlementMode.RESALE else None
     if source is None:
         return ln.trace
-    trace = dict(ln.trace, tax_factor_source=source.trace())
-    trace["text_zh"] = f"{ln.trace['text_zh']}{source.text_zh()}"
-    trace["text_en"] = f"{ln.trace['text_en']} {source.text_en()}"
-    return trace
+    return dict(ln.trace, tax_factor_source=source.trace())
 
 
 @dataclass(frozen=True)
@@ -184,7 +183,7 @@ def _allocate_batch(pks, user, today, taxes, terms) -> Result:
 
         alloc = dom.allocate(
             dom.BillIn(b["bill_no"], b["amount"], b["kwh"], b["period_start"], b["period_end"]),
-            sites, factor)
+            sites, factor, explain=False)
         result.flags += [(b["pk"], *f) for f in alloc.flags]
         found[b["pk"]] = list(alloc.flags)
         bill_lines = [_line(b, ln, facts, terms, today, now, province, tax_rows)
@@ -198,8 +197,17 @@ def _allocate_batch(pks, user, today, taxes, terms) -> Result:
     lines, entries = record_findings(bills, found, facts, lines, entries)
     traces = [ln.pop("trace") for ln in lines]
     ids = copy_insert(Line, lines)
+    # the explanation, stored in two parts (domain.explain.split): once per bill and site,
+    # and the line's own numbers per line; settlement.explain puts them together when read
+    shared, own = {}, []
+    for ln, trace in zip(lines, traces, strict=True):
+        site_part, line_part = split(trace)
+        shared.setdefault((ln["bill_id"], ln["site_id"]), site_part)
+        own.append(line_part)
+    copy_insert(BillSiteTrace, [{"bill_id": bill, "site_id": site, "trace": trace}
+                                for (bill, site), trace in shared.items()])
     copy_insert(LineTrace, [{"line_id": pk, "trace": trace}
-                            for pk, trace in zip(ids, traces, strict=True)])
+                            for pk, trace in zip(ids, own, strict=True)])
     post_entries(entries, user, site_ids=facts.site_ids, operator_ids=facts.operator_ids)
     result.lines = len(lines)
     pushed = [ln for ln in lines if ln["status"] == Line.Status.PUSHED]

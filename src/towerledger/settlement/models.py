@@ -2,6 +2,8 @@
 adjustments (调账). A pushed line is never edited: every correction is a new line that
 references the one it corrects."""
 
+from functools import cached_property
+
 from django.conf import settings
 from django.db import models
 from django.db.models import OuterRef, Q, Subquery, Sum, Value
@@ -224,13 +226,19 @@ class Line(models.Model):
         """The id of the original line of this line's receivable chain."""
         return self.root_id or self.pk
 
-    @property
+    @cached_property
     def trace(self) -> dict:
-        """How the line was computed (its ``LineTrace``); {} when it has none."""
-        try:
-            return self.explained.trace
-        except LineTrace.DoesNotExist:
-            return {}
+        """How the line was computed, whole (its ``LineTrace``, with the part its bill's site
+        shares and the sentences rendered: ``settlement.explain``); {} when it has none."""
+        from towerledger.settlement.explain import traces
+
+        return traces([self]).get(self.pk, {})
+
+    def figures(self) -> dict:
+        """The line's own figures as its explanation writes them (``domain.explain``)."""
+        return {"share": str(self.share), "cost_share": str(self.cost_share),
+                "tax_factor": str(self.tax_factor), "tax_amount": str(self.tax_amount),
+                "receivable": str(self.receivable)}
 
 
 class LineTrace(models.Model):
@@ -247,6 +255,23 @@ class LineTrace(models.Model):
     class Meta:
         verbose_name = _("line explanation")
         verbose_name_plural = _("line explanations")
+
+
+class BillSiteTrace(models.Model):
+    """The part of an allocation's explanation every line of one bill's site shares (the
+    bill, its period, the site's split, the tenancies and the methods day by day), stored
+    once instead of on each line (``domain.explain.split``)."""
+
+    bill = models.ForeignKey("bills.Bill", on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="+",
+                             db_index=False)
+    trace = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("bill site explanation")
+        verbose_name_plural = _("bill site explanations")
+        constraints = [models.UniqueConstraint(fields=["bill", "site"],
+                                               name="uniq_bill_site_trace")]
 
 
 class Dispute(models.Model):

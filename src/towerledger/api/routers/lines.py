@@ -38,7 +38,7 @@ from towerledger.api.schemas import (
     LinePage,
 )
 from towerledger.api.scoping import visible
-from towerledger.settlement import services
+from towerledger.settlement import explain, services
 from towerledger.settlement.models import Dispute, Line
 from towerledger.settlement.services import SettlementError
 
@@ -79,8 +79,7 @@ LINE_FIELDS = ("pk", "kind", "adjusts_id", "bill__bill_no", "month", "site__site
                "active_days", "share", "cost_share", "tax_factor", "tax_amount", "receivable",
                "status", "push_date", "confirm_due", "confirmed_at", "deemed",
                "adjusts__receivable")
-# what the explanation needs of the trace, read key by key so a page never loads whole traces
-# (only text keys: SQLite hands back a numeric-looking string key as a float)
+# what a list shows of each line's explanation (the whole trace is the line's detail)
 TRACE_KEYS = ("text_zh", "text_en", "dispute")
 
 
@@ -97,16 +96,20 @@ def explanation(row: dict, trace: dict) -> dict:
 
 
 def line_rows(qs, with_trace: bool = False) -> list[dict]:
-    """``qs`` as API lines; ``with_trace``: with the whole trace (one line's detail)."""
-    extra = (("explained__trace",) if with_trace else
-             tuple(f"explained__trace__{k}" for k in TRACE_KEYS))
-    names = LINE_FIELDS + extra
+    """``qs`` as API lines; ``with_trace``: with the whole trace (one line's detail).
+
+    Explanations are stored in parts (settlement.explain): a page of lines reads its own
+    parts and their bills' shared parts in two queries, and renders the sentences."""
+    names = (*LINE_FIELDS, "bill_id", "site_id", "explained__trace")
+    rows = [dict(zip(names, values, strict=True)) for values in qs.values_list(*names)]
+    whole = explain.whole(
+        {r["pk"]: r["explained__trace"] for r in rows if r["explained__trace"] is not None},
+        [(r["pk"], r["bill_id"], r["site_id"], _figures(r)) for r in rows])
     out = []
-    for values in qs.values_list(*names):
-        r = dict(zip(names, values, strict=True))
-        trace = (r["explained__trace"] or {}) if with_trace else {
-            k: r[f"explained__trace__{k}"] for k in TRACE_KEYS
-            if r[f"explained__trace__{k}"] is not None}
+    for r in rows:
+        trace = whole.get(r["pk"], {})
+        if not with_trace:
+            trace = {k: trace[k] for k in TRACE_KEYS if k in trace}
         out.append({
             "id": ref("L", r["pk"]), "kind": r["kind"], "adjusts": ref("L", r["adjusts_id"]),
             "bill_no": r["bill__bill_no"], "month": f"{r['month']:%Y-%m}",
@@ -122,6 +125,11 @@ def line_rows(qs, with_trace: bool = False) -> list[dict]:
         if with_trace:
             out[-1]["trace"] = trace
     return out
+
+
+def _figures(r: dict) -> dict:
+    return {k: str(r[k]) for k in ("share", "cost_share", "tax_factor", "tax_amount",
+                                   "receivable")}
 
 
 DISPUTE_FIELDS = ("pk", "line_id", "line__bill__bill_no", "line__site__site_code",

@@ -272,3 +272,35 @@ def test_api_reads_in_scope(users, tmp_path, client):
     zz = next(x for x in figures if x["city"] == "郑州市" and not x["operator"])
     assert (zz["cost"], zz["billed"]) == ("1102.34", "376.46")
     assert "GENERATOR" in {ln["kind"] for ln in get("/api/v1/lines", "cmcc").json()["items"]}
+
+
+def test_xlsx_with_english_headers_and_excel_date_times(users, tmp_path):
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["outage_no", "site_code", "start", "end", "cause"])
+    ws.append(["O-X-1", "ZZ002", datetime(2024, 8, 3, 14, 0), datetime(2024, 8, 3, 19, 30),
+               "line work"])
+    ws2 = Workbook()
+    runs = ws2.active
+    runs.append(["Run_No", "Outage_No", "START", "End", "litres", "Fuel_Price", "labour_cost ",
+                 "rated_lph"])
+    # an Excel serial with its fraction of a day for the start (2024-08-03 14:30), a
+    # date-time cell for the end
+    runs.append(["R-X-1", "O-X-1", 45507 + 14.5 / 24, datetime(2024, 8, 3, 19, 0), 17.25, 7.9,
+                 120, 4])
+    wb.save(tmp_path / "outages.xlsx")
+    ws2.save(tmp_path / "runs.xlsx")
+    assert run_import("outages", tmp_path / "outages.xlsx", users["clerk_zz"]).stored
+    result = run_import("generator_runs", tmp_path / "runs.xlsx", users["clerk_zz"])
+    assert result.stored, [e.text() for e in result.errors]
+    run = Run.objects.get(run_no="R-X-1")
+    from django.utils import timezone
+
+    assert timezone.localtime(run.start).strftime("%Y-%m-%d %H:%M") == "2024-08-03 14:30"
+    # 4.5 h from start and end; 17.25 × 7.90 = 136.275 → 136.28, + 120 labour
+    assert (run.hours, run.cost) == (D("4.50"), D("256.28"))
+    assert not run.findings.exists()

@@ -37,8 +37,9 @@ def datetime_cell(cell) -> datetime:
     if isinstance(cell, int | float) and not isinstance(cell, bool):
         if not 1 <= cell < 2958466:
             raise v.BadValue(f"无效的 Excel 日期序号：{cell}", f"not an Excel date serial: {cell}")
-        naive = datetime(1899, 12, 30) + timedelta(days=float(cell))
-        return timezone.make_aware(naive.replace(microsecond=0), tz)
+        # to the nearest second: a serial's float fraction of a day is rarely exact
+        naive = datetime(1899, 12, 30) + timedelta(seconds=round(float(cell) * 86400))
+        return timezone.make_aware(naive, tz)
     s = v.clean_text(cell)
     m = _DT.match(s)
     if m:

@@ -146,6 +146,9 @@ def test_overlapping_runs_on_one_outage_and_duplicates_under_two_numbers():
     found = audit_runs([run(1), run(2)])          # same times and litres, two numbers
     assert codes(found) == {1: ["GEN_DUPLICATE"], 2: ["GEN_DUPLICATE"]}
     assert found[1][0].figures["other"] == "R2"
+    # a flood night: two sites' runs may share times and litres without being one run
+    assert codes(audit_runs([run(1, site="S1", outage="O1"), run(2, site="S2", outage="O2")])) \
+        == {1: [], 2: []}
     # back-to-back runs do not overlap; runs of two outages never do
     assert codes(audit_runs([run(1, 0, "4.00", "13.00"), run(2, 4, "4.00", "13.00")])) == \
         {1: [], 2: []}

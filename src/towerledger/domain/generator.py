@@ -215,9 +215,19 @@ def audit_runs(runs: Sequence[RunFacts]) -> dict:
         elif r.litres > 0:
             out[r.key].append(_finding("GEN_RATE", f"0 小时耗油 {r.litres} 升",
                                        f"{r.litres} L in 0 h", litres=r.litres))
+    by_site: dict = {}
+    for r in runs:   # pairs only within a site: a file of a province's runs stays linear-ish
+        by_site.setdefault(r.site, []).append(r)
+    for group in by_site.values():
+        _pairs(group, out)
+    return out
+
+
+def _pairs(runs: Sequence[RunFacts], out: dict) -> None:
+    """Overlap and duplicate findings among the runs of one site."""
     for i, a in enumerate(runs):
         for b in runs[i + 1:]:
-            if a.site == b.site and a.run_no != b.run_no and (a.start, a.end, a.litres) == (
+            if a.run_no != b.run_no and (a.start, a.end, a.litres) == (
                     b.start, b.end, b.litres):
                 for x, y in ((a, b), (b, a)):
                     out[x.key].append(_finding(
@@ -229,4 +239,3 @@ def audit_runs(runs: Sequence[RunFacts]) -> dict:
                     out[x.key].append(_finding(
                         "GEN_OVERLAP", f"与发电单 {y.run_no} 时段重叠",
                         f"overlaps run {y.run_no}", other=y.run_no))
-    return out

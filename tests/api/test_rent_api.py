@@ -27,9 +27,12 @@ def test_contracts_lines_and_scope(client, users, tokens):
     op = call(client, "/api/v1/rent/contracts", tokens["ctcc_zz"])
     assert op.status_code == 200 and "6228480000000001" not in op.text
     assert op.json()["items"][0]["landlord"] is None
-    assert call(client, "/api/v1/rent/contracts/HT-ZZ001/schedule",
-                tokens["ctcc_zz"]).status_code == 403
-    sched = call(client, "/api/v1/rent/contracts/HT-ZZ001/schedule", tokens["clerk_zz"]).json()
+    assert call(client, "/api/v1/rent/schedule", tokens["ctcc_zz"],
+                contract_no="HT-ZZ001").status_code == 403
+    assert call(client, "/api/v1/rent/schedule", tokens["clerk_ly"],
+                contract_no="HT-ZZ001").status_code == 404
+    sched = call(client, "/api/v1/rent/schedule", tokens["clerk_zz"],
+                 contract_no="HT-ZZ001").json()
     assert [(i["seq"], i["amount"], i["paid"]) for i in sched][4] == (5, "3090.00", True)
     assert call(client, "/api/v1/rent/payments", tokens["ctcc_zz"]).status_code == 403
     assert call(client, "/api/v1/rent/payments", tokens["clerk_zz"]).json()["count"] == 1

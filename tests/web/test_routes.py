@@ -82,6 +82,12 @@ def values(users):
     from towerledger.programs.generator.models import Finding as GeneratorFinding
     from towerledger.programs.generator.models import Outage
     pk["generator"] = [first(Outage), first(GeneratorFinding), MISSING]   # outages, findings
+    from datetime import date
+
+    from towerledger.programs.rent.services import save_contract
+    rent = save_contract("HT-ROUTES", site=Site.objects.order_by("site_code").first(),
+                         start_date=date(2024, 1, 1), end_date=date(2024, 12, 31),
+                         annual_rent=1200, cycle="QUARTERLY", pass_through="TENANCY")
     return {
         "pk": pk,
         "token_pk": [token.pk, MISSING],
@@ -93,6 +99,7 @@ def values(users):
         "audit_settings_save:code": ["PRICE_CAP", "NO_SUCH_RULE"],
         "decommission_step:action": ["tenancies", "archive", "no-such-step"],
         "quality_rule:rule": ["SITE_NO_COORDS", "NO_SUCH_RULE"],
+        "contract_no": [rent.contract_no, "NO-SUCH-CONTRACT"],
     }
 
 

@@ -3,7 +3,7 @@
 * ``GET /contracts``           landlord contracts; the landlord and its bank account only for
                                the tower's staff, never for operators (they see the contracts
                                of the sites they are on, without the landlord);
-* ``GET /contracts/{no}/schedule`` the payment schedule (tower staff);
+* ``GET /schedule?contract_no=`` a contract's payment schedule (tower staff);
 * ``GET /payments``            rent and deposit payments (tower staff);
 * ``GET /lines``               RENT and SITE_FEE_LUMP_SUM lines (operators: their own);
 * ``GET /site-fees``           lump-sum site-fee agreements (operators: their tenancies');
@@ -175,12 +175,16 @@ def contracts(request, paging: Query[PageParams], site_code: str | None = None):
                 lambda part: [_contract(c, operator) for c in part])
 
 
-@router.get("/contracts/{contract_no}/schedule",
-            response={200: list[ItemOut], 403: ErrorOut, 404: ErrorOut},
-            summary="A contract's payment schedule (付款计划)")
-def schedule(request, contract_no: str):
+@router.get("/schedule", response={200: list[ItemOut], 403: ErrorOut, 404: ErrorOut,
+                                   422: ErrorOut},
+            summary="A contract's payment schedule (付款计划)",
+            description="The schedule of ``contract_no`` (required; tower staff only: "
+                        "operators are refused whatever they ask).")
+def schedule(request, contract_no: str | None = None):
     if _operator(request):
         raise ApiError(403)
+    if not contract_no:
+        raise ApiError(422)
     c = visible_one(request, RentContract.objects.all(), contract_no=contract_no)
     paid = set(RentPayment.objects.filter(contract=c, item__isnull=False)
                .values_list("item_id", flat=True))

@@ -35,6 +35,8 @@ from towerledger.programs.conversion.report import account_places, direct_price_
 from towerledger.sites.models import SupplyAccount
 
 OBJECT = "conversion_project"
+STEP_ACTIONS = {"approve": "conversion.approve", "build": "conversion.build",
+                "complete": "conversion.complete", "fail": "conversion.fail"}
 
 
 def _need_reason(reason: str) -> str:
@@ -165,7 +167,7 @@ def advance(user, project: Project, step: str, *, reason: str, on: date | None =
         p.save()
         Step.objects.create(project=p, step=step, from_state=old, to_state=new, on=on,
                             by=_person(user), reason=reason)
-        audit.record(user, f"conversion.{step}", OBJECT, p.code, before=before,
+        audit.record(user, STEP_ACTIONS[step], OBJECT, p.code, before=before,
                      after=as_dict(p), reason=reason)
     return p
 

@@ -75,7 +75,8 @@ def dashboard(request):
     ctx = {"title": _("Dashboard"), "scope": scope, "month": month,
            "provisional_as_of": live.provisional().get(month),
            "filters": filter_fields(request, scope, months, month),
-           "can_close": scope.role == Role.PROVINCE_ADMIN}
+           "can_close": scope.role == Role.PROVINCE_ADMIN,
+           "sees_quality": scope.role != Role.OPERATOR}
     if month is None:
         return render(request, "web/dashboard.html", ctx)
     trend_months = [m for m in months if m <= month][-TREND_MONTHS:]

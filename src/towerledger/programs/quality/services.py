@@ -6,7 +6,7 @@ counted per county, city and province. The month close stores the month's scorec
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.apps import apps
 from django.db import transaction
@@ -235,6 +235,12 @@ def store_month(month: date, as_of: date | None = None) -> dict:
         QualityScore.objects.bulk_create(rows, batch_size=5000)
     province = cards.get(("P", None, None), [])
     return {"rows": len(rows), "problems": sum(s.count for s in province)}
+
+
+def live(today: date, city_id=None) -> Found:
+    """The live scorecard's facts: as of today, unit prices judged on the bills of the last
+    complete month (the open month's bills are mostly still to come)."""
+    return find(today, today.replace(day=1) - timedelta(days=1), city_id)
 
 
 def close_snapshot(sender=None, month=None, user=None, as_of=None, **kw) -> dict:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from towerledger.access.models import Role
 from towerledger.access.scope import can_change
+from towerledger.domain.decommission import STEP_LABELS
 from towerledger.domain.errors import DomainError
 from towerledger.programs.decommission import rentlink
 from towerledger.programs.decommission import services as svc
@@ -20,6 +21,8 @@ from towerledger.web import params
 from towerledger.web.tables import paginate, roles
 
 STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
+EVENT_LABELS = {**STEP_LABELS, "REFUSED": ("归档被拒（尚有未完成事项）", "archive refused (items open)"),
+                "REOPEN": ("重新启用", "reopened")}
 
 
 def _zh() -> bool:
@@ -77,7 +80,9 @@ def case_page(request, pk):
         "can_reopen": can_change(request.user) and
         case.status != Decommissioning.Status.REOPENED,
         "accounts": case.accounts.select_related("account").order_by("account__account_no"),
-        "events": case.events.select_related("user"), "rent_app": rentlink.available()})
+        "events": [{"e": e, "label": _say(EVENT_LABELS.get(e.step, (e.step, e.step)))}
+                   for e in case.events.select_related("user")],
+        "rent_app": rentlink.available()})
 
 
 def _reading(post):

@@ -99,7 +99,7 @@ def scorecard(request):
         cards, live = _stored(month), False
     else:
         month, live = None, True
-        cards = qs.scorecards(qs.find(today, city_id=city_id), city_id)
+        cards = qs.scorecards(qs.live(today, city_id), city_id)
     trend = _trend(_own_city(request.user))
     return render(request, "web/programs/quality/scorecard.html", {
         "rules": _rules(), "rows": _unit_rows(cards, city_id), "live": live, "month": month,
@@ -119,7 +119,7 @@ def drill(request, rule):
                                                            city_id=city_id).exists():
         raise Http404
     today = timezone.localdate()
-    found = qs.find(today, city_id=city_id)
+    found = qs.live(today, city_id)
     keys = qs.keys_in(found, rule, city_id, county_id)
     if request.GET.get("format") == "xlsx":
         kind, headers, rows = exports.table(rule, keys)

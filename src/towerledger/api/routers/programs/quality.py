@@ -71,7 +71,7 @@ def scorecard(request, filters: Query[ScoreFilter]):
                                                                   "county__name", "pk")]
         return {"month": filters.month, "live": False, "items": items}
     city_id = profile_of(user).city_id if role_of(user) == Role.CITY_CLERK else None
-    cards = services.scorecards(services.find(timezone.localdate(), city_id=city_id), city_id)
+    cards = services.scorecards(services.live(timezone.localdate(), city_id), city_id)
     cities = dict(City.objects.values_list("pk", "name"))
     counties = dict(County.objects.values_list("pk", "name"))
     items = []

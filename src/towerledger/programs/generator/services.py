@@ -209,50 +209,99 @@ def unbilled(user=None, month: date | None = None, run_ids=None):
     return qs
 
 
+BATCH = 500   # runs per transaction and journal entry when billing many
+
+
 def bill_runs(user=None, month: date | None = None, run_ids=None,
               today: date | None = None) -> BillResult:
     """Bill the unbilled runs of ``month`` (by start) or of ``run_ids`` within the user's
     scope: each run not held by an open BLOCK finding becomes GENERATOR lines (its tenancies'
-    shares) and a tower-borne line (the tower's share). Idempotent per run."""
+    shares) and a tower-borne line (the tower's share). Idempotent per run (``Billing`` is
+    unique per run). Set-wise: the sites' tenancies and rules are read once, and up to
+    ``BATCH`` runs of one line month share one transaction and one journal entry."""
     today = today or timezone.localdate()
     result = BillResult()
     runs = list(unbilled(user, month, run_ids).select_related(
         "outage", "site__county__city").order_by("start", "run_no"))
     held = held_run_ids(r.pk for r in runs)
-    rules = rule_rows()
-    opened = open_period_start()
+    todo = []
     for run in runs:
         if run.pk in held or run.outage is None:
             result.held.append(run.run_no)
-            continue
-        try:
-            n = _bill_one(run, user, rules, today, opened)
-        except IntegrityError:   # billed meanwhile by another request: nothing to do
-            continue
-        result.billed.append(run.run_no)
-        result.lines += n
-        result.amount += run.cost
+        else:
+            todo.append(run)
+    facts = Facts(todo)
+    opened = open_period_start()
+    by_month = defaultdict(list)
+    for run in todo:
+        by_month[line_month(run, opened)].append(run)
+    for line_mo, group in sorted(by_month.items()):
+        for i in range(0, len(group), BATCH):
+            batch = group[i:i + BATCH]
+            try:
+                n = _bill_batch(batch, facts, user, today, line_mo)
+                done = batch
+            except IntegrityError:   # some billed meanwhile by another request: one by one
+                n, done = 0, []
+                for run in batch:
+                    try:
+                        n += _bill_batch([run], facts, user, today, line_mo)
+                        done.append(run)
+                    except IntegrityError:
+                        continue
+            result.billed += [r.run_no for r in done]
+            result.lines += n
+            result.amount += sum((r.cost for r in done), ZERO)
     if result.billed:
         record(user, "generator.bill", "generator_runs", f"{len(result.billed)} runs", None,
                result.as_dict(), "油机发电出账 generator runs billed")
     return result
 
 
-def split_for(run: Run, rules=None):
+def line_month(run: Run, opened: date | None) -> date:
+    """The month a run's lines belong to: the run's, or the open month if that is closed."""
+    month = local_day(run.start).replace(day=1)
+    return opened if opened and month < opened else month
+
+
+class Facts:
+    """What the splits need, read once for the sites of many runs: tenancies, the sites'
+    dated tower shares, the agreement rules."""
+
+    def __init__(self, runs):
+        from towerledger.db.bulk import chunked
+
+        site_ids = sorted({r.site_id for r in runs})
+        self.tenancies = defaultdict(list)
+        self.tower_shares = defaultdict(list)
+        for part in chunked(site_ids):
+            for t in Tenancy.objects.filter(site_id__in=part).order_by("tenancy_id"):
+                self.tenancies[t.site_id].append(t)
+            for site_id, since, share in (AllocationRule.objects.filter(site_id__in=part)
+                                          .order_by("effective_from").values_list(
+                                              "site_id", "effective_from", "tower_share")):
+                self.tower_shares[site_id].append((since, share))
+        self.rules = rule_rows()
+
+    def tower_share(self, site_id, on: date) -> Decimal:
+        share = ZERO
+        for since, value in self.tower_shares.get(site_id, ()):
+            if since <= on:
+                share = value
+        return share
+
+
+def split_for(run: Run, facts: Facts | None = None):
     """(split, tenancies by code, first day, last day, mixed) for ``run``'s outage."""
+    facts = facts or Facts([run])
     outage = run.outage
     first, last = local_day(outage.start), local_day(outage.end)
-    tenancies = {t.tenancy_id: t for t in Tenancy.objects.filter(
-        site_id=run.site_id, start_date__lte=last).filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=first)).select_related("operator")}
-    rule = (AllocationRule.objects.filter(site_id=run.site_id, effective_from__lte=first)
-            .order_by("-effective_from").first())
-    tower_share = rule.tower_share if rule else ZERO
-    method, mixed = agreement_method(rules if rules is not None else rule_rows(),
-                                     run.site.county.city.province_id,
+    tenancies = {t.tenancy_id: t for t in facts.tenancies.get(run.site_id, ())
+                 if t.start_date <= last and (t.end_date is None or t.end_date >= first)}
+    method, mixed = agreement_method(facts.rules, run.site.county.city.province_id,
                                      {t.operator_id for t in tenancies.values()}, first)
     split = split_run(run.cost, [Party(code, t.dc_current_a) for code, t in tenancies.items()],
-                      method, tower_share)
+                      method, facts.tower_share(run.site_id, first))
     return split, tenancies, first, last, mixed
 
 
@@ -297,14 +346,15 @@ def _explain(run, split, code, amount, mixed) -> tuple[str, str, dict]:
     return zh, en, extra
 
 
-def _bill_one(run: Run, user, rules, today: date, opened: date | None) -> int:
-    split, tenancies, first, last, mixed = split_for(run, rules)
-    month = local_day(run.start).replace(day=1)
-    if opened and month < opened:
-        month = opened
+def _charges(run: Run, facts: Facts) -> tuple:
+    """(split, charges) of one run; no zero charge (push_program_lines makes no line of it,
+    and the caller maps lines to runs by position)."""
+    split, tenancies, first, last, mixed = split_for(run, facts)
     days = (last - first).days + 1
     charges = []
     for code, amount in split.shares.items():
+        if not amount:
+            continue
         t = tenancies[code]
         zh, en, extra = _explain(run, split, code, amount, mixed)
         charges.append(Charge(
@@ -317,14 +367,34 @@ def _bill_one(run: Run, user, rules, today: date, opened: date | None) -> int:
         charges.append(Charge(site_id=run.site_id, amount=split.tower, period_start=first,
                               period_end=last, explanation={"text_zh": zh, "text_en": en},
                               share=split.tower_share / 100, active_days=days, extra=extra))
+    return split, charges
+
+
+def _bill_batch(runs: list, facts: Facts, user, today: date, month: date) -> int:
+    """Bill ``runs`` (of one line month) in one transaction and one journal entry, whose
+    reference names them (GEN-<run_no> for one run): a run is never billed twice (Billing is
+    unique per run), so no two batches share a first run."""
+    who = user if getattr(user, "pk", None) else None
+    billings, charges, owners = [], [], []
+    for run in runs:
+        split, mine = _charges(run, facts)
+        billings.append(Billing(run=run, billed_by=who, method=split.method,
+                                tower_share=split.tower_share, cost=run.cost,
+                                tower_part=split.tower))
+        charges += mine
+        owners += [run] * len(mine)
+    if len(runs) == 1:
+        reference, memo = f"GEN-{runs[0].run_no}", f"油机发电 generator run {runs[0].run_no}"
+    else:
+        reference = f"GEN-{runs[0].run_no}…{runs[-1].run_no}#{len(runs)}"
+        memo = f"油机发电 {len(runs)} generator runs {runs[0].run_no}…{runs[-1].run_no}"
     with transaction.atomic():
-        Billing.objects.create(run=run, billed_by=user if getattr(user, "pk", None) else None,
-                               method=split.method, tower_share=split.tower_share,
-                               cost=run.cost, tower_part=split.tower)
-        lines = push_program_lines(KIND, charges, user=user, reference=f"GEN-{run.run_no}",
-                                   memo=f"油机发电 generator run {run.run_no}", today=today,
-                                   month=month)
-        RunLine.objects.bulk_create([RunLine(run=run, line=ln) for ln in lines])
+        Billing.objects.bulk_create(billings)
+        lines = push_program_lines(KIND, charges, user=user, reference=reference, memo=memo,
+                                   today=today, month=month) if charges else []
+        RunLine.objects.bulk_create([RunLine(run=run, line=ln)
+                                     for run, ln in zip(owners, lines, strict=True)],
+                                    batch_size=2000)
     return len(lines)
 
 

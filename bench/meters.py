@@ -63,7 +63,7 @@ def one(n: int) -> dict:
 
     result = an.analyse(engine, an.params_for(MONTH), inputs, out / "work",
                         daily_out=str(out / "daily-out" / f"month={MONTH:%Y-%m}"),
-                        progress=tick)
+                        progress=tick, count_daily=True)
     job = time.perf_counter() - t0
     engine.close()
     suspects = {r["bill_id"] for r in result.theft if r["suspect"]}

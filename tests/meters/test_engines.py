@@ -112,11 +112,11 @@ def test_spark_and_duckdb_give_identical_results(spark, inputs):
     params = an.params_for(MAR)
     duck = DuckDBEngine()
     a = an.analyse(duck, params, inputs, root / "work-duck",
-                   daily_out=str(root / "out-duck"))
+                   daily_out=str(root / "out-duck"), count_daily=True)
     duck.close()
     sp = SparkEngine(session=spark, cache=False)   # tiny data: caching costs more
     b = an.analyse(sp, params, inputs, root / "work-spark",
-                   daily_out=str(root / "out-spark"))
+                   daily_out=str(root / "out-spark"), count_daily=True)
     sp.close()
     inputs["root"] = root
 
@@ -138,3 +138,37 @@ def test_spark_and_duckdb_give_identical_results(spark, inputs):
     assert theft[6]["smart_hit"] == theft[6]["dc_hit"] == 1
     saving = a.savings[0]
     assert saving["site_code"] == "S4" and saving["days"] == 22
+
+
+@pytest.mark.django_db
+def test_the_ledger_gets_the_same_figures_from_either_engine(spark, province, settings,
+                                                              tmp_path):
+    """run_month on Spark stores what run_month on DuckDB stored (one month, no history)."""
+    from tests.meters.test_job import bill, write_readings
+    from towerledger.bills.models import Flag, MeterDay
+    from towerledger.meters.models import SiteMonth, TheftScore
+    from towerledger.meters.services import run_month
+
+    settings.DATA_DIR = tmp_path
+    settings.METERS_STORE = str(tmp_path / "meters")
+    settings.METERS_DAILY = str(tmp_path / "meters_daily")
+    write_readings(tmp_path / "hourly.parquet")
+    store.ingest(tmp_path / "hourly.parquet")
+    theft = bill("A-100", "A100-202603", MAR, date(2026, 3, 31), "5184.00", "1.1000")
+    bill("A-200", "A200-202603", MAR, date(2026, 3, 31), "3000.00", "0.6200")
+
+    def figures():
+        return (sorted(MeterDay.objects.values_list("site_id", "date", "kwh", "dc_current_a")),
+                sorted(SiteMonth.objects.values_list("site_id", "kwh", "kwh_per_day",
+                                                     "dc_benchmark_kwh", "baseline_per_day")),
+                sorted(TheftScore.objects.values_list("bill_id", "score", "suspect",
+                                                      "smart_kwh", "dc_benchmark_kwh")))
+
+    duck = run_month(MAR)
+    first = figures()
+    sp = run_month(MAR, engine=SparkEngine(session=spark, cache=False))
+    assert (sp.engine, sp.suspects, sp.meter_days) == ("spark", [theft.pk], 4 * 31)
+    assert (duck.suspects, duck.meter_days) == ([theft.pk], 4 * 31)
+    assert figures() == first
+    assert set(TheftScore.objects.values_list("engine", flat=True)) == {"spark"}
+    assert Flag.objects.filter(bill=theft, code="THEFT_SUSPECT").count() == 1

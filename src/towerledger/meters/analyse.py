@@ -84,7 +84,7 @@ class Results:
 
 def analyse(engine: Engine, params: job.Params, inputs: dict[str, list[str]], work: Path,
             daily_out: str | None = None, progress: Callable[[str], None] | None = None,
-            collect_site_month: bool = True) -> Results:
+            collect_site_month: bool = True, count_daily: bool = False) -> Results:
     """Register ``inputs`` (view → Parquet files; a missing or empty list reads as an empty
     table), run every step, write ``daily`` to ``daily_out`` when given, and return the
     outputs as rows normalised the same way whatever the engine."""
@@ -99,7 +99,8 @@ def analyse(engine: Engine, params: job.Params, inputs: dict[str, list[str]], wo
         if store.is_local(daily_out):
             shutil.rmtree(daily_out, ignore_errors=True)
         engine.write("daily", daily_out)
-    out.daily_rows = engine.count("daily")
+    if count_daily:
+        out.daily_rows = engine.count("daily")
     if collect_site_month:
         out.site_month = normalise(engine.rows("site_month"))
     out.theft = normalise(engine.rows("theft"))

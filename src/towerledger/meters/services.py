@@ -26,6 +26,7 @@ from towerledger.bills.models import Bill, MeterDay
 from towerledger.db.bulk import OneOf, copy_insert, parts, upsert
 from towerledger.meters import analyse as an
 from towerledger.meters import job, store
+from towerledger.meters.engines import Engine
 from towerledger.meters.engines import engine as make_engine
 from towerledger.meters.models import Saving, SiteMonth, TheftScore
 from towerledger.sites.models import AccountSite, Site, Tenancy
@@ -102,7 +103,7 @@ def _remediations(month: date, given) -> list[dict]:
              "unit_price": Decimal(r["unit_price"])} for r in latest.values()]
 
 
-def run_month(month: date, engine: str = "duckdb", remediations=None, session=None,
+def run_month(month: date, engine: "str | Engine" = "duckdb", remediations=None, session=None,
               progress: Callable[[str], None] | None = None, audit_bills: bool = True
               ) -> RunResult:
     """Analyse one month of readings and keep its figures in the ledger (idempotent: a rerun
@@ -128,8 +129,11 @@ def run_month(month: date, engine: str = "duckdb", remediations=None, session=No
               "tenancy_starts": [an.write_input(shared, "tenancy_starts", starts)],
               "remediations": [an.write_input(shared, "remediations", rem)]}
     tick("inputs")
-    kw = {"session": session} if engine == "spark" and session is not None else {}
-    eng = make_engine(engine, **kw)
+    if isinstance(engine, Engine):   # an engine made by the caller (its own settings)
+        eng, engine = engine, engine.name
+    else:
+        kw = {"session": session} if engine == "spark" and session is not None else {}
+        eng = make_engine(engine, **kw)
     result = RunResult(params.month_start, engine)
     try:
         out = an.analyse(eng, params, inputs, work,

@@ -65,6 +65,8 @@ def test_one_month_of_savings_worked_example(enrolled, users):
     assert report.monthly_savings(users["clerk_ly"], first, last)[date(2024, 6, 1)] == D(0)
     assert report.monthly_savings(users["cmcc"], first, last)[date(2024, 6, 1)] == D("63.00")
     assert report.monthly_savings(users["ctcc_zz"], first, last)[date(2024, 6, 1)] == D("42.00")
+    from towerledger.programs.trading.receivers import on_month_snapshots
+    assert on_month_snapshots(month=date(2024, 6, 1)) == {"savings": "150.00"}
     b = report.breakdown(users["admin"], first, last)
     assert b["total"] == D("150.00") and b["kwh"] == D(6000) and b["bills"] == 2
     assert b["account"] == [("A-200", D("150.00"))]

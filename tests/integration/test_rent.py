@@ -188,7 +188,20 @@ def test_imports_gbk_row_errors_and_scope(users, tmp_path):
     assert run_import("rent_payments", path, users["clerk_zz"]).stored
     assert run_import("rent_payments", path, users["clerk_zz"]).stored   # again: nothing new
     assert RentPayment.objects.count() == 1
-    assert sorted(Line.objects.filter(kind="RENT").values_list("cost_share", flat=True)) == [
+    # the deposit and item 6 in one file; the deposit again is refused
+    path = write_csv(tmp_path / "p3.csv", ph, [["YJ-1", "HT-ZZ001", "", "押金", "2024-04-02", ""],
+                                               ["FK-6", "HT-ZZ001", "6", "租金", "2024-07-01",
+                                                ""]], encoding="gbk")
+    assert run_import("rent_payments", path, users["clerk_zz"]).stored
+    path = write_csv(tmp_path / "p4.csv", ph, [["YJ-2", "HT-ZZ001", "", "押金", "2024-04-02",
+                                                ""]], encoding="gbk")
+    r = run_import("rent_payments", path, users["clerk_zz"])
+    assert not r.stored and [(e.row, e.column) for e in r.errors] == [(2, "kind")]
+    assert balance("RENT_DEPOSIT") == D("3000.00") and balance("CASH") == D("-9180.00")
+    assert Line.objects.filter(kind="RENT", period_start=date(2024, 7, 1)).count() == 3
+    assert check_books() == []
+    assert sorted(Line.objects.filter(kind="RENT", period_start=date(2024, 4, 1))
+                  .values_list("cost_share", flat=True)) == [
         D("509.34"), D("1290.33"), D("1290.33")]
 
 

@@ -174,6 +174,9 @@ def check_payments(records):
         contract__contract_no__in=list(contracts), cancelled=False).select_related("contract")}
     paid = set(RentPayment.objects.filter(contract__contract_no__in=list(contracts))
                .values_list("item_id", flat=True))
+    deposits = set(RentPayment.objects.filter(contract__in=list(contracts.values()),
+                                              kind="DEPOSIT").values_list("contract_id",
+                                                                          flat=True))
     done = dict(RentPayment.objects.filter(payment_no__in=[r["payment_no"] for r in records])
                 .values_list("payment_no", "contract__contract_no"))
     errors = []
@@ -190,6 +193,12 @@ def check_payments(records):
                                   "payment_no already used for another contract"))
             continue   # the same payment again: nothing to do
         if (r.get("kind") or "RENT") == "DEPOSIT":
+            if c.pk in deposits or ("D", c.pk) in in_file:
+                errors.append(err(r, "kind", f"合同{c.contract_no}押金已付",
+                                  f"the deposit of contract {c.contract_no} is already paid"))
+            elif not (r.get("amount") or c.deposit):
+                errors.append(err(r, "amount", "押金金额为0", "the deposit is 0"))
+            in_file.add(("D", c.pk))
             continue
         if not r.get("seq"):
             errors.append(err(r, "seq", "租金付款须填期次", "a rent payment needs seq"))
@@ -214,17 +223,10 @@ def check_payments(records):
 def store_payments(records, user=None, progress=None):
     contracts = {c.contract_no: c for c in RentContract.objects.filter(
         contract_no__in=[r["contract_no"] for r in records]).select_related("site")}
-    before = RentPayment.objects.count()
-    with transaction.atomic():
-        for r in records:
-            services.record_payment(
-                contracts[r["contract_no"]], payment_no=r["payment_no"],
-                paid_date=r["paid_date"], seq=r.get("seq"), kind=r.get("kind") or "RENT",
-                amount=r.get("amount"), reference=r.get("reference") or "", user=user,
-                reason="导入 import")
-            if progress:
-                progress(1)
-    n = RentPayment.objects.count() - before
+    n = services.record_payments([{**r, "contract": contracts[r["contract_no"]]}
+                                  for r in records], user=user, reason="导入 import")
+    if progress:
+        progress(len(records))
     return Counts(created=n, unchanged=len(records) - n)
 
 

@@ -113,10 +113,11 @@ def regenerate_schedule(c: RentContract) -> int:
 
 
 def periods_of(c: RentContract) -> list[R.Period]:
-    """The contract's schedule as stored (terminations applied)."""
+    """The contract's schedule as stored (terminations applied; prefetch ``items`` when
+    reading many contracts)."""
     return [R.Period(i.seq, i.period_start, i.period_end, i.due_date, i.amount, i.year,
                      i.annual_rent, R.days(i.period_start, i.period_end))
-            for i in c.items.filter(cancelled=False).order_by("seq")]
+            for i in sorted(c.items.all(), key=lambda i: i.seq) if not i.cancelled]
 
 
 # ---- payments ---------------------------------------------------------------------------
@@ -175,33 +176,88 @@ def record_payment(contract: RentContract, *, payment_no: str, paid_date: date,
     return p
 
 
-def tenants_of(site_id: int, start: date, end: date) -> list[R.TenantIn]:
-    """The site's tenancies overlapping ``start..end``, with their dated ratios and the
-    spans of their lump-sum site fees (their rent share is then the tower's)."""
+BATCH = 500   # payments per RENT entry on the bulk path
+
+
+def record_payments(rows: list[dict], *, user=None, today: date | None = None,
+                    reason: str = "") -> int:
+    """Many rent payments at once (the import): ``rows`` of contract (a RentContract),
+    payment_no, paid_date, seq, kind, reference — checked already (items exist, unpaid,
+    amounts agree). Payment numbers already stored are skipped. Set-wise: one insert, one
+    journal call, one audit insert, then the pass-through in entries of ``BATCH`` payments.
+    Returns payments stored."""
+    from towerledger.access.audit import record_many
+
+    done = set(RentPayment.objects.filter(payment_no__in=[r["payment_no"] for r in rows])
+               .values_list("payment_no", flat=True))
+    rows = [r for r in rows if r["payment_no"] not in done]
+    if not rows:
+        return 0
+    items = {(i.contract_id, i.seq): i for i in ScheduleItem.objects.filter(
+        contract_id__in={r["contract"].pk for r in rows}, cancelled=False)}
+    uid = user if getattr(user, "pk", None) else None
+    payments, entries = [], []
+    for r in rows:
+        c = r["contract"]
+        deposit = (r.get("kind") or "RENT") == RentPayment.Kind.DEPOSIT
+        item = None if deposit else items[(c.pk, r["seq"])]
+        amount = fen(r.get("amount") if deposit and r.get("amount") is not None
+                     else c.deposit if deposit else item.amount)
+        if amount <= 0:
+            raise RentError(f"付款{r['payment_no']}金额必须大于0",
+                            f"payment {r['payment_no']}: the amount must be above 0")
+        payments.append(RentPayment(
+            payment_no=r["payment_no"], contract=c, item=item,
+            kind="DEPOSIT" if deposit else "RENT", amount=amount, paid_date=r["paid_date"],
+            reference=r.get("reference") or "", created_by=uid))
+        code = c.site.site_code
+        entries.append((r["paid_date"], "RENT_PAY", r["payment_no"],
+                        f"场租付款 {c.contract_no} {r['payment_no']}",
+                        [Posting("RENT_DEPOSIT" if deposit else "RENT_ADVANCE", debit=amount,
+                                 site=code), Posting("CASH", credit=amount)]))
+    with transaction.atomic():
+        RentPayment.objects.bulk_create(payments, batch_size=2000)
+        post_entries(entries, user, site_ids={r["contract"].site.site_code:
+                                              r["contract"].site_id for r in rows})
+        record_many(user, "rent.pay", "rent_payment", [
+            (p.payment_no, None, {"contract": p.contract.contract_no,
+                                  "seq": p.item.seq if p.item else None, "kind": p.kind,
+                                  "amount": str(p.amount),
+                                  "paid_date": p.paid_date.isoformat()})
+            for p in payments], reason or "场租付款 rent paid")
+        stored = list(RentPayment.objects.filter(
+            payment_no__in=[p.payment_no for p in payments], item__isnull=False)
+            .select_related("contract__site", "item").order_by("payment_no"))
+        for start in range(0, len(stored), BATCH):
+            pass_through_many(stored[start:start + BATCH], user=user, today=today)
+    return len(payments)
+
+
+def tenants_of(site_ids, start: date, end: date) -> tuple[dict[int, list[R.TenantIn]], dict]:
+    """The tenancies of ``site_ids`` overlapping ``start..end`` by site, with their dated
+    ratios and the spans of their lump-sum site fees (their rent share is then the
+    tower's); and each tenancy's operator id."""
     from towerledger.sites.models import Tenancy
 
-    ts = list(Tenancy.objects.filter(site_id=site_id, start_date__lte=end)
-              .exclude(end_date__lt=start).select_related("operator")
-              .prefetch_related("ratios", "site_fee_agreements"))
-    return [R.TenantIn(t.pk, t.tenancy_id, t.operator.code, t.start_date, t.end_date,
-                       tuple((r.effective_from, r.agreed_ratio) for r in t.ratios.all()),
-                       t.agreed_ratio,
-                       tuple((a.effective_from, a.effective_to)
-                             for a in t.site_fee_agreements.all()))
-            for t in ts]
+    out: dict[int, list[R.TenantIn]] = {s: [] for s in site_ids}
+    operators = {}
+    ts = (Tenancy.objects.filter(site_id__in=list(site_ids), start_date__lte=end)
+          .exclude(end_date__lt=start).select_related("operator")
+          .prefetch_related("ratios", "site_fee_agreements"))
+    for t in ts:
+        out[t.site_id].append(R.TenantIn(
+            t.pk, t.tenancy_id, t.operator.code, t.start_date, t.end_date,
+            tuple((r.effective_from, r.agreed_ratio) for r in t.ratios.all()), t.agreed_ratio,
+            tuple((a.effective_from, a.effective_to) for a in t.site_fee_agreements.all())))
+        operators[t.pk] = t.operator_id
+    return out, operators
 
 
-def pass_through(payment: RentPayment, *, user=None, today: date | None = None) -> list[Line]:
-    """Split a rent payment over the tenancies active in its period and push RENT lines
-    (the tower's part tower-borne). Nothing twice: a payment already passed has lines."""
-    if payment.lines.exists() or payment.item is None:
-        return []
+def _charges(payment: RentPayment, tenants: list[R.TenantIn],
+             operators: dict) -> tuple[list[Charge], list]:
     c, item = payment.contract, payment.item
     period = R.Period(item.seq, item.period_start, item.period_end, item.due_date, item.amount,
                       item.year, item.annual_rent, R.days(item.period_start, item.period_end))
-    tenants = tenants_of(c.site_id, item.period_start, item.period_end)
-    ops = dict((t.pk, t.operator_id) for t in
-               c.site.tenancies.filter(pk__in=[t.key for t in tenants]))
     shares, flags = R.split_payment(item.amount, item.period_start, item.period_end,
                                     c.pass_through, tenants)
     total = R.days(item.period_start, item.period_end)
@@ -216,17 +272,48 @@ def pass_through(payment: RentPayment, *, user=None, today: date | None = None) 
         charges.append(Charge(
             site_id=c.site_id, amount=s.amount, period_start=item.period_start,
             period_end=item.period_end, explanation=ex,
-            tenancy_id=None if tower else s.key, operator_id=None if tower else ops[s.key],
+            tenancy_id=None if tower else s.key,
+            operator_id=None if tower else operators[s.key],
             mode="" if tower else SettlementMode.ON_BEHALF,
             share=R.round_share(s.share), active_days=s.active_days,
             extra={"payment_no": payment.payment_no}))
-        keys.append(None if tower else s.key)
-    lines = push_program_lines("RENT", charges, user=user, reference=f"RENT:{payment.payment_no}",
-                               memo=f"场租 {c.contract_no} #{item.seq}", today=today or
-                               timezone.localdate())
-    RentLine.objects.bulk_create([RentLine(payment=payment, line=ln, tenancy_id=k)
-                                  for ln, k in zip(lines, keys, strict=True)])
-    return lines
+        keys.append((payment, None if tower else s.key))
+    return charges, keys
+
+
+def pass_through_many(payments: list[RentPayment], *, user=None,
+                      today: date | None = None) -> int:
+    """Split rent payments over the tenancies active in their periods and push their RENT
+    lines (the tower's parts tower-borne) in one entry per batch. Payments already passed
+    (they have lines) are skipped. Returns lines pushed."""
+    todo = [p for p in payments if p.item_id and not p.lines.exists()]
+    if not todo:
+        return 0
+    today = today or timezone.localdate()
+    lo = min(p.item.period_start for p in todo)
+    hi = max(p.item.period_end for p in todo)
+    tenants, operators = tenants_of({p.contract.site_id for p in todo}, lo, hi)
+    charges, keys = [], []
+    for p in todo:
+        ch, ks = _charges(p, tenants[p.contract.site_id], operators)
+        charges += ch
+        keys += ks
+    first = todo[0]
+    ref = (f"RENT:{first.payment_no}" if len(todo) == 1
+           else f"RENT:{first.payment_no}+{len(todo) - 1}")
+    memo = (f"场租 {first.contract.contract_no} #{first.item.seq}" if len(todo) == 1
+            else f"场租 {len(todo)} 笔付款 payments")
+    with transaction.atomic():
+        lines = push_program_lines("RENT", charges, user=user, reference=ref[:120], memo=memo,
+                                   today=today)
+        RentLine.objects.bulk_create([RentLine(payment=p, line=ln, tenancy_id=k)
+                                      for ln, (p, k) in zip(lines, keys, strict=True)])
+    return len(lines)
+
+
+def pass_through(payment: RentPayment, *, user=None, today: date | None = None) -> int:
+    """One payment's RENT lines (``pass_through_many``)."""
+    return pass_through_many([payment], user=user, today=today)
 
 
 # ---- decommissioning (the checklist asks these) ------------------------------------------
@@ -449,7 +536,8 @@ def month_figures(month: date, as_of: date) -> list[dict]:
     for city, site, cost in fee_lines.values_list("city_id", "site_id", "cost_share"):
         row(city)["site_fees"] += cost
         fee_sites.add(site)
-    for c in RentContract.objects.filter(site_id__in=fee_sites).select_related("site__county"):
+    for c in (RentContract.objects.filter(site_id__in=fee_sites).select_related("site__county")
+              .prefetch_related("items")):
         cost = R.month_cost(periods_of(c), first, last)
         row(c.site.county.city_id)["site_fee_rent"] += cost
     for r in rows.values():
@@ -476,7 +564,8 @@ def site_fee_gaps(month: date, qs_lines=None) -> list[dict]:
                        .values_list("site_id", "cost_share")):
         fees[site] = fees.get(site, ZERO) + cost
     out = []
-    contracts = RentContract.objects.filter(site_id__in=fees).select_related("site")
+    contracts = (RentContract.objects.filter(site_id__in=fees).select_related("site")
+                 .prefetch_related("items"))
     cost_of: dict[int, Decimal] = {}
     codes = {}
     for c in contracts:

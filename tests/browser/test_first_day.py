@@ -35,6 +35,24 @@ def log_in(page, live_server, username, password):
     expect(page.locator("h1").first).to_have_text("待办")
 
 
+def first_log_in(page, live_server, username, generated, own):
+    """A user the admin created logs in with the password the admin handed over, is asked
+    to choose their own before anything else, and then finds their home page."""
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", generated)
+    page.click("button.btn")
+    expect(page.locator("#must-change")).to_be_visible()
+    page.goto(f"{live_server.url}/bills/")          # nothing else opens before the change
+    expect(page.locator("#must-change")).to_be_visible()
+    page.fill("#old_password", generated)
+    page.fill("#new_password", own)
+    page.fill("#new_password2", own)
+    page.click("#change-password")
+    expect(page.locator("h1").first).to_have_text("待办")
+    expect(page.locator(".messages")).to_contain_text("密码已修改")
+
+
 def create_user(page, username, role, city=None, operator=None) -> str:
     """Fill the new-user form; returns the generated password the next page shows once."""
     page.click("nav >> text=人员与权限")
@@ -91,7 +109,7 @@ def test_first_day(browser, live_server, province, tmp_path):
     assert import_bills(tmp_path, [MAY]).stored
 
     clerk = new_page(browser)
-    log_in(clerk, live_server, "zz_clerk", clerk_password)
+    first_log_in(clerk, live_server, "zz_clerk", clerk_password, "Clerk-Own-2026")
     expect(clerk.locator("nav")).not_to_contain_text("人员与权限")
     to_pay = clerk.locator("#todo-bills_to_pay")
     expect(to_pay.locator(".todo-count")).to_have_text("1")
@@ -107,7 +125,7 @@ def test_first_day(browser, live_server, province, tmp_path):
               reason="首月付款")
 
     operator = new_page(browser)
-    log_in(operator, live_server, "cmcc_erp", op_password)
+    first_log_in(operator, live_server, "cmcc_erp", op_password, "Cmcc-Own-2026")
     expect(operator.locator("nav")).not_to_contain_text("稽核队列")
     pending = operator.locator("#todo-lines_to_confirm")
     mine = Line.objects.pending().filter(operator__code="CMCC")

@@ -22,6 +22,9 @@ class Profile(models.Model):
     # by name, not by import: access sits below org in the layers (docs/architecture.md)
     city = models.ForeignKey("org.City", on_delete=models.PROTECT, null=True, blank=True)
     operator = models.ForeignKey("org.Operator", on_delete=models.PROTECT, null=True, blank=True)
+    # set when somebody else chose the password (a new user, a reset): the user must choose
+    # their own at the next login before anything else (web.auth.PasswordChangeRequired)
+    must_change_password = models.BooleanField(_("must change password"), default=False)
 
     class Meta:
         verbose_name = _("profile")

@@ -99,7 +99,10 @@ def create_user(username, role, *, city=None, operator=None, password=None, name
     _check_password(password or generated, user)
     user.set_password(password or generated)
     user.save()
-    Profile.objects.create(user=user, role=role, city_id=city_id, operator_id=operator_id)
+    # a password somebody else chose (the admin's, or generated for them) is changed by its
+    # user at the first login; the installer's own, made from the command line, is not
+    Profile.objects.create(user=user, role=role, city_id=city_id, operator_id=operator_id,
+                           must_change_password=by is not None)
     user = User.objects.select_related("profile__city", "profile__operator").get(pk=user.pk)
     record(by, "user.create", "user", user.username, after=snapshot(user), reason=reason)
     return user, generated
@@ -177,7 +180,28 @@ def reset_password(user, password=None, *, by=None, reason=""):
     _check_password(password or generated, user)
     user.set_password(password or generated)
     user.save(update_fields=["password"])
+    if by is not None and by.pk != user.pk:   # chosen by somebody else: changed at next login
+        Profile.objects.filter(user=user).update(must_change_password=True)
     # the log says that it changed and how it was chosen, never the password
     record(by, "user.reset_password", "user", user.username,
            after={"generated": generated is not None}, reason=reason)
     return generated
+
+
+@transaction.atomic
+def change_own_password(user, old_password: str, new_password: str) -> None:
+    """The user's own new password (修改密码): the old one must be right and the new one
+    pass the validators and differ from it; clears the must-change mark; logged without
+    either password."""
+    user = get_user_model().objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(old_password or ""):
+        raise DomainError("原密码不正确", "the current password is wrong", ErrorCode.INVALID)
+    if old_password == new_password:
+        raise DomainError("新密码不能与原密码相同", "the new password must differ from the old one",
+                          ErrorCode.INVALID)
+    _check_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    Profile.objects.filter(user=user).update(must_change_password=False)
+    record(user, "user.change_password", "user", user.username, after={"by": "self"},
+           reason="本人修改密码 changed by the user")

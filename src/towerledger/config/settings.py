@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "towerledger.web.auth.PasswordChangeRequired",   # a password chosen by another, first
     "django.contrib.messages.middleware.MessageMiddleware",
     "towerledger.web.params.QueryGuard",   # a malformed query parameter is a bilingual 400
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

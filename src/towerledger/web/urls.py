@@ -32,6 +32,7 @@ urlpatterns = [
     # each program's pages (web.programs.<name>.urlpatterns), at the root under their names
     *[path("", include(f"towerledger.web.programs.{name}")) for name in PROGRAMS],
     path("logout/", auth.auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth.password, name="password"),
     path("sites/", views.sites, name="sites"),
     path("sites/<sitecode:code>/", views.site, name="site"),
     path("tenancies/", views.tenancies, name="tenancies"),

@@ -2,6 +2,8 @@
 trend per city (chart: json_script + static JS), and each rule's drill-down list with its
 XLSX in the canonical columns of the import kind that fixes it."""
 
+from datetime import date
+
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path
@@ -129,7 +131,8 @@ def drill(request, rule):
     why = found.why.get(rule, {})
     for key, row in rows:
         text = why.get(key)
-        shown.append({"cells": row, "why": (text[0] if _zh() else text[1]) if text else ""})
+        cells = [c.isoformat() if isinstance(c, date) else c for c in row]
+        shown.append({"cells": cells, "why": (text[0] if _zh() else text[1]) if text else ""})
     zh, en, _, _ = dq.RULES[rule]
     return render(request, "web/programs/quality/drill.html", {
         "rule": rule, "label": zh if _zh() else en, "other": en if _zh() else zh,

@@ -9,7 +9,7 @@ from functools import partial
 from django.db import transaction
 
 from towerledger.access.scope import scoped
-from towerledger.db.bulk import Counts, lookup_ids
+from towerledger.db.bulk import Counts, OneOf, lookup_ids, parts
 from towerledger.exchange.authorise import combine, outside_rows
 from towerledger.exchange.registry import Kind, register
 from towerledger.importers import values as v
@@ -108,6 +108,15 @@ def err(r, column, zh, en):
     return RowError(r["_row"], column, zh, en)
 
 
+def contracts_of(records) -> dict:
+    """The stored contracts the records name, by number (with their sites)."""
+    out = {}
+    for part in parts(r["contract_no"] for r in records if r.get("contract_no")):
+        out.update({c.contract_no: c for c in RentContract.objects.filter(
+            OneOf("contract_no", part)).select_related("site")})
+    return out
+
+
 def check_contracts(records):
     sites = lookup_ids(Site, "site_code", [r["site_code"] for r in records if r["site_code"]])
     errors = []
@@ -125,8 +134,7 @@ def check_contracts(records):
         if esc == "STEP" and not r.get("escalation_step"):
             errors.append(err(r, "escalation_step", "定额递增须填年递增额",
                               "STEP escalation needs escalation_step"))
-    known = dict(RentContract.objects.filter(
-        contract_no__in=[r["contract_no"] for r in records]).values_list("contract_no", "site__site_code"))
+    known = {no: c.site.site_code for no, c in contracts_of(records).items()}
     for r in records:
         was = known.get(r["contract_no"])
         if was and r.get("site_code") and was != r["site_code"]:
@@ -168,17 +176,19 @@ def store_contracts(records, user=None, progress=None):
 
 
 def check_payments(records):
-    contracts = {c.contract_no: c for c in RentContract.objects.filter(
-        contract_no__in=[r["contract_no"] for r in records])}
-    items = {(i.contract.contract_no, i.seq): i for i in ScheduleItem.objects.filter(
-        contract__contract_no__in=list(contracts), cancelled=False).select_related("contract")}
-    paid = set(RentPayment.objects.filter(contract__contract_no__in=list(contracts))
-               .values_list("item_id", flat=True))
-    deposits = set(RentPayment.objects.filter(contract__in=list(contracts.values()),
-                                              kind="DEPOSIT").values_list("contract_id",
-                                                                          flat=True))
-    done = dict(RentPayment.objects.filter(payment_no__in=[r["payment_no"] for r in records])
-                .values_list("payment_no", "contract__contract_no"))
+    contracts = contracts_of(records)
+    items, paid, deposits = {}, set(), set()
+    for part in parts(c.pk for c in contracts.values()):
+        items.update({(i.contract.contract_no, i.seq): i for i in ScheduleItem.objects.filter(
+            OneOf("contract_id", part), cancelled=False).select_related("contract")})
+        paid |= set(RentPayment.objects.filter(OneOf("contract_id", part))
+                    .values_list("item_id", flat=True))
+        deposits |= set(RentPayment.objects.filter(OneOf("contract_id", part), kind="DEPOSIT")
+                        .values_list("contract_id", flat=True))
+    done = {}
+    for part in parts(r["payment_no"] for r in records):
+        done.update(RentPayment.objects.filter(OneOf("payment_no", part))
+                    .values_list("payment_no", "contract__contract_no"))
     errors = []
     in_file = set()
     for r in records:
@@ -221,8 +231,7 @@ def check_payments(records):
 
 
 def store_payments(records, user=None, progress=None):
-    contracts = {c.contract_no: c for c in RentContract.objects.filter(
-        contract_no__in=[r["contract_no"] for r in records]).select_related("site")}
+    contracts = contracts_of(records)
     n = services.record_payments([{**r, "contract": contracts[r["contract_no"]]}
                                   for r in records], user=user, reason="导入 import")
     if progress:

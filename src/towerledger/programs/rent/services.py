@@ -20,6 +20,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from towerledger.access.audit import record
+from towerledger.db.bulk import OneOf, parts
 from towerledger.domain import rent as R
 from towerledger.domain.codes import SettlementMode
 from towerledger.domain.journal import Posting
@@ -188,13 +189,17 @@ def record_payments(rows: list[dict], *, user=None, today: date | None = None,
     Returns payments stored."""
     from towerledger.access.audit import record_many
 
-    done = set(RentPayment.objects.filter(payment_no__in=[r["payment_no"] for r in rows])
-               .values_list("payment_no", flat=True))
+    done = set()
+    for part in parts(r["payment_no"] for r in rows):
+        done |= set(RentPayment.objects.filter(OneOf("payment_no", part))
+                    .values_list("payment_no", flat=True))
     rows = [r for r in rows if r["payment_no"] not in done]
     if not rows:
         return 0
-    items = {(i.contract_id, i.seq): i for i in ScheduleItem.objects.filter(
-        contract_id__in={r["contract"].pk for r in rows}, cancelled=False)}
+    items = {}
+    for part in parts(r["contract"].pk for r in rows):
+        items.update({(i.contract_id, i.seq): i for i in ScheduleItem.objects.filter(
+            OneOf("contract_id", part), cancelled=False)})
     uid = user if getattr(user, "pk", None) else None
     payments, entries = [], []
     for r in rows:
@@ -225,9 +230,12 @@ def record_payments(rows: list[dict], *, user=None, today: date | None = None,
                                   "amount": str(p.amount),
                                   "paid_date": p.paid_date.isoformat()})
             for p in payments], reason or "场租付款 rent paid")
-        stored = list(RentPayment.objects.filter(
-            payment_no__in=[p.payment_no for p in payments], item__isnull=False)
-            .select_related("contract__site", "item").order_by("payment_no"))
+        stored = []
+        for part in parts(p.payment_no for p in payments):
+            stored += RentPayment.objects.filter(OneOf("payment_no", part),
+                                                 item__isnull=False).select_related(
+                "contract__site", "item")
+        stored.sort(key=lambda p: p.payment_no)
         for start in range(0, len(stored), BATCH):
             pass_through_many(stored[start:start + BATCH], user=user, today=today)
     return len(payments)
@@ -392,8 +400,8 @@ def site_fee_lines(month: date, user=None, today: date | None = None) -> int:
     today = today or timezone.localdate()
     first = month.replace(day=1)
     last = month_end(first)
-    done = set(Line.objects.filter(kind=Line.Kind.SITE_FEE_LUMP_SUM, month=first)
-               .values_list("tenancy_id", flat=True))
+    done = Line.objects.filter(kind=Line.Kind.SITE_FEE_LUMP_SUM, month=first).values(
+        "tenancy_id")
     ags = (writable(user, SiteFeeAgreement.objects.all())
            .filter(effective_from__lte=last).exclude(effective_to__lt=first)
            .exclude(tenancy_id__in=done)
@@ -532,11 +540,10 @@ def month_figures(month: date, as_of: date) -> list[dict]:
         row(city)["overdue"] += amount
         row(city)["overdue_items"] += 1
     fee_lines = Line.objects.filter(kind=Line.Kind.SITE_FEE_LUMP_SUM, month=first)
-    fee_sites = set()
-    for city, site, cost in fee_lines.values_list("city_id", "site_id", "cost_share"):
+    for city, cost in fee_lines.values_list("city_id", "cost_share"):
         row(city)["site_fees"] += cost
-        fee_sites.add(site)
-    for c in (RentContract.objects.filter(site_id__in=fee_sites).select_related("site__county")
+    for c in (RentContract.objects.filter(site_id__in=fee_lines.values("site_id"))
+              .select_related("site__county")
               .prefetch_related("items")):
         cost = R.month_cost(periods_of(c), first, last)
         row(c.site.county.city_id)["site_fee_rent"] += cost
@@ -558,13 +565,14 @@ def site_fee_gaps(month: date, qs_lines=None) -> list[dict]:
     """Per site with site fees in ``month``: the site fees, the month's rent cost of the
     site's contracts and the gap the tower bears."""
     first, last = month.replace(day=1), month_end(month)
-    fee_lines = qs_lines if qs_lines is not None else Line.objects.all()
+    fee_lines = (qs_lines if qs_lines is not None else Line.objects.all()).filter(
+        kind=Line.Kind.SITE_FEE_LUMP_SUM, month=first)
     fees: dict[int, Decimal] = {}
-    for site, cost in (fee_lines.filter(kind=Line.Kind.SITE_FEE_LUMP_SUM, month=first)
-                       .values_list("site_id", "cost_share")):
+    for site, cost in fee_lines.values_list("site_id", "cost_share"):
         fees[site] = fees.get(site, ZERO) + cost
     out = []
-    contracts = (RentContract.objects.filter(site_id__in=fees).select_related("site")
+    contracts = (RentContract.objects.filter(site_id__in=fee_lines.values("site_id"))
+                 .select_related("site")
                  .prefetch_related("items"))
     cost_of: dict[int, Decimal] = {}
     codes = {}
@@ -574,7 +582,7 @@ def site_fee_gaps(month: date, qs_lines=None) -> list[dict]:
         codes[c.site_id] = c.site.site_code
     from towerledger.sites.models import Site
 
-    codes.update(dict(Site.objects.filter(pk__in=set(fees) - set(codes))
+    codes.update(dict(Site.objects.filter(pk__in=fee_lines.values("site_id"))
                       .values_list("pk", "site_code")))
     for site, fee in fees.items():
         cost = cost_of.get(site, ZERO)

@@ -96,7 +96,19 @@ def test_bill_arrives_setting_reverses_when_the_bill_covers_the_month(bills, use
     assert sum(ln.debit for ln in e.lines.all()) == D("1264.67")
 
 
+def two_city_account():
+    """A-900 feeds ZZ001 (60 %) and LY001 (40 %): no bill, so a zero accrual with parts."""
+    from towerledger.sites.models import AccountSite, Site, SupplyAccount
+
+    a = SupplyAccount.objects.create(account_no="A-900", supply_mode="DIRECT",
+                                     supplier_type="GRID", input_invoice_type="SPECIAL_13")
+    for code, ratio in (("ZZ001", 60), ("LY001", 40)):
+        AccountSite.objects.create(account=a, site=Site.objects.get(site_code=code),
+                                   split_ratio=ratio)
+
+
 def test_api_scopes_accruals(bills, users):
+    two_city_account()
     accrue_month(JUNE)
     client = Client()
 
@@ -105,9 +117,15 @@ def test_api_scopes_accruals(bills, users):
         r = client.get("/api/v1/accruals?month=2024-06")
         return r.status_code, sorted(i["account_no"] for i in r.json().get("items", []))
 
-    assert codes("admin") == (200, ["A-200", "A-300"])
-    assert codes("clerk_zz") == (200, ["A-200"])
-    assert codes("clerk_ly") == (200, ["A-300"])
+    assert codes("admin") == (200, ["A-200", "A-300", "A-900"])
+    assert codes("clerk_zz") == (200, ["A-200", "A-900"])
+    assert codes("clerk_ly") == (200, ["A-300", "A-900"])
+    # a clerk sees the parts in their own city only
+    client.force_login(users["clerk_ly"])
+    a900 = client.get("/api/v1/accruals?month=2024-06&account_no=A-900").json()["items"][0]
+    assert [p["site_code"] for p in a900["sites"]] == ["LY001"]
+    text = client.get("/accruals/?month=2024-06").content.decode()
+    assert 'data-account="A-900"' in text and "ZZ001" not in text
     assert codes("cmcc") == (403, [])          # the tower's internal figures
     client.force_login(users["admin"])
     item = next(i for i in client.get("/api/v1/accruals?month=2024-06").json()["items"]

@@ -53,9 +53,17 @@ def _month(request) -> date:
     return latest or (timezone.localdate().replace(day=1) - date.resolution).replace(day=1)
 
 
-def _rows(accruals):
+def _clerk_city(user) -> int | None:
+    """A city clerk's city: the site parts of other cities are not shown to them."""
+    from towerledger.access.scope import profile_of, role_of
+
+    return profile_of(user).city_id if role_of(user) == Role.CITY_CLERK else None
+
+
+def _rows(accruals, city: int | None = None):
     for a in accruals:
-        parts = sorted(a.parts.all(), key=lambda p: p.site.site_code)
+        parts = sorted((p for p in a.parts.all() if city is None or p.site.county.city_id == city),
+                       key=lambda p: p.site.site_code)
         a.site_list = [(p.site.site_code, p.amount) for p in parts]
         a.city_list = sorted({p.site.county.city.name for p in parts})
         yield a
@@ -76,7 +84,8 @@ def accruals(request):
                  " ".join(f"{c}:{v}" for c, v in a.site_list), " ".join(a.city_list),
                  a.days_uncovered, a.first_uncovered, a.basis_from, a.basis_to, a.basis_days,
                  a.use_per_day, a.by_money, a.unit_price, a.amount, a.reverse_on,
-                 a.posted_on, a.reversed_on] for a in _rows(qs.iterator(chunk_size=2000)))
+                 a.posted_on, a.reversed_on]
+                for a in _rows(qs.iterator(chunk_size=2000), _clerk_city(request.user)))
         return download(f"accruals-{month:%Y-%m}.xlsx", XLSX_HEADERS, rows, sheet="accruals")
     page, query = paginate(request, qs)
     parts = scoped(request.user, AccrualPart.objects.filter(accrual__month=month))
@@ -87,7 +96,8 @@ def accruals(request):
     province = Province.objects.order_by("pk").first()
     setting = AccrualSetting.objects.filter(province=province).first() if province else None
     return render(request, "web/programs/accruals/list.html", {
-        "month": month, "page": page, "rows": list(_rows(page)), "query": query,
+        "month": month, "page": page, "rows": list(_rows(page, _clerk_city(request.user))),
+        "query": query,
         "by_city": by_city, "total": total, "count": qs.count(),
         "reverse_on": setting.reverse_on if setting else ReverseOn.NEXT_MONTH,
         "choices": ReverseOn.choices, "can_admin": can_admin(request.user),

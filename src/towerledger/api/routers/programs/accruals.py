@@ -10,6 +10,8 @@ from decimal import Decimal
 
 from ninja import Query, Router, Schema
 
+from towerledger.access.models import Role
+from towerledger.access.scope import profile_of, role_of
 from towerledger.api.pagination import PageParams, page
 from towerledger.api.params import Month
 from towerledger.api.scoping import visible
@@ -57,9 +59,10 @@ class AccrualPage(Schema):
     items: list[AccrualOut]
 
 
-def _rows(accruals):
+def _rows(accruals, city: int | None = None):
+    """Rows with their site parts (a city clerk's: the parts in their city only)."""
     out = []
-    for a in accruals.select_related("account").prefetch_related("parts__site"):
+    for a in accruals.select_related("account").prefetch_related("parts__site__county"):
         out.append({
             "month": f"{a.month:%Y-%m}", "account_no": a.account.account_no, "until": a.until,
             "days_uncovered": a.days_uncovered, "first_uncovered": a.first_uncovered,
@@ -69,7 +72,8 @@ def _rows(accruals):
             "reversed_on": a.reversed_on,
             "sites": [{"site_code": p.site.site_code, "split_ratio": p.split_ratio,
                        "amount": p.amount}
-                      for p in sorted(a.parts.all(), key=lambda p: p.site.site_code)]})
+                      for p in sorted(a.parts.all(), key=lambda p: p.site.site_code)
+                      if city is None or p.site.county.city_id == city]})
     return out
 
 
@@ -78,4 +82,6 @@ def list_accruals(request, filters: Query[AccrualFilters], paging: Query[PagePar
     qs = visible(request, Accrual.objects.all()).filter(month=filters.month)
     if filters.account_no:
         qs = qs.filter(account__account_no=filters.account_no)
-    return page(qs.order_by("account__account_no", "pk"), paging, _rows)
+    user = request.auth_user
+    city = profile_of(user).city_id if role_of(user) == Role.CITY_CLERK else None
+    return page(qs.order_by("account__account_no", "pk"), paging, lambda s: _rows(s, city))

@@ -64,8 +64,8 @@ def rent_home(request):
                      .order_by("contract_no")[:200])
         return render(request, "web/programs/rent/operator.html",
                       {"lines": lines, "contracts": contracts})
-    within = min(max(int(g.get("days") or 90) if (g.get("days") or "90").isdigit() else 90, 1),
-                 3650)
+    days = (g.get("days") or "").strip()
+    within = min(max(int(days), 1), 3650) if days.isdigit() and len(days) < 6 else 90
     contracts = scoped(user, RentContract.objects.all()).select_related("site", "landlord")
     items = scoped(user, ScheduleItem.objects.all()).select_related("contract__site")
     month = params.month(g) or (today.replace(day=1) - timedelta(days=1)).replace(day=1)

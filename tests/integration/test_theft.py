@@ -320,6 +320,10 @@ def test_pages_for_each_role(users, tmp_path, client):
             assert r.status_code == expected, (who, url, r.status_code)
     c = Client()
     c.force_login(users["clerk_zz"])
+    # remediated on 2024-05-21, its closing step due 30 days later: overdue today
+    todo = {t.key: t for t in c.get("/").context["tasks"]}
+    assert (todo["theft_overdue"].count, todo["theft_overdue"].due) == (1, date(2024, 6, 20))
+    assert c.get("/theft/?overdue=1").context["page"].paginator.count == 1
     body = c.get(f"/theft/{case.pk}/").content.decode()
     assert "1,996.50" in body and "300.5000" in body and "ZJ-P" in body
     r = c.get("/savings/?first=2024-05&last=2024-07")

@@ -94,6 +94,10 @@ def listed(client, task) -> dict:
         return {"count": c["issue"].lines, "amount": c["issue"].receivable}
     if path == reverse("statements"):
         return {"count": c["totals"]["n"], "amount": c["totals"]["receivable"]}
+    if path == reverse("theft"):
+        cases = c["page"].paginator.object_list
+        return {"count": c["page"].paginator.count,
+                "due": min((x.due for x in cases), default=None)}
     raise AssertionError(task.url)
 
 
@@ -138,7 +142,8 @@ def test_the_clerks_to_do_is_scoped_to_its_city(month_of_work, users):
     c = login(users["clerk_zz"])
     items, body = tasks(c)
     assert list(items) == ["bills_blocked", "bills_to_pay", "disputes_to_answer",
-                           "statements_to_issue", "receipts_to_match"]
+                           "statements_to_issue", "receipts_to_match", "theft_overdue"]
+    assert items["theft_overdue"].count == 0   # no theft case in this province
     blocked = items["bills_blocked"]
     assert blocked.count == 1 and blocked.amount == D("4400.00") and blocked.tone == "block"
     assert items["bills_to_pay"].count == 1 and items["bills_to_pay"].amount == D("4598.00")
@@ -166,7 +171,7 @@ def test_the_province_admin_also_has_escalations_and_months_to_close(month_of_wo
     items, body = tasks(c)
     assert list(items) == ["bills_blocked", "bills_to_pay", "disputes_to_answer",
                            "disputes_escalated", "statements_to_issue", "receipts_to_match",
-                           "months_to_close"]
+                           "theft_overdue", "months_to_close"]
     assert items["disputes_escalated"].count == 1 and items["disputes_to_answer"].count == 0
     assert items["months_to_close"].count > 0
     agree(c, items)

@@ -171,6 +171,8 @@ IMPORT_MAX_FIELD_CHARS = int(os.environ.get("IMPORT_MAX_FIELD_CHARS", "10000"))
 # development server), "sync" (tests). See towerledger/web/jobs.py.
 TOWERLEDGER_JOB_RUNNER = os.environ.get("TOWERLEDGER_JOB_RUNNER", "thread" if LOCAL else "task")
 TOWERLEDGER_ALLOCATE_ON_PAY = os.environ.get("TOWERLEDGER_ALLOCATE_ON_PAY", "1") != "0"  # T+0
+# processes for the bulk stages run outside a request on PostgreSQL (db.parallel); 0: CPUs
+TOWERLEDGER_WORKERS = int(os.environ.get("TOWERLEDGER_WORKERS", "0") or 0)
 # receipts are matched as they are imported; 0: they wait for `towerledger match`
 TOWERLEDGER_MATCH_ON_IMPORT = os.environ.get("TOWERLEDGER_MATCH_ON_IMPORT", "1") != "0"
 # downloads are streamed and leave nothing; files kept for later (the reconciliation's

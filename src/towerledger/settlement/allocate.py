@@ -27,6 +27,7 @@ from django.utils import timezone
 from towerledger.access.scope import writable
 from towerledger.bills.models import Bill, SubmeterReading
 from towerledger.db.bulk import chunked, copy_insert
+from towerledger.db.parallel import in_workers, workers_for
 from towerledger.domain import allocation as dom
 from towerledger.domain.codes import Method, SettlementMode
 from towerledger.domain.explain import split
@@ -49,6 +50,7 @@ class Result:
     pushed: int = 0
     same_day: int = 0
     flags: list = field(default_factory=list)   # (bill pk, site_code, code, message)
+    requested: int = 0                           # bills asked for (progress)
 
     def __iadd__(self, o: "Result"):
         self.bills += o.bills
@@ -56,6 +58,7 @@ class Result:
         self.pushed += o.pushed
         self.same_day += o.same_day
         self.flags += o.flags
+        self.requested += o.requested
         return self
 
 
@@ -147,11 +150,20 @@ def allocate_bills(bill_ids=None, user=None, month: date | None = None, today: d
     if not ids:
         return result
     taxes, terms = TaxFactors(), Agreements()
-    for part in chunked(ids, BATCH):
+    parts = list(chunked(ids, BATCH))
+
+    def batch(part) -> Result:
         with transaction.atomic():
-            result += _allocate_batch(part, user, today, taxes, terms)
+            return _allocate_batch(part, user, today, taxes, terms)
+
+    # batches are independent (each bill is allocated by one, in its own transaction): on
+    # PostgreSQL they run in parallel processes (db.parallel) with the serial run's results
+    workers = workers_for(len(parts))
+    done = in_workers(batch, parts, workers) if workers > 1 else map(batch, parts)
+    for r in done:
+        result += r
         if progress:
-            progress(len(part))
+            progress(r.requested)
     return result
 
 
@@ -165,7 +177,7 @@ def _allocate_batch(pks, user, today, taxes, terms) -> Result:
                  .select_for_update().values(*BILL_FIELDS))
     facts = _Facts.load(bills)
     now = timezone.now()
-    result = Result(bills=len(bills))
+    result = Result(bills=len(bills), requested=len(pks))
     lines, entries = [], []
     found = {}   # bill pk → its allocation findings, stored on the bill (settlement.held)
     for b in bills:

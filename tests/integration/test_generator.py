@@ -304,3 +304,22 @@ def test_xlsx_with_english_headers_and_excel_date_times(users, tmp_path):
     # 4.5 h from start and end; 17.25 × 7.90 = 136.275 → 136.28, + 120 labour
     assert (run.hours, run.cost) == (D("4.50"), D("256.28"))
     assert not run.findings.exists()
+
+
+def test_a_resolution_holds_for_the_figures_it_saw(users, tmp_path):
+    """A resolved finding stays resolved on a re-import of the same run, reopens when the
+    run's figures change, and goes away when the rule no longer fires."""
+    runs = set_up(tmp_path)
+    assert run_import("generator_runs", runs, users["clerk_zz"]).stored
+    f = Finding.objects.get(run__run_no="R-2407-02", code="GEN_HOURS")
+    services.resolve_finding(f.pk, users["clerk_zz"], "等待市电稳定")
+    assert run_import("generator_runs", runs, users["clerk_zz"]).stored
+    f.refresh_from_db()
+    assert f.resolution == "等待市电稳定" and not f.is_open
+    longer = write_csv(tmp_path / "r2.csv", RUN_HEADER, [[*RUNS[1][:6], "5.50", *RUNS[1][7:]]])
+    assert run_import("generator_runs", longer, users["clerk_zz"]).stored
+    f.refresh_from_db()
+    assert f.is_open and f.figures["hours"] == "5.50" and f.resolution == ""
+    shorter = write_csv(tmp_path / "r3.csv", RUN_HEADER, [[*RUNS[1][:6], "4.00", *RUNS[1][7:]]])
+    assert run_import("generator_runs", shorter, users["clerk_zz"]).stored
+    assert not Finding.objects.filter(run__run_no="R-2407-02", code="GEN_HOURS").exists()

@@ -1,7 +1,8 @@
 """油机发电 services: the only code that changes the program's state.
 
 * ``audit``: (re)run the audit rules (domain.generator.audit_runs) on the unbilled runs of
-  some sites; findings are stored per run and code, a resolved one keeps its resolution.
+  some sites; findings are stored per run and code, a resolved one keeps its resolution
+  while its figures stay the same (new figures reopen it).
 * ``resolve_finding``: a person clears a finding with a reason (audit log).
 * ``record_payments``: a run recorded as paid posts Dr GEN_ADVANCE / Cr CASH once.
 * ``bill_runs``: split each unbilled, unheld run's cost (domain.generator.split_run) and push
@@ -109,10 +110,13 @@ def audit(site_ids) -> int:
                 new.append(Finding(run_id=pk, code=code, severity=f.severity,
                                    message_zh=f.message_zh[:300], message_en=f.message_en[:300],
                                    figures=f.figures))
-            elif old.is_open and (old.message_zh, old.figures) != (f.message_zh, f.figures):
+            elif (old.message_zh, old.figures) != (f.message_zh, f.figures):
+                # new figures: a resolution covered the old ones, so the finding reopens
                 old.message_zh, old.message_en, old.figures = (
                     f.message_zh[:300], f.message_en[:300], f.figures)
-                old.save(update_fields=["message_zh", "message_en", "figures"])
+                old.resolved_at, old.resolved_by, old.resolution = None, None, ""
+                old.save(update_fields=["message_zh", "message_en", "figures", "resolved_at",
+                                        "resolved_by", "resolution"])
     gone = [f.pk for key, f in existing.items() if key not in keep and f.is_open]
     with transaction.atomic():
         Finding.objects.filter(pk__in=gone).delete()

@@ -47,6 +47,7 @@ class RunResult:
     meter_days: int = 0
     site_months: int = 0
     bills_scored: int = 0
+    scored: set[int] = field(default_factory=set)
     suspects: list[int] = field(default_factory=list)
     savings: int = 0
     flags: int = 0
@@ -145,14 +146,16 @@ def run_month(month: date, engine: "str | Engine" = "duckdb", remediations=None,
             tick("meter_days")
             result.site_months = _site_months(out.site_month, params, site_ids)
             tick("site_months")
-            result.bills_scored, result.suspects = _scores(out.theft, params, engine)
+            result.scored, result.suspects = _scores(out.theft, params, engine)
+            result.bills_scored = len(result.scored)
             tick("scores")
             result.savings = _savings(out.savings, params, rem, site_ids)
             tick("savings")
     finally:
         eng.close()
-    if audit_bills and account_of:
-        result.flags = audit.audit_bills(account_of)
+    scored = [pk for pk in account_of if pk in result.scored]
+    if audit_bills and scored:
+        result.flags = audit.audit_bills(scored)
     tick("audit")
     return result
 
@@ -201,11 +204,12 @@ def signals(r: dict) -> dict:
             "step_ratio": ratio(r["step_ratio"])}
 
 
-def _scores(rows, params, engine) -> tuple[int, list[int]]:
+def _scores(rows, params, engine) -> tuple[set[int], list[int]]:
     out = []
     for r in rows:
-        score = (Decimal(r["score_num"]) / r["score_den"]).quantize(FEN) if r["score_den"] \
-            else Decimal(0)
+        if not r["score_den"]:
+            continue   # no reading covers the bill: nothing to say about it
+        score = (Decimal(r["score_num"]) / r["score_den"]).quantize(FEN)
         out.append({"bill_id": r["bill_id"], "month": params.month_start, "score": score,
                     "suspect": bool(r["suspect"]), "bill_kwh": _q(r["bill_kwh"]),
                     "smart_kwh": _q(r["smart_kwh"]),
@@ -217,7 +221,7 @@ def _scores(rows, params, engine) -> tuple[int, list[int]]:
     upsert(TheftScore, out, key=("bill_id",),
            fields=("month", "score", "suspect", "bill_kwh", "smart_kwh", "dc_benchmark_kwh",
                    "baseline_per_day", "actual_per_day", "new_tenancy", "signals", "engine"))
-    return len(out), sorted(r["bill_id"] for r in out if r["suspect"])
+    return {r["bill_id"] for r in out}, sorted(r["bill_id"] for r in out if r["suspect"])
 
 
 def _savings(rows, params, rem, site_ids) -> int:

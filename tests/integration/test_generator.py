@@ -323,3 +323,28 @@ def test_a_resolution_holds_for_the_figures_it_saw(users, tmp_path):
     shorter = write_csv(tmp_path / "r3.csv", RUN_HEADER, [[*RUNS[1][:6], "4.00", *RUNS[1][7:]]])
     assert run_import("generator_runs", shorter, users["clerk_zz"]).stored
     assert not Finding.objects.filter(run__run_no="R-2407-02", code="GEN_HOURS").exists()
+
+
+def test_the_month_close_bills_what_is_not_held_and_snapshots(users, tmp_path):
+    """Through the real close (analysis.close.close_month): its receivers are connected."""
+    from towerledger.analysis.close import close_month
+
+    runs = set_up(tmp_path)
+    assert run_import("generator_runs", runs, users["clerk_zz"]).stored
+    f = Finding.objects.get(run__run_no="R-2407-01", code="GEN_DUPLICATE")
+    services.resolve_finding(f.pk, users["clerk_zz"], "R-2407-03 为重复录入")
+    mc = close_month(date(2024, 7, 1), users["admin"], as_of=date(2024, 8, 20))
+    assert mc.status == "CLOSED"
+    assert set(Billing.objects.values_list("run__run_no", flat=True)) == {"R-2407-01"}
+    assert MonthFigures.objects.get(month=date(2024, 7, 1), city__name="郑州市",
+                                    operator=None).billed == D("376.46")
+    # the July lines were pushed on the close date; a run billed later lands in August
+    cmcc = Line.objects.get(kind="GENERATOR", tenancy__tenancy_id="T-ZZ001-CMCC")
+    assert (cmcc.month, cmcc.push_date) == (date(2024, 7, 1), date(2024, 8, 20))
+    f2 = Finding.objects.get(run__run_no="R-2407-02", code="GEN_HOURS")
+    services.resolve_finding(f2.pk, users["admin"], "核实")
+    assert services.bill_runs(users["admin"], month=date(2024, 7, 1),
+                              today=date(2024, 8, 21)).billed == ["R-2407-02"]
+    late = Line.objects.filter(kind="GENERATOR", site__site_code="ZZ002")
+    assert {ln.month for ln in late} == {date(2024, 8, 1)}
+    assert check_books() == []

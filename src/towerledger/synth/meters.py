@@ -113,11 +113,16 @@ def _null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
 
 
 def generate(out: Path, n_sites: int, month: date, seed: int = 7, theft_rate: float = 0.02,
-             csv: bool = False) -> MeterProvince:
+             csv: bool = False, months: int | None = None,
+             first_month: date | None = None) -> MeterProvince:
     """Write the month's hourly readings (Parquet, or CSV with ``csv``) and the 3 months of
-    daily store before it under ``out``; returns the bills, links and the theft truth."""
+    daily store before it under ``out``; returns the bills, links and the theft truth.
+
+    ``months`` and ``first_month`` give the province's window as ``synth.files`` built it
+    (the demo: 6 months before today's): the same seed then gives the same sites and
+    tenancies, so the readings match the demo's bills."""
     first = month_add(month, -3)
-    p = build(n_sites, 4, seed, first)
+    p = build(n_sites, months or 4, seed, first_month or first)
     mp = MeterProvince(p, month, seed, theft_rate)
     rng = np.random.default_rng(seed)
     codes = [s.code for s in p.sites]

@@ -332,6 +332,9 @@ def test_pages_sign_off_targets_and_the_xlsx_export(tmp_path, users, client):
     assert rows[0][-2:] == ["age_>365", "outstanding"]
     assert sum(r[-1] for r in rows[1:]) == 2600
     # a clerk reads but neither signs nor sets targets; an operator sees neither page
+    client.post("/programs/history/targets/delete/", {"target": t.pk, "reason": "重设 reset"})
+    assert not CollectionTarget.objects.exists()
+    assert AuditEntry.objects.filter(action="history.target_delete", reason="重设 reset").exists()
     client.force_login(users["clerk_zz"])
     assert client.get("/programs/history/").status_code == 200
     assert client.post("/programs/history/sign-off/", {"note": "x"}).status_code == 404

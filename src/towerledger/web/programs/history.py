@@ -133,8 +133,11 @@ def target_set(request):
 
 @require_POST
 @roles(Role.PROVINCE_ADMIN)
-def target_delete(request, pk: int):
+def target_delete(request):
+    pk = params.record_id(request.POST, "target")
     try:
+        if pk is None:
+            raise services.HistoryError("目标不存在", "no such target", "not_found")
         services.delete_target(request.user, pk, params.text(request.POST, "reason", 200))
     except DomainError as exc:
         messages.error(request, _error(exc))
@@ -176,8 +179,7 @@ urlpatterns = [
     path("programs/history/drive/", drive, name="history_drive"),
     path("programs/history/drive.xlsx", drive_export, name="history_drive_export"),
     path("programs/history/targets/", target_set, name="history_target_set"),
-    path("programs/history/targets/<int:pk>/delete/", target_delete,
-         name="history_target_delete"),
+    path("programs/history/targets/delete/", target_delete, name="history_target_delete"),
 ]
 HUB = [
     ("history", "历史数据接管对账", "Take-over reconciliation", STAFF),

@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from uuid import uuid4
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -95,7 +96,7 @@ def open_case(user, *, site: Site, account: SupplyAccount, suspected_from: date,
     province_id = site.county.city.province_id
     with transaction.atomic():
         case = Case.objects.create(
-            case_no=f"TMP-{timezone.now().timestamp()}", site=site, city_id=site.county.city_id,
+            case_no=f"TMP{uuid4().hex[:16]}", site=site, city_id=site.county.city_id,
             account=account, source=source, flag=flag, suspected_from=suspected_from,
             suspected_to=suspected_to, detected_on=detected_on, handler=handler,
             handler_name=handler_name or (handler.username if handler else ""), note=note,

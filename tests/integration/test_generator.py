@@ -228,6 +228,7 @@ def test_pages_list_enter_resolve_bill_and_analyse(users, tmp_path, client):
     # (R-1 less the tower's 41.83) + 265.76 (R-2) + 4.95 (R-9 less the tower's 0.55)
     assert ('<tr><td>郑州市</td><td class="num">2</td><td class="num">4</td><td class="num">'
             '21.17</td><td class="num">1,107.84</td><td class="num">647.17</td>') in analysis
+    assert "实时，未关账" in analysis                             # July is not closed
     assert client.get("/generator/rules/").status_code == 200
     # the operator has no program pages, only its lines
     client.force_login(users["cmcc"])
@@ -338,6 +339,8 @@ def test_the_month_close_bills_what_is_not_held_and_snapshots(users, tmp_path):
     assert set(Billing.objects.values_list("run__run_no", flat=True)) == {"R-2407-01"}
     assert MonthFigures.objects.get(month=date(2024, 7, 1), city__name="郑州市",
                                     operator=None).billed == D("376.46")
+    stored, as_of = services.stored_figures(date(2024, 7, 1), users["clerk_zz"])
+    assert as_of == date(2024, 8, 20) and {r["city"] for r in stored} == {"郑州市"}
     # the July lines were pushed on the close date; a run billed later lands in August
     cmcc = Line.objects.get(kind="GENERATOR", tenancy__tenancy_id="T-ZZ001-CMCC")
     assert (cmcc.month, cmcc.push_date) == (date(2024, 7, 1), date(2024, 8, 20))

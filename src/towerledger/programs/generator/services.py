@@ -462,6 +462,23 @@ def month_figures(month: date, user=None, as_of: date | None = None) -> list[dic
     return out
 
 
+def stored_figures(month: date, user=None) -> tuple[list[dict], date | None]:
+    """The month's figures as its close stored them (rows like ``month_figures``, scoped)
+    and their as-of date; ([], None) when the month has no snapshot."""
+    from towerledger.access.scope import scoped
+
+    rows = list(scoped(user, MonthFigures.objects.filter(month=month)).select_related(
+        "city", "operator"))
+    out = [{"city_id": r.city_id, "city": r.city.name, "operator_id": r.operator_id,
+            "operator": r.operator.code if r.operator_id else "", "outages": r.outages,
+            "runs": r.runs, "hours": r.hours, "cost": r.cost, "billed": r.billed,
+            "confirmed": r.confirmed, "written_off": r.written_off,
+            "recovery_rate": (r.written_off / r.billed * 100).quantize(Decimal("0.01"))
+            if r.billed else None} for r in rows]
+    out.sort(key=lambda r: (r["city"], r["operator"]))
+    return out, (rows[0].as_of if rows else None)
+
+
 def snapshot_month(month: date, as_of: date) -> int:
     """Replace ``month``'s stored figures (idempotent)."""
     rows = month_figures(month, None, as_of)

@@ -175,11 +175,13 @@ def new(request):
 @roles(*STAFF)
 def analysis(request):
     month = _month(request)
-    rows = services.month_figures(month, request.user)
+    rows, as_of = services.stored_figures(month, request.user)
+    if as_of is None:   # not closed yet: live, provisional
+        rows = services.month_figures(month, request.user)
     totals = [r for r in rows if not r["operator"]]
     by_op = [r for r in rows if r["operator"]]
     return render(request, "web/programs/generator/analysis.html", {
-        "month": month, "cities": totals, "operators": by_op})
+        "month": month, "cities": totals, "operators": by_op, "as_of": as_of})
 
 
 @roles(*STAFF)

@@ -96,3 +96,13 @@ def test_archived_finding_only_after_the_date():
     assert (f.code, f.severity, f.figures) == (
         "SITE_ARCHIVED", "BLOCK", {"sites": ["S1", "S2"], "decommission_date": "2024-06-15"})
     assert "S1, S2" in f.message_zh and "archived" in f.message_en
+
+
+def test_a_shared_account_is_detached_not_closed():
+    shared = dom.AccountFact("A-2", Decimal(1), None, DAY, shared=True)
+    by = {s.code: s.open for s in dom.checklist(done_facts(accounts=(shared,)))}
+    assert [en for _, en in by["ACCOUNTS"]] == [
+        "account A-2 also feeds other sites: remove this site's split through the accounts "
+        "import"]
+    moved = dom.AccountFact("A-2", None, None, DAY, shared=True, detached=True)
+    assert dom.may_archive(done_facts(accounts=(moved,)))

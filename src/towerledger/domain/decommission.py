@@ -44,6 +44,8 @@ class AccountFact:
     unpaid: tuple[str, ...] = ()        # bill numbers not paid (not void)
     unallocated: tuple[str, ...] = ()   # paid, with no allocation lines
     lump_sum: bool = False              # 包干: no meter, no reading needed
+    shared: bool = False                # also feeds other sites
+    detached: bool = False              # no longer feeds this site (its split moved away)
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ def _tenancies(f: CaseFacts) -> list[Text]:
 def _readings(f: CaseFacts) -> list[Text]:
     return [(f"电表户号 {a.account_no} 未录入最终读数",
              f"account {a.account_no} has no final meter reading")
-            for a in f.accounts if not a.lump_sum and a.final_reading is None]
+            for a in f.accounts if not a.lump_sum and not a.detached
+            and a.final_reading is None]
 
 
 def bill_items(f: CaseFacts) -> list[Text]:
@@ -118,8 +121,19 @@ def bill_items(f: CaseFacts) -> list[Text]:
 
 
 def _accounts(f: CaseFacts) -> list[Text]:
-    return [(f"电表户号 {a.account_no} 未销户", f"account {a.account_no} is not closed")
-            for a in f.accounts if a.closed_on is None]
+    """Each account closed — or, for an account that also feeds other sites, this site's
+    split moved away (accounts import): closing it would cut the others off."""
+    out = []
+    for a in f.accounts:
+        if a.closed_on is not None or a.detached:
+            continue
+        if a.shared:
+            out.append((f"电表户号 {a.account_no} 还为其他站址供电：请通过电表户号导入移除本站的分摊比例",
+                        f"account {a.account_no} also feeds other sites: remove this site's "
+                        "split through the accounts import"))
+        else:
+            out.append((f"电表户号 {a.account_no} 未销户", f"account {a.account_no} is not closed"))
+    return out
 
 
 def _rent(f: CaseFacts) -> list[Text]:

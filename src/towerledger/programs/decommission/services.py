@@ -107,9 +107,12 @@ def facts(case: Decommissioning) -> dom.CaseFacts:
         unallocated = tuple(paid.filter(~allocated()).order_by("period_start")
                             .values_list("bill_no", flat=True))
         covered = paid.filter(allocated()).aggregate(m=Max("period_end"))["m"]
+        feeds = set(AccountSite.objects.filter(account=ca.account)
+                    .values_list("site_id", flat=True))
         accounts.append(dom.AccountFact(
             ca.account.account_no, ca.final_reading, ca.closed_on, covered, unpaid,
-            unallocated, ca.account.lump_sum))
+            unallocated, ca.account.lump_sum, shared=bool(feeds - {site.pk}),
+            detached=site.pk not in feeds))
     due = rentlink.rent_due(site.pk)
     return dom.CaseFacts(
         site.site_code, case.planned_date,

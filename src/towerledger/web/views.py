@@ -71,7 +71,7 @@ def _cities(user):
 def sites(request):
     qs = scoped(request.user, Site.objects.select_related("county__city")).order_by("site_code")
     q, city = params.text(request.GET, "q"), params.record_id(request.GET, "city")
-    status = params.choice(request.GET, "status", ("ACTIVE", "DECOMMISSIONED"))
+    status = params.choice(request.GET, "status", ("ACTIVE", "DECOMMISSIONED", "ARCHIVED"))
     if q:
         qs = qs.filter(Q(site_code__icontains=q) | Q(site_name__icontains=q))
     if city:
@@ -91,7 +91,8 @@ def sites(request):
                     choice_filter(request, "city", _("City"), _cities(request.user)),
                     choice_filter(request, "status", _("Status"),
                                   [("ACTIVE", code_label("ACTIVE")),
-                                   ("DECOMMISSIONED", code_label("DECOMMISSIONED"))])],
+                                   ("DECOMMISSIONED", code_label("DECOMMISSIONED")),
+                                   ("ARCHIVED", code_label("ARCHIVED"))])],
         "top_actions": _exports(request, "sites")})
 
 

@@ -16,7 +16,7 @@ router = Router(tags=["sites"])
 class SiteFilters(Schema):
     city: str | None = Field(None, description="city name, e.g. 郑州市")
     county: str | None = Field(None, description="county name")
-    status: str | None = Field(None, description="ACTIVE | DECOMMISSIONED")
+    status: str | None = Field(None, description="ACTIVE | DECOMMISSIONED | ARCHIVED")
     site_type: str | None = Field(None, description="MACRO | INDOOR | SMALL | ROOM")
     q: str | None = Field(None, description="site_code prefix or part of site_name")
 

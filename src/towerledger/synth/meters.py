@@ -187,7 +187,8 @@ def generate(out: Path, n_sites: int, month: date, seed: int = 7, theft_rate: fl
 
 def _bills(mp: MeterProvince, p: Province, true_kwh: np.ndarray, lo: date, hi: date):
     """One bill per monthly metered account: what its sites used, as the landlord's or the
-    grid's meter reads it (±3 %); on ``theft_rate`` of them 1.6–2.6 times that (theft)."""
+    grid's meter reads it (±3 %; on 10 % of them 5–20 % high — losses, drift — and still
+    clean); on ``theft_rate`` of them 1.6–2.6 times that (theft)."""
     rng = random.Random(mp.seed * 31 + 5)
     index = {s.code: i for i, s in enumerate(p.sites)}
     days = (hi - lo).days + 1
@@ -199,6 +200,8 @@ def _bills(mp: MeterProvince, p: Province, true_kwh: np.ndarray, lo: date, hi: d
         if used <= 0:
             continue
         factor = rng.uniform(0.97, 1.03)
+        if rng.random() < 0.10:   # a landlord meter reading high (line losses, drift): clean
+            factor = rng.uniform(1.05, 1.20)
         bill_id = len(mp.bills) + 1
         if rng.random() < mp.theft_rate:
             factor = rng.uniform(1.6, 2.6)

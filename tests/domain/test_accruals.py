@@ -152,3 +152,26 @@ def test_unmapped_accounts_are_refused_by_name():
         build(rows(), mapping)
     assert err.value.accounts == ["ACCRUED", "CASH"]
     assert "ACCRUED, CASH" in err.value.zh and "ACCRUED, CASH" in err.value.en
+
+
+ACCOUNTS = st.sampled_from(["CASH", "ADVANCE", "RECEIVABLE", "TOWER_COST", "ACCRUED"])
+DIMS_ = st.sampled_from(["", "郑州市", "洛阳市"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=1, max_value=3), st.sampled_from(["A", "B"]),
+                          ACCOUNTS, ACCOUNTS, DIMS_, DIMS_, st.integers(min_value=1, max_value=10**7)),
+                min_size=1, max_size=20))
+def test_vouchers_of_balanced_entries_balance_and_keep_account_totals(entries):
+    rows, expected = [], {}
+    for day, kind, dr, cr, c1, c2, cents in entries:
+        amount = D(cents) / 100
+        d = date(2024, 6, day)
+        rows += [JournalRow(d, kind, dr, c1, "S1" if c1 else "", "", amount),
+                 JournalRow(d, kind, cr, c2, "", "CMCC", credit=amount)]
+        expected.setdefault(dr, [D(0), D(0)])[0] += amount
+        expected.setdefault(cr, [D(0), D(0)])[1] += amount
+    vs = build(rows, default_mapping())
+    assert all(v.debit == v.credit for v in vs)
+    assert {a: list(t) for a, t in totals_by_account(vs).items()} == expected
+    assert len(vs) == len({(day, kind) for day, kind, *_ in entries})

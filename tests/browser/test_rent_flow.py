@@ -37,7 +37,7 @@ def test_clerk_contract_and_payment_operator_confirms_the_rent_line(browser, liv
     clerk = new_page(browser)
     log_in(clerk, live_server, "clerk_zz")
     clerk.goto(f"{live_server.url}/programs/")
-    clerk.click("text=场租")
+    clerk.click("ul.hub a[href='/programs/rent/']")
     form = clerk.locator("#rent-new")
     form.locator("input[name=contract_no]").fill("HT-ZZ001")
     form.locator("input[name=site_code]").fill("ZZ001")

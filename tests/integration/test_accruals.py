@@ -165,8 +165,8 @@ def test_pages_list_accruals_by_scope_and_download(bills, users):
                                               "name_ACCRUED": ""}, follow=True)
     assert r.status_code == 200
     r = client.get("/accruals/gl/?month=2024-06&format=csv")
-    assert r.status_code == 200 and "ACCRUED" in r.content.decode()   # refused, named
-    assert 'id="gl-error"' in r.content.decode()
+    assert r.status_code == 200 and 'id="gl-error"' in r.content.decode()   # refused, named
+    assert "以下科目未配置总账映射，导出已拒绝：ACCRUED<" in r.content.decode()
 
 
 def test_the_daily_job_reverses_accruals_whose_bill_arrived(bills, users, tmp_path):

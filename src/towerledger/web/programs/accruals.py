@@ -150,13 +150,18 @@ def gl_mapping(request):
         reason = params.text(request.POST, "reason", 200)
         changed = 0
         try:
-            for m in GlMapping.objects.all():
-                code = params.text(request.POST, f"code_{m.account}", 40)
-                name = params.text(request.POST, f"name_{m.account}", 80)
+            have = {m.account: m for m in GlMapping.objects.all()}
+            for account in CHART:     # a chart account without a row yet can be mapped here
+                if f"code_{account}" not in request.POST:
+                    continue              # not on the form that was sent: left as it is
+                m = have.get(account)
+                code = params.text(request.POST, f"code_{account}", 40)
+                name = params.text(request.POST, f"name_{account}", 80)
                 dims = tuple(d for d in ("city", "site", "operator")
-                             if request.POST.get(f"{d}_{m.account}"))
-                if (code, name, dims) != (m.subject_code, m.subject_name, m.dims):
-                    gl.update_mapping(m.account, code, name, dims, request.user, reason)
+                             if request.POST.get(f"{d}_{account}"))
+                before = (m.subject_code, m.subject_name, m.dims) if m else ("", "", ())
+                if (code, name, dims) != before:
+                    gl.update_mapping(account, code, name, dims, request.user, reason)
                     changed += 1
         except DomainError as exc:
             messages.error(request, _message(exc))

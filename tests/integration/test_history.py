@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.utils import timezone
 
 from tests.helpers import write_csv
 from towerledger.access.models import AuditEntry
@@ -389,3 +390,18 @@ def test_the_month_close_snapshots_each_citys_arrears(tmp_path, users, client):
     client.force_login(users["viewer"])
     page = client.get("/programs/history/drive/").content.decode()
     assert 'id="trend"' in page and "2024-06" in page
+
+
+def test_an_old_pending_legacy_line_is_deemed_confirmed_after_its_deadline(tmp_path, users,
+                                                                          client):
+    from towerledger.settlement.services import run_deadlines
+
+    take_over(tmp_path, users["admin"])
+    run_deadlines(date(2024, 7, 1))
+    line = Line.objects.confirmed().get(kind="OPENING", operator__code="CTCC")
+    # due 06-15: deemed confirmed on the 16th (local time), the day after its deadline
+    assert line.deemed and timezone.localtime(line.confirmed_at).date() == date(2024, 6, 16)
+    assert check_books() == []
+    client.force_login(users["ctcc_zz"])
+    page = client.get(f"/lines/{line.pk}/").content.decode()
+    assert "历史数据 TO2024" in page or "Legacy ledger TO2024" in page

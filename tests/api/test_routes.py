@@ -87,11 +87,24 @@ def test_every_registered_url_is_in_the_openapi_document():
     assert registered and registered <= documented, registered - documented
 
 
+def decommission_case() -> str:
+    """A decommissioning of ZZ002, requested by the system (its id as text)."""
+    from datetime import date
+
+    from towerledger.programs.decommission import services
+    from towerledger.programs.decommission.models import Decommissioning
+
+    case = Decommissioning.objects.filter(site__site_code="ZZ002").first() or \
+        services.request(None, "ZZ002", date(2024, 6, 30), "拆站 test")
+    return str(case.pk)
+
+
 def forbidden_keys(who, bills, lines, statements):
     """Per path/filter parameter: keys of records that exist but ``who`` must not see."""
     common = {
         "account_no": ["A-100", "A-200", "A-300"],  # operators see no supply accounts
         "bill_id": [str(bills["zz"].pk), str(bills["ly"].pk)],  # nor bills
+        "case_id": [decommission_case()],  # nor decommissionings (tower staff only)
     }
     if who == "cmcc":
         others = ("T-ZZ001-CUCC", "T-ZZ001-CTCC", "T-LY001-CTCC", "LUMP-T-LY001-CUCC")

@@ -269,7 +269,10 @@ def recompute(request, pk):
 @roles(Role.PROVINCE_ADMIN)
 def run(request):
     """The month's savings run (what the month close does): measure and share up to it."""
-    month = params.month(request.POST) or _required("month")
+    month = params.month(request.POST)
+    if month is None:
+        messages.error(request, "请选择月份 / choose a month")
+        return redirect("theft")
     result = services.run_month(month, request.user)
     messages.success(request, f"{month:%Y-%m}：计量 {result['measured']} 个案件月，分成明细 "
                      f"{result['share_lines']} 条 / {result['measured']} case-months measured, "

@@ -174,6 +174,17 @@ def test_imports_gbk_row_errors_and_scope(users, tmp_path):
     assert ScheduleItem.objects.filter(contract=c).count() == 12
     assert run_import("rent_contracts", path, users["clerk_zz"]).stored   # again: unchanged
     assert ScheduleItem.objects.filter(contract=c).count() == 12
+    # XLSX with English names and an Excel date serial: ZZ002, monthly, by agreed ratio
+    import openpyxl
+    wb = openpyxl.Workbook()
+    wb.active.append(["contract_no", "site_code", "landlord", "start_date", "end_date",
+                      "annual_rent", "payment_cycle", "pass_through"])
+    wb.active.append(["HT-ZZ002", "ZZ002", "王村委会", 45383, "2025-03-31", 6000, "MONTHLY",
+                      "RATIO"])   # 45383 = 2024-04-01
+    wb.save(tmp_path / "c.xlsx")
+    assert run_import("rent_contracts", tmp_path / "c.xlsx", users["clerk_zz"]).stored
+    z2 = RentContract.objects.get(contract_no="HT-ZZ002")
+    assert (z2.start_date, z2.cycle, z2.items.count()) == (date(2024, 4, 1), "MONTHLY", 12)
     ph = ["付款编号", "合同编号", "期次", "类型", "付款日期", "金额"]
     path = write_csv(tmp_path / "p.csv", ph, [["FK-5", "HT-ZZ001", "5", "租金", "2024-04-02",
                                                "3090.00"],

@@ -19,7 +19,7 @@ from towerledger.programs.quality import services as qs
 from towerledger.programs.quality.models import QualityScore
 from towerledger.settlement.models import Line
 from towerledger.settlement.program_lines import Charge, push_program_lines
-from towerledger.sites.models import AccountSite, Site, SupplyAccount
+from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
 
 D = Decimal
 AS_OF = date(2024, 6, 30)
@@ -57,6 +57,15 @@ def messy(province, tmp_path):
                                        explanation={"zh": "场租", "en": "rent"})],
                        user=None, reference="test-rent", memo="rent", today=AS_OF)
     assert Line.objects.filter(kind="RENT").exists()
+    # a generator line charged to CBN on ZZ003 for June, after its decommission date
+    cbn = Tenancy.objects.get(tenancy_id="T-ZZ003-CBN")
+    push_program_lines("GENERATOR", [Charge(site_id=cbn.site_id, amount=D("80.00"),
+                                            period_start=date(2024, 6, 3),
+                                            period_end=date(2024, 6, 3),
+                                            explanation={"zh": "发电", "en": "generator"},
+                                            tenancy_id=cbn.pk, operator_id=cbn.operator_id,
+                                            mode="ON_BEHALF")],
+                       user=None, reference="test-gen", memo="generator", today=AS_OF)
 
 
 def scores(cards, unit):
@@ -76,6 +85,7 @@ def test_scorecard_counts_rates_and_units(messy):
         "DUP_ACCOUNT_NO": (2, 4, D("50.00")),       # A-100 and ａ－１００
         "PRICE_DEVIATION": (1, 1, D("100.00")),
         "RENT_NO_CONTRACT": (1, 1, D("100.00")),    # LY001
+        "LINE_ON_ARCHIVED": (1, 1, D("100.00")),    # the generator line on ZZ003
     }
     zz = City.objects.get(name="郑州市").pk
     ly = City.objects.get(name="洛阳市").pk
@@ -118,7 +128,7 @@ def test_drill_down_file_reimports_and_clears_the_rule(messy, tmp_path):
 def test_month_close_receiver_stores_the_scorecard_idempotently(messy):
     first = qs.close_snapshot(month=date(2024, 6, 1))
     again = qs.close_snapshot(month=date(2024, 6, 1))
-    assert first == again == {"rows": 9 * 5, "problems": 13}   # P + 2 cities + 2 counties
+    assert first == again == {"rows": 10 * 5, "problems": 14}  # P + 2 cities + 2 counties
     row = QualityScore.objects.get(month=date(2024, 6, 1), level="P", rule="PRICE_DEVIATION")
     assert (row.count, row.total) == (1, 1)
 
@@ -147,6 +157,8 @@ def test_xlsx_of_a_drill_down_is_safe_and_canonical(messy, client, users):
     rows = list(book.active.values)
     assert rows[0][:3] == ("tenancy_id", "site_code", "operator")
     assert sorted(r[0] for r in rows[1:]) == ["T-ZZ001-CMCC", "T-ZZ001-CMCC-2"]
+    line = Line.objects.get(kind="GENERATOR")
+    assert f"L{line.pk}" in client.get("/quality/rules/LINE_ON_ARCHIVED/").content.decode()
     client.force_login(users["cmcc"])
     assert client.get("/quality/").status_code == 404
 

@@ -33,11 +33,14 @@ RULES = {
                         "bills"),
     "RENT_NO_CONTRACT": ("付场租但无场租合同", "Rent paid with no landlord contract",
                          "rent_sites", "sites"),
+    "LINE_ON_ARCHIVED": ("已归档站址拆站日后仍有明细", "Lines for archived sites after their "
+                         "decommission date", "archived_lines", "lines"),
 }
 DENOMINATORS = {
     "sites": ("站址", "sites"), "accounts": ("户号", "accounts"),
     "tenancies": ("租户服务", "tenancies"), "bills": ("本月缴费单", "bills of the month"),
     "rent_sites": ("付场租站址", "sites paying rent"),
+    "archived_lines": ("已归档站址的明细", "lines of archived sites"),
 }
 
 SPLIT_TOLERANCE = Decimal("0.01")   # percentage points: a sum within 100 ± this is 100

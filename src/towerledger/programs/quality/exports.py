@@ -6,6 +6,8 @@ from towerledger.bills.models import Bill
 from towerledger.bills.schemas import BILLS
 from towerledger.db.bulk import OneOf, chunked
 from towerledger.domain import quality as dq
+from towerledger.settlement.kinds import LINE_EXPORT
+from towerledger.settlement.models import Line
 from towerledger.sites import schemas
 from towerledger.sites.imports import ACCOUNT_FIELDS
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
@@ -69,7 +71,22 @@ def _accounts(keys):
     return _names(schemas.ACCOUNTS), rows()
 
 
-BUILDERS = {"sites": _sites, "accounts": _accounts, "tenancies": _tenancies, "bills": _bills}
+LINE_COLUMNS = ("kind", "adjusts_id", "month", "bill__bill_no", "site__site_code",
+                "tenancy__tenancy_id", "operator__code", "mode", "period_start", "period_end",
+                "share", "cost_share", "tax_factor", "tax_amount", "receivable", "status",
+                "push_date", "confirm_due", "confirmed_at", "deemed")
+
+
+def _lines(keys):
+    """The lines export's columns (lines are corrected — voided, adjusted — never imported)."""
+    def rows():
+        for key, row in _each(Line, keys, LINE_COLUMNS, ["pk"]):
+            yield key, (f"L{key}", row[0], f"L{row[1]}" if row[1] else "", *row[2:])
+    return list(LINE_EXPORT), rows()
+
+
+BUILDERS = {"sites": _sites, "accounts": _accounts, "tenancies": _tenancies, "bills": _bills,
+            "lines": _lines}
 
 
 def keyed(rule: str, keys) -> tuple[str, list[str], object]:

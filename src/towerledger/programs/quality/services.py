@@ -58,6 +58,7 @@ def find(as_of: date, month: date | None = None, city_id=None) -> Found:
     _tenancies(f, city_id)
     _bills(f, month, acc, city_id)
     _rent(f, city_id)
+    _lines(f, city_id)
     return f
 
 
@@ -178,6 +179,21 @@ def _rent(f: Found, city_id):
         f.judged["rent_sites"][site] = (county,)
         if site not in have:
             f.problems["RENT_NO_CONTRACT"][site] = (county,)
+
+
+def _lines(f: Found, city_id):
+    """Operators' lines (their current versions) on archived sites for days after the
+    decommission date that still charge something: a correction (void, adjustment to 0)
+    clears them."""
+    archived = Line.objects.current().of_operators().filter(
+        site__status=SiteStatus.ARCHIVED).filter(_in_city("site__", city_id))
+    for pk, county, end, day, receivable in archived.values_list(
+            "pk", "site__county_id", "period_end", "site__decommission_date", "receivable"):
+        f.judged["archived_lines"][pk] = (county,)
+        if receivable and (day is None or end is None or end > day):
+            f.problems["LINE_ON_ARCHIVED"][pk] = (county,)
+            f.why["LINE_ON_ARCHIVED"][pk] = (f"明细期间至 {end}，拆站日期 {day}",
+                                             f"the line runs to {end}; decommissioned {day}")
 
 
 # ---- the scorecard ----------------------------------------------------------------------

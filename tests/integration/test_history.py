@@ -255,6 +255,9 @@ def test_collection_drive_progress_against_targets(tmp_path, users):
     with pytest.raises(services.HistoryError):
         services.set_target(users["admin"], zz.pk, date(2024, 6, 30), date(2024, 12, 31),
                             D("1000.00"), D("0.5"))
+    with pytest.raises(services.HistoryError):
+        services.set_target(users["admin"], zz.pk, date(2024, 6, 30), date(9999, 12, 31),
+                            D("1000.00"), None)
     services.set_target(users["admin"], zz.pk, date(2024, 6, 30), date(2024, 12, 31), None,
                         D("0.5"), "年底清欠一半")
     assert CollectionTarget.objects.count() == 1

@@ -474,6 +474,8 @@ def set_target(user, city_id: int, baseline_date: date, target_date: date,
                            "at most 100%")
     if target_date < baseline_date:
         raise HistoryError("目标日期早于基准日", "the target date is before the baseline date")
+    if not (date(1990, 1, 1) <= baseline_date and target_date <= date(2100, 12, 31)):
+        raise HistoryError("日期应在 1990 至 2100 年之间", "dates must be between 1990 and 2100")
     if not City.objects.filter(pk=city_id).exists():
         raise HistoryError("地市不存在", "no such city", "not_found")
     with transaction.atomic():

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.utils import timezone
 from ninja import Query, Router, Schema
 
+from towerledger.api.params import Day
 from towerledger.programs.history import services
 
 PREFIX = "/v1/history"
@@ -72,7 +73,7 @@ def reconciliation(request):
 
 
 class DriveFilters(Schema):
-    as_of: date | None = None
+    as_of: Day | None = None
 
 
 class ArrearsOut(Schema):

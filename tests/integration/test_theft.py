@@ -374,3 +374,33 @@ def test_api_reads_are_scoped(users, tmp_path, client):
     assert len(call(client, "/api/v1/theft/shares", token["admin"]).json()["items"]) == 3
     credits = call(client, "/api/v1/theft/credits", token["cmcc"]).json()["items"]
     assert {c["operator"] for c in credits} == {"CMCC"} and credits[0]["reference"] == "ZJ-A"
+
+
+def test_meter_suspicion_opens_a_meter_case_and_evidence_is_screened(users, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from towerledger.programs.theft.models import CaseEvidence
+
+    import_bills(tmp_path, KWH[:4])
+    bill = Bill.objects.get(bill_no="B-2404")
+    flag = Flag.objects.create(bill=bill, code="THEFT_SUSPECT", severity="WARN",
+                               message_zh="疑似偷电", message_en="theft suspected",
+                               figures={"sites": [{"site": "ZZ001", "message": "x"}]})
+    case = services.open_from_flag(users["clerk_zz"], flag.pk)
+    assert (case.source, case.site.site_code, case.detected_on) == ("METER", "ZZ001",
+                                                                    date(2024, 5, 1))
+    c = Client()
+    c.force_login(users["clerk_zz"])
+    fake = SimpleUploadedFile("现场照片.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")
+    c.post(f"/theft/{case.pk}/evidence/", {"file": fake})
+    assert not CaseEvidence.objects.exists()
+    real = SimpleUploadedFile("现场照片.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n<<>>\nendobj\n",
+                              "application/pdf")
+    r = c.post(f"/theft/{case.pk}/evidence/", {"file": real})
+    assert r.status_code == 302 and CaseEvidence.objects.get().name == "现场照片.pdf"
+    got = c.get(f"/theft/evidence/{CaseEvidence.objects.get().pk}/")
+    assert got.status_code == 200 and b"".join(got.streaming_content).startswith(b"%PDF")
+    op = Client()
+    op.force_login(users["cmcc"])
+    assert op.get(f"/theft/evidence/{CaseEvidence.objects.get().pk}/").status_code == 404

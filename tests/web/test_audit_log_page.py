@@ -85,8 +85,21 @@ def test_audit_log_is_searchable_by_business_key(logged, users):
     assert re.search(r'<option value="pay"[^>]*>\s*支付缴费单', page)
 
 
+def _families() -> dict[str, set]:
+    """Actions written as f-strings, by their literal prefix: every value each can take."""
+    from towerledger.domain.decommission import STEPS
+    from towerledger.domain.savings import CaseEvent
+
+    return {"dispute_": {f"dispute_{o.lower()}" for o in OUTCOMES},
+            "theft.": {f"theft.{e.lower()}" for e in CaseEvent},
+            "decommission.": {f"decommission.{s.lower()}"
+                              for s in (*STEPS, "REFUSED", "REOPEN")}}
+
+
 def _recorded_actions():
-    """Every literal action the code passes to audit.record / record_many."""
+    """Every action the code passes to audit.record / record_many: literal ones, and every
+    value of the f-string families (an f-string of no known family is reported as is)."""
+    families = _families()
     found = set()
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -97,10 +110,11 @@ def _recorded_actions():
                 continue
             arg = node.args[1]
             if isinstance(arg, ast.JoinedStr):    # f"dispute_{outcome.lower()}"
-                found |= {f"dispute_{o.lower()}" for o in OUTCOMES}
+                prefix = arg.values[0].value if isinstance(arg.values[0], ast.Constant) else ""
+                found |= families.get(prefix, {f"{prefix}… ({path.name})"})
+                continue
             found |= {n.value for n in ast.walk(arg)
-                      if isinstance(n, ast.Constant) and isinstance(n.value, str)
-                      and n.value != "dispute_"}
+                      if isinstance(n, ast.Constant) and isinstance(n.value, str)}
     return found
 
 

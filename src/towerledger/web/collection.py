@@ -64,7 +64,8 @@ def _export(name: str, headers, rows, sheet: str) -> FileResponse:
 
 
 def mode_label(mode: str) -> str:
-    return dict(Line._meta.get_field("mode").choices).get(mode, mode or "—")
+    """A settlement mode in the page's language (web.labels.code_label)."""
+    return code_label(mode) or "—"
 
 
 def paid_state(receivable, outstanding) -> tuple[str, str]:

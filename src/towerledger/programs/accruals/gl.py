@@ -55,7 +55,7 @@ def update_mapping(account: str, code: str, name: str, dims, user, reason: str) 
                                                         ("city", "site", "operator"))
         row.updated_by = user if getattr(user, "pk", None) else None
         row.save()
-        record(user, "update", "gl_mapping", account, before,
+        record(user, "accruals.mapping", "gl_mapping", account, before,
                {"code": row.subject_code, "name": row.subject_name, "dims": list(row.dims)},
                reason)
     return row

@@ -50,7 +50,7 @@ def set_reverse_on(province: Province, reverse_on: str, user, reason: str) -> Ac
         before = row.reverse_on
         row.reverse_on, row.updated_by = reverse_on, user if getattr(user, "pk", None) else None
         row.save()
-        record(user, "update", "accrual_setting", province.name, {"reverse_on": before},
+        record(user, "accruals.setting", "accrual_setting", province.name, {"reverse_on": before},
                {"reverse_on": reverse_on}, reason)
     return row
 
@@ -155,7 +155,7 @@ def accrue_month(month: date, user=None) -> dict:
                                posted_on__isnull=False, reversed_on__isnull=True) \
             .update(reversed_on=next_first)
         if made:
-            record(user, "create", "accrual", f"{first:%Y-%m}", None,
+            record(user, "accruals.accrue", "accrual", f"{first:%Y-%m}", None,
                    {"accruals": made, "amount": str(total)}, "月结暂估 month-close accruals")
     return {"accruals": made, "entries": posted, "amount": str(total)}
 

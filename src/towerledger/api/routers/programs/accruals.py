@@ -1,7 +1,7 @@
 """Read endpoints of the accruals program, scoped like every other.
 
-* ``GET /v1/accruals?month=YYYY-MM`` the month's accruals (暂估) with their inputs and site
-  parts: province admins and viewers all, city clerks those reaching their city; operators
+* ``GET /v1/accruals?month=YYYY-MM`` the month's accruals (暂估; without ``month``: the
+  latest month that has any) with their inputs and site parts: province admins and viewers all, city clerks those reaching their city; operators
   none (403): accruals are the tower company's internal figures.
 """
 
@@ -22,7 +22,7 @@ router = Router(tags=["accruals"])
 
 
 class AccrualFilters(Schema):
-    month: Month
+    month: Month | None = None
     account_no: str | None = None
 
 
@@ -79,7 +79,9 @@ def _rows(accruals, city: int | None = None):
 
 @router.get("", response=AccrualPage, summary="A month's accruals (暂估)")
 def list_accruals(request, filters: Query[AccrualFilters], paging: Query[PageParams]):
-    qs = visible(request, Accrual.objects.all()).filter(month=filters.month)
+    qs = visible(request, Accrual.objects.all())
+    month = filters.month or qs.order_by("-month").values_list("month", flat=True).first()
+    qs = qs.filter(month=month)
     if filters.account_no:
         qs = qs.filter(account__account_no=filters.account_no)
     user = request.auth_user

@@ -29,14 +29,13 @@ from towerledger.collection.pdf import render_statement
 from towerledger.exchange.export import download
 from towerledger.settlement.models import Application, Line
 from towerledger.web import params as parameters
-from towerledger.web.context import CLERKS, STAFF
+from towerledger.web.context import CLERKS, EVERYONE
 from towerledger.web.settlement import OPERATORS, _back, _month_filter
 from towerledger.web.statement_month import default_issue_month, has_ended, issue_preview
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
 from towerledger.web.views import _cities, code_label
 
 ZERO = Decimal("0.00")
-EVERYONE = (*STAFF, Role.OPERATOR)
 
 
 def _error(exc: services.CollectionError) -> str:

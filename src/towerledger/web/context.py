@@ -6,8 +6,11 @@ from django.utils.translation import gettext as _
 from towerledger.access.models import Role
 from towerledger.access.scope import can_change, profile_of, role_of
 
+# The role groups every page names (one definition): who changes, who sees the tower side,
+# and everybody
 CLERKS = (Role.PROVINCE_ADMIN, Role.CITY_CLERK)
 STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
+EVERYONE = (*STAFF, Role.OPERATOR)
 
 
 def nav_items(request, role):

@@ -19,10 +19,10 @@ from towerledger.access.models import Role
 from towerledger.analysis import live
 from towerledger.analysis.kpi import AGE_BUCKETS, PRICE_BANDS, rates
 from towerledger.analysis.models import Snapshot
+from towerledger.web.context import EVERYONE
 from towerledger.web.labels import AGE_LABELS, BAND_LABELS, rule_label
 from towerledger.web.monthly import (
     BILL_SIDE,
-    EVERYONE,
     KPI,
     Scope,
     analysed_months,

@@ -30,7 +30,6 @@ from towerledger.web.context import STAFF
 from towerledger.web.views import code_label
 
 OPERATORS = ("CMCC", "CUCC", "CTCC", "CBN", "OTHER")
-EVERYONE = (*STAFF, Role.OPERATOR)
 
 # The KPIs, their labels and formulas (docs/user-guide.md, "KPI formulas").
 KPIS = (

@@ -183,3 +183,20 @@ class SiteCodeConverter:
         escaped = quote(str(value), safe="")
         # "." and ".." are path steps to a browser: escape a segment made only of dots
         return escaped.replace(".", "%2E") if not escaped.strip(".") else escaped
+
+
+def posted_decimal(post, name: str, limit: int = 10**11):
+    """A number a form posted (thousands separators allowed), or None when empty; a bad or
+    out-of-range one is a bilingual BadParameter naming the field."""
+    from decimal import Decimal, InvalidOperation
+
+    value = (post.get(name) or "").strip().replace(",", "")
+    if not value:
+        return None
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        raise BadParameter(name, f"{name} 不是数字", f"{name} is not a number") from None
+    if not d.is_finite() or abs(d) >= limit:
+        raise BadParameter(name, f"{name} 超出范围", f"{name} out of range")
+    return d

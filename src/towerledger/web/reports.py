@@ -23,10 +23,9 @@ from towerledger.exchange.export import download
 from towerledger.org.models import County
 from towerledger.settlement.models import Line, line_state
 from towerledger.web import params
-from towerledger.web.context import STAFF
+from towerledger.web.context import EVERYONE, STAFF
 from towerledger.web.labels import BAND_LABELS, reason_label, reason_order
 from towerledger.web.monthly import (
-    EVERYONE,
     Scope,
     as_dec,
     as_money,

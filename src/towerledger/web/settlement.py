@@ -27,7 +27,7 @@ from towerledger.settlement.models import Dispute, Line, line_state
 from towerledger.settlement.receivables import chain as line_chain
 from towerledger.web import params as parameters
 from towerledger.web.bills import finding_details, queue_order, rule_label
-from towerledger.web.context import CLERKS, STAFF
+from towerledger.web.context import CLERKS, EVERYONE, STAFF
 from towerledger.web.line_bill import bill_facts
 from towerledger.web.redirects import back
 from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
@@ -36,7 +36,6 @@ from towerledger.web.views import _cities, code_label
 
 ZERO = Decimal("0.00")
 OPERATORS = ("CMCC", "CUCC", "CTCC", "CBN", "OTHER")
-EVERYONE = (*STAFF, Role.OPERATOR)
 
 
 

@@ -29,9 +29,9 @@ from towerledger.programs.accruals.models import (
 )
 from towerledger.programs.accruals.services import set_reverse_on
 from towerledger.web import params
+from towerledger.web.context import STAFF
 from towerledger.web.tables import paginate, roles
 
-STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
 PROVINCE = (Role.PROVINCE_ADMIN, Role.VIEWER)
 XLSX_HEADERS = ["月份 month", "电表户号 account_no", "站址 sites", "地市 cities",
                 "未覆盖天数 days_uncovered", "首个未覆盖日 first_uncovered",

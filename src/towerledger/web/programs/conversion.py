@@ -3,7 +3,7 @@ steps, attachments and payback, the cities' league table, and the settings (dire
 catalogue price per province, default cost per site type)."""
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -31,12 +31,10 @@ from towerledger.programs.conversion.models import (
 )
 from towerledger.sites.models import SupplyAccount
 from towerledger.web import params
+from towerledger.web.context import CLERKS, EVERYONE, STAFF
 from towerledger.web.tables import paginate, roles
 from towerledger.web.uploads import check_attachment
 
-STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
-CHANGE = (Role.PROVINCE_ADMIN, Role.CITY_CLERK)
-EVERYONE = (*STAFF, Role.OPERATOR)
 STEP_LABELS = {"approve": "批准 Approve", "build": "施工完成 Built", "complete": "完成转直 Done",
                "fail": "未成功 Failed"}
 
@@ -48,19 +46,6 @@ XLSX_HEADERS = ["排名 rank", "电表户号 account_no", "地市 city", "站址
 
 def _error(request, exc: DomainError):
     messages.error(request, exc.message(get_language()))
-
-
-def _decimal(post, name: str) -> Decimal | None:
-    value = (post.get(name) or "").strip().replace(",", "")
-    if not value:
-        return None
-    try:
-        d = Decimal(value)
-    except InvalidOperation:
-        raise params.BadParameter(name, f"{name} 不是数字", f"{name} is not a number") from None
-    if not d.is_finite() or abs(d) >= 10**11:
-        raise params.BadParameter(name, f"{name} 超出范围", f"{name} out of range")
-    return d
 
 
 def _cities(user):
@@ -91,7 +76,7 @@ def candidates(request):
 
 
 @require_POST
-@roles(*CHANGE)
+@roles(*CLERKS)
 def submit(request):
     try:
         account = get_object_or_404(scoped(request.user, SupplyAccount.objects.all()),
@@ -99,7 +84,7 @@ def submit(request):
         p = services.submit(request.user, account,
                             reason=params.text(request.POST, "reason", 400),
                             submitted_on=params.day(request.POST, "submitted_on"),
-                            estimated_cost=_decimal(request.POST, "estimated_cost"))
+                            estimated_cost=params.posted_decimal(request.POST, "estimated_cost"))
     except DomainError as exc:
         _error(request, exc)
         return redirect("conversion")
@@ -108,12 +93,12 @@ def submit(request):
 
 
 @require_POST
-@roles(*CHANGE)
+@roles(*CLERKS)
 def estimate(request):
     try:
         account = get_object_or_404(scoped(request.user, SupplyAccount.objects.all()),
                                     account_no=params.text(request.POST, "account_no", 40))
-        cost = _decimal(request.POST, "cost")
+        cost = params.posted_decimal(request.POST, "cost")
         if cost is None:
             raise params.BadParameter("cost", "请填写费用", "give the cost")
         services.set_estimate(request.user, account, cost,
@@ -153,14 +138,14 @@ def project(request, pk):
 
 
 @require_POST
-@roles(*CHANGE)
+@roles(*CLERKS)
 def step(request, pk):
     p = get_object_or_404(_projects(request.user), pk=pk)
     try:
         services.advance(request.user, p, params.choice(request.POST, "step", tuple(rules.STEPS)),
                          reason=params.text(request.POST, "reason", 400),
                          on=params.day(request.POST, "on"),
-                         actual_cost=_decimal(request.POST, "actual_cost"))
+                         actual_cost=params.posted_decimal(request.POST, "actual_cost"))
     except DomainError as exc:
         _error(request, exc)
     else:
@@ -169,7 +154,7 @@ def step(request, pk):
 
 
 @require_POST
-@roles(*CHANGE)
+@roles(*CLERKS)
 def attach(request, pk):
     p = get_object_or_404(_projects(request.user), pk=pk)
     upload = request.FILES.get("file")
@@ -223,14 +208,14 @@ def settings_save(request):
         if request.POST.get("what") == "price":
             province = get_object_or_404(Province, pk=params.record_id(request.POST,
                                                                        "province") or 0)
-            price = _decimal(request.POST, "price")
+            price = params.posted_decimal(request.POST, "price")
             day = params.day(request.POST, "effective_from")
             if price is None or day is None:
                 raise params.BadParameter("price", "请填写电价和生效日期",
                                           "give the price and the date")
             services.set_direct_price(request.user, province, day, price, reason=reason)
         else:
-            cost = _decimal(request.POST, "cost")
+            cost = params.posted_decimal(request.POST, "cost")
             site_type = params.choice(request.POST, "site_type", [t.value for t in SiteType])
             if cost is None or not site_type:
                 raise params.BadParameter("cost", "请填写站址类型和费用",

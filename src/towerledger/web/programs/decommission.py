@@ -10,7 +10,6 @@ from django.urls import path
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
-from towerledger.access.models import Role
 from towerledger.access.scope import can_change
 from towerledger.domain.decommission import STEP_LABELS
 from towerledger.domain.errors import DomainError
@@ -18,9 +17,9 @@ from towerledger.programs.decommission import rentlink
 from towerledger.programs.decommission import services as svc
 from towerledger.programs.decommission.models import Decommissioning
 from towerledger.web import params
+from towerledger.web.context import STAFF
 from towerledger.web.tables import paginate, roles
 
-STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
 EVENT_LABELS = {**STEP_LABELS, "REFUSED": ("归档被拒（尚有未完成事项）", "archive refused (items open)"),
                 "REOPEN": ("重新启用", "reopened")}
 

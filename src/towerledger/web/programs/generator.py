@@ -27,9 +27,8 @@ from towerledger.programs.generator.models import (
     RunLine,
 )
 from towerledger.web import params
+from towerledger.web.context import STAFF
 from towerledger.web.tables import paginate, roles
-
-STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
 
 
 def _zh() -> bool:

@@ -23,9 +23,9 @@ from towerledger.org.models import City
 from towerledger.programs.history import services
 from towerledger.programs.history.models import SignOff
 from towerledger.web import params
+from towerledger.web.context import STAFF
 from towerledger.web.tables import roles
 
-STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
 FIGURE_LABELS = {"pushed": "推送 Pushed", "confirmed": "确认 Confirmed",
                  "written_off": "核销 Written off", "outstanding": "欠费 Outstanding",
                  "unapplied": "预收 Unapplied"}

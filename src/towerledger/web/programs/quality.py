@@ -19,9 +19,9 @@ from towerledger.programs.quality import exports
 from towerledger.programs.quality import services as qs
 from towerledger.programs.quality.models import QualityScore
 from towerledger.web import params
+from towerledger.web.context import STAFF
 from towerledger.web.tables import roles
 
-STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
 LIST_LIMIT = 500
 
 

@@ -34,8 +34,6 @@ from towerledger.settlement.models import Line
 from towerledger.sites.models import Site, Tenancy
 from towerledger.web import params
 
-STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
-
 
 def _operator(user) -> bool:
     return role_of(user) == Role.OPERATOR

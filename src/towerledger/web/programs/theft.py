@@ -33,12 +33,10 @@ from towerledger.programs.theft.models import (
 from towerledger.settlement.models import Line
 from towerledger.sites.models import AccountSite, Site, SupplyAccount
 from towerledger.web import params
+from towerledger.web.context import CLERKS, EVERYONE, STAFF
 from towerledger.web.tables import paginate, roles
 from towerledger.web.uploads import check_attachment
 
-STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
-CHANGE = (Role.PROVINCE_ADMIN, Role.CITY_CLERK)
-ALL = (*STAFF, Role.OPERATOR)
 ZERO = Decimal("0.00")
 
 
@@ -88,7 +86,7 @@ def cases(request):
 
 # ---- open a case --------------------------------------------------------------------------
 
-@roles(*CHANGE)
+@roles(*CLERKS)
 def new(request):
     values, errors = {}, []
     if request.method == "POST":
@@ -133,7 +131,7 @@ def _required(name):
 
 
 @require_POST
-@roles(*CHANGE)
+@roles(*CLERKS)
 def from_flag(request, pk):
     try:
         case = services.open_from_flag(request.user, pk, params.text(request.POST, "note", 200))
@@ -187,7 +185,7 @@ def case_page(request, pk):
 
 
 @require_POST
-@roles(*CHANGE)
+@roles(*CLERKS)
 def move(request, pk):
     case = _case(request, pk)
     event = params.choice(request.POST, "event", [e.value for e in rules.CaseEvent])
@@ -204,7 +202,7 @@ def move(request, pk):
 
 
 @require_POST
-@roles(*CHANGE)
+@roles(*CLERKS)
 def evidence(request, pk):
     case = _case(request, pk)
     upload = request.FILES.get("file")
@@ -229,7 +227,7 @@ def evidence_file(request, pk):
 
 
 @require_POST
-@roles(*CHANGE)
+@roles(*CLERKS)
 def recovery(request, pk):
     case = _case(request, pk)
     p = request.POST
@@ -252,7 +250,7 @@ def recovery(request, pk):
 
 
 @require_POST
-@roles(*CHANGE)
+@roles(*CLERKS)
 def recompute(request, pk):
     case = _case(request, pk)
     try:
@@ -398,7 +396,7 @@ def _period(request) -> tuple[date, date]:
     return first, last
 
 
-@roles(*ALL)
+@roles(*EVERYONE)
 def savings(request):
     first, last = _period(request)
     table = savings_table(request.user, first, last)

@@ -4,7 +4,6 @@ and the realised savings by month, account, site, city and operator (operators: 
 own share, no contract or account prices)."""
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,28 +21,12 @@ from towerledger.programs.trading import report, services
 from towerledger.programs.trading.models import Contract
 from towerledger.sites.models import SupplyAccount
 from towerledger.web import params
+from towerledger.web.context import CLERKS, EVERYONE, STAFF
 from towerledger.web.tables import roles
-
-STAFF = (Role.PROVINCE_ADMIN, Role.CITY_CLERK, Role.VIEWER)
-CHANGE = (Role.PROVINCE_ADMIN, Role.CITY_CLERK)
-EVERYONE = (*STAFF, Role.OPERATOR)
 
 
 def _error(request, exc: DomainError):
     messages.error(request, exc.message(get_language()))
-
-
-def _decimal(post, name: str) -> Decimal | None:
-    value = (post.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        d = Decimal(value)
-    except InvalidOperation:
-        raise params.BadParameter(name, f"{name} 不是数字", f"{name} is not a number") from None
-    if not d.is_finite() or abs(d) >= 10**4:
-        raise params.BadParameter(name, f"{name} 超出范围", f"{name} out of range")
-    return d
 
 
 def _contracts(user):
@@ -83,7 +66,7 @@ def contract_save(request):
     post = request.POST
     try:
         start, end = params.day(post, "start"), params.day(post, "end")
-        catalogue = _decimal(post, "catalogue_price")
+        catalogue = params.posted_decimal(post, "catalogue_price", 10**4)
         if start is None or end is None or catalogue is None:
             raise params.BadParameter("start", "请填写合同期与目录电价",
                                       "give the period and the catalogue price")
@@ -91,8 +74,8 @@ def contract_save(request):
             request.user, code=params.text(post, "code", 40),
             province=get_object_or_404(Province, pk=params.record_id(post, "province") or 0),
             year=start.year, trader=params.text(post, "trader", 120), start=start, end=end,
-            catalogue_price=catalogue, discount=_decimal(post, "discount"),
-            traded_price=_decimal(post, "traded_price"),
+            catalogue_price=catalogue, discount=params.posted_decimal(post, "discount", 10**4),
+            traded_price=params.posted_decimal(post, "traded_price", 10**4),
             reason=params.text(post, "reason", 400))
     except DomainError as exc:
         _error(request, exc)
@@ -113,7 +96,7 @@ def contract(request, pk):
 
 
 @require_POST
-@roles(*CHANGE)
+@roles(*CLERKS)
 def enrol(request, pk):
     c = get_object_or_404(_contracts(request.user), pk=pk)
     nos = [n for n in (request.POST.get("account_nos") or "").replace(",", " ").split() if n]
@@ -133,7 +116,7 @@ def enrol(request, pk):
 
 
 @require_POST
-@roles(*CHANGE)
+@roles(*CLERKS)
 def withdraw(request, pk):
     c = get_object_or_404(_contracts(request.user), pk=pk)
     account = get_object_or_404(scoped(request.user, SupplyAccount.objects.filter(

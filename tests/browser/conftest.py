@@ -5,12 +5,13 @@ import os
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+import re  # noqa: E402
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from django.db import connections  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 OUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
@@ -39,3 +40,18 @@ def jobs_run_in_the_request(settings):
     table is locked') instead of waiting, so a test would flake on SQLite only. The page
     shows the same finished job either way; the thread runner has tests of its own."""
     settings.TOWERLEDGER_JOB_RUNNER = "sync"
+
+
+def new_page(browser):
+    """A fresh browser context (its own cookies: one user) and its page, in English."""
+    return browser.new_context(viewport={"width": 1360, "height": 860},
+                               locale="en-US").new_page()
+
+
+def log_in(page, live_server, username, password="pw-Secret-123"):
+    """Log in through the login page and land anywhere but on it (the home page)."""
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button.btn")
+    expect(page).not_to_have_url(re.compile(r"/login/"))

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.conftest import OUT
+from tests.browser.conftest import OUT, log_in, new_page
 from tests.helpers import TENANCIES_HEADER, write_csv
 from tests.integration.test_bills import GRID, bill, import_bills
 from towerledger.analysis.books import check_books
@@ -22,19 +22,6 @@ from towerledger.sites.models import Tenancy
 
 pytestmark = pytest.mark.browser
 D = Decimal
-
-
-def new_page(browser):
-    return browser.new_context(viewport={"width": 1360, "height": 860},
-                               locale="en-US").new_page()
-
-
-def log_in(page, live_server, username, password="pw-Secret-123"):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button.btn")
-    expect(page).not_to_have_url(re.compile(r"/login/"))   # the home page, whatever it says
 
 
 def amount(text: str) -> D:

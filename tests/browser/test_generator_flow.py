@@ -3,14 +3,13 @@ field teams' generator runs (GBK CSV, Chinese headers) on /imports/, bills them 
 generator page; the operator finds its 发电 lines with their explanations and confirms them,
 to the fen of the worked example (docs/programs/generator.md)."""
 
-import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import OUT
+from tests.browser.conftest import OUT, log_in, new_page
 from tests.helpers import RULES_HEADER, write_csv
 from towerledger.analysis.books import check_books
 from towerledger.exchange.services import run_import
@@ -39,19 +38,6 @@ RUNS = [
      "12.00", "7.86", "80.00", "30.00", "4.00", "2024-07-22"],
 ]
 CMCC = {"T-ZZ001-CMCC": D("188.23"), "T-ZZ002-CMCC": D("132.88")}
-
-
-def new_page(browser):
-    return browser.new_context(viewport={"width": 1360, "height": 860},
-                               locale="en-US").new_page()
-
-
-def log_in(page, live_server, username, password="pw-Secret-123"):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button.btn")
-    expect(page).not_to_have_url(re.compile(r"/login/"))
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -4,32 +4,18 @@ pays item 5 (2024-04-01..06-30, year 2, 3,090.00) from the contract's schedule; 
 operator logs in, finds the 场租 line on its pending lines, sees the explanation and
 confirms it: 509.34, the hand computation of docs/programs/rent.md."""
 
-import re
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import OUT
+from tests.browser.conftest import OUT, log_in, new_page
 from towerledger.access.models import AuditEntry
 from towerledger.analysis.books import check_books
 from towerledger.settlement.models import Line
 
 pytestmark = pytest.mark.browser
 D = Decimal
-
-
-def new_page(browser):
-    return browser.new_context(viewport={"width": 1360, "height": 860},
-                               locale="en-US").new_page()
-
-
-def log_in(page, live_server, username, password="pw-Secret-123"):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button.btn")
-    expect(page).not_to_have_url(re.compile(r"/login/"))
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

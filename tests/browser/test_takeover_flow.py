@@ -3,31 +3,17 @@ CSV, Chinese headers) and its unapplied cash through /imports/; the ageing page 
 old arrears in their old buckets (their original push dates); the take-over
 reconciliation ties to the fen and the finance manager signs it off."""
 
-import re
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import OUT
+from tests.browser.conftest import OUT, log_in, new_page
 from tests.helpers import write_csv
 from tests.integration.test_history import HEADER_ZH, LEGACY, UNAPPLIED, UNAPPLIED_HEADER
 from towerledger.analysis.books import check_books
 from towerledger.programs.history.models import SignOff
 
 pytestmark = pytest.mark.browser
-
-
-def new_page(browser):
-    return browser.new_context(viewport={"width": 1360, "height": 860},
-                               locale="en-US").new_page()
-
-
-def log_in(page, live_server, username, password="pw-Secret-123"):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button.btn")
-    expect(page).not_to_have_url(re.compile(r"/login/"))
 
 
 def upload(page, live_server, kind, path):

@@ -33,6 +33,7 @@ from towerledger.programs.rent.models import (
 from towerledger.settlement.models import Line
 from towerledger.sites.models import Site, Tenancy
 from towerledger.web import params
+from towerledger.web.tables import paginate
 
 
 def _operator(user) -> bool:
@@ -47,6 +48,9 @@ def _dec(value: str, name: str) -> Decimal:
     if not d.is_finite() or d < 0:
         raise services.RentError(f"{name}不能为负", f"{name} must not be negative")
     return d.quantize(Decimal("0.0001"))
+
+
+SHOWN = 20   # rows of each list to act on shown on the overview
 
 
 @login_required
@@ -68,18 +72,20 @@ def rent_home(request):
     items = scoped(user, ScheduleItem.objects.all()).select_related("contract__site")
     month = params.month(g) or (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     fee_lines = scoped(user, Line.objects.all())
+    # the contracts page by page; the lists to act on show their first rows (each links on)
+    page, query = paginate(request, contracts.order_by("contract_no"), size=25)
     return render(request, "web/programs/rent/home.html", {
-        "contracts": contracts.order_by("contract_no")[:200],
-        "contract_count": contracts.count(),
-        "renewals": services.renewals(contracts, today, within)[:200], "days": within,
-        "overdue": services.overdue(items, today)[:200],
+        "contracts": page, "page": page, "query": query,
+        "contract_count": page.paginator.count,
+        "renewals": services.renewals(contracts, today, within)[:SHOWN], "days": within,
+        "overdue": services.overdue(items, today)[:SHOWN],
         "overdue_total": services.overdue(items, today).aggregate(s=Sum("amount"))["s"] or 0,
         "findings": scoped(user, RentFinding.objects.filter(resolved=False))
-        .select_related("contract__site")[:200],
+        .select_related("contract__site")[:SHOWN],
         "threshold": services.threshold_pct(),
         "months": scoped(user, RentMonth.objects.all()).select_related("city")
-        .order_by("-month", "city__name")[:120],
-        "month": month, "gaps": services.site_fee_gaps(month, fee_lines),
+        .order_by("-month", "city__name")[:40],
+        "month": month, "gaps": services.site_fee_gaps(month, fee_lines)[:SHOWN],
         "can_change": can_change(user), "today": today,
         "sites": writable(user, Site.objects.all()).order_by("site_code")
         .values_list("site_code", flat=True)[:2000] if can_change(user) else [],

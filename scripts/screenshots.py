@@ -54,6 +54,11 @@ def main(base: str):
         page.goto(f"{base}/ageing/?by=city")
         page.wait_for_timeout(1200)
         page.screenshot(path=OUT / "ageing.png", full_page=True)
+        page.goto(f"{base}/savings/")                  # 降本增效: the programs' savings
+        page.screenshot(path=OUT / "savings.png", full_page=True)
+        page.goto(f"{base}/quality/")                  # 资源数据: the scorecard and its trend
+        page.wait_for_timeout(1200)
+        page.screenshot(path=OUT / "data-quality.png", full_page=True)
         ctx.close()
         ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
         page = ctx.new_page()

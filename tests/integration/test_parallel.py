@@ -14,7 +14,7 @@ from towerledger.ledger.models import JournalEntry, JournalLine
 from towerledger.settlement import allocate as alloc
 from towerledger.settlement.models import BillSiteTrace, Line, LineTrace
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def grid_bill(month: int) -> list[str]:

@@ -19,26 +19,26 @@ PREFIX = "/v1/decommissions"
 router = Router(tags=["decommission"])
 
 
-class CaseFilter(Schema):
+class DecommissionCaseFilter(Schema):
     status: str | None = Field(None, max_length=10, description="OPEN | ARCHIVED | REOPENED")
     site_code: str | None = Field(None, max_length=40)
 
 
-class ItemOut(Schema):
+class DecommissionItemOut(Schema):
     zh: str
     en: str
 
 
-class StepOut(Schema):
+class DecommissionStepOut(Schema):
     code: str = Field(..., description="REQUEST, TENANCIES, READINGS, BILLS, ACCOUNTS, RENT, "
                                        "ARCHIVE")
     label_zh: str
     label_en: str
     done: bool
-    open: list[ItemOut]
+    open: list[DecommissionItemOut]
 
 
-class CaseOut(Schema):
+class DecommissionCaseOut(Schema):
     case_id: int
     site_code: str
     site_status: str
@@ -48,7 +48,7 @@ class CaseOut(Schema):
     requested_by: str | None
     requested_at: datetime
     archived_at: datetime | None
-    checklist: list[StepOut]
+    checklist: list[DecommissionStepOut]
 
 
 class EventOut(Schema):
@@ -59,16 +59,16 @@ class EventOut(Schema):
     details: dict
 
 
-class CaseDetailOut(CaseOut):
+class CaseDetailOut(DecommissionCaseOut):
     events: list[EventOut]
 
 
-class CasePage(Schema):
+class DecommissionCasePage(Schema):
     count: int
     limit: int
     offset: int
     next_offset: int | None
-    items: list[CaseOut]
+    items: list[DecommissionCaseOut]
 
 
 def _row(c: Decommissioning) -> dict:
@@ -85,9 +85,9 @@ def _cases(request):
     return visible(request, Decommissioning.objects.select_related("site", "requested_by"))
 
 
-@router.get("", response={200: CasePage, 403: ErrorOut, 422: ErrorOut},
+@router.get("", response={200: DecommissionCasePage, 403: ErrorOut, 422: ErrorOut},
             summary="Decommissionings with their checklist (拆站)")
-def list_cases(request, filters: Query[CaseFilter], paging: Query[PageParams]):
+def list_cases(request, filters: Query[DecommissionCaseFilter], paging: Query[PageParams]):
     qs = _cases(request)
     if filters.status:
         qs = qs.filter(status=filters.status)

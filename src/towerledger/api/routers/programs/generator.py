@@ -111,7 +111,7 @@ class RunPage(Schema):
     items: list[RunOut]
 
 
-class FiguresOut(Schema):
+class GeneratorFiguresOut(Schema):
     city: str
     operator: str = Field(..., description="empty: the city's whole cost")
     outages: int
@@ -182,7 +182,7 @@ def list_runs(request, filters: Query[RunFilter], paging: Query[PageParams]):
     return page(visible(request, qs).order_by("start", "run_no"), paging, _run_rows)
 
 
-@router.get("/analysis", response={200: list[FiguresOut], 403: ErrorOut, 422: ErrorOut},
+@router.get("/analysis", response={200: list[GeneratorFiguresOut], 403: ErrorOut, 422: ErrorOut},
             summary="The month's generator figures by city and operator (发电分析)")
 def analysis(request, filters: Query[MonthFilter]):
     _staff(request)

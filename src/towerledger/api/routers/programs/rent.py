@@ -40,7 +40,7 @@ class LandlordOut(Schema):
     bank_account: str
 
 
-class ContractOut(Schema):
+class RentContractOut(Schema):
     contract_no: str
     site_code: str
     start_date: date
@@ -62,7 +62,7 @@ class ContractPage(Schema):
     limit: int
     offset: int
     next_offset: int | None
-    items: list[ContractOut]
+    items: list[RentContractOut]
 
 
 class ItemOut(Schema):

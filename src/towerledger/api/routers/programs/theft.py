@@ -79,7 +79,7 @@ class SavingsPage(Schema):
     items: list[SavingsOut]
 
 
-class LineOut(Schema):
+class ProgramLineOut(Schema):
     line_id: str
     case_no: str
     month: date
@@ -98,7 +98,7 @@ class LinePage(Schema):
     limit: int
     offset: int
     next_offset: int | None
-    items: list[LineOut]
+    items: list[ProgramLineOut]
 
 
 def _months(qs, rng: MonthRange, field: str):

@@ -43,14 +43,14 @@ class Part(Schema):
     saving: Decimal
 
 
-class MonthSavingOut(Schema):
+class TradingMonthSavingOut(Schema):
     month: date
     saving: Decimal
 
 
-class SavingsOut(Schema):
+class TradingSavingsOut(Schema):
     total: Decimal
-    months: list[MonthSavingOut]
+    months: list[TradingMonthSavingOut]
     by_account: list[Part]
     by_site: list[Part]
     by_city: list[Part]
@@ -78,7 +78,7 @@ def contracts(request):
     return out
 
 
-@router.get("/savings", response={200: SavingsOut, 403: ErrorOut, 422: ErrorOut},
+@router.get("/savings", response={200: TradingSavingsOut, 403: ErrorOut, 422: ErrorOut},
             summary="Realised market-trading savings (operators: their share)")
 def savings(request, filters: Query[SavingsFilter]):
     if role_of(request.auth_user) is None:

@@ -35,6 +35,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+from towerledger.domain.explain import pct as percent
 from towerledger.domain.money import as_fraction, fen, largest_remainder, round_half_up
 
 DAY = timedelta(days=1)
@@ -261,7 +262,7 @@ def split_payment(amount: Decimal, start: date, end: date, method: str,
 def explain(share: Share, *, contract_no: str, period: Period, method: str,
             total_days: int, flags: dict | None = None) -> dict:
     """The trace of one RENT line: contract, period, days, method, share, escalation year."""
-    pct = f"{float(share.share) * 100:.4f}%"
+    pct = percent(Fraction(share.share))   # exact, half-up to 4 places
     ps, pe = period.start.isoformat(), period.end.isoformat()
     who_zh = f"{share.operator}租户{share.tenancy_id}" if share.key != TOWER else "铁塔自担"
     who_en = (f"{share.operator} tenancy {share.tenancy_id}" if share.key != TOWER

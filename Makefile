@@ -7,7 +7,7 @@ DEMO_DATA ?= $(CURDIR)/data/demo
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST  := $(BIN)/python -m pytest -n $(JOBS) --durations=15
 
-.PHONY: install demo test test-sqlite test-postgres chromium java postgres bench lint messages clean
+.PHONY: install demo test test-sqlite test-postgres chromium java postgres bench bench-national lint messages clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,11 @@ postgres:
 ## make bench: a 100,000-site province through every stage; figures go to bench/RESULTS.md
 bench: install postgres
 	DATABASE_URL=$(PG_URL) $(BIN)/python bench/run.py --sites 100000 --results bench/RESULTS.md
+
+## make bench-national: a 2,000,000-site month through every stage on one PostgreSQL, each
+## stage beside its PostgreSQL floor; figures go to bench/RESULTS-national.md (hours; ~10 GB RAM)
+bench-national: install postgres
+	DATABASE_URL=$(PG_URL) $(BIN)/python bench/national.py --sites 2000000 --results bench/RESULTS-national.md
 
 lint: install
 	$(BIN)/ruff check src tests bench

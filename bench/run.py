@@ -18,6 +18,13 @@ import stages run with TOWERLEDGER_ALLOCATE_ON_PAY=0 so intake and allocation ar
 apart; `towerledger allocate` then does exactly what the import would have done. Receipts
 likewise: imported with TOWERLEDGER_MATCH_ON_IMPORT=0, then `towerledger match`.
 The PostgreSQL run is the one the targets apply to; the SQLite run is reported beside it.
+
+Floors (bench/floors.py): on PostgreSQL each heavy stage is followed, in the same run, by
+what PostgreSQL itself needs to write the same rows into LIKE copies of the same tables
+with the same indexes (imports: COPY; bulk stages: INSERT…SELECT and one UPDATE of the
+changed rows; matching: one window-function INSERT…SELECT of the applications); the table
+shows that floor and the stage's ratio to it. After the close, bench/pages.py times every
+main page per role (p95, target < 300 ms).
 """
 
 import argparse
@@ -33,6 +40,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floors import MATCH_SQL, Floors  # noqa: E402 — bench/ is not a package
+
 # A throwaway database in development mode (no SECRET_KEY, plain HTTP for the dashboard
 # timing), as every figure in bench/RESULTS.md so far was measured.
 os.environ.setdefault("TOWERLEDGER_DEBUG", "1")
@@ -46,6 +56,8 @@ ALLOCATE_TARGET_S = 60
 MATCH_TARGET_S = 30
 CLOSE_TARGET_S = 60
 DASHBOARD_TARGET_S = 0.3
+PAGE_TARGET_MS = 300
+IMPORT_RATIO_TARGET = 5     # issue 18: imports ≤ 5× their COPY floor
 
 
 @dataclass
@@ -55,6 +67,13 @@ class Stage:
     rows: int = 0
     max_rss_mb: float = 0.0
     target_s: float | None = None
+    floor_s: float | None = None      # what PostgreSQL alone needs for the same rows
+    floor_note: str = ""
+    ratio_target: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.seconds / self.floor_s if self.floor_s else None
 
     @property
     def rate(self) -> str:
@@ -67,11 +86,21 @@ class Run:
     url: str
     stages: list[Stage] = field(default_factory=list)
     quality: dict | None = None
+    floors: Floors | None = None
+    pages: list[dict] | None = None
+    pages_note: str = ""
 
 
 def sh(args: list[str], env: dict, name: str, rows: int = 0, target: float | None = None,
-       run: Run | None = None) -> Stage:
-    """Run one command, timing it; its output goes to bench/work/logs."""
+       run: Run | None = None, floor: str | None = None, pre: tuple[str, ...] = (),
+       replace: dict[str, str] | None = None, ratio_target: float | None = None) -> Stage:
+    """Run one command, timing it; its output goes to bench/work/logs.
+
+    With ``floor`` ("copy" or "insert") and a PostgreSQL run, what PostgreSQL itself needs
+    for the rows the command wrote is measured right after it (bench/floors.py); ``pre``
+    names the tables whose changed rows count too, ``replace`` SQL of our own per table."""
+    floors = run.floors if run and floor else None
+    mark = floors.mark(pre) if floors else None
     log = WORK / "logs" / f"{(run.backend + '-') if run else ''}{name.replace(' ', '_')}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -82,9 +111,15 @@ def sh(args: list[str], env: dict, name: str, rows: int = 0, target: float | Non
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"bench: `{' '.join(map(str, args))}` failed ({code}); see {log}")
-    stage = Stage(name, seconds, rows, usage.ru_maxrss / 1024, target)
-    print(f"  {name:<42} {seconds:8.1f} s  {stage.rate:>12}  {stage.max_rss_mb:6.0f} MB",
-          flush=True)
+    stage = Stage(name, seconds, rows, usage.ru_maxrss / 1024, target,
+                  ratio_target=ratio_target)
+    floor_text = ""
+    if floors:
+        f = floors.measure(mark, floor, replace)
+        stage.floor_s, stage.floor_note = f.seconds, f.note
+        floor_text = f"  floor {f.seconds:7.2f} s  ×{stage.ratio:5.1f}  ({f.note})"
+    print(f"  {name:<42} {seconds:8.1f} s  {stage.rate:>12}  {stage.max_rss_mb:6.0f} MB"
+          f"{floor_text}", flush=True)
     if run:
         run.stages.append(stage)
     return stage
@@ -164,48 +199,72 @@ def run_backend(backend: str, url: str, files: dict, args) -> Run:
     env = dict(os.environ, DATABASE_URL=url, TOWERLEDGER_DATA=str(WORK / "data"),
                TOWERLEDGER_ALLOCATE_ON_PAY="0")
     tl = str(BIN / "towerledger")
+    targets = getattr(args, "targets", None) or {}
     print(f"\n{backend}: {url}", flush=True)
     sh([tl, "migrate"], env, "migrate", run=run)
-    master_total = 0.0
+    if backend == "PostgreSQL" and not args.no_floors:
+        run.floors = Floors(url, str(WORK))
+    master = []
     for kind in ("sites", "tenancies", "rules", "accounts"):
         path = files["master"][kind]
         org = ["--create-org"] if kind == "sites" else []  # a new province
         s = sh([tl, "import", kind, str(path), "--reason", "bench", *org], env, f"import {kind}",
-               count_rows(path), run=run)
+               count_rows(path), run=run, floor="copy", target=targets.get("import"),
+               ratio_target=IMPORT_RATIO_TARGET)
         if kind != "rules":
-            master_total += s.seconds
-    run.stages.append(Stage("sites + tenancies + accounts", master_total,
-                            sum(count_rows(files["master"][k])
-                                for k in ("sites", "tenancies", "accounts")),
-                            target_s=MASTER_TARGET_S))
+            master.append(s)
+    total = Stage("sites + tenancies + accounts", sum(s.seconds for s in master),
+                  sum(s.rows for s in master), target_s=targets.get("master", MASTER_TARGET_S),
+                  ratio_target=IMPORT_RATIO_TARGET)
+    if run.floors:
+        total.floor_s = sum(s.floor_s for s in master)
+        total.floor_note = "the three COPY floors above"
+    run.stages.append(total)
     for kind in ("submeter", "smartmeter"):
         for path in files[kind]:
             sh([tl, "import", kind, str(path), "--reason", "bench"], env,
-               f"import {path.stem}", count_rows(path), run=run)
+               f"import {path.stem}", count_rows(path), run=run, floor="copy",
+               target=targets.get("import"))
     for path in files["history"]:
         sh([tl, "import", "bills", str(path), "--reason", "bench"], env,
-           f"import {path.stem} (CSV)", count_rows(path), run=run)
-    n = args.xlsx_bills
-    sh([tl, "import", "bills", str(files["xlsx"]), "--reason", "bench"], env,
-       f"import {n:,} bills (one XLSX), audited", n,
-       BILLS_TARGET_S if n == XLSX_BILLS else None, run=run)
-    if count_rows(files["rest"]):
+           f"import {path.stem} (CSV)", count_rows(path), run=run, floor="copy",
+           target=targets.get("import"), ratio_target=IMPORT_RATIO_TARGET)
+    if files.get("xlsx"):
+        n = args.xlsx_bills
+        sh([tl, "import", "bills", str(files["xlsx"]), "--reason", "bench"], env,
+           f"import {n:,} bills (one XLSX), audited", n,
+           BILLS_TARGET_S if n == XLSX_BILLS else None, run=run, floor="copy",
+           ratio_target=IMPORT_RATIO_TARGET)
+    if files.get("rest") and count_rows(files["rest"]):
         sh([tl, "import", "bills", str(files["rest"]), "--reason", "bench"], env,
-           "import remaining bills (CSV)", count_rows(files["rest"]), run=run)
-    out = subprocess.run([sys.executable, "-c", QUALITY, str(files["truth"])], env=env,
-                         capture_output=True, text=True, cwd=ROOT, check=True)
-    run.quality = json.loads(out.stdout.strip().splitlines()[-1])
-    bills = run.quality["bills"]
-    s = sh([tl, "allocate"], env, f"allocate + push {bills:,} paid bills", bills, run=run)
-    run.stages.append(Stage("allocate + push, per 100,000 bills", s.seconds * 100_000 / bills,
-                            100_000, s.max_rss_mb, ALLOCATE_TARGET_S))
-    sh([tl, "check"], env, "check the books", run=run)
+           "import remaining bills (CSV)", count_rows(files["rest"]), run=run, floor="copy",
+           ratio_target=IMPORT_RATIO_TARGET)
+    if files.get("truth"):
+        out = subprocess.run([sys.executable, "-c", QUALITY, str(files["truth"])], env=env,
+                             capture_output=True, text=True, cwd=ROOT, check=True)
+        run.quality = json.loads(out.stdout.strip().splitlines()[-1])
+        bills = run.quality["bills"]
+    else:
+        bills = count_model(env, "towerledger.bills.models", "Bill")
+    # allocation writes lines, traces, postings and marks the bills allocated
+    s = sh([tl, "allocate"], env, f"allocate + push {bills:,} paid bills", bills, run=run,
+           floor="insert", pre=("bills_bill",), target=targets.get("allocate"),
+           ratio_target=targets.get("allocate_ratio"))
+    if not targets:
+        per = Stage("allocate + push, per 100,000 bills", s.seconds * 100_000 / bills,
+                    100_000, s.max_rss_mb, ALLOCATE_TARGET_S)
+        if s.floor_s:
+            per.floor_s, per.floor_note = s.floor_s * 100_000 / bills, "the floor above, scaled"
+        run.stages.append(per)
+    sh([tl, "check"], env, "check the books", run=run, target=targets.get("check"))
     far = (datetime.now() + timedelta(days=60)).date().isoformat()
     lines = count_lines(env)
     sh([tl, "deadlines", "--date", far], env, f"deemed confirmation of {lines:,} lines",
-       lines, run=run)
+       lines, run=run, floor="insert", pre=("settlement_line",),
+       target=targets.get("deemed"))
     sh([tl, "statements", "--month", datetime.now().strftime("%Y-%m")], env,
-       "issue the month's statements", run=run)
+       "issue the month's statements", run=run, floor="insert", pre=("settlement_line",),
+       target=targets.get("statements"))
     receipts = WORK / "files" / f"receipts-{run.backend}.csv"
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "receipts.py"), str(receipts),
                           str(args.receipts)], env=env, capture_output=True, text=True,
@@ -214,21 +273,58 @@ def run_backend(backend: str, url: str, files: dict, args) -> Run:
     # intake and matching timed apart, as allocation is: the import stores and posts the
     # receipts, `towerledger match` then does what the import would have done next
     sh([tl, "import", "receipts", str(receipts), "--reason", "bench"],
-       dict(env, TOWERLEDGER_MATCH_ON_IMPORT="0"), f"import {n:,} receipts", n, run=run)
+       dict(env, TOWERLEDGER_MATCH_ON_IMPORT="0"), f"import {n:,} receipts", n, run=run,
+       floor="copy", target=targets.get("import"), ratio_target=IMPORT_RATIO_TARGET)
     sh([tl, "match"], env, f"match {n:,} receipts vs {lines:,} open lines", n,
-       MATCH_TARGET_S if args.receipts >= 100_000 else None, run=run)
-    sh([tl, "check"], env, "check the books after write-off", run=run)
+       targets.get("match", MATCH_TARGET_S if args.receipts >= 100_000 else None), run=run,
+       floor="insert", pre=("collection_receipt", "collection_statement"),
+       replace={"collection_application": MATCH_SQL})
+    sh([tl, "check"], env, "check the books after write-off", run=run,
+       target=targets.get("check"))
     first_this = datetime.now().date().replace(day=1)
     last = (first_this - timedelta(days=1)).strftime("%Y-%m")
     sh([tl, "close", last], env, f"close {last} (deadlines, check, snapshots, lock)",
-       target=CLOSE_TARGET_S, run=run)
+       target=targets.get("close", CLOSE_TARGET_S), run=run, floor="insert",
+       pre=("settlement_line",))
+    if run.floors:
+        run.floors.close()
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "dashboard.py"), "50"], env=env,
                          capture_output=True, text=True, cwd=ROOT, check=True)
     dash = json.loads(out.stdout.strip().splitlines()[-1])
     run.stages.append(Stage(f"dashboard page, p95 of {dash['n']} (p50 {dash['p50_ms']:.0f} ms)",
                             dash["p95_ms"] / 1000, target_s=DASHBOARD_TARGET_S))
     print(f"  dashboard p50 {dash['p50_ms']:.0f} ms, p95 {dash['p95_ms']:.0f} ms", flush=True)
+    time_pages(run, env)
     return run
+
+
+def time_pages(run: Run, env: dict, n: int = 50):
+    """Every main page per role (bench/pages.py, another helper's script): p50 and p95."""
+    script = ROOT / "bench" / "pages.py"
+    if not script.exists():
+        run.pages_note = "bench/pages.py is not there yet: pages per role not measured"
+        print(f"  {run.pages_note}", flush=True)
+        return
+    log = WORK / "logs" / f"{run.backend}-pages.log"
+    out = subprocess.run([sys.executable, str(script), str(n)], env=env, capture_output=True,
+                         text=True, cwd=ROOT)
+    log.write_text(out.stdout + out.stderr, encoding="utf-8")
+    try:
+        run.pages = json.loads(out.stdout.strip().splitlines()[-1])["pages"]
+    except (IndexError, KeyError, ValueError):
+        run.pages_note = f"bench/pages.py failed ({out.returncode}); see {log}"
+        print(f"  {run.pages_note}", flush=True)
+        return
+    worst = max((p["p95_ms"] for p in run.pages), default=0)
+    print(f"  pages: {len(run.pages)} page × role timings, worst p95 {worst:.0f} ms", flush=True)
+
+
+def count_model(env, module: str, model: str) -> int:
+    code = (f"from towerledger.cli import setup_django; setup_django(); "
+            f"from {module} import {model}; print({model}.objects.count())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    return int(out.stdout.strip().splitlines()[-1])
 
 
 def count_lines(env) -> int:
@@ -284,19 +380,7 @@ def report(runs: list[Run], gen: Stage, args) -> str:
         "",
     ]
     for run in runs:
-        lines += [f"## {run.backend}", "", "| stage | rows | time | rate | peak RSS | target |",
-                  "|---|---:|---:|---:|---:|---|"]
-        for s in run.stages:
-            target = ""
-            if s.target_s:
-                target = f"< {s.target_s:.0f} s {'✅' if s.seconds < s.target_s else '❌'}"
-            secs = f"{s.seconds * 1000:.0f} ms" if s.seconds < 1 else f"{s.seconds:.1f} s"
-            if s.target_s and s.target_s < 1:
-                target = (f"< {s.target_s * 1000:.0f} ms "
-                          f"{'✅' if s.seconds < s.target_s else '❌'}")
-            rss = f"{s.max_rss_mb:.0f} MB" if s.max_rss_mb else ""
-            lines.append(f"| {s.name} | {f'{s.rows:,}' if s.rows else ''} | {secs} | {s.rate} | {rss} | {target} |")
-        lines.append("")
+        lines += [f"## {run.backend}", "", *stage_table(run)]
         q = run.quality
         if q:
             lines += [f"### Audit quality ({run.backend})", "",
@@ -316,7 +400,66 @@ def report(runs: list[Run], gen: Stage, args) -> str:
                 lines.append(f"| {code} | {q['clean_warn_by_rule'].get(code, 0):,} | "
                              f"{q['flags_by_rule'].get(code, 0):,} |")
             lines.append("")
+        lines += pages_table(run)
     return "\n".join(lines)
+
+
+def _secs(x: float) -> str:
+    return f"{x * 1000:.0f} ms" if x < 1 else f"{x:.1f} s"
+
+
+def stage_table(run: Run) -> list[str]:
+    """The stage table of one run: time, rate, memory, floor and ratio, targets; then what
+    each floor wrote."""
+    out = ["| stage | rows | time | rate | peak RSS | PostgreSQL floor | ratio | target |",
+           "|---|---:|---:|---:|---:|---:|---:|---|"]
+    notes = []
+    for s in run.stages:
+        target = ""
+        if s.target_s:
+            ok = "✅" if s.seconds < s.target_s else "❌"
+            limit = (f"{s.target_s * 1000:.0f} ms" if s.target_s < 1
+                     else f"{s.target_s / 60:.0f} min" if s.target_s >= 120
+                     else f"{s.target_s:.0f} s")
+            target = f"< {limit} {ok}"
+        floor = ratio = ""
+        if s.floor_s:
+            floor, ratio = _secs(s.floor_s), f"{s.ratio:.1f}×"
+            if s.ratio_target:
+                ok = "✅" if s.ratio <= s.ratio_target else "❌"
+                target = "; ".join(x for x in (target, f"≤ {s.ratio_target:g}× floor {ok}") if x)
+            notes.append(f"- {s.name}: {s.floor_note}")
+        rss = f"{s.max_rss_mb:.0f} MB" if s.max_rss_mb else ""
+        out.append(f"| {s.name} | {f'{s.rows:,}' if s.rows else ''} | {_secs(s.seconds)} | "
+                   f"{s.rate} | {rss} | {floor} | {ratio} | {target} |")
+    out.append("")
+    if notes:
+        out += ["What each floor wrote (rows per table; in one transaction, into LIKE copies "
+                "with the same indexes, measured right after the stage in this run):", "",
+                *notes, ""]
+    return out
+
+
+def pages_table(run: Run) -> list[str]:
+    """p95 per main page (rows) and role (columns), target < 300 ms."""
+    if run.pages is None:
+        return [f"Pages per role: {run.pages_note}", ""] if run.pages_note else []
+    roles = list(dict.fromkeys(p["role"] for p in run.pages))
+    by = {(p["page"], p["role"]): p for p in run.pages}
+    out = [f"### Pages per role ({run.backend}): p95 of {run.pages[0]['n'] if run.pages else 0}"
+           f" requests, target < {PAGE_TARGET_MS} ms", "",
+           "| page | " + " | ".join(roles) + " |", "|---|" + "---:|" * len(roles)]
+    for page in dict.fromkeys(p["page"] for p in run.pages):
+        cells = []
+        for role in roles:
+            p = by.get((page, role))
+            cells.append("" if not p else f"{p['p95_ms']:.0f} ms "
+                         f"{'✅' if p['p95_ms'] < PAGE_TARGET_MS else '❌'}")
+        out.append(f"| {page} | " + " | ".join(cells) + " |")
+    slow = sum(p["p95_ms"] >= PAGE_TARGET_MS for p in run.pages)
+    out += ["", f"{len(run.pages) - slow} of {len(run.pages)} page × role p95 under "
+            f"{PAGE_TARGET_MS} ms (empty: the role may not open the page).", ""]
+    return out
 
 
 def main():
@@ -326,15 +469,22 @@ def main():
                     help="months of bills (anomalies need two months of history; 'resent' and 'estimated' bills need three and four)")
     ap.add_argument("--smart-months", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--xlsx-bills", type=int, default=XLSX_BILLS,
-                    help="bills in the one XLSX file (the target is for 100,000)")
+    ap.add_argument("--xlsx-bills", type=int,
+                    help="bills in the one XLSX file (default 100,000 — the target is for "
+                         "that many — or one per site below 100,000 sites)")
     ap.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
     ap.add_argument("--backends", default="postgresql,sqlite")
-    ap.add_argument("--receipts", type=int, default=100_000)
+    ap.add_argument("--receipts", type=int,
+                    help="receipts to import and match (default 100,000, or one per site "
+                         "below 100,000 sites)")
+    ap.add_argument("--no-floors", action="store_true",
+                    help="skip the PostgreSQL floors (bench/floors.py)")
     ap.add_argument("--work", type=Path, default=WORK, help="scratch directory (wiped)")
     ap.add_argument("--pg-db", default="towerledger_bench",
                     help="PostgreSQL database to (re)create for the run")
     args = ap.parse_args()
+    args.xlsx_bills = args.xlsx_bills or min(XLSX_BILLS, args.sites)
+    args.receipts = args.receipts or min(100_000, args.sites)
     args.cpu_reference = min(cpu_reference() for _ in range(3))
     globals()["WORK"] = args.work   # every stage writes under it
 

@@ -135,6 +135,44 @@ class SupplyAccount(models.Model):
         return self.account_no
 
 
+class SupplyTerms(models.Model):
+    """供电条件（按日期）: the account's supply mode, supplier type, input invoice type and
+    contract price from ``effective_from`` until its next row (DOMAIN.md §7: dated master
+    data). The row without a date holds the terms the account had before its first dated
+    row. An account without rows is judged by its own fields on every day; with rows, by
+    them only (``sites.terms`` is the one lookup; ``domain.supply_terms`` the rule). The
+    account's own fields are kept as the terms in force today."""
+
+    account = models.ForeignKey(SupplyAccount, on_delete=models.CASCADE, related_name="terms")
+    effective_from = models.DateField(_("effective from"), null=True, blank=True)
+    supply_mode = models.CharField(_("supply mode"), max_length=10, choices=choices(SupplyMode))
+    supplier_type = models.CharField(
+        _("supplier type"), max_length=12, choices=choices(SupplierType)
+    )
+    input_invoice_type = models.CharField(
+        _("input invoice type"), max_length=12, choices=choices(InvoiceType)
+    )
+    contract_price = models.DecimalField(
+        _("contract price"), max_digits=8, decimal_places=4, null=True, blank=True
+    )
+    source = models.CharField(_("source"), max_length=80, blank=True)   # e.g. the project
+    reason = models.CharField(_("reason"), max_length=400, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("supply terms")
+        verbose_name_plural = _("supply terms")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "effective_from"],
+                                    name="uniq_supply_terms"),
+            models.UniqueConstraint(fields=["account"], condition=models.Q(
+                effective_from__isnull=True), name="uniq_supply_terms_original"),
+        ]
+        ordering = ["account", models.F("effective_from").asc(nulls_first=True)]
+
+
 class AccountSite(models.Model):
     """One site fed by an account, with its share of the bill (split ratios sum to 100)."""
 

@@ -2,12 +2,12 @@
 checks the user's scope, and records who, when and why in the audit log.
 
 On done (``advance(..., "complete")``) the account becomes direct supply from the day after
-the done date: its ``supply_mode`` becomes DIRECT, its ``input_invoice_type`` the project's
-invoice type after (default SPECIAL_13) and its ``contract_price`` the direct price, with the
-values before kept on the project and in the audit record. Those three fields are not dated
-on ``SupplyAccount``: the project's ``done_on`` is the date, and bills of periods starting
-after it count as direct supply (the allocation reads each bill's own invoice type first,
-so the tax factor follows the grid's invoice)."""
+the done date (the landlord's last bill ends on the done date): a dated row of its supply
+terms (``sites.terms.change_terms``) — supply mode DIRECT, supplier GRID, the project's
+invoice type after (default SPECIAL_13) and its direct price — with the terms before kept as
+the account's original row, on the project and in the audit record. Nothing is overwritten:
+a late bill of a period before the conversion is still judged as resupply (tax factor,
+price audits, KPI bands), a bill after it as direct. A failed project changes no terms."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -32,6 +32,7 @@ from towerledger.programs.conversion.models import (
     Step,
 )
 from towerledger.programs.conversion.report import account_places, direct_price_of
+from towerledger.sites import terms
 from towerledger.sites.models import SupplyAccount
 
 OBJECT = "conversion_project"
@@ -172,19 +173,24 @@ def advance(user, project: Project, step: str, *, reason: str, on: date | None =
     return p
 
 
+def direct_from(done_on: date) -> date:
+    """The first day of direct supply: the day after the done date."""
+    return done_on + timedelta(days=1)
+
+
 def _convert_account(user, p: Project, done_on: date, reason: str) -> None:
-    """The account becomes direct supply (the values before kept on the project)."""
+    """The account's supply terms become direct from the day after ``done_on`` (a dated row;
+    the terms before kept on the project and as the account's original row)."""
     a = SupplyAccount.objects.select_for_update().get(pk=p.account_id)
-    fields = ("supply_mode", "supplier_type", "input_invoice_type", "contract_price")
-    before = {f: getattr(a, f) for f in fields}
-    p.before = {k: str(v) if v is not None else None for k, v in before.items()}
-    a.supply_mode, a.supplier_type = SupplyMode.DIRECT, SupplierType.GRID
-    a.input_invoice_type, a.contract_price = p.new_invoice_type, p.direct_price
-    a.save(update_fields=list(fields))
-    audit.record(user, "conversion.account", "account", a.account_no, before=before,
-                 after={**{f: getattr(a, f) for f in fields},
-                        "direct_from": done_on + timedelta(days=1), "project": p.code},
-                 reason=reason)
+    since = direct_from(done_on)
+    before = terms.load([a.pk]).on(a.pk, done_on)
+    p.before = {f: str(getattr(before, f)) if getattr(before, f) is not None else None
+                for f in terms.FIELDS}
+    terms.change_terms(user, a, since, terms.Terms(SupplyMode.DIRECT, SupplierType.GRID,
+                                                    p.new_invoice_type, p.direct_price),
+                       reason=reason, source=f"转改直 {p.code}", action="conversion.account",
+                       extra={"direct_from": since, "project": p.code},
+                       today=max(since, timezone.localdate()))
 
 
 def attach(user, project: Project, upload, name: str) -> Attachment:

@@ -39,6 +39,16 @@ def _month(request) -> date:
     return params.month(request.GET) or timezone.localdate().replace(day=1)
 
 
+def latest_month(user) -> date | None:
+    """The latest month up to the current one with a run or an outage (by start) in
+    ``user``'s scope: where the list opens when no month is asked for."""
+    _, after = services.month_bounds(timezone.localdate())
+    starts = [scoped(user, model.objects.filter(start__lt=after)).order_by("-start")
+              .values_list("start", flat=True).first() for model in (Run, Outage)]
+    starts = [s for s in starts if s is not None]
+    return services.local_day(max(starts)).replace(day=1) if starts else None
+
+
 def _runs(qs):
     return qs.select_related("site", "outage", "billing").prefetch_related(
         Prefetch("findings", queryset=Finding.objects.order_by("-severity", "code")))
@@ -58,7 +68,10 @@ def _decorate(runs):
 
 @roles(*STAFF)
 def generator(request):
-    month = _month(request)
+    month = params.month(request.GET)
+    latest = None if month else latest_month(request.user)
+    this_month = timezone.localdate().replace(day=1)
+    month = month or latest or this_month
     first, after = services.month_bounds(month)
     runs = scoped(request.user, Run.objects.filter(start__gte=first, start__lt=after))
     state = params.choice(request.GET, "state", ("held", "unbilled", "billed"))
@@ -75,7 +88,7 @@ def generator(request):
     unbilled = services.unbilled(request.user, month)
     held = services.held_run_ids(unbilled.values_list("pk", flat=True))
     return render(request, "web/programs/generator/list.html", {
-        "month": month, "page": page, "runs": _decorate(page), "query": query,
+        "month": month, "latest": latest not in (None, this_month), "page": page, "runs": _decorate(page), "query": query,
         "state": state, "outages": outages[:200], "outage_count": outages.count(),
         "to_bill": unbilled.count() - len(held), "held": len(held),
         "can_change": can_change(request.user)})

@@ -182,10 +182,9 @@ def _copy_spec(field) -> tuple[str, object, Callable | None]:
 
 def lookup_ids(model, field: str, values: Iterable) -> dict:
     """{natural key value: pk} for the values that exist, in chunks."""
-    values = list(set(values))
     found = {}
-    for part in chunked(values):
-        found.update(model.objects.filter(**{f"{field}__in": part}).values_list(field, "pk"))
+    for part in parts(values):
+        found.update(model.objects.filter(OneOf(field, part)).values_list(field, "pk"))
     return found
 
 
@@ -194,37 +193,43 @@ def upsert(model, rows: list[dict], key: Sequence[str], fields: Sequence[str],
     """Create rows whose ``key`` is new, update rows whose ``fields`` differ, skip the rest.
 
     ``rows`` hold model attribute names (``site_id``, not ``site``). The first key field
-    drives the lookup of existing rows, in chunks. Keys of created or updated rows are
-    added to ``touched`` when given.
+    drives the lookup of existing rows, in chunks (one array parameter on PostgreSQL).
+    Keys of created or updated rows are added to ``touched`` when given. New rows go by
+    ``copy_insert`` (COPY on PostgreSQL, no model instances), changed ones by ``bulk_set``.
     """
     counts = Counts()
     first = key[0]
-    for part in chunked(rows):
+    size = UPSERT_CHUNK if postgres() else CHUNK
+    for part in chunked(rows, size):
         existing = {
             tuple(r[k] for k in key): r
-            for r in model.objects.filter(**{f"{first}__in": {row[first] for row in part}})
+            for r in model.objects.filter(OneOf(first, {row[first] for row in part}))
             .values("pk", *key, *fields)
         }
-        new, changed = [], []
+        new, changed, changed_keys = [], [], []
         for row in part:
-            old = existing.get(tuple(row[k] for k in key))
+            row_key = tuple(row[k] for k in key)
+            old = existing.get(row_key)
             if old is None:
-                new.append(model(**row))
+                new.append(row)
             elif any(_differs(old[f], row[f]) for f in fields):
-                changed.append(model(pk=old["pk"], **row))
+                changed.append({"pk": old["pk"], **{f: row[f] for f in fields}})
+                changed_keys.append(row_key)
             else:
                 counts.unchanged += 1
-        model.objects.bulk_create(new, batch_size=2000)
-        if changed:
-            bulk_set(model, [{"pk": o.pk, **{f: getattr(o, f) for f in fields}}
-                             for o in changed], fields)
+        copy_insert(model, new)
+        bulk_set(model, changed, fields)
         if touched is not None:
-            touched.update(tuple(getattr(o, k) for k in key) for o in (*new, *changed))
+            touched.update(tuple(row[k] for k in key) for row in new)
+            touched.update(changed_keys)
         counts.created += len(new)
         counts.updated += len(changed)
         if progress:
             progress(len(part))
     return counts
+
+
+UPSERT_CHUNK = 50_000  # rows per existing-row lookup on PostgreSQL (one array parameter)
 
 
 def _differs(old, new) -> bool:

@@ -21,9 +21,11 @@ from towerledger.bills.models import Bill, Flag
 from towerledger.collection.models import Receipt
 from towerledger.domain import ageing
 from towerledger.domain.months import month_end
+from towerledger.domain.supply_terms import bill_day
 from towerledger.org.models import Operator
 from towerledger.settlement import receivables
 from towerledger.settlement.models import Dispute, Line
+from towerledger.sites import terms as supply_terms
 from towerledger.sites.models import AccountSite, Site
 
 ZERO = Decimal("0.00")
@@ -113,11 +115,14 @@ def _bills(g: Grid, month, end):
         if acc in site_of:
             g.add(site_of[acc], "*", "paid_amount", amount)
             g.add(site_of[acc], "*", "paid_bills", 1)
-    # unit-price bands, direct vs resupply
-    for acc, mode, price in in_month.filter(unit_price__isnull=False).values_list(
-            "account_id", "account__supply_mode", "unit_price").iterator(chunk_size=20000):
+    # unit-price bands, direct vs resupply: the account's supply mode on the bill's day
+    priced = in_month.filter(unit_price__isnull=False)
+    book = supply_terms.load(priced.values("account_id"))
+    for acc, start, stop, price in priced.values_list(
+            "account_id", "period_start", "period_end", "unit_price").iterator(chunk_size=20000):
         if acc not in site_of:
             continue
+        mode = book.on(acc, bill_day(start, stop)).supply_mode
         g.add(site_of[acc], "*", f"price_{mode}_{price_band(price)}", 1)
     for acc, code, n in Flag.objects.filter(bill__period_end__gte=month,
                                             bill__period_end__lte=end).values(

@@ -9,6 +9,7 @@ open flags whose finding has gone (e.g. after master data was corrected).
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,13 +19,14 @@ from django.db.models import Count, Q
 from towerledger.bills.models import AuditRuleSetting, Bill, Flag, MeterDay, Whitelist
 from towerledger.db.bulk import OneOf, bulk_set, chunked, copy_insert, postgres
 from towerledger.domain import audits
+from towerledger.sites import terms as supply_terms
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
 
 BATCH = 5000  # bills per transaction and per round of fact queries
 
 # Checks whose facts live in a higher layer (a program's contracts: market trading's
 # discount, …) register here from their app's ready():
-# ``check(bills: list[dict of BILL_FIELDS], rules: {account_id: {code: RuleConfig}})
+# ``check(bills: list[dict of BILL_FIELDS and "terms"], rules: {account_id: {code: RuleConfig}})
 # -> {bill pk: [audits.Finding]}``; a check honours its rule's ``enabled`` and severity,
 # and its code has a row in ``domain.audits._RULES`` so the audit-rules page configures it.
 EXTRA_CHECKS: list[Callable[[list[dict], dict], dict]] = []
@@ -50,6 +52,9 @@ def _audit_batch(pks) -> int:
                                                                 "warnings"))
     account_ids = {b["account_id"] for b in bills}
     accounts = _account_facts(account_ids)
+    book = supply_terms.load(account_ids)     # dated: each bill by its account's terms then
+    for b in bills:
+        b["terms"] = book.for_bill(b)
     history = _history(account_ids)
     loads = _loads(bills)
     rules = _rules_by_account(account_ids)
@@ -57,8 +62,10 @@ def _audit_batch(pks) -> int:
     for b in bills:
         facts = bill_facts(b)
         before = [h for h in history[b["account_id"]] if h.key < b["pk"]]
-        findings[b["pk"]] = audits.audit_bill(facts, accounts[b["account_id"]], before,
-                                              loads[b["pk"]], rules[b["account_id"]])
+        account = replace(accounts[b["account_id"]], supply_mode=b["terms"].supply_mode,
+                          contract_price=b["terms"].contract_price)
+        findings[b["pk"]] = audits.audit_bill(facts, account, before, loads[b["pk"]],
+                                              rules[b["account_id"]])
     for check in EXTRA_CHECKS:
         for pk, extra in check(bills, rules).items():
             findings[pk] = [*findings.get(pk, []), *extra]
@@ -83,14 +90,15 @@ def _account_facts(account_ids) -> dict[int, audits.AccountFacts]:
     for acc, code in Whitelist.objects.filter(OneOf("account_id", account_ids)) \
             .values_list("account_id", "code"):
         white[acc].add(code)
+    # supply mode and contract price are dated (sites.terms): set per bill by the caller
     return {a["pk"]: audits.AccountFacts(
-        account_no=a["account_no"], supply_mode=a["supply_mode"],
-        payment_cycle_months=a["payment_cycle_months"], contract_price=a["contract_price"],
-        price_cap=a["price_cap"], multiplier=a["multiplier"], lump_sum=a["lump_sum"],
+        account_no=a["account_no"], supply_mode="",
+        payment_cycle_months=a["payment_cycle_months"], price_cap=a["price_cap"],
+        multiplier=a["multiplier"], lump_sum=a["lump_sum"],
         whitelisted=frozenset(white[a["pk"]]))
         for a in SupplyAccount.objects.filter(OneOf("pk", account_ids)).values(
-            "pk", "account_no", "supply_mode", "payment_cycle_months", "contract_price",
-            "price_cap", "multiplier", "lump_sum")}
+            "pk", "account_no", "payment_cycle_months", "price_cap", "multiplier",
+            "lump_sum")}
 
 
 def _history(account_ids) -> dict[int, list[audits.BillFacts]]:

@@ -37,6 +37,7 @@ from towerledger.domain.tax import Found
 from towerledger.ledger.services import post_entries
 from towerledger.org.models import Operator, OperatorAgreement
 from towerledger.settlement.models import BillSiteTrace, Line, LineTrace
+from towerledger.sites import terms as supply_terms
 from towerledger.sites.models import AccountSite, AllocationRule, Tenancy, TenancyRatio
 from towerledger.sites.tax_factors import load_table
 
@@ -76,8 +77,8 @@ class TaxFactors:
     def __call__(self, b, province_id, operator: str) -> Found:
         return self.table.lookup(
             province=province_id, operator=operator, account=b["account_id"],
-            supply_mode=b["account__supply_mode"],
-            invoice_type=b["invoice_type"] or b["account__input_invoice_type"],
+            supply_mode=b["terms"].supply_mode,      # the account's terms on the bill's day
+            invoice_type=b["invoice_type"] or b["terms"].input_invoice_type,
             on=b["period_end"])   # one factor per bill: the row in force on its period end
 
 
@@ -168,8 +169,7 @@ def allocate_bills(bill_ids=None, user=None, month: date | None = None, today: d
 
 
 BILL_FIELDS = ("pk", "bill_no", "account_id", "amount", "kwh", "period_start", "period_end",
-               "invoice_type", "account__input_invoice_type", "account__supply_mode",
-               "paid_date")
+               "invoice_type", "paid_date")
 
 
 def _allocate_batch(pks, user, today, taxes, terms) -> Result:
@@ -277,8 +277,13 @@ class _Facts:
 
     @classmethod
     def load(cls, bills) -> "_Facts":
+        """Also sets each bill's ``terms``: its account's supply terms on the bill's day
+        (dated master data, ``sites.terms``; one query for the batch)."""
         self = cls()
         accounts = {b["account_id"] for b in bills}
+        book = supply_terms.load(accounts)
+        for b in bills:
+            b["terms"] = book.for_bill(b)
         self.splits = defaultdict(list)
         self.site_by_code = {}
         for s in AccountSite.objects.filter(account_id__in=accounts).values(

@@ -7,7 +7,6 @@ from collections import defaultdict
 
 from towerledger.access.scope import scoped
 from towerledger.db.bulk import lookup_ids, upsert
-from towerledger.domain.codes import SupplyMode
 from towerledger.domain.errors import DomainError
 from towerledger.domain.trading import Terms
 from towerledger.exchange.authorise import outside_rows
@@ -16,6 +15,8 @@ from towerledger.importers import values as v
 from towerledger.importers.schema import Field, RowError, Schema, code, dec_of, integer, name
 from towerledger.org.models import Province
 from towerledger.programs.trading.models import Contract, Enrolment
+from towerledger.programs.trading.services import direct_during
+from towerledger.sites import terms as supply_terms
 from towerledger.sites.models import SupplyAccount
 
 CONTRACTS = Schema("trading_contracts", "市场化交易合同", (
@@ -102,7 +103,8 @@ def check_enrolments(records) -> list[RowError]:
         code__in=[r["contract_no"] for r in records if r.get("contract_no")])}
     accounts = {a["account_no"]: a for a in SupplyAccount.objects.filter(
         account_no__in=[r["account_no"] for r in records if r.get("account_no")]).values(
-        "pk", "account_no", "supply_mode")}
+        "pk", "account_no")}
+    book = supply_terms.load([a["pk"] for a in accounts.values()])   # dated supply terms
     held = defaultdict(list)
     for acc, c, start, end in Enrolment.objects.filter(
             account__account_no__in=list(accounts)).values_list(
@@ -120,7 +122,7 @@ def check_enrolments(records) -> list[RowError]:
         if a is None:
             errors.append(err(r, "account_no", f"户号 {r['account_no']} 不存在",
                               f"unknown account_no {r['account_no']}"))
-        elif a["supply_mode"] != SupplyMode.DIRECT:
+        elif c is not None and not direct_during(book, a["pk"], c.start, c.end):
             errors.append(err(r, "account_no", f"户号 {r['account_no']} 不是直供电",
                               f"account {r['account_no']} is not direct supply"))
         if c is None or a is None:

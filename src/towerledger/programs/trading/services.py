@@ -14,6 +14,7 @@ from towerledger.domain import trading as rules
 from towerledger.domain.codes import SupplyMode
 from towerledger.domain.errors import DomainError, ErrorCode
 from towerledger.programs.trading.models import Contract, Enrolment
+from towerledger.sites import terms as supply_terms
 from towerledger.sites.models import SupplyAccount
 
 OBJECT = "trading_contract"
@@ -70,6 +71,14 @@ def overlapping(account_ids, contract: Contract) -> dict[int, str]:
                 .values_list("account_id", "contract__code"))
 
 
+def direct_during(book: supply_terms.Book, account_id: int, start: date, end: date) -> bool:
+    """The account is direct supply on some day of ``start..end`` (dated supply terms: an
+    account converted mid-contract may join it; its bills before the conversion are not
+    checked for the discount)."""
+    return any(t.supply_mode == SupplyMode.DIRECT
+               for t in book.between(account_id, start, end))
+
+
 def enrol(user, contract: Contract, accounts: list[SupplyAccount], *, reason: str) -> int:
     """Enrol direct accounts (in the user's scope) in a contract; returns how many were
     new. An account already in an overlapping contract is refused."""
@@ -79,7 +88,9 @@ def enrol(user, contract: Contract, accounts: list[SupplyAccount], *, reason: st
             .count() != len(set(ids)):
         raise DomainError("有户号不在您的范围内", "an account is outside your scope",
                           ErrorCode.FORBIDDEN)
-    not_direct = [a.account_no for a in accounts if a.supply_mode != SupplyMode.DIRECT]
+    book = supply_terms.load(ids)
+    not_direct = [a.account_no for a in accounts
+                  if not direct_during(book, a.pk, contract.start, contract.end)]
     if not_direct:
         raise DomainError(f"只有直供电户号可以参加市场化交易：{', '.join(not_direct[:5])}",
                           f"only direct accounts may be enrolled: {', '.join(not_direct[:5])}")
@@ -120,8 +131,10 @@ def withdraw(user, contract: Contract, account: SupplyAccount, *, reason: str) -
 def check_bills(bills: list[dict], rules_by_account: dict) -> dict:
     """TRADING_DISCOUNT on the bills of enrolled accounts whose period ends within their
     contract's period: billed unit price above the traded price beyond the contract's
-    tolerance (one query for the batch's enrolments)."""
+    tolerance (one query for the batch's enrolments); only bills judged as direct supply
+    (the account's dated terms on the bill's day, set by the bills' audit)."""
     accounts = {b["account_id"] for b in bills}
+    book = None if all("terms" in b for b in bills) else supply_terms.load(accounts)
     contracts = defaultdict(list)
     for e in Enrolment.objects.filter(account_id__in=list(accounts)).select_related("contract"):
         contracts[e.account_id].append(e.contract)
@@ -130,6 +143,9 @@ def check_bills(bills: list[dict], rules_by_account: dict) -> dict:
         config = rules_by_account.get(b["account_id"], {}).get(rules.CODE)
         if config is None or not config.enabled:
             continue
+        terms = b["terms"] if book is None else book.for_bill(b)
+        if terms.supply_mode != SupplyMode.DIRECT:
+            continue          # a resupply bill (before the conversion): no traded price
         for c in sorted(contracts.get(b["account_id"], ()), key=lambda c: c.code):
             if not rules.in_period(b["period_start"], b["period_end"], c.start, c.end):
                 continue

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
+from django.db import connection, transaction
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -70,22 +70,67 @@ def issue_statements(month: date, user=None, operator: str | None = None,
                      by_city: bool = True) -> list[Statement]:
     """Issue the month's statements (per operator and city, or per operator for the whole
     province when ``by_city`` is False). A confirmed line goes on exactly one statement;
-    lines confirmed after a statement was issued go on the next one."""
+    lines confirmed after a statement was issued go on the next one.
+
+    Set-wise (issue 18), in one transaction: the lines are locked and copied (with what a
+    correction's chain already stated) into a temporary table, the statements' totals are
+    one GROUP BY over it, and one UPDATE puts every line on its statement."""
     _staff(user)
     month = month.replace(day=1)
     qs = scoped(user, statement_lines(month))
     if operator:
         qs = qs.filter(operator__code=operator)
-    keys = ["operator_id", "city__province_id"] + (["city_id"] if by_city else [])
-    groups = qs.values(*keys).annotate(n=Count("pk")).order_by(*keys)
+    # a correction of a chain already on a statement (that statement never changes) counts
+    # here as its difference: the new version less the chain's latest stated version
+    # (settlement.corrections); an original, or a chain never stated, counts in full
+    was = {f"was_{f}": Case(When(root__isnull=True, then=Value(ZERO)),
+                            default=_stated_before(f), output_field=Line._meta.get_field(f))
+           for f in ("cost_share", "tax_amount", "receivable")}
+    rows = qs.order_by().select_for_update(of=("self",)).values(
+        i=F("pk"), o=F("operator_id"), p=F("city__province_id"),
+        c=F("city_id") if by_city else Value(0), m=F("mode"), cs=F("cost_share"),
+        ta=F("tax_amount"), re=F("receivable"), **was)
     issued = []
-    with transaction.atomic():
-        for g in groups:
-            lines = qs.filter(operator_id=g["operator_id"],
-                              **({"city_id": g["city_id"]} if by_city else {}))
-            issued.append(_issue(month, g["operator_id"], g.get("city_id"),
-                                 g["city__province_id"], lines, user))
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(_STATEMENT_TABLES[0])
+        cur.execute(_STATEMENT_TABLES[1])
+        cur.execute("DELETE FROM tl_stmt")
+        cur.execute("DELETE FROM tl_stmt_of")
+        sql, params = rows.query.sql_with_params()
+        cur.execute("INSERT INTO tl_stmt (id, operator_id, province_id, city_key, mode, "
+                    "cost_share, tax_amount, receivable, was_cost_share, was_tax_amount, "
+                    f"was_receivable) {sql}", params)
+        cur.execute("SELECT operator_id, province_id, city_key, mode, COUNT(*), "
+                    "SUM(cost_share), SUM(tax_amount), SUM(receivable), SUM(was_cost_share), "
+                    "SUM(was_tax_amount), SUM(was_receivable) FROM tl_stmt "
+                    "GROUP BY operator_id, province_id, city_key, mode "
+                    "ORDER BY operator_id, province_id, city_key, mode")
+        groups = defaultdict(dict)
+        for op, prov, city, mode, n, cost, tax, rec, w_cost, w_tax, w_rec in cur.fetchall():
+            groups[op, prov, city][mode] = {   # q(): SQLite sums decimals as floats
+                "lines": n, "cost_share": str(q(cost) - q(w_cost)),
+                "tax_amount": str(q(tax) - q(w_tax)), "receivable": str(q(rec) - q(w_rec))}
+        for (op, prov, city), by_mode in groups.items():
+            st = _issue(month, op, city or None, prov, by_mode, user)
+            cur.execute("INSERT INTO tl_stmt_of (operator_id, province_id, city_key, "
+                        "statement_id) VALUES (%s, %s, %s, %s)", [op, prov, city, st.pk])
+            issued.append(st)
+        cur.execute(f"UPDATE {Line._meta.db_table} SET statement_id = g.statement_id "
+                    "FROM tl_stmt t JOIN tl_stmt_of g ON g.operator_id = t.operator_id "
+                    "AND g.province_id = t.province_id AND g.city_key = t.city_key "
+                    f"WHERE {Line._meta.db_table}.id = t.id")
     return issued
+
+
+# per connection, emptied at the start of every run
+_STATEMENT_TABLES = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS tl_stmt (id bigint PRIMARY KEY, operator_id bigint, "
+    "province_id bigint, city_key bigint, mode varchar(20), cost_share numeric(16, 2), "
+    "tax_amount numeric(16, 2), receivable numeric(16, 2), was_cost_share numeric(16, 2), "
+    "was_tax_amount numeric(16, 2), was_receivable numeric(16, 2))",
+    "CREATE TEMPORARY TABLE IF NOT EXISTS tl_stmt_of (operator_id bigint, province_id bigint, "
+    "city_key bigint, statement_id bigint)",
+)
 
 
 def _number(month: date, operator_id, city_id) -> str:
@@ -95,35 +140,19 @@ def _number(month: date, operator_id, city_id) -> str:
     return f"{prefix}{seq:02d}"
 
 
-def _issue(month, operator_id, city_id, province_id, lines, user) -> Statement:
-    ids = list(lines.select_for_update().values_list("pk", flat=True))
-    by_mode = {}
-    totals = lines.filter(pk__in=ids).values("mode").annotate(
-        n=Count("pk"), cost=Sum("cost_share"), tax=Sum("tax_amount"), rec=Sum("receivable"))
-    # a correction of a chain already on a statement (that statement never changes) counts
-    # here as its difference: the new version less the chain's latest stated version
-    # (settlement.corrections); an original, or a chain never stated, counts in full
-    stated = {t["mode"]: t for t in lines.filter(pk__in=ids, root__isnull=False).annotate(
-        **{f"was_{f}": _stated_before(f) for f in ("cost_share", "tax_amount", "receivable")})
-        .values("mode").annotate(cost=Sum("was_cost_share"), tax=Sum("was_tax_amount"),
-                                 rec=Sum("was_receivable"))}
-    for t in totals:   # q(): SQLite sums decimals as floats
-        was = stated.get(t["mode"], {})
-        by_mode[t["mode"]] = {
-            "lines": t["n"], "cost_share": str(q(t["cost"]) - q(was.get("cost"))),
-            "tax_amount": str(q(t["tax"]) - q(was.get("tax"))),
-            "receivable": str(q(t["rec"]) - q(was.get("rec")))}
+def _issue(month, operator_id, city_id, province_id, by_mode, user) -> Statement:
+    """One statement of the totals ``by_mode`` ({mode: {lines, cost_share, tax_amount,
+    receivable}}); the caller puts its lines on it."""
     st = Statement.objects.create(
         number=_number(month, operator_id, city_id), operator_id=operator_id, city_id=city_id,
-        province_id=province_id, month=month, lines_count=len(ids),
+        province_id=province_id, month=month,
+        lines_count=sum(v["lines"] for v in by_mode.values()),
         cost_share=sum((Decimal(v["cost_share"]) for v in by_mode.values()), ZERO),
         tax_amount=sum((Decimal(v["tax_amount"]) for v in by_mode.values()), ZERO),
         receivable=sum((Decimal(v["receivable"]) for v in by_mode.values()), ZERO),
         by_mode=by_mode, issued_by=user if getattr(user, "pk", None) else None)
-    for part in chunked(ids):
-        Line.objects.filter(pk__in=part).update(statement=st)
     record(user, "issue", "statement", st.number, None,
-           {"lines": len(ids), "receivable": st.receivable}, "对账单 statement")
+           {"lines": st.lines_count, "receivable": st.receivable}, "对账单 statement")
     return st
 
 

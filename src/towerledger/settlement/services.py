@@ -15,27 +15,30 @@ Every function is one transaction, posts balanced entries and writes the audit l
   operator's agreement says so; open disputes past their resolve-by date are marked overdue.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from towerledger.access.audit import record, record_many
-from towerledger.access.models import Role
+from towerledger.access.models import AuditEntry, Role
 from towerledger.access.scope import role_of, scoped, writable
 from towerledger.db.bulk import chunked
+from towerledger.db.parallel import in_workers, workers_for
 from towerledger.domain import lifecycle
 from towerledger.domain.codes import SettlementMode
 from towerledger.domain.errors import DomainError
-from towerledger.domain.journal import Posting
+from towerledger.domain.journal import Posting, Unbalanced
 from towerledger.domain.money import fen
 from towerledger.domain.months import next_month
-from towerledger.ledger.services import post_entries
+from towerledger.ledger.models import JournalEntry, JournalLine
+from towerledger.ledger.services import open_period_start, post_entries
 from towerledger.settlement.allocate import Agreements
-from towerledger.settlement.models import Dispute, IdempotencyKey, Line, LineTrace
+from towerledger.settlement.models import Dispute, IdempotencyKey, Line, LineQuerySet, LineTrace
 
 # the stored statuses the lifecycle lets the deadline deem (PUSHED)
 DEEMABLE = lifecycle.stored_statuses(lifecycle.states_allowing(lifecycle.LineEvent.DEEM))
@@ -100,10 +103,6 @@ class _Row:
     site_id: int
     operator: str
     operator_id: int
-
-
-ROW_FIELDS = ("pk", "receivable", "site__site_code", "site_id", "operator__code",
-              "operator_id")
 
 
 def _row(ln: Line) -> _Row:
@@ -348,30 +347,140 @@ class DeadlineResult:
 
 def run_deadlines(today: date | None = None) -> DeadlineResult:
     """Deem confirmed the pushed lines past their date (where the agreement says so) and
-    mark open disputes past their date overdue. Safe to run any number of times a day."""
+    mark open disputes past their date overdue. Safe to run any number of times a day.
+
+    Set-wise (issue 18): the late lines are split into ranges of ids, each deemed in one
+    transaction by a handful of statements — the lines updated, one CONFIRM entry per line
+    (Dr RECEIVABLE / Cr UNCONFIRMED, keyed by it) and one audit entry per line inserted by
+    INSERT … SELECT — with no Python per line. On PostgreSQL the ranges run in parallel
+    processes (db.parallel); the result is the serial run's."""
     today = today or timezone.localdate()
-    terms = Agreements()
-    late = list(Line.objects.filter(status__in=DEEMABLE, confirm_due__lt=today)
-                .order_by("pk").values_list("pk", flat=True))
-    deemed = 0
     now = timezone.now()
-    for part in chunked(late, 20000):
+    late = _late(today)
+    # the agreements say per (operator, province, push date) whether a late line is deemed:
+    # a few hundred groups, decided here once; the lines of the others stay pending
+    terms = Agreements()
+    kept = [g for g in late.order_by().values_list("operator_id", "city__province_id", "pushed")
+            .distinct() if not terms(g[0], g[1], g[2]).deemed_confirmed]
+    parts = _id_ranges(late, DEEM_BATCH)
+
+    def deem(part):
         with transaction.atomic():
-            locked = set(Line.objects.filter(pk__in=part, status__in=DEEMABLE)
-                         .select_for_update().values_list("pk", flat=True))
-            rows = Line.objects.filter(pk__in=locked).values_list(
-                *ROW_FIELDS, "city__province_id", "push_date", "confirm_due")
-            by_day = defaultdict(list)   # deemed confirmed the day after its deadline
-            for r in rows:
-                if terms(r[5], r[6], r[7] or today).deemed_confirmed:
-                    by_day[r[8] + timedelta(days=1)].append(_Row(*r[:6]))
-            for day, todo in sorted(by_day.items()):
-                at = min(now, timezone.make_aware(datetime.combine(day, time.min)))
-                _confirm(todo, None, True, at, day, "")
-                deemed += len(todo)
+            return _deem_range(today, now, kept, *part)
+
+    workers = workers_for(len(parts))
+    deemed = sum(in_workers(deem, parts, workers) if workers > 1 else map(deem, parts))
     overdue = Dispute.objects.filter(status__in=Dispute.OPEN_STATES, due__lt=today,
                                      overdue=False).update(overdue=True)
     return DeadlineResult(deemed, overdue)
+
+
+DEEM_BATCH = 50_000    # lines per transaction (and per parallel part)
+
+
+def _late(today: date):
+    """Lines the deadline may deem: pushed and past their confirm-by date, with the push
+    date the agreement is read at (today for a line without one, as ``Agreements`` takes)."""
+    return LineQuerySet(model=Line).filter(status__in=DEEMABLE, confirm_due__lt=today) \
+        .annotate(pushed=Coalesce("push_date", Value(today)))
+
+
+def _id_ranges(qs, size: int) -> list[tuple[int, int | None]]:
+    """``qs`` split by id into ranges of about ``size`` rows: [(first id, next range's first
+    id or None)], found by the database (no list of every id in Python)."""
+    sql, params = qs.order_by().values(i=F("pk")).query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT i FROM (SELECT s.i, ROW_NUMBER() OVER (ORDER BY s.i) AS rn "
+                    f"FROM ({sql}) s) t WHERE (rn - 1) %% {int(size)} = 0 ORDER BY i", params)
+        starts = [r[0] for r in cur.fetchall()]
+    return list(zip(starts, [*starts[1:], None], strict=True)) if starts else []
+
+
+def _sql(qs) -> tuple[str, list]:
+    sql, params = qs.query.sql_with_params()
+    return sql, list(params)
+
+
+def _deem_range(today: date, now, kept, first: int, stop: int | None) -> int:
+    """Deem the late lines with ``first`` <= id < ``stop``, inside the caller's transaction:
+    what ``_confirm`` does for a deemed line, as statements over a temporary table."""
+    L, E, J, A = (Line._meta.db_table, JournalEntry._meta.db_table,
+                  JournalLine._meta.db_table, AuditEntry._meta.db_table)
+    pg = connection.vendor == "postgresql"
+    late = _late(today).filter(pk__gte=first)
+    if stop is not None:
+        late = late.filter(pk__lt=stop)
+    late = late.select_for_update(of=("self",)).values_list(
+        "pk", "receivable", "site_id", "operator_id", "city__province_id", "pushed",
+        "confirm_due")
+    select, params = _sql(late)
+    with connection.cursor() as cur:
+        for ddl in _DEEM_TABLES:
+            cur.execute(ddl)
+        cur.execute("DELETE FROM tl_deem")
+        cur.execute("DELETE FROM tl_deem_day")
+        cur.execute("INSERT INTO tl_deem (id, receivable, site_id, operator_id, province_id, "
+                    f"pushed, due) {select}", params)
+        for part in chunked(kept, 300):   # groups whose agreement does not deem
+            cur.execute("DELETE FROM tl_deem WHERE (operator_id, province_id, pushed) IN ("
+                        f"VALUES {', '.join(['(%s, %s, %s)'] * len(part))})",
+                        [v for g in part for v in g])
+        cur.execute("SELECT COUNT(*), MIN(receivable) FROM tl_deem")
+        n, least = cur.fetchone()
+        if not n:
+            return 0
+        if least is not None and Decimal(str(least)) < 0:   # as check_balanced refuses it
+            raise Unbalanced(f"bad amount {least} on RECEIVABLE")
+        # deemed confirmed the day after its deadline (never later than now); its entry
+        # dated that day, or the first open day when that month is closed (post_entries)
+        cur.execute("SELECT DISTINCT due FROM tl_deem")
+        opened = open_period_start()
+        days = []
+        for (due,) in cur.fetchall():
+            due = due if isinstance(due, date) else date.fromisoformat(due)
+            day = due + timedelta(days=1)
+            at = min(now, timezone.make_aware(datetime.combine(day, time.min)))
+            days.append((due, connection.ops.adapt_datetimefield_value(at),
+                         max(day, opened) if opened else day))
+        cur.executemany("INSERT INTO tl_deem_day (due, at, entry_date) VALUES (%s, %s, %s)",
+                        days)
+        cur.execute(f"UPDATE {L} SET status = %s, confirmed_at = d.at, confirmed_by_id = NULL, "
+                    f"deemed = %s FROM tl_deem t JOIN tl_deem_day d ON d.due = t.due "
+                    f"WHERE {L}.id = t.id", [Line.Status.CONFIRMED, True])
+        # one entry per line with an amount, never twice (a retry finds it posted)
+        cur.execute(f"UPDATE tl_deem SET posted = %s WHERE EXISTS (SELECT 1 FROM {E} e "
+                    f"WHERE e.kind = 'CONFIRM' AND e.reference = 'L' || tl_deem.id)", [True])
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        cur.execute(f"INSERT INTO {E} (date, kind, reference, memo, created_at, created_by_id) "
+                    f"SELECT d.entry_date, 'CONFIRM', 'L' || t.id, '确认 L' || t.id, %s, NULL "
+                    f"FROM tl_deem t JOIN tl_deem_day d ON d.due = t.due "
+                    f"WHERE t.receivable <> 0 AND NOT t.posted", [stamp])
+        cur.execute(f"INSERT INTO {J} (entry_id, account, site_id, operator_id, debit, credit) "
+                    f"SELECT e.id, a.account, t.site_id, t.operator_id, "
+                    f"CASE WHEN a.dr = 1 THEN t.receivable ELSE 0 END, "
+                    f"CASE WHEN a.dr = 1 THEN 0 ELSE t.receivable END "
+                    f"FROM tl_deem t JOIN {E} e ON e.kind = 'CONFIRM' "
+                    f"AND e.reference = 'L' || t.id "
+                    f"CROSS JOIN (SELECT 'RECEIVABLE' AS account, 1 AS dr UNION ALL "
+                    f"SELECT 'UNCONFIRMED', 0) a WHERE t.receivable <> 0 AND NOT t.posted")
+        after = ("jsonb_build_object('status', 'CONFIRMED', 'receivable', t.receivable::text)"
+                 if pg else "json_object('status', 'CONFIRMED', 'receivable', "
+                            "printf('%%.2f', t.receivable))")
+        cur.execute(f"INSERT INTO {A} (at, user_id, action, object_type, object_key, before, "
+                    f"after, reason) SELECT %s, NULL, 'deemed_confirm', 'line', 'L' || t.id, "
+                    f"{'CAST(%s AS jsonb)' if pg else '%s'}, {after}, %s FROM tl_deem t",
+                    [stamp, '{"status": "PUSHED"}', "逾期视同确认 deemed"])
+    return n
+
+
+# per connection (each parallel worker has its own), emptied at the start of every range
+_DEEM_TABLES = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS tl_deem (id bigint PRIMARY KEY, "
+    "receivable numeric(16, 2), site_id bigint, operator_id bigint, province_id bigint, "
+    "pushed date, due date, posted boolean NOT NULL DEFAULT FALSE)",
+    "CREATE TEMPORARY TABLE IF NOT EXISTS tl_deem_day (due date PRIMARY KEY, "
+    "at timestamp with time zone, entry_date date)",
+)
 
 
 # ---- idempotency (API) ------------------------------------------------------------------

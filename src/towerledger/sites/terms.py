@@ -111,7 +111,7 @@ def change_terms(user, account: SupplyAccount, effective_from: date, terms: Term
                               f"{effective_from}; they are never rewritten", ErrorCode.CONFLICT)
         if not SupplyTerms.objects.filter(account=a).exists():
             SupplyTerms.objects.create(account=a, effective_from=None, **_as_dict(terms_of(a)),
-                                       source="original", reason=reason, recorded_by=by)
+                                       source="原始 original", reason=reason, recorded_by=by)
         before = load([a.pk]).on(a.pk, effective_from)
         row = SupplyTerms.objects.create(account=a, effective_from=effective_from,
                                          **_as_dict(terms), source=source[:80],

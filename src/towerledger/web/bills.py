@@ -19,7 +19,9 @@ from towerledger.access.scope import can_change, scoped
 from towerledger.bills import services
 from towerledger.bills.models import Bill, Flag
 from towerledger.domain.audits import BLOCK, RULE_LABELS, describe_figures
+from towerledger.domain.supply_terms import bill_day
 from towerledger.settlement.models import Line
+from towerledger.sites import terms as supply_terms
 from towerledger.web import labels, params, redirects
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.exports import background_exports
@@ -117,13 +119,16 @@ def bill(request, pk):
     history = AuditEntry.objects.filter(object_type="bill", object_key=str(obj.pk)) \
         .select_related("user")
     splits = obj.account.splits.select_related("site").order_by("site__site_code")
+    # the account's supply terms the bill is judged by (dated: on its period end)
+    terms = supply_terms.load([obj.account_id]).on(obj.account_id,
+                                                    bill_day(obj.period_start, obj.period_end))
     lines = list(obj.lines.select_related("site", "tenancy", "operator")
                  .order_by("site__site_code", "kind", F("tenancy_id").asc(nulls_last=True),
                            "pk"))
     totals = {k: sum((getattr(ln, k) for ln in lines if ln.kind == Line.Kind.ALLOCATION),
                      Decimal(0)) for k in ("cost_share", "tax_amount", "receivable")}
     return render(request, "web/bill.html", {
-        "bill": obj, "flags": flags, "history": history, "chart": chart,
+        "bill": obj, "terms": terms, "flags": flags, "history": history, "chart": chart,
         "splits": splits, "today": timezone.localdate().isoformat(),
         "colleagues": _colleagues(request.user), "lines": lines, "line_totals": totals})
 

@@ -18,6 +18,7 @@ from towerledger.access.scope import scoped
 from towerledger.api.errors import ApiError
 from towerledger.api.pagination import PageParams, page
 from towerledger.domain.codes import InvoiceType, OperatorCode, SupplyMode
+from towerledger.sites import terms as supply_terms
 from towerledger.sites.models import SupplyAccount, TaxFactorRate
 from towerledger.sites.tax_factors import account_provinces, as_dict, load_table, visible
 
@@ -117,10 +118,11 @@ def applicable(request, account_no: str, q: Query[ApplicableQuery]):
     if account is None:
         raise ApiError(404)
     on = q.on or timezone.localdate()
+    terms = supply_terms.load([account.pk]).on(account.pk, on)    # dated: the terms on ``on``
     found = load_table().lookup(province=account_provinces([account.pk]).get(account.pk),
                                 operator=q.operator, account=account.pk,
-                                supply_mode=account.supply_mode,
-                                invoice_type=q.invoice_type or account.input_invoice_type, on=on)
+                                supply_mode=terms.supply_mode,
+                                invoice_type=q.invoice_type or terms.input_invoice_type, on=on)
     row = None
     if found.row is not None:
         row = _rows(request, TaxFactorRate.objects.filter(pk=found.row.id))[0]

@@ -29,6 +29,7 @@ from towerledger.programs.conversion.models import (
     DirectPrice,
     Project,
 )
+from towerledger.sites import terms as supply_terms
 from towerledger.sites.models import SupplyAccount
 from towerledger.web import params
 from towerledger.web.context import CLERKS, EVERYONE, STAFF
@@ -133,6 +134,7 @@ def project(request, pk):
     return render(request, "web/programs/conversion/project.html", {
         "p": p, "steps": p.steps.select_related("by"), "attachments": p.attachments.all(),
         "payback": payback, "state_label": " ".join(rules.STATE_LABELS[p.status]),
+        "terms": supply_terms.history_rows([p.account_id]).get(p.account_id, []),
         "next_steps": [(s, STEP_LABELS[s]) for s in rules.allowed_steps(p.status)],
         "can_change": can_change(request.user), "today": timezone.localdate()})
 
@@ -229,17 +231,17 @@ def settings_save(request):
 
 
 urlpatterns = [
-    path("conversion/", candidates, name="conversion"),
-    path("conversion/submit/", submit, name="conversion_submit"),
-    path("conversion/estimate/", estimate, name="conversion_estimate"),
-    path("conversion/projects/", projects, name="conversion_projects"),
-    path("conversion/projects/<int:pk>/", project, name="conversion_project"),
-    path("conversion/projects/<int:pk>/step/", step, name="conversion_step"),
-    path("conversion/projects/<int:pk>/attach/", attach, name="conversion_attach"),
-    path("conversion/attachments/<int:pk>/", attachment, name="conversion_attachment"),
-    path("conversion/league/", league, name="conversion_league"),
-    path("conversion/settings/", settings_page, name="conversion_settings"),
-    path("conversion/settings/save/", settings_save, name="conversion_settings_save"),
+    path("programs/conversion/", candidates, name="conversion"),
+    path("programs/conversion/submit/", submit, name="conversion_submit"),
+    path("programs/conversion/estimate/", estimate, name="conversion_estimate"),
+    path("programs/conversion/projects/", projects, name="conversion_projects"),
+    path("programs/conversion/projects/<int:pk>/", project, name="conversion_project"),
+    path("programs/conversion/projects/<int:pk>/step/", step, name="conversion_step"),
+    path("programs/conversion/projects/<int:pk>/attach/", attach, name="conversion_attach"),
+    path("programs/conversion/attachments/<int:pk>/", attachment, name="conversion_attachment"),
+    path("programs/conversion/league/", league, name="conversion_league"),
+    path("programs/conversion/settings/", settings_page, name="conversion_settings"),
+    path("programs/conversion/settings/save/", settings_save, name="conversion_settings_save"),
 ]
 HUB = [
     ("conversion", "转改直候选", "Conversion candidates", STAFF),

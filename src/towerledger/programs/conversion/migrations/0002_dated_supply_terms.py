@@ -48,7 +48,7 @@ def date_conversions(apps, schema_editor):
         if after_logged and after_logged.get("direct_from"):
             since = date.fromisoformat(after_logged["direct_from"])
         SupplyTerms.objects.create(account=a, effective_from=None, **original,
-                                   source="original", reason=REASON)
+                                   source="原始 original", reason=REASON)
         SupplyTerms.objects.create(account=a, effective_from=since, **direct,
                                    source=f"转改直 {p.code}", reason=REASON)
         AuditEntry.objects.create(

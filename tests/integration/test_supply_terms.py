@@ -1,0 +1,140 @@
+"""转改直 dates the account's supply terms (DOMAIN.md §7: "DIRECT from that date, dated master
+data: the tax factor follows"). A-100 (resupplied by a landlord at 1.10, GENERAL invoice)
+is converted on 2025-03-15, direct from 2025-03-16 (SPECIAL_13 at 0.65). Bills arriving
+after the conversion are each judged by the terms on their own period end: a late
+February bill as resupply (tax factor, price and invoice audits, KPI band), an April bill
+as direct; the project and site pages show the history."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from tests.integration.test_bills import import_bills
+from tests.web.test_pages import login
+from towerledger.access.models import AuditEntry
+from towerledger.analysis.kpi import compute
+from towerledger.bills.models import Bill
+from towerledger.domain.errors import DomainError
+from towerledger.org.models import Province
+from towerledger.programs.conversion import services
+from towerledger.programs.trading import services as trading
+from towerledger.programs.trading.models import Contract
+from towerledger.settlement.models import Line
+from towerledger.sites import tax_factors, terms
+from towerledger.sites.models import SupplyAccount, SupplyTerms
+
+D = Decimal
+DONE = date(2025, 3, 15)
+# bill_no, account, start, end, r0, r1, mult, loss, kWh, price, amount, tax, invoice, paid, ref
+FEB = ["L-2502", "A-100", "2025-02-01", "2025-02-28", "", "", "", "", "4000", "1.10",
+       "4400.00", "", "GENERAL", "2025-04-10", "PAY-L2502"]          # the landlord's, late
+MAR = ["L-2503", "A-100", "2025-03-01", "2025-03-15", "", "", "", "", "2000", "1.10",
+       "2200.00", "", "RECEIPT", "2025-04-12", "PAY-L2503"]          # ends on the done date
+APR = ["D-2504", "A-100", "2025-04-01", "2025-04-30", "", "", "", "", "4000", "0.70",
+       "2800.00", "", "SPECIAL_13", "2025-05-10", "PAY-D2504"]       # the grid's, above 0.65
+
+
+@pytest.fixture
+def converted(province, users):
+    """A-100 converted on 2025-03-15; a province row grosses resupplied GENERAL bills up by
+    11 % (so a bill judged as direct would get the formula's 13 % instead)."""
+    admin = users["admin"]
+    tax_factors.add_rate(admin, effective_from=date(2024, 1, 1), factor=D("0.1100"),
+                         province=Province.objects.get(), supply_mode="RESUPPLY",
+                         invoice_type="GENERAL", reason="本省转供电普票")
+    a100 = SupplyAccount.objects.get(account_no="A-100")
+    p = services.submit(users["clerk_zz"], a100, reason="高价转供", submitted_on=date(2025, 1, 5),
+                        price_before=D("1.10"), direct_price=D("0.65"))
+    for step, on in (("approve", date(2025, 1, 20)), ("build", date(2025, 3, 1)),
+                     ("complete", DONE)):
+        p = services.advance(users["clerk_zz"], p, step, reason="按计划", on=on)
+    return p
+
+
+def lines_of(bill_no):
+    return Line.objects.filter(bill__bill_no=bill_no, kind=Line.Kind.ALLOCATION,
+                               operator__isnull=False)
+
+
+def flags_of(bill_no):
+    return set(Bill.objects.get(bill_no=bill_no).flags.values_list("code", flat=True))
+
+
+def test_the_conversion_is_dated_not_overwritten(converted, users):
+    a = SupplyAccount.objects.get(account_no="A-100")
+    rows = list(SupplyTerms.objects.filter(account=a).values_list(
+        "effective_from", "supply_mode", "supplier_type", "input_invoice_type",
+        "contract_price", "recorded_by__username"))
+    assert rows == [(None, "RESUPPLY", "LANDLORD", "GENERAL", D("1.1000"), "clerk_zz"),
+                    (date(2025, 3, 16), "DIRECT", "GRID", "SPECIAL_13", D("0.6500"),
+                     "clerk_zz")]
+    book = terms.load([a.pk])
+    assert book.on(a.pk, DONE).supply_mode == "RESUPPLY"
+    assert book.on(a.pk, date(2025, 3, 16)).supply_mode == "DIRECT"
+    # the account's own fields are the terms in force today
+    assert (a.supply_mode, a.input_invoice_type, a.contract_price) == ("DIRECT", "SPECIAL_13",
+                                                                      D("0.6500"))
+    entry = AuditEntry.objects.get(action="conversion.account")
+    assert entry.user.username == "clerk_zz" and entry.reason == "按计划"
+    assert entry.before["supply_mode"] == "RESUPPLY"
+    assert entry.after["supply_mode"] == "DIRECT" and entry.after["direct_from"] == "2025-03-16"
+    # a dated row is never rewritten
+    with pytest.raises(DomainError):
+        terms.change_terms(users["admin"], a, date(2025, 3, 16), book.on(a.pk, DONE),
+                           reason="x", action="conversion.account")
+
+
+def test_late_bills_are_judged_by_the_terms_of_their_own_period(converted, tmp_path):
+    result = import_bills(tmp_path, [FEB, MAR, APR], name="late.csv")
+    assert result.stored, [e.text() for e in result.errors]
+    # tax factor: February and the half March as resupply (the province's 11 % row for
+    # resupplied GENERAL; RECEIPT by the formula), April as direct (SPECIAL_13: 0)
+    assert {ln.tax_factor for ln in lines_of("L-2502")} == {D("0.1100")}
+    assert {ln.tax_factor for ln in lines_of("L-2503")} == {D("0.1300")}
+    assert {ln.tax_factor for ln in lines_of("D-2504")} == {D("0.0000")}
+    assert lines_of("L-2502").count() == 3
+    # price audits: each bill against its own contract price; the invoice check only on
+    # resupply bills
+    assert "PRICE_CONTRACT" not in flags_of("L-2502")           # 1.10 vs 1.10
+    assert "PRICE_CONTRACT" in flags_of("D-2504")               # 0.70 vs 0.65 + 1 %
+    assert "INVOICE" in flags_of("L-2503")                      # a receipt, resupply
+    # KPI unit-price bands, direct vs resupply, by each bill's own terms
+    feb = _figures(compute(date(2025, 2, 1)))
+    apr = _figures(compute(date(2025, 4, 1)))
+    assert feb.get("price_RESUPPLY_1_0_to_1_3") == 1 and "price_DIRECT_1_0_to_1_3" not in feb
+    assert apr.get("price_DIRECT_lt_1_0") == 1 and "price_RESUPPLY_lt_1_0" not in apr
+
+
+def _figures(rows) -> dict:
+    out = {}
+    for r in rows:
+        if r["level"] == "SITE" and r["key"] == "ZZ001" and r["operator"] == "*":
+            out = {k: v for k, v in r["figures"].items() if k.startswith("price_")}
+    return out
+
+
+def test_trading_takes_the_account_from_its_conversion(converted, users):
+    c = trading.save_contract(users["admin"], code="TC-2025", province=Province.objects.get(),
+                              year=2025, trader="售电公司", start=date(2025, 1, 1),
+                              end=date(2025, 12, 31), catalogue_price=D("0.65"),
+                              discount=D("0.05"), reason="年度交易")
+    assert trading.enrol(users["admin"], c, [SupplyAccount.objects.get(account_no="A-100")],
+                         reason="转直后参加") == 1
+    early = trading.save_contract(users["admin"], code="TC-2024", province=Province.objects.get(),
+                                  year=2024, trader="售电公司", start=date(2024, 1, 1),
+                                  end=date(2024, 12, 31), catalogue_price=D("0.65"),
+                                  discount=D("0.05"), reason="年度交易")
+    with pytest.raises(DomainError):          # resupplied all of 2024
+        trading.enrol(users["admin"], early, [SupplyAccount.objects.get(account_no="A-100")],
+                      reason="x")
+    assert Contract.objects.count() == 2
+
+
+def test_the_pages_show_the_history(converted, users):
+    c = login(users["admin"])
+    body = c.get(reverse("conversion_project", args=[converted.pk])).content.decode()
+    assert 'id="supply-terms"' in body and "2025-03-16" in body and "原始 original" in body
+    body = c.get(reverse("site", args=["ZZ001"])).content.decode()
+    assert 'id="terms-A-100"' in body and "2025-03-16" in body

@@ -83,3 +83,77 @@ class ProvisionalMonth(models.Model):
         verbose_name = _("provisional month")
         verbose_name_plural = _("provisional months")
 
+
+
+# ---- rollups the pages read (analysis.rollups keeps them, by database triggers) ------------
+#
+# Kept up to date inside the same transaction as every change of a line or a write-off, by
+# triggers analysis.rollups installs (migration 0004), so a page never sums a province's
+# history per request and the figures are always exactly the lines' own. Read-only for
+# Python: nothing but the triggers (and ``rollups.rebuild``) writes them.
+
+def _amount():
+    return models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+
+class StatementPaid(models.Model):
+    """What receipts have written off of a statement's lines (its live applications):
+    ``collection.services.statement_paid`` kept per statement."""
+
+    statement = models.OneToOneField("collection.Statement", primary_key=True,
+                                     on_delete=models.DO_NOTHING, db_constraint=False,
+                                     related_name="+")
+    paid = _amount()
+
+
+class LedgerFigures(models.Model):
+    """The site ledger's sums of one (site, month, city) over the lines of one operator
+    (``op_key`` its id; 0 the tower-borne and unowned lines) or of all of them (-1)."""
+
+    ALL = -1
+    site = models.ForeignKey("sites.Site", on_delete=models.DO_NOTHING, db_constraint=False,
+                             related_name="+")
+    site_code = models.CharField(max_length=40)   # the site's, kept by a trigger too
+    month = models.DateField()
+    city = models.ForeignKey("org.City", on_delete=models.DO_NOTHING, db_constraint=False,
+                             related_name="+")
+    op_key = models.IntegerField()
+    operator = models.ForeignKey("org.Operator", on_delete=models.DO_NOTHING, null=True,
+                                 db_constraint=False, related_name="+")
+    lines = models.IntegerField(default=0)
+    alloc = _amount()          # cost share of the allocation lines
+    tower = _amount()          # … of the tower-borne ones
+    confirmed = _amount()      # receivable confirmed
+    disputed = _amount()
+    unconfirmed = _amount()    # pending or disputed
+    current_rec = _amount()    # receivable of the current lines
+    paid_off = _amount()       # written off of the current lines
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "month", "city", "op_key"],
+                                               name="uniq_ledger_figures")]
+        indexes = [models.Index(fields=["op_key", "-month", "site_code"],
+                                name="ledger_figures_page")]
+
+
+class LedgerTotals(models.Model):
+    """``LedgerFigures`` summed over the sites: one (month, city, op_key)."""
+
+    month = models.DateField()
+    city = models.ForeignKey("org.City", on_delete=models.DO_NOTHING, db_constraint=False,
+                             related_name="+")
+    op_key = models.IntegerField()
+    operator = models.ForeignKey("org.Operator", on_delete=models.DO_NOTHING, null=True,
+                                 db_constraint=False, related_name="+")
+    lines = models.IntegerField(default=0)
+    alloc = _amount()
+    tower = _amount()
+    confirmed = _amount()
+    disputed = _amount()
+    unconfirmed = _amount()
+    current_rec = _amount()
+    paid_off = _amount()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "city", "op_key"],
+                                               name="uniq_ledger_totals")]

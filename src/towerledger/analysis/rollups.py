@@ -1,0 +1,238 @@
+"""Rollups the big pages read instead of a province's history (issue 18): what receipts
+have written off of each statement (``StatementPaid``) and the site ledger's sums per
+(site, month, city, operator) and per (month, city, operator) (``LedgerFigures``,
+``LedgerTotals``).
+
+They are kept by database triggers, in the same transaction as the change: every insert
+or update of a line (``settlement_line``) and every write-off or its reversal
+(``collection_application``) adds its difference, so bulk paths (COPY, INSERT…SELECT,
+``update()``) keep them too and nothing can drift. On PostgreSQL the triggers run once per
+statement over its transition tables; on SQLite once per row. Lines and write-offs are
+never deleted (a correction is a new line, a reversal a date); PostgreSQL's triggers still
+take deletes off, SQLite's do not (Django's test flush deletes every table row by row).
+
+A line's state comes from ``settlement.models.line_state`` (the one definition), written
+into the triggers when they are installed: a migration re-installs them when it changes
+(``tests/integration/test_page_rollups.py`` compares every figure with the lines').
+``rebuild()`` recomputes all three tables from the lines, as the migration does once.
+"""
+
+from django.db import connection as default_connection
+
+from towerledger.settlement.models import Line, line_state
+
+LINE_COLUMNS = ("statement_id", "site_id", "month", "city_id", "operator_id", "kind",
+                "status", "cost_share", "receivable")
+FIGURES = ("alloc", "tower", "confirmed", "disputed", "unconfirmed", "current_rec", "paid_off")
+
+
+def _statuses(name: str) -> str:
+    """``line_state(name)`` as an SQL list of statuses: ('PUSHED', 'DISPUTED')."""
+    q = line_state(name)
+    (lookup, value), = q.children
+    assert lookup in ("status", "status__in") and not q.negated, (name, q)
+    values = [value] if lookup == "status" else list(value)
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def _sums(d: str = "d") -> list[str]:
+    alloc = f"{d}.kind = '{Line.Kind.ALLOCATION}'"
+
+    def when(cond, what):
+        return f"SUM({d}.s * CASE WHEN {cond} THEN {what} ELSE 0 END)"
+
+    return [when(alloc, f"{d}.cost_share"),
+            when(f"{alloc} AND {d}.status IN {_statuses('tower')}", f"{d}.cost_share"),
+            when(f"{d}.status IN {_statuses('confirmed')}", f"{d}.receivable"),
+            when(f"{d}.status IN {_statuses('disputed')}", f"{d}.receivable"),
+            when(f"{d}.status IN {_statuses('unanswered')}", f"{d}.receivable"),
+            when(f"{d}.status IN {_statuses('current')}", f"{d}.receivable"),
+            when(f"{d}.status IN {_statuses('current')}", f"{d}.ap")]
+
+
+def _add(table: str, key: tuple[str, ...]) -> str:
+    cols = ("lines", *FIGURES)
+    return (f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in cols))
+
+
+def upserts(src: str) -> list[str]:
+    """The statements adding the differences of ``src`` to the three rollups. ``src`` is a
+    subquery of rows (s, n, statement_id, site_id, month, city_id, operator_id, kind,
+    status, cost_share, receivable, ap): s the sign, n the change in the number of lines,
+    ap what is written off of the line (or the write-off's amount)."""
+    op_key = "CASE WHEN k.a = 1 THEN -1 ELSE COALESCE(d.operator_id, 0) END"
+    op_id = "CASE WHEN k.a = 1 THEN NULL ELSE d.operator_id END"
+    both = "CROSS JOIN (SELECT 0 AS a UNION ALL SELECT 1 AS a) k"
+    figures = ", ".join(FIGURES)
+    sums = ", ".join(_sums())
+    return [
+        "INSERT INTO analysis_statementpaid (statement_id, paid) "
+        f"SELECT d.statement_id, SUM(d.s * d.ap) FROM {src} d "
+        "WHERE d.statement_id IS NOT NULL GROUP BY d.statement_id "
+        "HAVING SUM(d.s * d.ap) <> 0 "
+        "ON CONFLICT (statement_id) DO UPDATE SET "
+        "paid = analysis_statementpaid.paid + excluded.paid",
+        "INSERT INTO analysis_ledgerfigures (site_id, site_code, month, city_id, op_key, "
+        f"operator_id, lines, {figures}) "
+        f"SELECT d.site_id, ss.site_code, d.month, d.city_id, {op_key}, {op_id}, "
+        f"SUM(d.n), {sums} FROM {src} d JOIN sites_site ss ON ss.id = d.site_id {both} "
+        "WHERE 1 = 1 GROUP BY 1, 2, 3, 4, 5, 6"
+        + _add("analysis_ledgerfigures", ("site_id", "month", "city_id", "op_key")),
+        "INSERT INTO analysis_ledgertotals (month, city_id, op_key, operator_id, lines, "
+        f"{figures}) SELECT d.month, d.city_id, {op_key}, {op_id}, SUM(d.n), {sums} "
+        f"FROM {src} d {both} WHERE 1 = 1 GROUP BY 1, 2, 3, 4"
+        + _add("analysis_ledgertotals", ("month", "city_id", "op_key")),
+    ]
+
+
+def _applied(line_id: str) -> str:
+    return ("COALESCE((SELECT SUM(a.amount) FROM collection_application a "
+            f"WHERE a.line_id = {line_id} AND a.reversed_at IS NULL), 0)")
+
+
+def _line_row(sign: int, r: str) -> str:
+    cols = ", ".join(f"{r}.{c} AS {c}" for c in LINE_COLUMNS)
+    return f"SELECT {sign} AS s, {sign} AS n, {cols}, {_applied(f'{r}.id')} AS ap"
+
+
+def _app_rows(inner: str) -> str:
+    """Rows of write-off differences ``inner`` (s, line_id, amount) with their line."""
+    cols = ", ".join(f"l.{c} AS {c}" for c in ("statement_id", "site_id", "month",
+                                                 "city_id", "operator_id"))
+    return (f"(SELECT x.s AS s, 0 AS n, {cols}, NULL AS kind, l.status AS status, "
+            "0 AS cost_share, 0 AS receivable, x.amount AS ap "
+            f"FROM ({inner}) x JOIN settlement_line l ON l.id = x.line_id)")
+
+
+def _changed(a: str, b: str, cols) -> str:
+    return (f"({', '.join(f'{a}.{c}' for c in cols)}) IS DISTINCT FROM "
+            f"({', '.join(f'{b}.{c}' for c in cols)})")
+
+
+# ---- PostgreSQL: statement triggers over transition tables ---------------------------------
+
+def _pg_function(name: str, statements: list[str]) -> str:
+    body = ";\n  ".join(statements)
+    return (f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+            f"BEGIN\n  {body};\n  RETURN NULL;\nEND $$")
+
+
+def _pg_trigger(name: str, event: str, table: str, referencing: str) -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS {name} ON {table}",
+            f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"]
+
+
+def _postgresql() -> list[str]:
+    sql = []
+    line_ins = f"({_line_row(1, 'r')} FROM rollup_new r)"
+    line_del = f"({_line_row(-1, 'r')} FROM rollup_old r)"
+    changed = _changed("r", "o", LINE_COLUMNS)
+    line_upd = (f"({_line_row(1, 'r')} FROM rollup_new r JOIN rollup_old o ON o.id = r.id "
+                f"WHERE {changed} UNION ALL "
+                f"{_line_row(-1, 'o')} FROM rollup_old o JOIN rollup_new r ON r.id = o.id "
+                f"WHERE {changed})")
+    live = "reversed_at IS NULL"
+    app_ins = _app_rows(f"SELECT 1 AS s, line_id, amount FROM rollup_new WHERE {live}")
+    app_del = _app_rows(f"SELECT -1 AS s, line_id, amount FROM rollup_old WHERE {live}")
+    moved = ("(r.line_id, r.amount, r.reversed_at IS NULL) IS DISTINCT FROM "
+             "(o.line_id, o.amount, o.reversed_at IS NULL)")
+    app_upd = _app_rows(
+        f"SELECT 1 AS s, r.line_id, r.amount FROM rollup_new r JOIN rollup_old o "
+        f"ON o.id = r.id WHERE r.{live} AND {moved} UNION ALL "
+        f"SELECT -1 AS s, o.line_id, o.amount FROM rollup_old o JOIN rollup_new r "
+        f"ON r.id = o.id WHERE o.{live} AND {moved}")
+    new, old = "NEW TABLE AS rollup_new", "OLD TABLE AS rollup_old"
+    for name, table, event, src, referencing in (
+            ("rollup_line_ins", "settlement_line", "INSERT", line_ins, new),
+            ("rollup_line_upd", "settlement_line", "UPDATE", line_upd, f"{old} {new}"),
+            ("rollup_line_del", "settlement_line", "DELETE", line_del, old),
+            ("rollup_app_ins", "collection_application", "INSERT", app_ins, new),
+            ("rollup_app_upd", "collection_application", "UPDATE", app_upd, f"{old} {new}"),
+            ("rollup_app_del", "collection_application", "DELETE", app_del, old)):
+        sql.append(_pg_function(name, upserts(src)))
+        sql.extend(_pg_trigger(name, event, table, referencing))
+    sql.append(_pg_function("rollup_site_code", [
+        "UPDATE analysis_ledgerfigures f SET site_code = r.site_code FROM rollup_new r "
+        "JOIN rollup_old o ON o.id = r.id WHERE f.site_id = r.id "
+        "AND r.site_code <> o.site_code"]))
+    sql.extend(_pg_trigger("rollup_site_code", "UPDATE", "sites_site", f"{old} {new}"))
+    return sql
+
+
+# ---- SQLite: row triggers ----------------------------------------------------------------------
+
+def _sqlite_trigger(name: str, event: str, table: str, statements: list[str],
+                    when: str = "") -> list[str]:
+    body = ";\n  ".join(statements)
+    return [f"DROP TRIGGER IF EXISTS {name}",
+            f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW "
+            f"{'WHEN ' + when if when else ''}\nBEGIN\n  {body};\nEND"]
+
+
+def _sqlite() -> list[str]:
+    sql = []
+    plus = f"({_line_row(1, 'NEW')})"
+    minus = f"({_line_row(-1, 'OLD')})"
+    changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in LINE_COLUMNS)
+    sql += _sqlite_trigger("rollup_line_ins", "INSERT", "settlement_line", upserts(plus))
+    sql += _sqlite_trigger("rollup_line_upd", "UPDATE", "settlement_line",
+                           upserts(minus) + upserts(plus), when=changed)
+    app_plus = _app_rows("SELECT 1 AS s, NEW.line_id AS line_id, NEW.amount AS amount "
+                         "WHERE NEW.reversed_at IS NULL")
+    app_minus = _app_rows("SELECT -1 AS s, OLD.line_id AS line_id, OLD.amount AS amount "
+                          "WHERE OLD.reversed_at IS NULL")
+    sql += _sqlite_trigger("rollup_app_ins", "INSERT", "collection_application",
+                           upserts(app_plus))
+    sql += _sqlite_trigger(
+        "rollup_app_upd", "UPDATE", "collection_application",
+        upserts(app_minus) + upserts(app_plus),
+        when="NEW.line_id IS NOT OLD.line_id OR NEW.amount IS NOT OLD.amount OR "
+             "(NEW.reversed_at IS NULL) IS NOT (OLD.reversed_at IS NULL)")
+    sql += _sqlite_trigger(
+        "rollup_site_code", "UPDATE OF site_code", "sites_site",
+        ["UPDATE analysis_ledgerfigures SET site_code = NEW.site_code "
+         "WHERE site_id = NEW.id"], when="NEW.site_code IS NOT OLD.site_code")
+    return sql
+
+
+def install_sql(vendor: str) -> list[str]:
+    return _postgresql() if vendor == "postgresql" else _sqlite()
+
+
+def uninstall_sql(vendor: str) -> list[str]:
+    names = ("rollup_line_ins", "rollup_line_upd", "rollup_line_del", "rollup_app_ins",
+             "rollup_app_upd", "rollup_app_del", "rollup_site_code")
+    tables = {"rollup_site_code": "sites_site"}
+    if vendor == "postgresql":
+        out = []
+        for n in names:
+            table = tables.get(n, "settlement_line" if "_line_" in n else "collection_application")
+            out += [f"DROP TRIGGER IF EXISTS {n} ON {table}", f"DROP FUNCTION IF EXISTS {n}()"]
+        return out
+    return [f"DROP TRIGGER IF EXISTS {n}" for n in names]
+
+
+def install(connection=None):
+    """(Re)install the triggers on this database."""
+    connection = connection or default_connection
+    with connection.cursor() as cur:
+        for statement in install_sql(connection.vendor):
+            cur.execute(statement)
+
+
+def rebuild(connection=None):
+    """Recompute the three rollups from every line and live write-off."""
+    connection = connection or default_connection
+    applied = ("(SELECT line_id, SUM(amount) AS s FROM collection_application "
+               "WHERE reversed_at IS NULL GROUP BY line_id)")
+    cols = ", ".join(f"r.{c} AS {c}" for c in LINE_COLUMNS)
+    src = (f"(SELECT 1 AS s, 1 AS n, {cols}, COALESCE(w.s, 0) AS ap FROM settlement_line r "
+           f"LEFT JOIN {applied} w ON w.line_id = r.id)")
+    with connection.cursor() as cur:
+        for table in ("analysis_statementpaid", "analysis_ledgerfigures",
+                      "analysis_ledgertotals"):
+            cur.execute(f"DELETE FROM {table}")
+        for statement in upserts(src):
+            cur.execute(statement)

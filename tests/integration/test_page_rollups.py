@@ -1,0 +1,124 @@
+"""The rollups the big pages read (analysis.rollups): kept by triggers through every
+service that changes lines or write-offs, they equal the definitions summed from the lines
+at every step — and ``rebuild()`` finds the same rows. On both databases."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from tests.integration.test_collection import confirmed, month, receipts  # noqa: F401
+from towerledger.analysis import rollups
+from towerledger.analysis.models import LedgerFigures, LedgerTotals, StatementPaid
+from towerledger.collection import services
+from towerledger.collection.models import Statement
+from towerledger.settlement import services as settlement
+from towerledger.settlement.models import Application, Line, line_state
+
+ZERO = Decimal("0.00")
+D = Decimal
+
+
+def _money(v) -> Decimal:
+    return Decimal(str(v or 0)).quantize(ZERO)
+
+
+def _definition_ledger(keys):
+    """The ledger's figures summed from the lines themselves, by ``keys``."""
+    alloc = Q(kind=Line.Kind.ALLOCATION)
+    rows = Line.objects.values(*keys).annotate(
+        n=Count("pk"), alloc=Sum("cost_share", filter=alloc),
+        tower=Sum("cost_share", filter=alloc & line_state("tower")),
+        confirmed=Sum("receivable", filter=line_state("confirmed")),
+        disputed=Sum("receivable", filter=line_state("disputed")),
+        unconfirmed=Sum("receivable", filter=line_state("unanswered")),
+        current_rec=Sum("receivable", filter=line_state("current")),
+        paid_off=Sum("written_off", filter=line_state("current"))).order_by()
+    return {tuple(r[k] for k in keys): (r["n"], *(_money(r[f]) for f in rollups.FIGURES))
+            for r in rows}
+
+
+def _per_operator_and_all(keys):
+    out = {}
+    for key, figures in _definition_ledger([*keys, "operator_id"]).items():
+        *k, op = key
+        out[(*k, op or 0)] = figures
+    for key, figures in _definition_ledger(keys).items():
+        out[(*key, LedgerFigures.ALL)] = figures
+    return out
+
+
+def _stored(model, keys):
+    return {tuple(r[k] for k in (*keys, "op_key")): (r["lines"], *(_money(r[f])
+                                                                  for f in rollups.FIGURES))
+            for r in model.objects.filter(lines__gt=0).values(*keys, "op_key", "lines",
+                                                              *rollups.FIGURES)}
+
+
+def assert_rollups_exact():
+    paid = {st.pk: st.paid for st in Statement.objects.annotate(
+        paid=services.statement_paid())}
+    stored = dict(StatementPaid.objects.values_list("statement_id", "paid"))
+    assert {k: v for k, v in paid.items() if v} == {k: _money(v) for k, v in stored.items()
+                                                    if v}
+    site_keys = ("site_id", "month", "city_id")
+    assert _stored(LedgerFigures, site_keys) == _per_operator_and_all(site_keys)
+    assert _stored(LedgerTotals, ("month", "city_id")) == _per_operator_and_all(
+        ("month", "city_id"))
+    codes = dict(Line.objects.values_list("site_id", "site__site_code"))
+    assert all(codes[s] == c for s, c in LedgerFigures.objects.values_list("site_id",
+                                                                           "site_code"))
+
+
+def test_rollups_follow_every_service(confirmed, users, tmp_path):  # noqa: F811
+    assert Line.objects.exists()
+    assert_rollups_exact()
+    issued = {s.operator.code: s for s in services.issue_statements(month(), users["admin"])}
+    assert_rollups_exact()
+    today = timezone.localdate().isoformat()
+    cmcc, cucc = issued["CMCC"], issued["CUCC"]
+    receipts(tmp_path, [["R-1", "CMCC", "郑州市", str(cmcc.receivable - D("100.00")), today,
+                         f"电费 {cmcc.number}"],
+                        ["R-2", "CUCC", "郑州市", str(cucc.receivable), today, "五月电费"]])
+    assert Application.objects.exists()
+    assert StatementPaid.objects.get(statement=cmcc).paid == cmcc.receivable - D("100.00")
+    assert_rollups_exact()
+    # a write-off undone, a statement withdrawn (its lines back to the pool, paid or not)
+    app = Application.objects.filter(statement=cucc).first()
+    assert services.unmatch([app.pk], users["clerk_zz"], "误核销") == 1
+    assert_rollups_exact()
+    ctcc = issued.get("CTCC")
+    if ctcc:
+        services.withdraw_statement(ctcc.pk, users["admin"], "漏了一张账单")
+        assert_rollups_exact()
+    # a site's code changes: the ledger rows follow
+    line = Line.objects.filter(operator__isnull=False).first()
+    site = line.site
+    site.site_code = site.site_code + "-X"
+    site.save(update_fields=["site_code"])
+    assert_rollups_exact()
+    # a bulk update of statuses and amounts (what the deadlines and corrections do)
+    Line.objects.filter(pk=line.pk).update(status=Line.Status.DISPUTED,
+                                           receivable=F("receivable") + 1)
+    assert_rollups_exact()
+    before = _stored(LedgerFigures, ("site_id", "month", "city_id"))
+    rollups.rebuild()
+    assert _stored(LedgerFigures, ("site_id", "month", "city_id")) == before
+    assert_rollups_exact()
+
+
+def test_rollups_follow_disputes_and_deadlines(province, users, tmp_path):
+    from tests.integration.test_settlement import paid_may
+
+    paid_may(tmp_path, users)
+    assert_rollups_exact()
+    line = Line.objects.filter(operator__code="CMCC", status="PUSHED").first()
+    dispute = settlement.dispute_line(line.pk, users["cmcc"], "KWH", "电量不对")
+    assert_rollups_exact()
+    settlement.answer_dispute(dispute.pk, users["admin"], "PARTIAL", "核减",
+                              new_amount=line.receivable / 2)
+    assert Line.objects.filter(root=line).exists()   # an adjustment line
+    assert_rollups_exact()
+    settlement.run_deadlines(timezone.localdate() + timedelta(days=11))
+    assert_rollups_exact()

@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,11 +24,13 @@ from django.views.decorators.http import require_POST
 
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
+from towerledger.analysis.models import StatementPaid
 from towerledger.collection import services
 from towerledger.collection.models import Receipt, Statement
 from towerledger.collection.pdf import render_statement
 from towerledger.exchange.export import download
 from towerledger.settlement.models import Application, Line
+from towerledger.settlement.receivables import fen
 from towerledger.web import params as parameters
 from towerledger.web.context import CLERKS, EVERYONE
 from towerledger.web.settlement import OPERATORS, _back, _month_filter
@@ -85,7 +88,16 @@ def _operator_filter(request):
 
 # ---- statements ---------------------------------------------------------------------------
 
-def filtered_statements(user, params):
+def paid_of_statements():
+    """What receipts have written off of each statement (``services.statement_paid``), read
+    from its rollup (analysis.rollups) instead of summing its lines' write-offs."""
+    return Coalesce(Subquery(StatementPaid.objects.filter(statement=OuterRef("pk"))
+                             .values("paid")[:1]), Value(ZERO),
+                    output_field=DecimalField(max_digits=16, decimal_places=2))
+
+
+def filtered_statements(user, params, paid=True):
+    """The statements the list shows; ``paid``: with what is written off of each."""
     qs = services.scoped_statements(user)
     qs = _month_filter(qs, params)
     if params.get("operator") in OPERATORS:
@@ -96,7 +108,7 @@ def filtered_statements(user, params):
         qs = qs.filter(city_id=city)
     if params.get("status") in Statement.Status.values:
         qs = qs.filter(status=params["status"])
-    return qs.annotate(paid=services.statement_paid())
+    return qs.annotate(paid=paid_of_statements()) if paid else qs
 
 
 @roles(*EVERYONE)
@@ -107,7 +119,7 @@ def statements(request):
     operator = role_of(user) == Role.OPERATOR
     rows = []
     for st in page:
-        paid = st.paid or ZERO
+        paid = fen(st.paid)
         badge, label = paid_state(st.receivable, st.receivable - paid)
         rows.append({"cells": [
             cell(st.number, reverse("statement", args=[st.pk])),
@@ -126,10 +138,11 @@ def statements(request):
              header(_("Receivable"), "num"), header(_("Written off"), "num"),
              header(_("Outstanding"), "num"), header(_("Status")), header(_("Payment")),
              header(_("Invoice no"))]
-    live = qs.exclude(status=Statement.Status.VOID)
+    live = filtered_statements(user, request.GET, paid=False).exclude(
+        status=Statement.Status.VOID)
     t = live.aggregate(n=Count("pk"), receivable=Sum("receivable"))
-    paid = Line.objects.filter(statement__in=live.values("pk")).aggregate(
-        s=Sum("written_off"))["s"] or ZERO
+    paid = fen(StatementPaid.objects.filter(statement__in=live.values("pk")).aggregate(
+        s=Sum("paid"))["s"])
     totals = {"n": t["n"], "receivable": t["receivable"] or ZERO, "paid": paid,
               "outstanding": (t["receivable"] or ZERO) - paid}
     cities = [("province", _("Whole province"))] if role_of(user) in (

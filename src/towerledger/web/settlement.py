@@ -20,11 +20,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from towerledger.access.models import Role
-from towerledger.access.scope import role_of, scoped
+from towerledger.access.scope import role_of, scope_filter, scoped
+from towerledger.analysis.models import LedgerFigures, LedgerTotals
 from towerledger.exchange.export import download
 from towerledger.settlement import services
 from towerledger.settlement.models import Dispute, Line, line_state
 from towerledger.settlement.receivables import chain as line_chain
+from towerledger.settlement.receivables import fen
+from towerledger.sites.models import Site
 from towerledger.web import params as parameters
 from towerledger.web.bills import finding_details, queue_order, rule_label
 from towerledger.web.context import CLERKS, EVERYONE, STAFF
@@ -385,6 +388,8 @@ def attachment(request, pk):
 # ---- site ledger --------------------------------------------------------------------------
 
 def ledger_lines(user, params):
+    """The lines the ledger sums, by definition (the rollups it reads equal their sums:
+    tests/web/test_pages_fast.py)."""
     qs = scoped(user, Line.objects.all())
     qs = _month_filter(qs, params)
     city, site = parameters.record_id(params, "city"), parameters.text(params, "site")
@@ -396,7 +401,8 @@ def ledger_lines(user, params):
 
 
 def ledger_sums(operators):
-    """The ledger's columns as aggregates over lines.
+    """The ledger's columns as aggregates over lines (the definition; the page reads the
+    same sums from analysis.rollups).
 
     paid: the site's part of its paid bills (the allocation lines' cost shares, tower-borne
     included, which the allocation makes sum to the bill exactly); allocated per operator and
@@ -418,25 +424,85 @@ def ledger_sums(operators):
     return sums
 
 
+# the ledger's columns from the rollups' figures (analysis.models.LedgerFigures)
+ROLLUP_COLUMNS = {"paid": "alloc", "tower": "tower", "confirmed": "confirmed",
+                  "disputed": "disputed", "unconfirmed": "unconfirmed",
+                  "paid_off": "paid_off"}
+
+
+def ledger_rollups(user, params):
+    """(site rows, their operators' parts, totals rows, their operators' parts): the
+    rollups of the lines ``ledger_lines`` selects — the sums of every line or (for an
+    operator user) of their own, per site and month, and the same per month and city for
+    the totals (per site when a site is searched for), with each operator's part.
+    Scoped like the lines: the rollups carry the lines' city and operator."""
+    scope = scope_filter(user, "settlement.line")
+    staff = role_of(user) in STAFF
+    city, site = parameters.record_id(params, "city"), parameters.text(params, "site")
+
+    def narrow(qs):
+        if scope is None:
+            return qs.none()
+        qs = _month_filter(qs.filter(scope, lines__gt=0), params)
+        if city:
+            qs = qs.filter(city_id=city)
+        if site and qs.model is LedgerFigures:
+            qs = qs.filter(site_code__icontains=site)
+        return qs
+
+    mine = Q(op_key=LedgerFigures.ALL) if staff else Q(op_key__gt=0)
+    whole = LedgerFigures if site else LedgerTotals
+    return (narrow(LedgerFigures.objects.filter(mine)),
+            narrow(LedgerFigures.objects.filter(op_key__gt=0)),
+            narrow(whole.objects.filter(mine)), narrow(whole.objects.filter(op_key__gt=0)))
+
+
+def _ledger_values(r, operators, op_parts) -> dict:
+    """A ledger row's (or the totals') columns from the rollups' sums, to the fen (SQLite
+    adds decimals as floats)."""
+    out = {k: fen(r[f]) for k, f in ROLLUP_COLUMNS.items()}
+    out["owed"] = fen(r["current_rec"]) - fen(r["paid_off"])
+    for code in operators:
+        out[f"op_{code}"] = fen(op_parts.get(code))
+    return out
+
+
 @roles(*EVERYONE)
 def ledger(request):
     user = request.user
     staff = role_of(user) in STAFF
-    qs = ledger_lines(user, request.GET)
-    operators = [c for c in OPERATORS if qs.filter(operator__code=c).exists()]
-    sums = ledger_sums(operators)
+    sites, site_parts, totals_qs, parts = ledger_rollups(user, request.GET)
+    operators = set(parts.values_list("operator__code", flat=True).distinct())
+    operators = [c for c in OPERATORS if c in operators]
+    keys = list(ledger_sums(operators))
     if not staff:   # an operator sees its own receivables, never the bills or the tower's part
-        for key in ("paid", "tower"):
-            sums.pop(key)
-    grouped = qs.values("site__site_code", "site__site_name", "month").annotate(**sums) \
-        .order_by("-month", "site__site_code")
+        keys = [k for k in keys if k not in ("paid", "tower")]
+    figures = {f: Sum(f) for f in ("alloc", "tower", "confirmed", "disputed", "unconfirmed",
+                                   "current_rec", "paid_off")}
+    grouped = sites.values("site_id", "site_code", "month").annotate(**figures) \
+        .order_by("-month", "site_code")
     page, query = paginate(request, grouped)
-    keys = list(sums)
-    rows = [{"cells": [
-        cell(r["site__site_code"], reverse("site", args=[r["site__site_code"]])),
-        cell(r["site__site_name"]), cell(f"{r['month']:%Y-%m}"),
-        *[num(r[k] or ZERO) for k in keys]]} for r in page]
-    totals = qs.aggregate(**sums)
+    page.object_list = list(page.object_list)
+    ids = {r["site_id"] for r in page.object_list}
+    names = dict(Site.objects.filter(pk__in=ids).values_list("pk", "site_name"))
+    split = {}
+    for site_id, month, code, alloc in site_parts.filter(
+            site_id__in=ids, month__in={r["month"] for r in page.object_list}).values(
+            "site_id", "month", "operator__code").annotate(a=Sum("alloc")).values_list(
+            "site_id", "month", "operator__code", "a"):
+        split.setdefault((site_id, month), {})[code] = alloc
+    rows = []
+    for r in page.object_list:
+        values = _ledger_values(r, operators, split.get((r["site_id"], r["month"]), {}))
+        rows.append({"cells": [
+            cell(r["site_code"], reverse("site", args=[r["site_code"]])),
+            cell(names.get(r["site_id"], "")), cell(f"{r['month']:%Y-%m}"),
+            *[num(values[k] or ZERO) for k in keys]]})
+    total = totals_qs.aggregate(**figures)
+    total = {k: v if v is not None else ZERO for k, v in total.items()}
+    by_operator = dict(parts.values("operator__code").annotate(a=Sum("alloc"))
+                       .values_list("operator__code", "a"))
+    total = _ledger_values(total, operators, by_operator)
     labels = {"paid": _("Paid amount"), "tower": _("Tower-borne"), "confirmed": _("Confirmed"),
               "disputed": _("Disputed"), "unconfirmed": _("Pending confirmation"),
               "paid_off": _("Written off"), "owed": _("Outstanding")}
@@ -446,7 +512,7 @@ def ledger(request):
              *[header(labels[k], "num") for k in keys]]
     return render(request, "web/ledger.html", {
         "title": _("Site ledger"), "page": page, "query": query, "rows": rows,
-        "headers": heads, "totals": [totals[k] or ZERO for k in keys], "staff": staff,
+        "headers": heads, "totals": [total[k] or ZERO for k in keys], "staff": staff,
         "filters": [text_filter(request, "month", _("Month"), _("YYYY-MM")),
                     choice_filter(request, "city", _("City"), _cities(user)),
                     text_filter(request, "site", _("Site code"))]})

@@ -175,7 +175,8 @@ def test_realised_savings_and_payback_worked_example(converted, users):
     shares = [report.monthly_savings(u, first, last)[MONTHS[0]] for u in (users["cmcc"],)]
     assert shares[0] + D("392.34") + D("653.91") == D("2092.50")
     from towerledger.programs.conversion.receivers import on_month_snapshots
-    assert on_month_snapshots(month=MONTHS[0]) == {"savings": "2092.50"}    # the close's
+    # the close's: the savings, and the candidates ranked as of the month end (A-300 only)
+    assert on_month_snapshots(month=MONTHS[0]) == {"savings": "2092.50", "candidates": 1}
     pb = report.project_payback(converted, today=date(2025, 5, 31))
     assert [m.month for m in pb.months] == [date(2024, 6, 1), *MONTHS]
     assert pb.months[0].saving == D("0.00")              # June: the done month itself

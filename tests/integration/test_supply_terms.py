@@ -138,3 +138,47 @@ def test_the_pages_show_the_history(converted, users):
     assert 'id="supply-terms"' in body and "2025-03-16" in body and "原始 original" in body
     body = c.get(reverse("site", args=["ZZ001"])).content.decode()
     assert 'id="terms-A-100"' in body and "2025-03-16" in body
+
+
+def test_the_migration_dates_conversions_done_before(province, users):
+    """conversion.0002 on what the old service left: the account overwritten to DIRECT, the
+    values before on the project (or only in the audit record), no dated rows."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from towerledger.programs.conversion.models import Project
+
+    migration = import_module("towerledger.programs.conversion.migrations."
+                              "0002_dated_supply_terms")
+    a100, a300 = (SupplyAccount.objects.get(account_no=n) for n in ("A-100", "A-300"))
+    SupplyAccount.objects.filter(pk__in=[a100.pk, a300.pk]).update(
+        supply_mode="DIRECT", supplier_type="GRID", input_invoice_type="SPECIAL_13",
+        contract_price=D("0.6500"))
+    Project.objects.create(code="P-1", account=a100, status="DONE", estimated_cost=1,
+                           price_before=D("1.10"), direct_price=D("0.65"),
+                           submitted_on=date(2024, 5, 1), done_on=date(2024, 6, 30),
+                           before={"supply_mode": "RESUPPLY", "supplier_type": "LANDLORD",
+                                   "input_invoice_type": "GENERAL", "contract_price": "1.1000"})
+    Project.objects.create(code="P-3", account=a300, status="DONE", estimated_cost=1,
+                           price_before=D("1.20"), direct_price=D("0.65"),
+                           submitted_on=date(2024, 5, 1), done_on=date(2024, 8, 31))
+    AuditEntry.objects.create(action="conversion.account", object_type="account",
+                              object_key="A-300", before={
+                                  "supply_mode": "RESUPPLY", "supplier_type": "PROPERTY",
+                                  "input_invoice_type": "SPECIAL_3", "contract_price": None},
+                              after={"supply_mode": "DIRECT", "supplier_type": "GRID",
+                                     "input_invoice_type": "SPECIAL_13",
+                                     "contract_price": "0.6500", "direct_from": "2024-09-01"})
+    migration.date_conversions(apps, None)
+    migration.date_conversions(apps, None)          # once per account, whatever runs again
+    book = terms.load([a100.pk, a300.pk])
+    assert book.on(a100.pk, date(2024, 6, 30)) == terms.Terms("RESUPPLY", "LANDLORD", "GENERAL",
+                                                             D("1.1000"))
+    assert book.on(a100.pk, date(2024, 7, 1)) == terms.Terms("DIRECT", "GRID", "SPECIAL_13",
+                                                            D("0.6500"))
+    assert book.on(a300.pk, date(2024, 8, 31)) == terms.Terms("RESUPPLY", "PROPERTY",
+                                                             "SPECIAL_3", None)
+    assert book.on(a300.pk, date(2024, 9, 1)).supply_mode == "DIRECT"
+    assert SupplyTerms.objects.count() == 4
+    assert AuditEntry.objects.filter(action="conversion.account").count() == 3

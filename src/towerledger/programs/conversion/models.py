@@ -135,3 +135,43 @@ class Estimate(models.Model):
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                            blank=True, related_name="+")
     at = models.DateTimeField(default=timezone.now)
+
+
+class Ranking(models.Model):
+    """转改直候选排名: the candidates ranked as of a day, stored so the page reads it page by
+    page (the whole ranking is seconds of work at 100,000 accounts). The month close stores
+    its month's (as of the month end); a province admin may recompute it as of today. An
+    estimate, a project submitted, failed or done updates its account's row at once."""
+
+    as_of = models.DateField(_("as of"), unique=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+    accounts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-as_of"]
+
+
+class RankedCandidate(models.Model):
+    """One account's row of a ranking: the inputs of its figure as of the ranking's day
+    (``report.candidate_rows``, the one rule: yearly kWh × price gap − cost)."""
+
+    ranking = models.ForeignKey(Ranking, on_delete=models.CASCADE, related_name="rows")
+    account = models.ForeignKey(SupplyAccount, on_delete=models.CASCADE, related_name="+")
+    account_no = models.CharField(max_length=40)
+    supplier_name = models.CharField(max_length=120, blank=True)
+    invoice_type = models.CharField(max_length=12, blank=True)
+    city = models.CharField(max_length=60, blank=True)
+    site_code = models.CharField(max_length=40, blank=True)
+    site_type = models.CharField(max_length=8, blank=True)
+    yearly_kwh = models.DecimalField(max_digits=14, decimal_places=2)
+    current_price = price(_("current price"), null=True, blank=True)
+    direct_price = price(_("direct price"))
+    cost = money(_("cost"))
+    cost_source = models.CharField(max_length=10)
+    figure = money(_("figure"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ranking", "account"],
+                                               name="uniq_ranked_candidate")]
+        indexes = [models.Index(fields=["ranking", "-figure", "account_no"],
+                                name="ranked_candidate_order")]

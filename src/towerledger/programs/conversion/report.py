@@ -13,16 +13,25 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from towerledger.access.models import Role
 from towerledger.access.scope import profile_of, role_of, scoped
 from towerledger.bills.models import Bill
+from towerledger.db.bulk import copy_insert
 from towerledger.domain import conversion as rules
 from towerledger.domain.codes import SupplyMode
 from towerledger.domain.months import month_end, next_month
-from towerledger.programs.conversion.models import CostDefault, DirectPrice, Estimate, Project
+from towerledger.programs.conversion.models import (
+    CostDefault,
+    DirectPrice,
+    Estimate,
+    Project,
+    RankedCandidate,
+    Ranking,
+)
 from towerledger.settlement.models import Line
 from towerledger.sites.models import AccountSite, SupplyAccount
 
@@ -232,22 +241,29 @@ def cost_defaults() -> dict[str, Decimal]:
     return {**rules.DEFAULT_COST, **dict(CostDefault.objects.values_list("site_type", "cost"))}
 
 
-def candidates(user, city_id: int | None = None, today: date | None = None) -> list[dict]:
-    """Every resupply account ``user`` may see, ranked by yearly kWh × price gap − cost
-    (a fixed number of queries, whatever the number of accounts)."""
-    today = today or timezone.localdate()
+def candidate_accounts(user=None, city_id: int | None = None):
+    """The resupply accounts (not lump-sum) ``user`` may see, of a city if given (any of
+    their fed sites in it)."""
     accounts = scoped(user, SupplyAccount.objects.filter(supply_mode=SupplyMode.RESUPPLY,
                                                           lump_sum=False))
     if city_id:
         accounts = accounts.filter(pk__in=AccountSite.objects.filter(
             site__county__city_id=city_id).values("account_id"))
+    return accounts
+
+
+def candidate_rows(accounts, today: date) -> list[dict]:
+    """The ranking's rows of ``accounts`` as of ``today``, unsorted — the one place of the
+    rule ``yearly kWh × (current price − direct price) − cost`` and of its inputs (a fixed
+    number of queries, whatever the number of accounts)."""
     live = Project.objects.exclude(status=rules.FAILED)
     bills = Bill.objects.exclude(status=Bill.Status.VOID)
     usage = {r["account_id"]: r for r in bills.filter(
         account__in=accounts, period_end__gt=today - timedelta(days=365),
         period_end__lte=today, kwh__isnull=False).values("account_id").annotate(
         kwh=Sum("kwh"), first=Min("period_start"), last=Max("period_end"))}
-    last_price = Subquery(bills.filter(account=OuterRef("pk"), unit_price__isnull=False)
+    last_price = Subquery(bills.filter(account=OuterRef("pk"), unit_price__isnull=False,
+                                       period_start__lte=today)
                           .order_by("-period_start", "-pk").values("unit_price")[:1])
     places = account_places(accounts_qs=accounts)
     estimates = dict(Estimate.objects.filter(account__in=accounts)
@@ -280,5 +296,76 @@ def candidates(user, city_id: int | None = None, today: date | None = None) -> l
             "figure": rules.ranking_figure(yearly, a["last_price"], direct, cost),
             "project": project[0] if project else "",
             "project_status": project[1] if project else ""})
+    return out
+
+
+def candidates(user, city_id: int | None = None, today: date | None = None) -> list[dict]:
+    """Every resupply account ``user`` may see, ranked by yearly kWh × price gap − cost,
+    computed now (the pages read the stored ranking: ``ranked``)."""
+    today = today or timezone.localdate()
+    out = candidate_rows(candidate_accounts(user, city_id), today)
     out.sort(key=lambda r: (-r["figure"], r["account_no"]))
     return out
+
+
+# ---- the stored ranking (read page by page) ---------------------------------------------------
+
+STORED = ("account_id", "account_no", "supplier_name", "invoice_type", "city", "site_code",
+          "site_type", "yearly_kwh", "current_price", "direct_price", "cost", "cost_source",
+          "figure")
+KEEP_RANKINGS = 2
+
+
+def _stored(ranking_id: int, rows: list[dict]) -> list[dict]:
+    return [{"ranking_id": ranking_id, **{k: r[k] for k in STORED}} for r in rows]
+
+
+def store_ranking(as_of: date) -> Ranking:
+    """Rank every candidate of the province as of ``as_of`` and store it (replacing a
+    ranking of the same day; only the latest few are kept). Idempotent."""
+    rows = candidate_rows(candidate_accounts(None), as_of)
+    with transaction.atomic():
+        Ranking.objects.filter(as_of=as_of).delete()
+        ranking = Ranking.objects.create(as_of=as_of, accounts=len(rows))
+        copy_insert(RankedCandidate, _stored(ranking.pk, rows))
+        old = list(Ranking.objects.order_by("-as_of").values_list("pk", flat=True)
+                   [KEEP_RANKINGS:])
+        if old:
+            RankedCandidate.objects.filter(ranking_id__in=old).delete()
+            Ranking.objects.filter(pk__in=old).delete()
+    return ranking
+
+
+def latest_ranking() -> Ranking | None:
+    return Ranking.objects.order_by("-as_of").first()
+
+
+def refresh_ranked(account_ids: Iterable[int]) -> None:
+    """Re-rank these accounts in the latest ranking, as of its day (a cost entered, a
+    project submitted, failed or done): their rows computed again by the same rule, an
+    account no longer a candidate dropped."""
+    ranking = latest_ranking()
+    if ranking is None:
+        return
+    ids = list(account_ids)
+    rows = candidate_rows(candidate_accounts(None).filter(pk__in=ids), ranking.as_of)
+    with transaction.atomic():
+        RankedCandidate.objects.filter(ranking=ranking, account_id__in=ids).delete()
+        copy_insert(RankedCandidate, _stored(ranking.pk, rows))
+        Ranking.objects.filter(pk=ranking.pk).update(
+            accounts=RankedCandidate.objects.filter(ranking=ranking).count())
+
+
+def ranked(user, ranking: Ranking, city_id: int | None = None):
+    """The ranking's rows ``user`` may see (of a city, if given), best first: a queryset
+    to page through. Accounts turned direct or lump-sum since are left out."""
+    return (RankedCandidate.objects.filter(ranking=ranking,
+                                           account__in=candidate_accounts(user, city_id))
+            .order_by("-figure", "account_no"))
+
+
+def live_projects(account_ids) -> dict[int, tuple[str, str]]:
+    """account id → (code, status) of its live (or done) project, as of now."""
+    return {acc: (code, status) for acc, code, status in Project.objects.exclude(
+        status=rules.FAILED).filter(account_id__in=list(account_ids)).values_list(
+        "account_id", "code", "status")}

@@ -23,6 +23,7 @@ from towerledger.domain import conversion as rules
 from towerledger.domain.codes import InvoiceType, SupplierType, SupplyMode
 from towerledger.domain.errors import DomainError, ErrorCode
 from towerledger.domain.money import fen
+from towerledger.programs.conversion import report
 from towerledger.programs.conversion.models import (
     Attachment,
     CostDefault,
@@ -130,6 +131,7 @@ def submit(user, account: SupplyAccount, *, reason: str, submitted_on: date | No
         Step.objects.create(project=p, step="submit", from_state="", to_state=rules.SUBMITTED,
                             on=on, by=_person(user), reason=reason)
         audit.record(user, "conversion.submit", OBJECT, p.code, after=as_dict(p), reason=reason)
+        report.refresh_ranked([account.pk])       # its cost is the project's now
     return p
 
 
@@ -170,6 +172,8 @@ def advance(user, project: Project, step: str, *, reason: str, on: date | None =
                             by=_person(user), reason=reason)
         audit.record(user, STEP_ACTIONS[step], OBJECT, p.code, before=before,
                      after=as_dict(p), reason=reason)
+        if new in (rules.DONE, rules.FAILED):
+            report.refresh_ranked([p.account_id])  # direct now, or back to its estimate
     return p
 
 
@@ -216,6 +220,7 @@ def set_estimate(user, account: SupplyAccount, cost: Decimal, *, reason: str) ->
                                        "at": timezone.now()})
         audit.record(user, "conversion.estimate", "account", account.account_no,
                      before={"cost": old}, after={"cost": est.cost}, reason=reason)
+        report.refresh_ranked([account.pk])
     return est
 
 

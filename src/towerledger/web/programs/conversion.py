@@ -58,22 +58,46 @@ def _cities(user):
 
 @roles(*STAFF)
 def candidates(request):
+    """The stored ranking (the last month close's, or recomputed), page by page; a first
+    visit with none stored ranks as of today and stores it."""
     city = params.record_id(request.GET, "city")
-    rows = report.candidates(request.user, city)
-    for i, r in enumerate(rows, start=1):
-        r["rank"] = i
+    ranking = report.latest_ranking() or report.store_ranking(timezone.localdate())
+    qs = report.ranked(request.user, ranking, city)
     if request.GET.get("format") == "xlsx":
-        return download("conversion-candidates.xlsx", XLSX_HEADERS, (
-            [r["rank"], r["account_no"], r["city"], r["site_code"], r["site_type"],
-             r["supplier_name"], r["yearly_kwh"], r["current_price"], r["direct_price"],
-             r["cost"], r["cost_source"], r["figure"], r["project"], r["project_status"]]
-            for r in rows), sheet="candidates")
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+        return download("conversion-candidates.xlsx", XLSX_HEADERS, _xlsx_rows(qs),
+                        sheet="candidates")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    projects = report.live_projects(r.account_id for r in page)
+    for i, r in enumerate(page, start=page.start_index()):
+        r.rank = i
+        r.project, r.project_status = projects.get(r.account_id, ("", ""))
     query = urlencode([(k, v) for k, v in request.GET.items() if k != "page" and v])
     return render(request, "web/programs/conversion/candidates.html", {
-        "page": page, "query": query, "count": len(rows), "city": city,
-        "cities": _cities(request.user), "can_change": can_change(request.user),
+        "page": page, "query": query, "count": page.paginator.count, "city": city,
+        "ranking": ranking, "cities": _cities(request.user),
+        "can_change": can_change(request.user), "can_admin": can_admin(request.user),
         "today": timezone.localdate()})
+
+
+def _xlsx_rows(qs):
+    rows = qs.values_list("account_id", "account_no", "city", "site_code", "site_type",
+                          "supplier_name", "yearly_kwh", "current_price", "direct_price",
+                          "cost", "cost_source", "figure")
+    for part_start in range(0, rows.count(), 5000):
+        part = list(rows[part_start:part_start + 5000])
+        projects = report.live_projects(r[0] for r in part)
+        for rank, r in enumerate(part, start=part_start + 1):
+            yield [rank, *r[1:], *projects.get(r[0], ("", ""))]
+
+
+@require_POST
+@roles(Role.PROVINCE_ADMIN)
+def rank(request):
+    """Rank the candidates again as of today (after a change of the catalogue price or the
+    default costs; the month close does it each month)."""
+    ranking = report.store_ranking(timezone.localdate())
+    messages.success(request, f"已重新排名 {ranking.accounts} 个户号 / ranked again")
+    return redirect("conversion")
 
 
 @require_POST
@@ -232,6 +256,7 @@ def settings_save(request):
 
 urlpatterns = [
     path("programs/conversion/", candidates, name="conversion"),
+    path("programs/conversion/rank/", rank, name="conversion_rank"),
     path("programs/conversion/submit/", submit, name="conversion_submit"),
     path("programs/conversion/estimate/", estimate, name="conversion_estimate"),
     path("programs/conversion/projects/", projects, name="conversion_projects"),

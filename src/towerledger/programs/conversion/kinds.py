@@ -61,11 +61,13 @@ PROJECTS = Schema("conversion_projects", "转改直项目", (
     Field("note", "备注", v.text, required=False),
 ), key=("project_code",), notes=(
     "状态为已批准及以后的须填批准日期；已施工及以后的须填施工完成日期；已完成须填转直日期；"
-    "未成功须填失败日期。转直日期次日起该户号按直供电计（供电方式、票据类型、合同单价随之更新）。"
+    "未成功须填失败日期。转直日期次日起该户号按直供电计（按日期记入供电方式、票据类型、合同单价；"
+    "此前期间的缴费单仍按转供电）。"
     "改造前单价留空取最近缴费单单价；直供电价留空取本省直供目录电价。",
     "From APPROVED on, approved_on is required; from BUILT on, built_on; DONE needs done_on, "
     "FAILED failed_on. From the day after done_on the account is direct supply (its supply "
-    "mode, invoice type and contract price change). Empty price_before: the last bill's "
+    "mode, invoice type and contract price dated from then; bills of earlier periods stay "
+    "resupply). Empty price_before: the last bill's "
     "unit price; empty direct_price: the province's direct catalogue price.",
 ))
 

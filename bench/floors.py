@@ -88,7 +88,7 @@ WITH applied AS (
     SELECT line_id, sum(amount) AS amount FROM public.collection_application
     WHERE id <= %(before)s AND reversed_at IS NULL GROUP BY line_id
 ), l AS (
-    SELECT l.id, l.operator_id AS op, l.city_id AS city, l.statement_id,
+    SELECT l.id, l.operator_id AS op, coalesce(l.city_id, 0) AS city, l.statement_id,
            l.receivable - coalesce(a.amount, 0) AS open, l.period_start
     FROM public.settlement_line l LEFT JOIN applied a ON a.line_id = l.id
     WHERE l.status = 'CONFIRMED' AND l.operator_id IS NOT NULL
@@ -97,34 +97,40 @@ WITH applied AS (
            sum(open) OVER (PARTITION BY op, city ORDER BY period_start, id) AS hi
     FROM l WHERE open > 0
 ), rc AS (
-    SELECT id, operator_id AS op, city_id AS city, amount - applied AS open,
+    SELECT id, operator_id AS op, coalesce(city_id, 0) AS city, amount - applied AS open,
            sum(amount - applied) OVER (PARTITION BY operator_id, city_id
                                        ORDER BY received_date, id) AS hi
     FROM bench_floor.pre_collection_receipt WHERE amount > applied
-), pts AS (
-    SELECT op, city, hi - open AS lo, true AS is_line FROM lc
+), pts AS (       -- every interval start: a line's or a receipt's
+    SELECT op, city, hi - open AS lo, 0 AS k, id AS line_id, statement_id, hi AS line_hi,
+           NULL::bigint AS receipt_id, NULL::numeric AS receipt_hi FROM lc
     UNION ALL
-    SELECT op, city, hi - open, false FROM rc
-), carried AS (
-    SELECT op, city, lo,
-           lead(lo) OVER w AS next,
-           max(CASE WHEN is_line THEN lo END) OVER w AS line_lo,
-           max(CASE WHEN NOT is_line THEN lo END) OVER w AS receipt_lo
-    FROM pts WINDOW w AS (PARTITION BY op, city ORDER BY lo, is_line
+    SELECT op, city, hi - open, 1, NULL, NULL, NULL, id, hi FROM rc
+), numbered AS (  -- which line and which receipt each point falls in: the latest started
+    SELECT *, lead(lo) OVER w AS next, count(line_id) OVER w AS lg,
+           count(receipt_id) OVER w AS rg
+    FROM pts WINDOW w AS (PARTITION BY op, city ORDER BY lo, k
                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+), carried AS (
+    SELECT lo, next, rg, op, city, receipt_id, receipt_hi,
+           max(line_id) OVER (PARTITION BY op, city, lg) AS cur_line,
+           max(statement_id) OVER (PARTITION BY op, city, lg) AS cur_statement,
+           max(line_hi) OVER (PARTITION BY op, city, lg) AS cur_line_hi
+    FROM numbered
 ), pieces AS (
-    SELECT lc.id AS line_id, lc.statement_id, rc.id AS receipt_id,
-           least(c.next, lc.hi, rc.hi) - c.lo AS amount
-    FROM carried c
-    JOIN lc ON lc.op = c.op AND lc.city IS NOT DISTINCT FROM c.city
-           AND lc.hi - lc.open = c.line_lo
-    JOIN rc ON rc.op = c.op AND rc.city IS NOT DISTINCT FROM c.city
-           AND rc.hi - rc.open = c.receipt_lo
-    WHERE c.lo < lc.hi AND c.lo < rc.hi
+    SELECT cur_line AS line_id, cur_statement AS statement_id,
+           max(receipt_id) OVER r AS receipt_id, max(receipt_hi) OVER r AS receipt_hi,
+           lo, next, cur_line_hi AS line_hi
+    FROM carried WINDOW r AS (PARTITION BY op, city, rg)
+), applied_pieces AS (
+    SELECT line_id, statement_id, receipt_id,
+           least(next, line_hi, receipt_hi) - lo AS amount
+    FROM pieces WHERE line_id IS NOT NULL AND receipt_id IS NOT NULL
+      AND lo < line_hi AND lo < receipt_hi
 )
 SELECT %(before)s + row_number() OVER (), sum(amount), 'OLDEST', '最早优先 oldest first',
        now(), '', line_id, receipt_id, statement_id
-FROM pieces WHERE amount > 0
+FROM applied_pieces WHERE amount > 0
 GROUP BY line_id, statement_id, receipt_id
 """
 
@@ -210,6 +216,8 @@ class Floors:
         for t in set(added) | set(changed):
             self.conn.execute(sql.SQL("ANALYZE {}.{}").format(sql.Identifier(SCHEMA),
                                                                sql.Identifier(t)))
+        if replace:
+            self.conn.execute("ANALYZE")   # fresh statistics for the floor's own query
         self.conn.execute("CHECKPOINT")
         floor = Floor(0.0, how)
         start = time.perf_counter()

@@ -54,9 +54,9 @@ def main(base: str):
         page.goto(f"{base}/ageing/?by=city")
         page.wait_for_timeout(1200)
         page.screenshot(path=OUT / "ageing.png", full_page=True)
-        page.goto(f"{base}/savings/")                  # 降本增效: the programs' savings
+        page.goto(f"{base}/programs/savings/")               # 降本增效: the programs' savings
         page.screenshot(path=OUT / "savings.png", full_page=True)
-        page.goto(f"{base}/quality/")                  # 资源数据: the scorecard and its trend
+        page.goto(f"{base}/programs/quality/")               # 资源数据: the scorecard and its trend
         page.wait_for_timeout(1200)
         page.screenshot(path=OUT / "data-quality.png", full_page=True)
         ctx.close()

@@ -40,7 +40,7 @@ def test_close_posts_accruals_listed_and_gl_export_balances(browser, live_server
 
     # the accruals page, from the programs hub
     admin.goto(f"{live_server.url}/programs/")
-    admin.click('main a[href="/accruals/"]')
+    admin.click('main a[href="/programs/accruals/"]')
     admin.fill("#accruals-filters input[name=month]", "2024-06")
     admin.click("#accruals-filters button")
     row = admin.locator('#accruals tr[data-account="A-200"]')

@@ -59,7 +59,7 @@ def test_clerk_decommissions_a_site_through_the_checklist(browser, live_server, 
     contract = _rent_contract(users["clerk_zz"]) if rentlink.available() else None
     clerk = log_in(browser, live_server, "clerk_zz")
     clerk.goto(f"{live_server.url}/programs/")
-    clerk.click(".hub a[href=\"/decommissions/\"]")
+    clerk.click(".hub a[href=\"/programs/decommission/\"]")
     step(clerk, "#decommission-new", "业主收回场地", site_code="ZZ001",
          planned_date="2024-06-15")
     expect(clerk.locator("#planned-date")).to_have_text("2024-06-15")

@@ -64,7 +64,7 @@ def test_flood_night_import_bill_and_operator_confirms(browser, live_server, use
     expect(clerk.locator("#job")).not_to_contain_text("已拒绝")
 
     # the generator page lists the night's runs, none held; the clerk bills them
-    clerk.goto(f"{live_server.url}/generator/?month=2024-07")
+    clerk.goto(f"{live_server.url}/programs/generator/?month=2024-07")
     expect(clerk.locator("#runs tr[data-run]")).to_have_count(3)
     expect(clerk.locator("#to-bill")).to_have_text("3")
     expect(clerk.locator("#held-count")).to_have_text("0")

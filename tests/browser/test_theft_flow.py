@@ -30,7 +30,7 @@ def test_case_from_a_finding_to_shared_savings(browser, live_server, users, tmp_
     clerk = new_page(browser)
     log_in(clerk, live_server, "clerk_zz")
     clerk.goto(f"{live_server.url}/bills/{flag.bill_id}/")
-    clerk.click(f"form[action='/flags/{flag.pk}/theft-case/'] button")   # one click
+    clerk.click(f"form[action='/programs/theft/from-flag/{flag.pk}/'] button")   # one click
     expect(clerk.locator("#case-state")).to_be_visible()
     case = Case.objects.get(flag=flag)
     assert (case.source, case.detected_on) == ("FLAG", date(2024, 6, 1))
@@ -58,7 +58,7 @@ def test_case_from_a_finding_to_shared_savings(browser, live_server, users, tmp_
     import_bills(tmp_path, KWH[4:6], name="jun-jul.csv")          # June and July, paid
     admin = new_page(browser)
     log_in(admin, live_server, "admin")
-    admin.goto(f"{live_server.url}/theft/")
+    admin.goto(f"{live_server.url}/programs/theft/")
     admin.fill("#theft-run input[name=month]", "2024-07")
     admin.click("#theft-run button")
     expect(admin.locator(".messages")).to_contain_text("3 share lines")
@@ -83,12 +83,12 @@ def test_case_from_a_finding_to_shared_savings(browser, live_server, users, tmp_
     cmcc.goto(f"{live_server.url}/lines/{credit.pk}/")
     expect(cmcc.locator("#explanation")).to_contain_text("1000.00")
     expect(cmcc.locator("#explanation")).to_contain_text("559.55")   # 55.96 % of 1,000.00
-    cmcc.goto(f"{live_server.url}/savings/?first=2024-06&last=2024-07")
+    cmcc.goto(f"{live_server.url}/programs/savings/?first=2024-06&last=2024-07")
     # the operator's part of July's saving: 1,821.75 × its cost share 50 % = 910.88
     expect(cmcc.locator("tr[data-month='2024-07']")).to_contain_text("910.88")
     expect(cmcc.locator("#savings-ranking")).to_have_count(0)
 
-    admin.goto(f"{live_server.url}/savings/?first=2024-06&last=2024-07")
+    admin.goto(f"{live_server.url}/programs/savings/?first=2024-06&last=2024-07")
     july = admin.locator("tr[data-month='2024-07']")
     expect(july).to_contain_text("1,821.75")
     expect(july).to_contain_text("910.88")

@@ -124,7 +124,7 @@ def test_api_scopes_accruals(bills, users):
     client.force_login(users["clerk_ly"])
     a900 = client.get("/api/v1/accruals?month=2024-06&account_no=A-900").json()["items"][0]
     assert [p["site_code"] for p in a900["sites"]] == ["LY001"]
-    text = client.get("/accruals/?month=2024-06").content.decode()
+    text = client.get("/programs/accruals/?month=2024-06").content.decode()
     assert 'data-account="A-900"' in text and "ZZ001" not in text
     assert codes("cmcc") == (403, [])          # the tower's internal figures
     client.force_login(users["admin"])
@@ -143,28 +143,28 @@ def test_pages_list_accruals_by_scope_and_download(bills, users):
     accrue_month(JUNE)
     client = Client()
     client.force_login(users["admin"])
-    r = client.get("/accruals/?month=2024-06")
+    r = client.get("/programs/accruals/?month=2024-06")
     assert r.status_code == 200
     text = r.content.decode()
     assert 'data-account="A-200"' in text and "1,264.67" in text and 'data-city="郑州市"' in text
-    x = client.get("/accruals/?month=2024-06&format=xlsx")
+    x = client.get("/programs/accruals/?month=2024-06&format=xlsx")
     ws = openpyxl.load_workbook(io.BytesIO(b"".join(x.streaming_content))).active
     rows = list(ws.iter_rows(values_only=True))
     assert [(r[1], r[12]) for r in rows[1:]] == [("A-200", 1264.67), ("A-300", 0)]
     client.force_login(users["clerk_ly"])
-    text = client.get("/accruals/?month=2024-06").content.decode()
+    text = client.get("/programs/accruals/?month=2024-06").content.decode()
     assert 'data-account="A-300"' in text and 'data-account="A-200"' not in text
     client.force_login(users["cmcc"])
-    assert client.get("/accruals/?month=2024-06").status_code == 404
-    assert client.get("/accruals/gl/?month=2024-06").status_code == 404
+    assert client.get("/programs/accruals/?month=2024-06").status_code == 404
+    assert client.get("/programs/accruals/gl/?month=2024-06").status_code == 404
     client.force_login(users["admin"])
-    csv_text = b"".join(client.get("/accruals/gl/?month=2024-06&format=csv")
+    csv_text = b"".join(client.get("/programs/accruals/gl/?month=2024-06&format=csv")
                         .streaming_content).decode("utf-8-sig")
     assert "ACCRUAL_COST" in csv_text and "1264.67" in csv_text
-    r = client.post("/accruals/gl/mapping/", {"reason": "清空 test", "code_ACCRUED": "",
+    r = client.post("/programs/accruals/gl/mapping/", {"reason": "清空 test", "code_ACCRUED": "",
                                               "name_ACCRUED": ""}, follow=True)
     assert r.status_code == 200
-    r = client.get("/accruals/gl/?month=2024-06&format=csv")
+    r = client.get("/programs/accruals/gl/?month=2024-06&format=csv")
     assert r.status_code == 200 and 'id="gl-error"' in r.content.decode()   # refused, named
     assert "以下科目未配置总账映射，导出已拒绝：ACCRUED<" in r.content.decode()
 

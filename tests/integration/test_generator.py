@@ -192,19 +192,19 @@ def test_pages_list_enter_resolve_bill_and_analyse(users, tmp_path, client):
     runs = set_up(tmp_path)
     assert run_import("generator_runs", runs, users["clerk_zz"]).stored
     client.force_login(users["clerk_zz"])
-    page = client.get("/generator/?month=2024-07").content.decode()
+    page = client.get("/programs/generator/?month=2024-07").content.decode()
     assert "R-2407-01" in page and "O-2407-01" in page and "GEN_DUPLICATE" in page
     assert "O-2407-03" not in page                     # Luoyang's outage: not the clerk's
     outage = Run.objects.get(run_no="R-2407-01").outage
-    assert client.get(f"/generator/outages/{outage.pk}/").status_code == 200
-    assert client.get(f"/generator/outages/{outage_pk('O-2407-03')}/").status_code == 404
+    assert client.get(f"/programs/generator/outages/{outage.pk}/").status_code == 200
+    assert client.get(f"/programs/generator/outages/{outage_pk('O-2407-03')}/").status_code == 404
     # entry by hand: a bad time is refused with the column named, a good run is saved
-    bad = client.post("/generator/new/", {"form": "run", "run_no": "R-2407-09",
+    bad = client.post("/programs/generator/new/", {"form": "run", "run_no": "R-2407-09",
                                           "outage_no": "O-2407-01", "start": "2024-07-21 05:00",
                                           "end": "2024-07-21 04:00", "litres": "3",
                                           "fuel_price": "7.86"})
     assert "结束时间须晚于开始时间" in bad.content.decode()
-    good = client.post("/generator/new/", {"form": "run", "run_no": "R-2407-09",
+    good = client.post("/programs/generator/new/", {"form": "run", "run_no": "R-2407-09",
                                            "outage_no": "O-2407-01",
                                            "start": "2024-07-21T06:20", "end": "2024-07-21T06:30",
                                            "litres": "0.70", "fuel_price": "7.86",
@@ -213,26 +213,26 @@ def test_pages_list_enter_resolve_bill_and_analyse(users, tmp_path, client):
     # resolve R-1's duplicate and R-2's hours on the outage page, then bill the month
     for run_no, code in (("R-2407-01", "GEN_DUPLICATE"), ("R-2407-02", "GEN_HOURS")):
         f = Finding.objects.get(run__run_no=run_no, code=code)
-        assert client.post(f"/generator/findings/{f.pk}/resolve/",
+        assert client.post(f"/programs/generator/findings/{f.pk}/resolve/",
                            {"reason": "核实"}).status_code == 302
         f.refresh_from_db()
         assert f.resolution == "核实" and f.resolved_by == users["clerk_zz"]
-    assert client.post("/generator/bill/", {"month": "2024-07"}).status_code == 302
+    assert client.post("/programs/generator/bill/", {"month": "2024-07"}).status_code == 302
     assert set(Billing.objects.values_list("run__run_no", flat=True)) == {
         "R-2407-01", "R-2407-02", "R-2407-09"}
-    page = client.get(f"/generator/outages/{outage.pk}/").content.decode()
+    page = client.get(f"/programs/generator/outages/{outage.pk}/").content.decode()
     assert "188.23" in page and "41.83" in page
-    analysis = client.get("/generator/analysis/?month=2024-07").content.decode()
+    analysis = client.get("/programs/generator/analysis/?month=2024-07").content.decode()
     assert "郑州市" in analysis and "洛阳市" not in analysis
     # cost 418.29 × 2 + 265.76 + 5.50, hours 8 + 5 + 8 + 0.17, billed to operators 376.46
     # (R-1 less the tower's 41.83) + 265.76 (R-2) + 4.95 (R-9 less the tower's 0.55)
     assert ('<tr><td>郑州市</td><td class="num">2</td><td class="num">4</td><td class="num">'
             '21.17</td><td class="num">1,107.84</td><td class="num">647.17</td>') in analysis
     assert "实时，未关账" in analysis                             # July is not closed
-    assert client.get("/generator/rules/").status_code == 200
+    assert client.get("/programs/generator/rules/").status_code == 200
     # the operator has no program pages, only its lines
     client.force_login(users["cmcc"])
-    assert client.get("/generator/").status_code == 404
+    assert client.get("/programs/generator/").status_code == 404
     assert client.get("/lines/?kind=GENERATOR").status_code == 200
 
 

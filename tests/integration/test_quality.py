@@ -147,20 +147,20 @@ def test_queries_do_not_grow_with_the_sites(messy, tmp_path):
 
 def test_xlsx_of_a_drill_down_is_safe_and_canonical(messy, client, users):
     client.force_login(users["clerk_zz"])
-    page = client.get("/quality/")
+    page = client.get("/programs/quality/")
     assert page.status_code == 200
     assert "金水区" in page.content.decode() and "洛阳市" not in page.content.decode()
-    listing = client.get("/quality/rules/TENANCY_OVERLAP/")
+    listing = client.get("/programs/quality/rules/TENANCY_OVERLAP/")
     assert "T-ZZ001-CMCC-2" in listing.content.decode()
-    xlsx = client.get("/quality/rules/TENANCY_OVERLAP/?format=xlsx")
+    xlsx = client.get("/programs/quality/rules/TENANCY_OVERLAP/?format=xlsx")
     book = openpyxl.load_workbook(__import__("io").BytesIO(b"".join(xlsx.streaming_content)))
     rows = list(book.active.values)
     assert rows[0][:3] == ("tenancy_id", "site_code", "operator")
     assert sorted(r[0] for r in rows[1:]) == ["T-ZZ001-CMCC", "T-ZZ001-CMCC-2"]
     line = Line.objects.get(kind="GENERATOR")
-    assert f"L{line.pk}" in client.get("/quality/rules/LINE_ON_ARCHIVED/").content.decode()
+    assert f"L{line.pk}" in client.get("/programs/quality/rules/LINE_ON_ARCHIVED/").content.decode()
     client.force_login(users["cmcc"])
-    assert client.get("/quality/").status_code == 404
+    assert client.get("/programs/quality/").status_code == 404
 
 
 def test_api_scorecard_live_and_stored_in_scope(messy, client, users):

@@ -308,40 +308,40 @@ def test_pages_for_each_role(users, tmp_path, client):
                              received_on=date(2024, 6, 3), payer="张某", reference="ZJ-P")
     services.run_month(date(2024, 6, 1), users["admin"], today=date(2024, 7, 10))
     flag = Flag.objects.filter(bill__bill_no="B-2405", code="BENCH_DC").first()
-    pages = ["/theft/", "/theft/?overdue=1&state=REMEDIATED", f"/theft/{case.pk}/",
-             "/theft/new/", "/theft/agreements/", "/savings/?first=2024-05&last=2024-07",
+    pages = ["/programs/theft/", "/programs/theft/?overdue=1&state=REMEDIATED", f"/programs/theft/{case.pk}/",
+             "/programs/theft/new/", "/programs/theft/agreements/", "/programs/savings/?first=2024-05&last=2024-07",
              f"/bills/{flag.bill_id}/"]
     for who in ("admin", "clerk_zz", "viewer"):
         c = Client()
         c.force_login(users[who])
         for url in pages:
             r = c.get(url)
-            expected = 404 if (who == "viewer" and url == "/theft/new/") else 200
+            expected = 404 if (who == "viewer" and url == "/programs/theft/new/") else 200
             assert r.status_code == expected, (who, url, r.status_code)
     c = Client()
     c.force_login(users["clerk_zz"])
     # remediated on 2024-05-21, its closing step due 30 days later: overdue today
     todo = {t.key: t for t in c.get("/").context["tasks"]}
     assert (todo["theft_overdue"].count, todo["theft_overdue"].due) == (1, date(2024, 6, 20))
-    assert c.get("/theft/?overdue=1").context["page"].paginator.count == 1
-    body = c.get(f"/theft/{case.pk}/").content.decode()
+    assert c.get("/programs/theft/?overdue=1").context["page"].paginator.count == 1
+    body = c.get(f"/programs/theft/{case.pk}/").content.decode()
     assert "1,996.50" in body and "300.5000" in body and "ZJ-P" in body
-    r = c.get("/savings/?first=2024-05&last=2024-07")
+    r = c.get("/programs/savings/?first=2024-05&last=2024-07")
     row = dict(r.context["rows"][1])
     assert (row["month"], row["theft"], row["shares"]) == (date(2024, 6, 1), D("1996.50"),
                                                            D("998.25"))
-    assert c.get("/savings/?first=2024-05&last=2024-07&format=xlsx").status_code == 200
+    assert c.get("/programs/savings/?first=2024-05&last=2024-07&format=xlsx").status_code == 200
     bill_page = c.get(f"/bills/{flag.bill_id}/").content.decode()
-    assert 'class="theft-case"' not in bill_page and f"/flags/{flag.pk}/theft-case/" in bill_page
-    r = c.post(f"/flags/{flag.pk}/theft-case/")
+    assert 'class="theft-case"' not in bill_page and f"/programs/theft/from-flag/{flag.pk}/" in bill_page
+    r = c.post(f"/programs/theft/from-flag/{flag.pk}/")
     new = Case.objects.get(flag=flag)
-    assert r.status_code == 302 and r["Location"] == f"/theft/{new.pk}/"
-    assert f"/theft/{new.pk}/" in c.get(f"/bills/{flag.bill_id}/").content.decode()
+    assert r.status_code == 302 and r["Location"] == f"/programs/theft/{new.pk}/"
+    assert f"/programs/theft/{new.pk}/" in c.get(f"/bills/{flag.bill_id}/").content.decode()
     op = Client()
     op.force_login(users["cmcc"])
     for url in pages[:5]:
         assert op.get(url).status_code == 404, url
-    r = op.get("/savings/?first=2024-05&last=2024-07")
+    r = op.get("/programs/savings/?first=2024-05&last=2024-07")
     assert r.status_code == 200
     row = dict(r.context["rows"][1])
     # CMCC: its share line 499.13; its part of the saving 1,996.50 × 50 % = 998.25
@@ -393,14 +393,14 @@ def test_meter_suspicion_opens_a_meter_case_and_evidence_is_screened(users, tmp_
     c = Client()
     c.force_login(users["clerk_zz"])
     fake = SimpleUploadedFile("现场照片.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")
-    c.post(f"/theft/{case.pk}/evidence/", {"file": fake})
+    c.post(f"/programs/theft/{case.pk}/evidence/", {"file": fake})
     assert not CaseEvidence.objects.exists()
     real = SimpleUploadedFile("现场照片.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n<<>>\nendobj\n",
                               "application/pdf")
-    r = c.post(f"/theft/{case.pk}/evidence/", {"file": real})
+    r = c.post(f"/programs/theft/{case.pk}/evidence/", {"file": real})
     assert r.status_code == 302 and CaseEvidence.objects.get().name == "现场照片.pdf"
-    got = c.get(f"/theft/evidence/{CaseEvidence.objects.get().pk}/")
+    got = c.get(f"/programs/theft/evidence/{CaseEvidence.objects.get().pk}/")
     assert got.status_code == 200 and b"".join(got.streaming_content).startswith(b"%PDF")
     op = Client()
     op.force_login(users["cmcc"])
-    assert op.get(f"/theft/evidence/{CaseEvidence.objects.get().pk}/").status_code == 404
+    assert op.get(f"/programs/theft/evidence/{CaseEvidence.objects.get().pk}/").status_code == 404

@@ -1,4 +1,4 @@
-from django.urls import include, path, register_converter
+from django.urls import include, path, re_path, register_converter
 
 from towerledger.web import (
     audit_log,
@@ -20,7 +20,7 @@ from towerledger.web import (
 )
 from towerledger.web.params import SiteCodeConverter
 from towerledger.web.programs import MODULES as PROGRAMS
-from towerledger.web.programs import hub
+from towerledger.web.programs import MOVED, hub
 
 # a site's URL holds any stored code, "/" included (web.params.SiteCodeConverter)
 register_converter(SiteCodeConverter, "sitecode")
@@ -29,7 +29,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("programs/", hub.hub, name="programs"),
-    # each program's pages (web.programs.<name>.urlpatterns), at the root under their names
+    # each program's pages (web.programs.<name>.urlpatterns), under programs/<name>/
     *[path("", include(f"towerledger.web.programs.{name}")) for name in PROGRAMS],
     path("logout/", auth.auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth.password, name="password"),
@@ -112,4 +112,7 @@ urlpatterns = [
     path("close/", close.month_close, name="month_close"),
     path("close/run/", close.month_close_run, name="month_close_run"),
     path("close/jobs/<int:pk>/", close.month_close_job, name="month_close_job"),
+    # where the programs' pages were before programs/<name>/: permanent redirects
+    *[re_path(rf"^{old}/(?P<rest>.*)$", hub.moved, {"to": new}) for old, new in MOVED.items()],
+    re_path(r"^flags/(?P<rest>\d+/)theft-case/$", hub.moved, {"to": "theft/from-flag"}),
 ]

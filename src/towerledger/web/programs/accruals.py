@@ -178,10 +178,10 @@ def gl_mapping(request):
 
 
 urlpatterns = [
-    path("accruals/", accruals, name="accruals"),
-    path("accruals/setting/", setting, name="accruals_setting"),
-    path("accruals/gl/", gl_export, name="gl_export"),
-    path("accruals/gl/mapping/", gl_mapping, name="gl_mapping"),
+    path("programs/accruals/", accruals, name="accruals"),
+    path("programs/accruals/setting/", setting, name="accruals_setting"),
+    path("programs/accruals/gl/", gl_export, name="gl_export"),
+    path("programs/accruals/gl/mapping/", gl_mapping, name="gl_mapping"),
 ]
 HUB = [
     ("accruals", "暂估", "Accruals", STAFF),

@@ -130,9 +130,9 @@ def step(request, pk, action):
 
 
 urlpatterns = [
-    path("decommissions/", cases, name="decommissions"),
-    path("decommissions/new/", request_case, name="decommission_request"),
-    path("decommissions/<int:pk>/", case_page, name="decommission"),
-    path("decommissions/<int:pk>/<slug:action>/", step, name="decommission_step"),
+    path("programs/decommission/", cases, name="decommissions"),
+    path("programs/decommission/new/", request_case, name="decommission_request"),
+    path("programs/decommission/<int:pk>/", case_page, name="decommission"),
+    path("programs/decommission/<int:pk>/<slug:action>/", step, name="decommission_step"),
 ]
 HUB = [("decommissions", "拆站", "Decommissioning", STAFF)]

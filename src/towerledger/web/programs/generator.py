@@ -115,7 +115,7 @@ def bill(request):
     if not result.billed and not result.held:
         messages.info(request, "没有待出账的发电记录 / nothing to bill")
     nxt = request.POST.get("next", "")
-    if nxt.startswith("/generator/"):
+    if nxt.startswith(reverse("generator")):
         return redirect(nxt)
     return redirect(f"{reverse('generator')}?month={month:%Y-%m}" if month else "generator")
 
@@ -227,14 +227,14 @@ def rule_add(request):
 
 
 urlpatterns = [
-    path("generator/", generator, name="generator"),
-    path("generator/bill/", bill, name="generator_bill"),
-    path("generator/new/", new, name="generator_new"),
-    path("generator/outages/<int:pk>/", outage, name="generator_outage"),
-    path("generator/findings/<int:pk>/resolve/", resolve, name="generator_resolve"),
-    path("generator/analysis/", analysis, name="generator_analysis"),
-    path("generator/rules/", rules, name="generator_rules"),
-    path("generator/rules/add/", rule_add, name="generator_rule_add"),
+    path("programs/generator/", generator, name="generator"),
+    path("programs/generator/bill/", bill, name="generator_bill"),
+    path("programs/generator/new/", new, name="generator_new"),
+    path("programs/generator/outages/<int:pk>/", outage, name="generator_outage"),
+    path("programs/generator/findings/<int:pk>/resolve/", resolve, name="generator_resolve"),
+    path("programs/generator/analysis/", analysis, name="generator_analysis"),
+    path("programs/generator/rules/", rules, name="generator_rules"),
+    path("programs/generator/rules/add/", rule_add, name="generator_rule_add"),
 ]
 HUB = [
     ("generator", "油机发电", "Generator dispatch", STAFF),

@@ -1,6 +1,10 @@
-"""专项 Programs: one page listing the programs' pages the user's role may open."""
+"""专项 Programs: one page listing the programs' pages the user's role may open, and the
+redirects from where the programs' pages lived before /programs/<name>/."""
+
+from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -25,3 +29,16 @@ def entries(user) -> list[dict]:
 @login_required
 def hub(request):
     return render(request, "web/programs/hub.html", {"entries": entries(request.user)})
+
+
+def moved(request, to: str, rest: str = ""):
+    """A program page's old address → its place under /programs/, query string kept: 301 for
+    a GET or HEAD (bookmarks, links in e-mails and docs), 308 for a form posted from a page
+    loaded before the move (the method and body are kept)."""
+    url = f"{reverse('programs')}{to}/{quote(rest, safe='/')}"
+    if request.META.get("QUERY_STRING"):
+        url += "?" + request.META["QUERY_STRING"]
+    response = HttpResponsePermanentRedirect(url)
+    if request.method not in ("GET", "HEAD"):
+        response.status_code = 308
+    return response

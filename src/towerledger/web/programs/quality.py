@@ -143,7 +143,7 @@ def drill(request, rule):
 
 
 urlpatterns = [
-    path("quality/", scorecard, name="quality"),
-    path("quality/rules/<slug:rule>/", drill, name="quality_rule"),
+    path("programs/quality/", scorecard, name="quality"),
+    path("programs/quality/rules/<slug:rule>/", drill, name="quality_rule"),
 ]
 HUB = [("quality", "资源数据质量", "Resource data quality", STAFF)]

@@ -132,11 +132,11 @@ def withdraw(request, pk):
 
 
 urlpatterns = [
-    path("trading/", trading, name="trading"),
-    path("trading/contracts/save/", contract_save, name="trading_contract_save"),
-    path("trading/contracts/<int:pk>/", contract, name="trading_contract"),
-    path("trading/contracts/<int:pk>/enrol/", enrol, name="trading_enrol"),
-    path("trading/contracts/<int:pk>/withdraw/", withdraw, name="trading_withdraw"),
+    path("programs/trading/", trading, name="trading"),
+    path("programs/trading/contracts/save/", contract_save, name="trading_contract_save"),
+    path("programs/trading/contracts/<int:pk>/", contract, name="trading_contract"),
+    path("programs/trading/contracts/<int:pk>/enrol/", enrol, name="trading_enrol"),
+    path("programs/trading/contracts/<int:pk>/withdraw/", withdraw, name="trading_withdraw"),
 ]
 HUB = [
     ("trading", "市场化交易", "Market trading", EVERYONE),

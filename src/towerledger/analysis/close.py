@@ -23,7 +23,7 @@ from django.utils import timezone
 from towerledger.access.audit import record
 from towerledger.analysis.kpi import compute
 from towerledger.analysis.models import ProvisionalMonth, Snapshot
-from towerledger.db.bulk import chunked
+from towerledger.db.bulk import chunked, copy_insert
 from towerledger.domain.errors import DomainError, ErrorCode
 from towerledger.domain.months import month_end
 from towerledger.ledger.models import MonthClose
@@ -134,8 +134,8 @@ def _snapshots(mc, user, as_of):
     rows = compute(mc.month, as_of)
     with transaction.atomic():
         Snapshot.objects.filter(month=mc.month).delete()
-        for part in chunked(rows, 5000):
-            Snapshot.objects.bulk_create([Snapshot(month=mc.month, **r) for r in part])
+        for part in chunked(rows, 20000):   # COPY on PostgreSQL (db.bulk)
+            copy_insert(Snapshot, [{"month": mc.month, **r} for r in part])
         ProvisionalMonth.objects.filter(month=mc.month).delete()
     return {"rows": len(rows), "stocks_as_of": month_end(mc.month).isoformat(),
             "flows_as_of": as_of.isoformat()} | _signal(month_snapshots, mc, user, as_of)

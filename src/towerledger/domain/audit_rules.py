@@ -177,6 +177,8 @@ def unit_price(c: Context) -> Decimal | None:
     return b.amount / b.kwh if b.kwh else None
 
 
+# c.account carries the account's supply terms on the bill's period end (dated master
+# data: bills.audit asks sites.terms), so a bill before a 转改直 is judged as resupply.
 def price_contract(c: Context, t):
     price, contract = unit_price(c), c.account.contract_price
     if price is None or not contract or price <= contract * (ONE + t["over_pct"] / HUNDRED):

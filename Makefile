@@ -21,15 +21,22 @@ install: $(VENV)/.installed
 demo: install
 	TOWERLEDGER_DATA=$(DEMO_DATA) $(BIN)/towerledger demo
 
-## make test: install, then every test on SQLite and on PostgreSQL
+## make test: install, then every test on SQLite and every database test on PostgreSQL
+# Tests that touch no database (pure functions and hypothesis: tests/domain, tests/unit,
+# tests/reference) run in the SQLite pass only: on PostgreSQL they would run the same code
+# again. tests/conftest.py refuses a test in those folders that asks for the database.
+# --dist worksteal: an idle worker takes queued tests from the busy one (a few tests run a
+# minute, most well under a second), so neither waits for the other at the end.
+NO_DB_TESTS := tests/domain tests/unit tests/reference
 test: install chromium java postgres
 	$(MAKE) --no-print-directory test-sqlite test-postgres
 
 test-sqlite: install
-	$(PYTEST) -q -p no:cacheprovider
+	$(PYTEST) -q -p no:cacheprovider --dist worksteal
 
 test-postgres: install postgres
-	DATABASE_URL=$(PG_URL) $(PYTEST) -q -p no:cacheprovider
+	DATABASE_URL=$(PG_URL) $(PYTEST) -q -p no:cacheprovider --dist worksteal \
+	  $(addprefix --ignore=,$(NO_DB_TESTS))
 
 # Debian's chromium drives the browser tests (no browser download at test time).
 chromium:

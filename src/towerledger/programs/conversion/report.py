@@ -364,6 +364,21 @@ def ranked(user, ranking: Ranking, city_id: int | None = None):
             .order_by("-figure", "account_no"))
 
 
+def current_ranking() -> Ranking:
+    """The latest stored ranking; none yet: rank as of today and store it."""
+    return latest_ranking() or store_ranking(timezone.localdate())
+
+
+def ranked_part(qs, offset: int, limit: int) -> list[dict]:
+    """Rows ``offset`` .. ``offset + limit`` of a ``ranked`` queryset as dicts, with their
+    rank and the account's live project (code, status)."""
+    part = list(qs[offset:offset + limit].values(*STORED))
+    projects = live_projects(r["account_id"] for r in part)
+    return [{**r, "rank": offset + i, "project": projects.get(r["account_id"], ("", ""))[0],
+             "project_status": projects.get(r["account_id"], ("", ""))[1]}
+            for i, r in enumerate(part, start=1)]
+
+
 def live_projects(account_ids) -> dict[int, tuple[str, str]]:
     """account id → (code, status) of its live (or done) project, as of now."""
     return {acc: (code, status) for acc, code, status in Project.objects.exclude(

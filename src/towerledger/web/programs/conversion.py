@@ -61,7 +61,7 @@ def candidates(request):
     """The stored ranking (the last month close's, or recomputed), page by page; a first
     visit with none stored ranks as of today and stores it."""
     city = params.record_id(request.GET, "city")
-    ranking = report.latest_ranking() or report.store_ranking(timezone.localdate())
+    ranking = report.current_ranking()
     qs = report.ranked(request.user, ranking, city)
     if request.GET.get("format") == "xlsx":
         return download("conversion-candidates.xlsx", XLSX_HEADERS, _xlsx_rows(qs),
@@ -80,14 +80,12 @@ def candidates(request):
 
 
 def _xlsx_rows(qs):
-    rows = qs.values_list("account_id", "account_no", "city", "site_code", "site_type",
-                          "supplier_name", "yearly_kwh", "current_price", "direct_price",
-                          "cost", "cost_source", "figure")
-    for part_start in range(0, rows.count(), 5000):
-        part = list(rows[part_start:part_start + 5000])
-        projects = report.live_projects(r[0] for r in part)
-        for rank, r in enumerate(part, start=part_start + 1):
-            yield [rank, *r[1:], *projects.get(r[0], ("", ""))]
+    count = qs.count()
+    for offset in range(0, count, 5000):
+        for r in report.ranked_part(qs, offset, 5000):
+            yield [r["rank"], r["account_no"], r["city"], r["site_code"], r["site_type"],
+                   r["supplier_name"], r["yearly_kwh"], r["current_price"], r["direct_price"],
+                   r["cost"], r["cost_source"], r["figure"], r["project"], r["project_status"]]
 
 
 @require_POST

@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from tests.integration.test_collection import confirmed, month, receipts  # noqa: F401
 from towerledger.analysis import rollups
-from towerledger.analysis.models import LedgerFigures, LedgerTotals, StatementPaid
+from towerledger.analysis.models import (
+    ChainBalance,
+    LedgerFigures,
+    LedgerTotals,
+    StatementPaid,
+)
 from towerledger.collection import services
 from towerledger.collection.models import Statement
 from towerledger.settlement import services as settlement
@@ -56,6 +61,20 @@ def _stored(model, keys):
                                                               *rollups.FIGURES)}
 
 
+def assert_ageing_exact(users):
+    today = timezone.localdate()
+    checked = 0
+    for user in users.values():
+        for by in services.GROUPS:
+            for filters in ({}, {"operator__code": "CMCC"}):
+                fast = rollups.ageing_today(user, by, today, **filters)
+                assert fast is not None
+                assert fast == services.ageing(user, by, today, **filters), (user, by)
+                checked += len(fast)
+    assert checked
+    assert rollups.ageing_today(users["admin"], "operator", today - timedelta(days=1)) is None
+
+
 def assert_rollups_exact():
     paid = {st.pk: st.paid for st in Statement.objects.annotate(
         paid=services.statement_paid())}
@@ -84,6 +103,7 @@ def test_rollups_follow_every_service(confirmed, users, tmp_path):  # noqa: F811
     assert Application.objects.exists()
     assert StatementPaid.objects.get(statement=cmcc).paid == cmcc.receivable - D("100.00")
     assert_rollups_exact()
+    assert_ageing_exact(users)
     # a write-off undone, a statement withdrawn (its lines back to the pool, paid or not)
     app = Application.objects.filter(statement=cucc).first()
     assert services.unmatch([app.pk], users["clerk_zz"], "误核销") == 1
@@ -98,13 +118,26 @@ def test_rollups_follow_every_service(confirmed, users, tmp_path):  # noqa: F811
     site.site_code = site.site_code + "-X"
     site.save(update_fields=["site_code"])
     assert_rollups_exact()
+    # older pushes fall into older buckets
+    today = timezone.localdate()
+    some = list(Line.objects.exclude(operator=None).filter(
+        applications__isnull=True, root__isnull=True, adjustments__isnull=True,
+        receivable__gt=0).order_by("pk").values_list("pk", flat=True))
+    Line.objects.filter(pk=some[0]).update(push_date=today - timedelta(days=45))
+    Line.objects.filter(pk=some[-1]).update(push_date=today - timedelta(days=400))
+    assert_ageing_exact(users)
+    rows = rollups.ageing_today(users["admin"], "operator", today)
+    assert {label for r in rows for label, v in r["buckets"].items() if v} >= {"31-60", ">365"}
     # a bulk update of statuses and amounts (what the deadlines and corrections do)
     Line.objects.filter(pk=line.pk).update(status=Line.Status.DISPUTED,
                                            receivable=F("receivable") + 1)
     assert_rollups_exact()
+    assert_ageing_exact(users)
     before = _stored(LedgerFigures, ("site_id", "month", "city_id"))
+    chains = list(ChainBalance.objects.order_by("chain").values_list())
     rollups.rebuild()
     assert _stored(LedgerFigures, ("site_id", "month", "city_id")) == before
+    assert list(ChainBalance.objects.order_by("chain").values_list()) == chains
     assert_rollups_exact()
 
 
@@ -120,5 +153,9 @@ def test_rollups_follow_disputes_and_deadlines(province, users, tmp_path):
                               new_amount=line.receivable / 2)
     assert Line.objects.filter(root=line).exists()   # an adjustment line
     assert_rollups_exact()
+    assert_ageing_exact(users)
     settlement.run_deadlines(timezone.localdate() + timedelta(days=11))
     assert_rollups_exact()
+    assert_ageing_exact(users)
+    # a receipt dated tomorrow: the rollup no longer answers for today, the core does
+    assert ChainBalance.objects.exists()

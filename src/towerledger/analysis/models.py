@@ -157,3 +157,29 @@ class LedgerTotals(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["month", "city", "op_key"],
                                                name="uniq_ledger_totals")]
+
+
+class ChainBalance(models.Model):
+    """A receivable chain (settlement.receivables) as it stands now: its version (latest
+    pushed line) with that line's site, operator and city, the original's push date, the
+    version's receivable and what its live write-offs add up to. Ageing as of today reads
+    it when nothing is dated after today (analysis.rollups.ageing_today)."""
+
+    chain = models.BigIntegerField(primary_key=True)    # the original line's id
+    version = models.BigIntegerField()
+    site = models.ForeignKey("sites.Site", on_delete=models.DO_NOTHING, db_constraint=False,
+                             related_name="+")
+    operator = models.ForeignKey("org.Operator", on_delete=models.DO_NOTHING, null=True,
+                                 db_constraint=False, related_name="+")
+    city = models.ForeignKey("org.City", on_delete=models.DO_NOTHING, db_constraint=False,
+                             related_name="+")
+    chain_date = models.DateField(null=True)
+    latest_push = models.DateField(null=True)     # of any of its lines
+    amount = _amount()
+    written_off = _amount()
+
+    class Meta:
+        indexes = [models.Index(fields=["latest_push"], name="chain_balance_latest"),
+                   models.Index(fields=["operator", "chain_date"],
+                                condition=~models.Q(amount=models.F("written_off")),
+                                name="chain_balance_open")]

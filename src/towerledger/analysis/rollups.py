@@ -110,6 +110,33 @@ def _changed(a: str, b: str, cols) -> str:
             f"({', '.join(f'{b}.{c}' for c in cols)})")
 
 
+CHAIN_COLUMNS = ("push_date", "receivable", "operator_id", "site_id", "city_id", "root_id")
+
+
+def chain_refresh(chains: str) -> list[str]:
+    """The statements recomputing the ``ChainBalance`` rows of the chains ``chains`` (a
+    subquery of one column ``c``, chain ids): the version is the chain's latest pushed line
+    (settlement.receivables.versions, as of now), written off the sum of the live
+    write-offs on any of its lines."""
+    member = "(x.id = c.c OR x.root_id = c.c)"
+    version = (f"(SELECT MAX(x.id) FROM settlement_line x WHERE {member} "
+               "AND x.push_date IS NOT NULL)")
+    latest = f"(SELECT MAX(x.push_date) FROM settlement_line x WHERE {member})"
+    off = ("COALESCE(ROUND((SELECT SUM(a.amount) FROM collection_application a "
+           f"JOIN settlement_line x ON x.id = a.line_id WHERE {member} "
+           "AND a.reversed_at IS NULL), 2), 0)")
+    return [
+        f"DELETE FROM analysis_chainbalance WHERE chain IN (SELECT q.c FROM {chains} q)",
+        "INSERT INTO analysis_chainbalance (chain, version, site_id, operator_id, city_id, "
+        "chain_date, latest_push, amount, written_off) "
+        "SELECT c.c, v.id, v.site_id, v.operator_id, v.city_id, "
+        f"COALESCE(r.push_date, v.push_date), {latest}, v.receivable, {off} "
+        f"FROM (SELECT DISTINCT q.c AS c FROM {chains} q WHERE q.c IS NOT NULL) c "
+        f"JOIN settlement_line v ON v.id = {version} "
+        "LEFT JOIN settlement_line r ON r.id = v.root_id",
+    ]
+
+
 # ---- PostgreSQL: statement triggers over transition tables ---------------------------------
 
 def _pg_function(name: str, statements: list[str]) -> str:
@@ -143,6 +170,22 @@ def _postgresql() -> list[str]:
         f"ON o.id = r.id WHERE r.{live} AND {moved} UNION ALL "
         f"SELECT -1 AS s, o.line_id, o.amount FROM rollup_old o JOIN rollup_new r "
         f"ON r.id = o.id WHERE o.{live} AND {moved}")
+    moved_chain = _changed("r", "o", CHAIN_COLUMNS)
+    chain_of = "COALESCE({t}.root_id, {t}.id) AS c"
+    line_chains = {
+        "INSERT": f"(SELECT {chain_of.format(t='r')} FROM rollup_new r)",
+        "DELETE": f"(SELECT {chain_of.format(t='r')} FROM rollup_old r)",
+        "UPDATE": f"(SELECT {chain_of.format(t='r')} FROM rollup_new r JOIN rollup_old o "
+                  f"ON o.id = r.id WHERE {moved_chain} UNION SELECT {chain_of.format(t='o')} "
+                  f"FROM rollup_old o JOIN rollup_new r ON r.id = o.id WHERE {moved_chain})"}
+    of_line = f"{chain_of.format(t='l')} FROM {{t}} n JOIN settlement_line l ON l.id = n.line_id"
+    app_chains = {
+        "INSERT": f"(SELECT {of_line.format(t='rollup_new')})",
+        "DELETE": f"(SELECT {of_line.format(t='rollup_old')})",
+        "UPDATE": f"(SELECT {of_line.format(t='rollup_new')} JOIN rollup_old o ON o.id = n.id "
+                  f"WHERE (n.line_id, n.amount, n.reversed_at IS NULL) IS DISTINCT FROM "
+                  f"(o.line_id, o.amount, o.reversed_at IS NULL) UNION "
+                  f"SELECT {of_line.format(t='rollup_old')})"}
     new, old = "NEW TABLE AS rollup_new", "OLD TABLE AS rollup_old"
     for name, table, event, src, referencing in (
             ("rollup_line_ins", "settlement_line", "INSERT", line_ins, new),
@@ -151,7 +194,8 @@ def _postgresql() -> list[str]:
             ("rollup_app_ins", "collection_application", "INSERT", app_ins, new),
             ("rollup_app_upd", "collection_application", "UPDATE", app_upd, f"{old} {new}"),
             ("rollup_app_del", "collection_application", "DELETE", app_del, old)):
-        sql.append(_pg_function(name, upserts(src)))
+        chains = (line_chains if table == "settlement_line" else app_chains)[event]
+        sql.append(_pg_function(name, upserts(src) + chain_refresh(chains)))
         sql.extend(_pg_trigger(name, event, table, referencing))
     sql.append(_pg_function("rollup_site_code", [
         "UPDATE analysis_ledgerfigures f SET site_code = r.site_code FROM rollup_new r "
@@ -183,11 +227,21 @@ def _sqlite() -> list[str]:
                          "WHERE NEW.reversed_at IS NULL")
     app_minus = _app_rows("SELECT -1 AS s, OLD.line_id AS line_id, OLD.amount AS amount "
                           "WHERE OLD.reversed_at IS NULL")
+    sql += _sqlite_trigger("rollup_chain_ins", "INSERT", "settlement_line", chain_refresh(
+        "(SELECT COALESCE(NEW.root_id, NEW.id) AS c)"))
+    sql += _sqlite_trigger(
+        "rollup_chain_upd", "UPDATE", "settlement_line", chain_refresh(
+            "(SELECT COALESCE(NEW.root_id, NEW.id) AS c UNION "
+            "SELECT COALESCE(OLD.root_id, OLD.id) AS c)"),
+        when=" OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in CHAIN_COLUMNS))
+    app_chain = ("(SELECT COALESCE(l.root_id, l.id) AS c FROM settlement_line l "
+                 "WHERE l.id = {t}.line_id)")
     sql += _sqlite_trigger("rollup_app_ins", "INSERT", "collection_application",
-                           upserts(app_plus))
+                           upserts(app_plus) + chain_refresh(app_chain.format(t="NEW")))
     sql += _sqlite_trigger(
         "rollup_app_upd", "UPDATE", "collection_application",
-        upserts(app_minus) + upserts(app_plus),
+        upserts(app_minus) + upserts(app_plus) + chain_refresh(
+            f"({app_chain.format(t='NEW')[1:-1]} UNION {app_chain.format(t='OLD')[1:-1]})"),
         when="NEW.line_id IS NOT OLD.line_id OR NEW.amount IS NOT OLD.amount OR "
              "(NEW.reversed_at IS NULL) IS NOT (OLD.reversed_at IS NULL)")
     sql += _sqlite_trigger(
@@ -203,11 +257,12 @@ def install_sql(vendor: str) -> list[str]:
 
 def uninstall_sql(vendor: str) -> list[str]:
     names = ("rollup_line_ins", "rollup_line_upd", "rollup_line_del", "rollup_app_ins",
-             "rollup_app_upd", "rollup_app_del", "rollup_site_code")
+             "rollup_app_upd", "rollup_app_del", "rollup_site_code", "rollup_chain_ins",
+             "rollup_chain_upd")
     tables = {"rollup_site_code": "sites_site"}
     if vendor == "postgresql":
         out = []
-        for n in names:
+        for n in names[:7]:
             table = tables.get(n, "settlement_line" if "_line_" in n else "collection_application")
             out += [f"DROP TRIGGER IF EXISTS {n} ON {table}", f"DROP FUNCTION IF EXISTS {n}()"]
         return out
@@ -223,7 +278,7 @@ def install(connection=None):
 
 
 def rebuild(connection=None):
-    """Recompute the three rollups from every line and live write-off."""
+    """Recompute the rollups from every line and live write-off."""
     connection = connection or default_connection
     applied = ("(SELECT line_id, SUM(amount) AS s FROM collection_application "
                "WHERE reversed_at IS NULL GROUP BY line_id)")
@@ -232,7 +287,54 @@ def rebuild(connection=None):
            f"LEFT JOIN {applied} w ON w.line_id = r.id)")
     with connection.cursor() as cur:
         for table in ("analysis_statementpaid", "analysis_ledgerfigures",
-                      "analysis_ledgertotals"):
+                      "analysis_ledgertotals", "analysis_chainbalance"):
             cur.execute(f"DELETE FROM {table}")
         for statement in upserts(src):
             cur.execute(statement)
+        cur.execute(chain_refresh("(SELECT DISTINCT COALESCE(root_id, id) AS c "
+                                  "FROM settlement_line)")[1])
+
+
+# ---- reading: ageing as of today ----------------------------------------------------------
+
+def ageing_today(user, by: str, as_of, **filters) -> list[dict] | None:
+    """``collection.services.ageing(user, by, as_of, **filters)`` read from
+    ``ChainBalance``, or None when the rollup cannot answer: it holds the chains as they
+    stand now, which are the chains as of ``as_of`` only when that is today and nothing is
+    dated after it (no line pushed, no receipt received, no write-off reversed later)."""
+    from django.db.models import Count, F, Sum
+    from django.utils import timezone
+
+    from towerledger.access.scope import scope_filter
+    from towerledger.analysis.models import ChainBalance
+    from towerledger.collection.models import Receipt
+    from towerledger.collection.services import BUCKETS, GROUPS
+    from towerledger.domain import ageing as ageing_rule
+    from towerledger.settlement.models import Application
+    from towerledger.settlement.receivables import day_end, fen
+
+    if as_of != timezone.localdate():
+        return None
+    if (ChainBalance.objects.filter(latest_push__gt=as_of).exists()
+            or Receipt.objects.filter(received_date__gt=as_of).exists()
+            or Application.objects.filter(reversed_at__gte=day_end(as_of)).exists()):
+        return None
+    scope = scope_filter(user, "settlement.line")   # the version's city and operator
+    if scope is None:
+        return []
+    keys = GROUPS[by]
+    rows = ChainBalance.objects.filter(scope, operator__isnull=False,
+                                       chain_date__lte=as_of).filter(**filters) \
+        .exclude(amount=F("written_off")).values(*keys, "chain_date") \
+        .annotate(left=Sum(F("amount") - F("written_off")), chains=Count("pk")) \
+        .order_by().values_list(*keys, "chain_date", "left", "chains")
+    groups = {}
+    for *key, pushed, left, chains in rows:
+        g = groups.get(key := tuple(key))
+        if g is None:
+            g = groups[key] = {"key": " / ".join(str(v) for v in key), "total": fen(0),
+                               "lines": 0, "buckets": {label: fen(0) for *_, label in BUCKETS}}
+        g["total"] += fen(left)
+        g["lines"] += chains
+        g["buckets"][BUCKETS[ageing_rule.bucket((as_of - pushed).days)][2]] += fen(left)
+    return [groups[k] for k in sorted(groups, key=lambda k: tuple(str(v) for v in k))]

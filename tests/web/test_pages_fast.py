@@ -95,3 +95,31 @@ def test_the_statements_list_equals_the_definition_for_every_role(paid, users):
                                        "paid": paid_total,
                                        "outstanding": (t["receivable"] or ZERO) - paid_total}
         assert name == "clerk_ly" or paid_total or name == "ctcc_zz", name
+
+
+def test_the_operators_site_report_pages_its_sites_in_the_database(paid, users):
+    from towerledger.access.scope import scoped
+    from towerledger.domain.months import month_end
+    from towerledger.settlement.models import line_state
+    from towerledger.web.monthly import as_money
+
+    m = month()
+    for name in ("cmcc", "ctcc_zz"):
+        user = users[name]
+        r = login(user).get(reverse("report", args=["mysites"]) + f"?month={m:%Y-%m}")
+        assert r.status_code == 200
+        qs = scoped(user, Line.objects.current().of_operators().chains_pushed_in(
+            m, month_end(m)))
+        want = [[r["site__site_code"], r["city__name"], r["n"], as_money(r["pushed"]),
+                 as_money(r["confirmed"]), as_money(r["disputed"]), as_money(r["off"]),
+                 as_money(r["pushed"]) - as_money(r["off"])]
+                for r in qs.values("site__site_code", "city__name").annotate(
+                    n=Count("pk"), pushed=Sum("receivable"),
+                    confirmed=Sum("receivable", filter=line_state("confirmed")),
+                    disputed=Sum("receivable", filter=line_state("disputed")),
+                    off=Sum("written_off")).order_by("site__site_code", "city__name")]
+        shown = [[row["name"], row["parent"], *(v for _t, v in row["cells"])]
+                 for row in r.context["rows"]]
+        assert want and shown == want[:50], name
+        assert r.context["page"].paginator.count == len(want)
+        assert any(row[6] for row in shown) or name == "ctcc_zz"   # something written off

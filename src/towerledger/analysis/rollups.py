@@ -113,27 +113,37 @@ def _changed(a: str, b: str, cols) -> str:
 CHAIN_COLUMNS = ("push_date", "receivable", "operator_id", "site_id", "city_id", "root_id")
 
 
-def chain_refresh(chains: str) -> list[str]:
+def chain_refresh(chains: str | None) -> list[str]:
     """The statements recomputing the ``ChainBalance`` rows of the chains ``chains`` (a
-    subquery of one column ``c``, chain ids): the version is the chain's latest pushed line
-    (settlement.receivables.versions, as of now), written off the sum of the live
-    write-offs on any of its lines."""
-    member = "(x.id = c.c OR x.root_id = c.c)"
-    version = (f"(SELECT MAX(x.id) FROM settlement_line x WHERE {member} "
-               "AND x.push_date IS NOT NULL)")
-    latest = f"(SELECT MAX(x.push_date) FROM settlement_line x WHERE {member})"
-    off = ("COALESCE(ROUND((SELECT SUM(a.amount) FROM collection_application a "
-           f"JOIN settlement_line x ON x.id = a.line_id WHERE {member} "
-           "AND a.reversed_at IS NULL), 2), 0)")
+    subquery of one column ``c``, chain ids; None: every chain): the version is the chain's
+    latest pushed line (settlement.receivables.versions, as of now), written off the sum of
+    the live write-offs on any of its lines. Set-wise: a chain's lines are found by the
+    original's id and the adjustments' ``root_id``, both indexed."""
+    if chains is None:
+        members = "settlement_line"
+        delete = "DELETE FROM analysis_chainbalance"
+    else:
+        ids = f"(SELECT q.c FROM {chains} q)"
+        members = (f"(SELECT x.id, x.root_id, x.push_date FROM settlement_line x "
+                   f"WHERE x.id IN {ids} UNION ALL SELECT x.id, x.root_id, x.push_date "
+                   f"FROM settlement_line x WHERE x.root_id IN {ids})")
+        delete = f"DELETE FROM analysis_chainbalance WHERE chain IN {ids}"
+    versions = ("(SELECT COALESCE(m.root_id, m.id) AS c, "
+                "MAX(CASE WHEN m.push_date IS NOT NULL THEN m.id END) AS vid, "
+                f"MAX(m.push_date) AS latest FROM {members} m GROUP BY COALESCE(m.root_id, m.id))")
+    off = ("(SELECT COALESCE(m.root_id, m.id) AS c, SUM(a.amount) AS s "
+           f"FROM {members} m JOIN collection_application a ON a.line_id = m.id "
+           "WHERE a.reversed_at IS NULL GROUP BY COALESCE(m.root_id, m.id))")
     return [
-        f"DELETE FROM analysis_chainbalance WHERE chain IN (SELECT q.c FROM {chains} q)",
+        delete,
         "INSERT INTO analysis_chainbalance (chain, version, site_id, operator_id, city_id, "
         "chain_date, latest_push, amount, written_off) "
-        "SELECT c.c, v.id, v.site_id, v.operator_id, v.city_id, "
-        f"COALESCE(r.push_date, v.push_date), {latest}, v.receivable, {off} "
-        f"FROM (SELECT DISTINCT q.c AS c FROM {chains} q WHERE q.c IS NOT NULL) c "
-        f"JOIN settlement_line v ON v.id = {version} "
-        "LEFT JOIN settlement_line r ON r.id = v.root_id",
+        "SELECT v.c, ln.id, ln.site_id, ln.operator_id, ln.city_id, "
+        "COALESCE(r.push_date, ln.push_date), v.latest, ln.receivable, "
+        f"COALESCE(ROUND(w.s, 2), 0) FROM {versions} v "
+        "JOIN settlement_line ln ON ln.id = v.vid "
+        "LEFT JOIN settlement_line r ON r.id = ln.root_id "
+        f"LEFT JOIN {off} w ON w.c = v.c",
     ]
 
 
@@ -291,8 +301,8 @@ def rebuild(connection=None):
             cur.execute(f"DELETE FROM {table}")
         for statement in upserts(src):
             cur.execute(statement)
-        cur.execute(chain_refresh("(SELECT DISTINCT COALESCE(root_id, id) AS c "
-                                  "FROM settlement_line)")[1])
+        for statement in chain_refresh(None):
+            cur.execute(statement)
 
 
 # ---- reading: ageing as of today ----------------------------------------------------------

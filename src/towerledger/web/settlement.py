@@ -109,7 +109,10 @@ def _line_filters(request, tab):
 def lines(request):
     user, tab = request.user, _tab(request.GET)
     qs = filtered_lines(user, request.GET).select_related("bill", "site", "tenancy", "operator")
-    page, query = paginate(request, qs.order_by("-month", "site__site_code", "pk"))
+    totals = _totals(qs)   # its count is the pager's too: one pass over the lines, not two
+    page, query = paginate(request, qs.order_by("-month", "site__site_code", "pk"),
+                           count=totals.pop("n"))
+    totals["n"] = page.paginator.count
     operator = role_of(user) == Role.OPERATOR
     rows = [{"id": ln.pk, "cells": [
         cell(f"L{ln.pk}", reverse("line", args=[ln.pk])), cell(f"{ln.month:%Y-%m}"),
@@ -138,7 +141,7 @@ def lines(request):
     return render(request, "web/lines.html", {
         "title": _("Pending lines"), "page": page, "query": query, "rows": rows,
         "headers": heads, "selectable": can_confirm, "tabs": tabs, "tab": tab,
-        "totals": _totals(qs), "filters": _line_filters(request, tab),
+        "totals": totals, "filters": _line_filters(request, tab),
         "filter_query": request.GET.urlencode(), "total_span": 8 if operator else 9,
         "top_actions": [{"url": reverse("export_start", args=["lines"]) + "?"
                          + request.GET.urlencode(),

@@ -25,8 +25,13 @@ def header(label, cls=""):
     return {"label": label, "cls": cls}
 
 
-def paginate(request, qs, size=PAGE_SIZE):
-    page = Paginator(qs, size).get_page(request.GET.get("page"))
+def paginate(request, qs, size=PAGE_SIZE, count=None):
+    """The requested page of ``qs``; ``count``: its number of rows when already known (a
+    totals query counted them), so the pager does not count again."""
+    paginator = Paginator(qs, size)
+    if count is not None:
+        paginator.count = count   # Paginator.count is a cached property
+    page = paginator.get_page(request.GET.get("page"))
     query = urlencode([(k, v) for k, v in request.GET.items() if k != "page" and v])
     return page, query
 

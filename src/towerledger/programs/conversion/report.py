@@ -18,7 +18,7 @@ from django.db.models import Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from towerledger.access.models import Role
-from towerledger.access.scope import profile_of, role_of, scoped
+from towerledger.access.scope import profile_of, role_of, scope_filter, scoped
 from towerledger.bills.models import Bill
 from towerledger.db.bulk import copy_insert
 from towerledger.domain import conversion as rules
@@ -357,11 +357,21 @@ def refresh_ranked(account_ids: Iterable[int]) -> None:
 
 
 def ranked(user, ranking: Ranking, city_id: int | None = None):
-    """The ranking's rows ``user`` may see (of a city, if given), best first: a queryset
-    to page through. Accounts turned direct or lump-sum since are left out."""
-    return (RankedCandidate.objects.filter(ranking=ranking,
-                                           account__in=candidate_accounts(user, city_id))
-            .order_by("-figure", "account_no"))
+    """The ranking's rows ``user`` may see (of a city, if given), best first: a queryset to
+    page through. Province admins and viewers read the rows as stored (no join: a count and
+    a page of 36,000 rows in a fraction of a second); a conversion done removes its row at
+    once (``refresh_ranked``), an account an import turned direct leaves at the next close."""
+    qs = RankedCandidate.objects.filter(ranking=ranking)
+    scope = scope_filter(user, "sites.supplyaccount")
+    if scope is None:
+        return qs.none()
+    if scope:   # an account is in scope by its fed sites: the same rule on its splits
+        qs = qs.filter(account_id__in=scoped(user, AccountSite.objects.all())
+                       .values("account_id"))
+    if city_id:
+        qs = qs.filter(account_id__in=AccountSite.objects.filter(
+            site__county__city_id=city_id).values("account_id"))
+    return qs.order_by("-figure", "account_no")
 
 
 def current_ranking() -> Ranking:

@@ -43,6 +43,8 @@ def main():
     ap.add_argument("--pg-db", default="towerledger_national",
                     help="PostgreSQL database to (re)create for the run")
     ap.add_argument("--no-floors", action="store_true")
+    ap.add_argument("--page-requests", type=int, default=50,
+                    help="requests per page and role for the p95 (bench/pages.py)")
     args = ap.parse_args()
     args.receipts = args.receipts or args.sites
     args.months, args.xlsx_bills = 1, 0
@@ -106,7 +108,7 @@ def report(run: bench.Run, gen: bench.Stage, args) -> str:
             elif row.startswith("| "):
                 s = by_name.get(row[2:].split(" | ", 1)[0])
                 est = ""
-                if s and s.rows and s.name != "migrate":
+                if s and s.name != "migrate" and s.seconds >= 1:
                     x = s.seconds * k
                     est = f"{x / 60:.0f} min" if x >= 120 else f"{x:.0f} s"
                 table[i] = row + f" {est} |"

@@ -294,7 +294,7 @@ def run_backend(backend: str, url: str, files: dict, args) -> Run:
     run.stages.append(Stage(f"dashboard page, p95 of {dash['n']} (p50 {dash['p50_ms']:.0f} ms)",
                             dash["p95_ms"] / 1000, target_s=DASHBOARD_TARGET_S))
     print(f"  dashboard p50 {dash['p50_ms']:.0f} ms, p95 {dash['p95_ms']:.0f} ms", flush=True)
-    time_pages(run, env)
+    time_pages(run, env, getattr(args, "page_requests", 50))
     return run
 
 

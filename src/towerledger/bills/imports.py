@@ -123,16 +123,9 @@ KWH_MAX = Decimal(10) ** (_KWH.max_digits - _KWH.decimal_places) - 1
 
 
 def _check_payment_refs(records):
-    """A payment reference pays one bill only, in the file and in the database."""
-    errors, seen = [], {}
-    for r in records:
-        ref = r["payment_ref"]
-        if not ref:
-            continue
-        if ref in seen:
-            errors.append(err(r, "payment_ref", f"支付流水号 {ref} 与第 {seen[ref]} 行重复",
-                              f"payment_ref {ref} repeats row {seen[ref]}"))
-        seen.setdefault(ref, r["_row"])
+    """A payment reference pays one bill only, in the database (one row of the file only
+    is the schema's: ``unique``/``key``, judged as the file is read)."""
+    errors, seen = [], {r["payment_ref"] for r in records if r["payment_ref"]}
     used = {}
     for part in parts(seen):
         used.update({ref: (no, bill) for ref, no, bill in Bill.objects.filter(

@@ -98,4 +98,5 @@ for schema, check, store, export, fields, importable, authorise in (
 ):
     register(Kind(schema.kind, schema, check, store, export, fields, importable,
                   authorise=authorise,
-                  outcome=bills_outcome if schema is schemas.BILLS else None))
+                  outcome=bills_outcome if schema is schemas.BILLS else None,
+                  streams=importable))

@@ -30,7 +30,7 @@ BILLS = Schema("bills", "缴费单", (
           required=False, aliases=("旧表止度",)),
     Field("new_meter_start_reading", "新表起码", dec_of(Bill, "new_meter_start_reading"),
           required=False, aliases=("新表起度",)),
-), key=("account_no", "bill_no"))
+), key=("account_no", "bill_no"), unique=("payment_ref",))
 
 PAYMENTS = Schema("payments", "支付", (
     Field("bill_no", "缴费单号", BILL_NO),

@@ -6,7 +6,9 @@ costs seconds. A list goes as one array parameter (``= ANY(%s)``, ``unnest(%s)``
 rows go by ``COPY``. SQLite keeps plain ``IN (…)`` lists in chunks and Django's bulk_create.
 """
 
+import itertools
 import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -198,12 +200,15 @@ def upsert(model, rows: list[dict], key: Sequence[str], fields: Sequence[str],
     ``copy_insert`` (COPY on PostgreSQL, no model instances), changed ones by ``bulk_set``.
     """
     counts = Counts()
-    first = key[0]
+    first = key[0]   # (a key field holding None in some row is not used to narrow)
     size = UPSERT_CHUNK if postgres() else CHUNK
     for part in chunked(rows, size):
+        # every key field narrows the lookup (a site's days of this month, not of all time)
         existing = {
             tuple(r[k] for k in key): r
-            for r in model.objects.filter(OneOf(first, {row[first] for row in part}))
+            for r in model.objects.filter(*(OneOf(k, {row[k] for row in part}) for k in key
+                                            if k == first or None not in
+                                            {row[k] for row in part}))
             .values("pk", *key, *fields)
         }
         new, changed, changed_keys = [], [], []
@@ -304,3 +309,42 @@ def _set_from_arrays(model, rows: list[dict], fields: Sequence[str]) -> int:
         cur.execute(f"UPDATE {table} SET {sets} FROM unnest({', '.join(slots)}) "
                     f"AS v({', '.join(names)}) WHERE {table}.{qn(meta.pk.column)} = v.c0", arrays)
         return cur.rowcount
+
+
+class FileKeys:
+    """The keys of a streamed file's rows seen so far, in a temporary table (PostgreSQL):
+    ``importers.schema.SeenKeys`` without the file's length in memory. One key set per
+    instance; the table goes with the transaction (or ``close``)."""
+
+    _tables = itertools.count()
+
+    def __init__(self):
+        self.table = f"import_keys_{os.getpid()}_{next(self._tables)}"
+        with connection.cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE {self.table} (k text PRIMARY KEY, "
+                        "r integer NOT NULL) ON COMMIT DROP")
+
+    def first_rows(self, items: list[tuple[tuple, int]]) -> list[int | None]:
+        """For each (key, row) in row order: the earlier row with that key, or None."""
+        if not items:
+            return []
+        keys = ["\x1f".join("" if x is None else str(x) for x in key) for key, _ in items]
+        first: dict[str, int] = {}
+        for k, (_, row) in zip(keys, items, strict=True):
+            first.setdefault(k, row)
+        with connection.cursor() as cur:
+            cur.execute(f"INSERT INTO {self.table} SELECT * FROM unnest(CAST(%s AS text[]), "
+                        "CAST(%s AS integer[])) ON CONFLICT (k) DO NOTHING RETURNING k",
+                        [list(first), list(first.values())])
+            new = {k for (k,) in cur.fetchall()}
+            older = [k for k in first if k not in new]
+            if older:   # keys of earlier parts: their first rows
+                cur.execute(f"SELECT k, r FROM {self.table} WHERE k = ANY(CAST(%s AS text[]))",
+                            [older])
+                first.update(cur.fetchall())
+        return [None if first[k] == row else first[k]
+                for k, (_, row) in zip(keys, items, strict=True)]
+
+    def close(self):
+        with connection.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {self.table}")

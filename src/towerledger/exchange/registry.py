@@ -38,6 +38,10 @@ class Kind:
     # records -> what storing them led to, for the result page (JSON): bills held by a
     # finding, how each receipt was matched; None: the counts say it all
     outcome: Callable[[list[dict]], dict] | None = None
+    # every check judges a row by itself and the database (no rule across rows beyond the
+    # schema's key and unique columns), and storing a part of the file at a time is the
+    # same as storing it whole: the import streams the file in parts (exchange.services)
+    streams: bool = False
 
 
 KINDS: dict[str, Kind] = {}

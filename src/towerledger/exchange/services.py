@@ -3,6 +3,8 @@
 ``run_import`` is the one path used by the CLI, the web upload and the tests.
 """
 
+import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,12 +13,19 @@ from django.db import transaction
 
 from towerledger.access import audit
 from towerledger.access.scope import may_import, writes_everywhere
-from towerledger.db.bulk import Counts
+from towerledger.db.bulk import Counts, FileKeys
 from towerledger.exchange.files import write_table
 from towerledger.exchange.preview import Preview, compare
 from towerledger.exchange.registry import Importer, get_kind
-from towerledger.importers.reader import UnreadableFile, read_table
-from towerledger.importers.schema import FIRST_DATA_ROW, RowError
+from towerledger.importers.reader import UnreadableFile, open_rows
+from towerledger.importers.schema import (
+    FIRST_DATA_ROW,
+    RowError,
+    SeenKeys,
+    map_columns,
+    parse_rows,
+    seen_keys,
+)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -27,16 +36,21 @@ class ImportResult:
     filename: str
     rows: int = 0
     counts: Counts = field(default_factory=Counts)
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # the first KEEP_ERRORS, by row
     stored: bool = False
     error_report: Path | None = None
     set_aside: int = 0
     preview: Preview | None = None   # preview=True: what storing would change (nothing stored)
     outcome: dict | None = None      # what storing led to (Kind.outcome): held bills, matches
+    error_count: int = 0             # every error, also those beyond ``errors``
 
     @property
     def ok(self) -> bool:
         return self.stored
+
+
+KEEP_ERRORS = 10_000   # errors kept in memory for the result (all go to the report)
+CHUNK_ROWS = 50_000    # rows of a streamed file parsed, checked and stored at a time
 
 
 def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str | None = None,
@@ -58,6 +72,14 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
     ``preview`` (导入预览, ``--dry-run``): check as usual, then tell what storing would
     change — new, changed (field, before → after), ended, removed, unchanged, and the
     counts — and write nothing (``result.stored`` stays False, ``result.preview`` is set).
+
+    The file streams: a kind whose checks judge each row by itself and the database
+    (``Kind.streams``) is read, parsed, checked and stored ``CHUNK_ROWS`` rows at a time in
+    one transaction, rolled back at the end if any row was bad (all-or-nothing), with
+    repeated keys found across the whole file (``seen_keys``: a temporary table on
+    PostgreSQL) and the errors spooled to a file, so memory does not grow with the file.
+    Kinds with rules across rows (host sites, an account's splits) and previews take the
+    file in one part.
     """
     kind = get_kind(kind_name)
     if not kind.importable:
@@ -68,53 +90,194 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
     importer = Importer(user, create_org)
     refused = _refused(kind, importer)
     if refused:
-        result.errors = [refused]
+        result.errors, result.error_count = [refused], 1
         return result
     try:
-        table = read_table(path, display_name)
+        stream = open_rows(path, display_name)
     except UnreadableFile as exc:
-        result.errors = [RowError(0, "", exc.zh, exc.en)]
+        result.errors, result.error_count = [RowError(0, "", exc.zh, exc.en)], 1
         return result
-    result.rows = len(table.rows)
-    tick("parse", 0, result.rows)
-    partial: list[dict] = []
-    records, errors = _parse(kind, table, partial)
-    tick("check", 0, result.rows)
-    if not any(e.row == 1 for e in errors):
-        errors += _check(kind, records, importer)
-        errors += _check_partial(kind, records, partial, importer)
-    if errors and keep_going and not any(e.row <= 1 for e in errors):
-        records, errors = _drop_bad(kind, records, errors, importer)
-    result.errors = sorted(errors, key=lambda e: (e.row, e.column))
-    if result.errors:
-        result.error_report = _write_report(table, result.errors, path, report_dir)
-        if not keep_going or any(e.row <= 1 for e in result.errors):
-            return result
-        result.set_aside = len({e.row for e in result.errors})
+    log = ErrorLog()
+    try:
+        return _run(kind, stream, result, importer, log, path, keep_going, report_dir, tick,
+                    reason, preview)
+    except UnreadableFile as exc:   # a limit or an encoding error found part way
+        log.add([RowError(0, "", exc.zh, exc.en)])
+        result.stored, result.counts, result.outcome = False, Counts(), None
+        result.errors, result.error_count = log.kept(), log.count
+        return result
+    finally:
+        log.close()
 
+
+def _run(kind, stream, result, importer, log, path, keep_going, report_dir, tick, reason,
+         preview) -> ImportResult:
+    from django.db import connection
+
+    _, header_errors = map_columns(kind.schema, stream.headers)
+    if header_errors:
+        log.add(header_errors)
+        _finish_errors(result, log, stream, path, report_dir)
+        return result
+    if preview:
+        return _run_preview(kind, stream, result, importer, log, path, report_dir, keep_going)
+    size = CHUNK_ROWS if kind.streams else None
+    pg = connection.vendor == "postgresql"
     done = 0
 
     def stored(n):
         nonlocal done
         done += n
-        tick("store", done, len(records))
+        tick("store", done, 0)
 
-    if preview:
-        result.counts, result.preview = _preview(kind, records, user)
-        return result
     with transaction.atomic():
-        result.counts = kind.store(records, user=user, progress=stored)
-        audit.record(user, "import", kind_name, result.filename, after={
-            "rows": result.rows, "created": result.counts.created,
-            "updated": result.counts.updated, "unchanged": result.counts.unchanged,
-            "set_aside": result.set_aside}, reason=reason or f"import {result.filename}")
-        changed = _changed_tables()
+        seen = seen_keys(kind.schema, FileKeys if pg and kind.streams else SeenKeys)
+        failed = _run_parts(kind, stream, result, importer, log, keep_going, size, seen,
+                            tick, stored)
+        for keys in seen.values():   # (on an exception the rollback drops them)
+            if isinstance(keys, FileKeys):
+                keys.close()
+        result.rows = stream.row_count
+        if failed:
+            transaction.set_rollback(True)
+        else:
+            audit.record(importer.user, "import", kind.name, result.filename, after={
+                "rows": result.rows, "created": result.counts.created,
+                "updated": result.counts.updated, "unchanged": result.counts.unchanged,
+                "set_aside": result.set_aside}, reason=reason or f"import {result.filename}")
+            changed = _changed_tables()
+    if log.count:
+        _finish_errors(result, log, stream, path, report_dir)
+    if failed:
+        result.counts, result.outcome = Counts(), None
+        return result
     result.stored = True
-    if kind.outcome is not None:
-        result.outcome = kind.outcome(records)
     if result.counts.created + result.counts.updated >= ANALYZE_AFTER:
         _refresh_statistics(changed)
     return result
+
+
+def _run_parts(kind, stream, result, importer, log, keep_going, size, seen, tick,
+               stored) -> bool:
+    """Parse, check and store the file part by part; True if a bad row fails the file."""
+    failed = False
+    for start, rows in _chunks(stream.rows, size):
+        tick("check", start - FIRST_DATA_ROW, 0)
+        records, errors = _parse_check(kind, rows, stream.headers, start, seen, importer)
+        del rows
+        if errors and keep_going:
+            records, errors = _drop_bad(kind, records, errors, importer)
+            result.set_aside += len({e.row for e in errors})
+        log.add(errors)
+        failed = failed or (bool(errors) and not keep_going)
+        if failed or not records:
+            continue
+        result.counts += kind.store(records, user=importer.user, progress=stored)
+        if kind.outcome is not None:
+            result.outcome = _merge_outcome(result.outcome, kind.outcome(records))
+    return failed
+
+
+def _run_preview(kind, stream, result, importer, log, path, report_dir, keep_going):
+    """The whole file at once (the preview lists every change it would make)."""
+    rows = list(stream.rows)
+    result.rows = stream.row_count
+    records, errors = _parse_check(kind, rows, stream.headers, FIRST_DATA_ROW,
+                                   seen_keys(kind.schema), importer)
+    del rows
+    if errors and keep_going:
+        records, errors = _drop_bad(kind, records, errors, importer)
+        result.set_aside = len({e.row for e in errors})
+    log.add(errors)
+    if log.count:
+        _finish_errors(result, log, stream, path, report_dir)
+        if not keep_going:
+            return result
+    result.counts, result.preview = _preview(kind, records, importer.user)
+    return result
+
+
+def _parse_check(kind, rows, headers, start, seen, importer):
+    partial: list[dict] = []
+    records, errors = parse_rows(kind.schema, headers, rows, partial, start, seen)
+    errors += _check(kind, records, importer)
+    errors += _check_partial(kind, records, partial, importer)
+    return records, errors
+
+
+def _chunks(rows, size):
+    """(spreadsheet row of the first, rows) for each ``size`` rows (None: all at once)."""
+    start, part = FIRST_DATA_ROW, []
+    for row in rows:
+        part.append(row)
+        if size is not None and len(part) >= size:
+            yield start, part
+            start, part = start + len(part), []
+    if part or start == FIRST_DATA_ROW:
+        yield start, part
+
+
+def _merge_outcome(a: dict | None, b: dict) -> dict:
+    """Outcomes of two parts of a file: counts added, lists joined up to the longer cap."""
+    if a is None:
+        return b
+    out = {}
+    for k, v in a.items():
+        w = b.get(k)
+        if isinstance(v, int) and isinstance(w, int):
+            out[k] = v + w
+        elif isinstance(v, list) and isinstance(w, list):
+            out[k] = (v + w)[:max(OUTCOME_LIST, len(v))]
+        else:
+            out[k] = v
+    return out
+
+
+OUTCOME_LIST = 200   # items of each list an outcome keeps across the parts of a file
+
+
+class ErrorLog:
+    """Every error of an import, in row order: the first ``KEEP_ERRORS`` in memory, all of
+    them in a spool file the error report is written from."""
+
+    def __init__(self):
+        self.count = 0
+        self._kept: list[RowError] = []
+        self._spool = None
+
+    def add(self, errors: list[RowError]):
+        if not errors:
+            return
+        errors = sorted(errors, key=lambda e: (e.row, e.column))
+        self.count += len(errors)
+        room = KEEP_ERRORS - len(self._kept)
+        if room > 0:
+            self._kept += errors[:room]
+        if self._spool is None:
+            self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+        for e in errors:
+            self._spool.write(json.dumps([e.row, e.column, e.zh, e.en], ensure_ascii=False))
+            self._spool.write("\n")
+
+    def kept(self) -> list[RowError]:
+        return sorted(self._kept, key=lambda e: (e.row, e.column))
+
+    def all(self):
+        """Every error, in row order (each part's were sorted, the parts come in order)."""
+        if self._spool is None:
+            return
+        self._spool.seek(0)
+        for line in self._spool:
+            yield RowError(*json.loads(line))
+
+    def close(self):
+        if self._spool is not None:
+            self._spool.close()
+
+
+def _finish_errors(result, log, stream, path, report_dir):
+    result.errors, result.error_count = log.kept(), log.count
+    result.error_report = _write_report(stream, log, path, report_dir)
 
 
 ANALYZE_AFTER = 10_000       # rows an import creates or updates before statistics refresh
@@ -205,12 +368,6 @@ def _check_partial(kind, records, partial, importer: Importer) -> list[RowError]
     return [e for e in more if e.row in rows and e.column not in rows[e.row]]
 
 
-def _parse(kind, table, partial=None):
-    from towerledger.importers.schema import parse_rows
-
-    return parse_rows(kind.schema, table.headers, table.rows, partial)
-
-
 def _drop_bad(kind, records, errors, importer: Importer):
     """Keep-going mode: drop bad rows and re-check the rest until the checks are clean."""
     all_errors = list(errors)
@@ -226,22 +383,39 @@ def _drop_bad(kind, records, errors, importer: Importer):
     return records, list(dict.fromkeys(all_errors))
 
 
-def _write_report(table, errors: list[RowError], source: Path, report_dir: Path | None) -> Path:
-    by_row: dict[int, list[str]] = {}
-    for e in errors:
-        by_row.setdefault(e.row, []).append(e.text())
-    headers = [*table.headers, "错误说明 / errors"]
-    out_rows = []
-    file_level = by_row.get(0, []) + by_row.get(1, [])
-    if file_level:
-        out_rows.append([""] * len(table.headers) + ["; ".join(file_level)])
-    for offset, row in enumerate(table.rows):
-        rowno = offset + FIRST_DATA_ROW
-        padded = list(row) + [None] * (len(table.headers) - len(row))
-        out_rows.append(padded[:len(table.headers)] + ["; ".join(by_row.get(rowno, []))])
+def _write_report(stream, log: ErrorLog, source: Path, report_dir: Path | None) -> Path:
+    """The file's rows again, each with its errors in a last column (file-level errors on
+    a first line of their own), written as the source is read a second time: memory does
+    not grow with the file."""
+    headers = [*stream.headers, "错误说明 / errors"]
+    width = len(stream.headers)
     suffix = ".xlsx" if source.suffix.lower() in (".xlsx", ".xlsm", ".xls") else ".csv"
     target_dir = report_dir or source.parent
     target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / f"{Path(table.name).stem}.errors{suffix}"
-    write_table(target, headers, out_rows, **({"highlight_last": True} if suffix == ".xlsx" else {}))
+    target = target_dir / f"{Path(stream.name).stem}.errors{suffix}"
+
+    def rows():
+        errors = log.all()
+        pending = next(errors, None)
+        file_level = []
+        while pending is not None and pending.row <= 1:
+            file_level.append(pending.text())
+            pending = next(errors, None)
+        if file_level:
+            yield [""] * width + ["; ".join(file_level)]
+        again = open_rows(source, stream.name)
+        last = stream.last_row
+        for rowno, row in enumerate(again.rows, start=FIRST_DATA_ROW):
+            if rowno > last:
+                break
+            texts = []
+            while pending is not None and pending.row <= rowno:
+                if pending.row == rowno:
+                    texts.append(pending.text())
+                pending = next(errors, None)
+            padded = list(row) + [None] * (width - len(row))
+            yield padded[:width] + ["; ".join(texts)]
+
+    write_table(target, headers, rows(), **({"highlight_last": True} if suffix == ".xlsx"
+                                            else {}))
     return target

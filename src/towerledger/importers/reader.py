@@ -7,8 +7,11 @@ rows, columns and field length as it is parsed; an XLSX's zip and sheet extent
 it. Legacy .xls (BIFF) is refused: it cannot be measured the same way, and Excel and WPS
 both save .xlsx."""
 
+import codecs
 import csv
 import io
+import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,8 @@ SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm"}
 TEXT_SUFFIXES = {".csv", ".txt"}
 ALLOWED_SUFFIXES = SPREADSHEET_SUFFIXES | TEXT_SUFFIXES
 ZIP_MAGIC = b"PK\x03\x04"
-__all__ = ["Table", "UnreadableFile", "decode_text", "read_table", "sniff_kind"]
+__all__ = ["RowStream", "Table", "UnreadableFile", "decode_text", "open_rows", "read_table",
+           "sniff_kind"]
 
 
 @dataclass
@@ -68,8 +72,41 @@ def sniff_kind(path: Path, head: bytes) -> str:
     return "sheet" if suffix in SPREADSHEET_SUFFIXES else "csv"
 
 
-def read_table(path: str | Path, display_name: str | None = None,
-               limits: Limits | None = None) -> Table:
+HEAD_BYTES = 1 << 20   # the sample the encoding is detected on
+BLOCK = 1 << 20
+
+
+class RowStream:
+    """A file's header and its data rows, read lazily: ``rows`` yields each data row once
+    (raw cells; row i is spreadsheet row i + 2) with the limits checked as it goes, so a
+    file of any length is read in memory independent of it. ``last_row`` is the
+    spreadsheet number of the last non-blank row read so far (trailing blank rows are not
+    rows of the file)."""
+
+    def __init__(self, name: str, headers: list[str], rows: Iterator[list],
+                 encoding: str | None):
+        self.name, self.headers, self.encoding = name, headers, encoding
+        self._rows = rows
+        self.last_row = 1
+
+    @property
+    def rows(self) -> Iterator[list]:
+        for i, row in enumerate(self._rows, start=2):
+            first = row[0] if row else None
+            if (first.__class__ is str and first and not first[0].isspace()) or \
+                    not all(_blank(c) for c in row):
+                self.last_row = i
+            yield row
+
+    @property
+    def row_count(self) -> int:
+        return self.last_row - 1
+
+
+def open_rows(path: str | Path, display_name: str | None = None,
+              limits: Limits | None = None) -> RowStream:
+    """The file's header read and its rows ready to stream (``RowStream``); the file is
+    measured against ``limits`` first. Raises ``UnreadableFile``."""
     path = Path(path)
     name = display_name or path.name
     limits = limits or Limits.from_settings()
@@ -81,23 +118,136 @@ def read_table(path: str | Path, display_name: str | None = None,
         head = f.read(8192)
     kind = sniff_kind(Path(name), head)
     if kind == "csv":
-        text, encoding = decode_text(path.read_bytes())
-        rows = read_csv_rows(text, name, limits)
+        encoding = detect_encoding(path)
+        rows = _stream_csv(path, encoding, name, limits)
     else:
         encoding = None
         check_workbook(path, name, limits)     # before calamine allocates anything
-        rows = _read_sheet(path)
-        _check_fields(rows, name, limits)
-    rows = list(_drop_trailing_blank(rows))
-    if not rows:
+        rows = _stream_sheet(path, name, limits)
+    header = next(rows, None)
+    if header is not None and all(_blank(c) for c in header):
+        blank = [header]   # a blank first row: the file is empty unless a row follows
+        for row in rows:
+            blank.append(row)
+            if not all(_blank(c) for c in row):
+                break
+        else:
+            header = None
+        if header is not None:
+            rows = itertools.chain(blank[1:], rows)
+    if header is None:
         raise UnreadableFile("文件为空，没有表头", "the file is empty: no header row")
-    headers = [str(h).strip() if h is not None else "" for h in rows[0]]
-    return Table(name=name, headers=headers, rows=rows[1:], encoding=encoding)
+    headers = [str(h).strip() if h is not None else "" for h in header]
+    return RowStream(name, headers, rows, encoding)
+
+
+def read_table(path: str | Path, display_name: str | None = None,
+               limits: Limits | None = None) -> Table:
+    """The whole file in memory (small uploads such as a reconciliation statement; imports
+    stream with ``open_rows``)."""
+    stream = open_rows(path, display_name, limits)
+    rows = list(stream.rows)
+    return Table(name=stream.name, headers=stream.headers, rows=rows[:stream.row_count],
+                 encoding=stream.encoding)
+
+
+def detect_encoding(path: Path) -> str:
+    """The CSV's encoding, judged on a sample: the head, or when the head is plain ASCII
+    the first block holding anything else (a file whose Chinese starts late is still told
+    apart). The rest of the file is decoded strictly in the same encoding as it is read,
+    and a byte it cannot decode stops the import naming the row (``_stream_csv``)."""
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+        if head.startswith(b"\xef\xbb\xbf"):
+            return "utf-8-sig"
+        sample, at_end = head, len(head) < HEAD_BYTES
+        while sample.isascii() and not at_end:
+            block = f.read(BLOCK)
+            at_end = len(block) < BLOCK
+            if not block.isascii():
+                first = next(i for i, b in enumerate(block) if b > 0x7F)
+                sample = block[first:]    # an ASCII byte before: a character starts here
+                if not at_end:            # a full sample's worth from there
+                    more = f.read(HEAD_BYTES - len(sample))
+                    sample += more
+                    at_end = len(sample) < HEAD_BYTES
+                break
+            sample = block
+    for enc in ("utf-8", "gb18030"):
+        try:   # not final unless the sample is the file's end: a cut character is fine
+            codecs.getincrementaldecoder(enc)().decode(sample, final=at_end)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    best = from_bytes(sample[:200_000]).best()
+    if best is None:
+        raise UnreadableFile("无法识别文件编码", "cannot detect the file's text encoding")
+    return best.encoding
+
+
+def _stream_csv(path: Path, encoding: str, name: str, limits: Limits) -> Iterator[list[str]]:
+    """The CSV's records, refusing the file at the first one beyond a limit (the csv
+    module's own field limit, 131,072, would otherwise end the read with a bare error), or
+    at the first bytes not in the encoding detected on the sample."""
+    if csv.field_size_limit() <= limits.field_chars:
+        csv.field_size_limit(limits.field_chars + 1)
+    n = 0
+    with path.open("rb") as f:
+        reader = csv.reader(_decoded_lines(f, encoding))
+        try:
+            for row in reader:
+                if n > limits.rows:          # the header plus ``rows`` data rows
+                    raise refused(name, f"超过 {limits.rows:,} 行数据的上限",
+                                  f"more than the limit of {limits.rows:,} data rows")
+                if len(row) > limits.columns:
+                    raise refused(name, f"第 {n + 1:,} 行有 {len(row):,} 列，超出上限 "
+                                        f"{limits.columns:,} 列",
+                                  f"row {n + 1:,} has {len(row):,} columns, beyond the "
+                                  f"limit of {limits.columns:,}")
+                if row and max(map(len, row)) > limits.field_chars:
+                    _refuse_field(name, limits, n, row)
+                n += 1
+                yield row
+        except UnicodeDecodeError:
+            raise refused(name, f"第 {n + 1:,} 行不是 {encoding} 编码（按文件前部识别的编码），"
+                                f"请将整个文件另存为 UTF-8",
+                          f"row {n + 1:,} is not in {encoding}, the encoding the start of "
+                          f"the file is in; save the whole file as UTF-8") from None
+        except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise _field_too_long(name, limits, n + 1, None, None) from None
+            raise refused(name, f"第 {n + 1:,} 行不是有效的 CSV：{exc}",
+                          f"row {n + 1:,} is not valid CSV: {exc}") from None
+
+
+_BARE_CR = re.compile(r"(?<=\r)(?!\n)")
+
+
+def _decoded_lines(f, encoding: str) -> Iterator[str]:
+    """The file's lines, each decoded as it is read (so a byte not in ``encoding`` is
+    found in the row it belongs to). Encodings in which a line break is not the byte
+    ``\\n`` (UTF-16, UTF-32) are decoded by the io module instead."""
+    try:
+        ascii_lines = b"a\n".decode(encoding) == "a\n"
+    except UnicodeDecodeError:
+        ascii_lines = False
+    if not ascii_lines:
+        yield from io.TextIOWrapper(f, encoding=encoding, errors="strict", newline="")
+        return
+    decode = codecs.getincrementaldecoder(encoding)(errors="strict").decode
+    for raw in f:
+        line = decode(raw)
+        if "\r" in line and not line.endswith("\r\n") or line.count("\r") > 1:
+            yield from (part for part in _BARE_CR.split(line) if part)  # old Mac breaks
+        else:
+            yield line
+    tail = decode(b"", final=True)
+    if tail:
+        yield tail
 
 
 def read_csv_rows(text: str, name: str, limits: Limits) -> list[list[str]]:
-    """The CSV's records, refusing the file at the first one beyond a limit (the csv
-    module's own field limit, 131,072, would otherwise end the read with a bare error)."""
+    """The rows of CSV text already in memory (an upload's), checked as ``_stream_csv``."""
     if csv.field_size_limit() <= limits.field_chars:
         csv.field_size_limit(limits.field_chars + 1)
     rows: list[list[str]] = []
@@ -123,13 +273,6 @@ def read_csv_rows(text: str, name: str, limits: Limits) -> list[list[str]]:
     return rows
 
 
-def _check_fields(rows: list[list], name: str, limits: Limits) -> None:
-    for i, row in enumerate(rows):
-        for cell in row:
-            if cell.__class__ is str and len(cell) > limits.field_chars:
-                _refuse_field(name, limits, i, row)
-
-
 def _refuse_field(name, limits, index, row):
     col = next(j for j, c in enumerate(row) if isinstance(c, str) and len(c) > limits.field_chars)
     raise _field_too_long(name, limits, index + 1, col, len(row[col]))
@@ -145,22 +288,21 @@ def _field_too_long(name, limits, row, col, length):
                    f"characters per cell")
 
 
-def _read_sheet(path: Path) -> list[list]:
+def _stream_sheet(path: Path, name: str, limits: Limits) -> Iterator[list]:
+    """The first sheet's rows one by one (calamine holds the sheet's cells; the Python rows
+    are made as they are read)."""
     from python_calamine import CalamineWorkbook
 
     try:
         book = CalamineWorkbook.from_path(str(path))
-        sheet = book.get_sheet_by_index(0)
-        return sheet.to_python(skip_empty_area=False)
+        rows = book.get_sheet_by_index(0).iter_rows()
     except Exception as exc:  # calamine raises its own error types
         raise UnreadableFile(f"无法读取 Excel 文件：{exc}", f"cannot read the workbook: {exc}") from exc
-
-
-def _drop_trailing_blank(rows: list[list]) -> Iterator[list]:
-    end = len(rows)
-    while end and all(_blank(c) for c in rows[end - 1]):
-        end -= 1
-    yield from rows[:end]
+    for i, row in enumerate(rows):
+        for cell in row:
+            if cell.__class__ is str and len(cell) > limits.field_chars:
+                _refuse_field(name, limits, i, row)
+        yield row
 
 
 def _blank(cell) -> bool:

@@ -47,6 +47,10 @@ class Schema:
     fields: tuple[Field, ...]
     key: tuple[str, ...]  # natural key: rows repeating it in one file are an error
     notes: tuple[str, ...] = field(default=())
+    # other columns no two rows of a file may share (empty cells aside), e.g. a payment
+    # reference; the row repeating one is an error (and, like a repeated key, not checked
+    # further)
+    unique: tuple[str, ...] = ()
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -112,6 +116,8 @@ def code_of(chars: str = "plain", longest: int = 40) -> Callable:
     pattern = re.compile(f"[{allowed}]+")
 
     def parse(cell) -> str:
+        if cell.__class__ is str and len(cell) <= longest and pattern.fullmatch(cell):
+            return cell    # already clean: no spaces or control characters in ``allowed``
         s = v.clean_text(cell)
         if len(s) > longest:
             raise v.BadValue(f"编码超过 {longest} 个字符", f"code longer than {longest} characters")
@@ -161,6 +167,14 @@ def yes_no(cell) -> bool:
     raise v.BadValue(f"应为 是/否：{s}", f"expected yes/no: {s}")
 
 
+def _filled(row) -> bool:
+    """Any cell of the row holds something (a blank row is no row of the file)."""
+    first = row[0] if row else None
+    if first.__class__ is str and first and not first[0].isspace():
+        return True    # the common case, at once
+    return not all(c is None or (isinstance(c, str) and not c.strip()) for c in row)
+
+
 def map_columns(schema: Schema, headers: list[str]) -> tuple[dict[str, int], list[RowError]]:
     """Index of each field's column; missing required, unknown and repeated columns are errors."""
     lookup = {h: f.name for f in schema.fields for h in f.headers()}
@@ -184,30 +198,59 @@ def map_columns(schema: Schema, headers: list[str]) -> tuple[dict[str, int], lis
     return index, errors
 
 
+class SeenKeys:
+    """The keys of a file's rows seen so far, each with the row it was first seen on (in
+    memory; a streamed import on PostgreSQL keeps them in a temporary table instead,
+    ``db.bulk.FileKeys``, so a file of any length is judged in bounded memory)."""
+
+    def __init__(self):
+        self._first: dict[tuple, int] = {}
+
+    def first_rows(self, items: list[tuple[tuple, int]]) -> list[int | None]:
+        """For each (key, row) in row order: the earlier row with that key, or None."""
+        out = []
+        for key, row in items:
+            first = self._first.setdefault(key, row)
+            out.append(None if first == row else first)
+        return out
+
+
+def seen_keys(schema: Schema, factory=SeenKeys) -> dict[tuple[str, ...], object]:
+    """One ``SeenKeys`` (or ``factory()``) per set of columns a file's rows may not repeat:
+    the schema's key, and each of its ``unique`` columns."""
+    return {schema.key: factory(), **{(u,): factory() for u in schema.unique}}
+
+
 def parse_rows(schema: Schema, headers: list[str], rows: Iterable[list],
-               partial: list[dict] | None = None) -> tuple[list[dict], list[RowError]]:
+               partial: list[dict] | None = None, start: int = FIRST_DATA_ROW,
+               seen: dict | None = None) -> tuple[list[dict], list[RowError]]:
     """Typed records (each with ``_row``) and every error of every row: each column of a
     row is parsed, whatever the others hold.
 
     ``partial``, when given, receives the records of the rows that failed, their bad or
     empty fields None and named in ``_bad``: the caller may still check the rest of such a
-    row against the database, so one bad column does not hide another row problem."""
+    row against the database, so one bad column does not hide another row problem.
+
+    A streamed file comes in parts: ``start`` is the spreadsheet row of the part's first
+    row, and ``seen`` (``seen_keys``) carries the keys of the parts before."""
     index, errors = map_columns(schema, headers)
     if errors:
         return [], errors
+    if seen is None:
+        seen = seen_keys(schema)
     records = []
-    seen_keys: dict[tuple, int] = {}
     label = {f.name: headers[index[f.name]] for f in schema.fields if f.name in index}
+    fields = [(f, index.get(f.name)) for f in schema.fields]
     for offset, row in enumerate(rows):
-        rowno = offset + FIRST_DATA_ROW
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
+        rowno = offset + start
+        if not _filled(row):
             continue
         record = {"_row": rowno}
         bad = set()
-        for f in schema.fields:
-            i = index.get(f.name)
-            cell = row[i] if i is not None and i < len(row) else None
-            if cell is None or (isinstance(cell, str) and not cell.strip()):
+        width = len(row)
+        for f, i in fields:
+            cell = row[i] if i is not None and i < width else None
+            if cell is None or (cell.__class__ is str and not cell.strip()):
                 record[f.name] = None
                 if f.required:
                     errors.append(RowError(rowno, label.get(f.name, f.zh),
@@ -223,13 +266,37 @@ def parse_rows(schema: Schema, headers: list[str], rows: Iterable[list],
         if bad and partial is not None:
             partial.append(record | {"_bad": bad | {label.get(n, n) for n in bad}})
         if not bad:
-            key = tuple(record[k] for k in schema.key)
-            if key in seen_keys:
-                errors.append(RowError(
-                    rowno, label.get(schema.key[0], schema.key[0]),
-                    f"与第 {seen_keys[key]} 行重复（{'/'.join(map(str, key))}）",
-                    f"duplicates row {seen_keys[key]} ({'/'.join(map(str, key))})"))
-                continue
-            seen_keys[key] = rowno
             records.append(record)
-    return records, errors
+    return _repeats(schema, records, errors, label, seen), errors
+
+
+def _repeats(schema, records, errors, label, seen) -> list[dict]:
+    """Drop the records repeating an earlier row's key or ``unique`` column (an error
+    each)."""
+    firsts = seen[schema.key].first_rows([(tuple(r[k] for k in schema.key), r["_row"])
+                                          for r in records])
+    kept = []
+    for r, first in zip(records, firsts, strict=True):
+        if first is None:
+            kept.append(r)
+            continue
+        key = tuple(r[k] for k in schema.key)
+        errors.append(RowError(
+            r["_row"], label.get(schema.key[0], schema.key[0]),
+            f"与第 {first} 行重复（{'/'.join(map(str, key))}）",
+            f"duplicates row {first} ({'/'.join(map(str, key))})"))
+    for column in schema.unique:
+        f = schema.field(column)
+        given = [r for r in kept if r[column] is not None]
+        firsts = seen[(column,)].first_rows([((r[column],), r["_row"]) for r in given])
+        repeated = set()
+        for r, first in zip(given, firsts, strict=True):
+            if first is not None:
+                errors.append(RowError(r["_row"], column,
+                                       f"{f.zh} {r[column]} 与第 {first} 行重复",
+                                       f"{column} {r[column]} repeats row {first}"))
+                repeated.add(r["_row"])
+        # (a streamed file's earlier parts are stored: checked against the database, the
+        # repeat would also read as "already used")
+        kept = [r for r in kept if r["_row"] not in repeated]
+    return kept

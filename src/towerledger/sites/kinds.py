@@ -122,7 +122,10 @@ for schema, check, store, export, authorise, snapshot in (
      imports.authorise_rules, snapshot_rules),
 ):
     register(Kind(schema.kind, schema, check, store, export, _names(schema),
-                  authorise=authorise, snapshot=snapshot))
+                  authorise=authorise, snapshot=snapshot,
+                  # sites (host chains) and accounts (splits summing to 100) judge rows
+                  # together: read whole; the others stream
+                  streams=schema in (schemas.TENANCIES, schemas.RULES)))
 
 # 税负因子表: no authorise — province admins (and the system) only, everybody else refused
 register(Kind(tax_imports.SCHEMA.kind, tax_imports.SCHEMA, tax_imports.check, tax_imports.store,

@@ -56,16 +56,20 @@ def _add(table: str, key: tuple[str, ...]) -> str:
             + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in cols))
 
 
-def upserts(src: str) -> list[str]:
+def upserts(src: str, ledger_src: str | None = None) -> list[str]:
     """The statements adding the differences of ``src`` to the three rollups. ``src`` is a
     subquery of rows (s, n, statement_id, site_id, month, city_id, operator_id, kind,
     status, cost_share, receivable, ap): s the sign, n the change in the number of lines,
-    ap what is written off of the line (or the write-off's amount)."""
+    ap what is written off of the line (or the write-off's amount). ``ledger_src``: the
+    rows for the ledger's rollups when they are fewer (an update of lines' statements only
+    changes what the statements have been paid). Differences of zero write nothing."""
+    ledger_src = ledger_src or src
     op_key = "CASE WHEN k.a = 1 THEN -1 ELSE COALESCE(d.operator_id, 0) END"
     op_id = "CASE WHEN k.a = 1 THEN NULL ELSE d.operator_id END"
     both = "CROSS JOIN (SELECT 0 AS a UNION ALL SELECT 1 AS a) k"
     figures = ", ".join(FIGURES)
     sums = ", ".join(_sums())
+    nonzero = "HAVING " + " OR ".join(f"{x} <> 0" for x in ["SUM(d.n)", *_sums()])
     return [
         "INSERT INTO analysis_statementpaid (statement_id, paid) "
         f"SELECT d.statement_id, SUM(d.s * d.ap) FROM {src} d "
@@ -76,12 +80,12 @@ def upserts(src: str) -> list[str]:
         "INSERT INTO analysis_ledgerfigures (site_id, site_code, month, city_id, op_key, "
         f"operator_id, lines, {figures}) "
         f"SELECT d.site_id, ss.site_code, d.month, d.city_id, {op_key}, {op_id}, "
-        f"SUM(d.n), {sums} FROM {src} d JOIN sites_site ss ON ss.id = d.site_id {both} "
-        "WHERE 1 = 1 GROUP BY 1, 2, 3, 4, 5, 6"
+        f"SUM(d.n), {sums} FROM {ledger_src} d JOIN sites_site ss ON ss.id = d.site_id "
+        f"{both} WHERE 1 = 1 GROUP BY 1, 2, 3, 4, 5, 6 {nonzero}"
         + _add("analysis_ledgerfigures", ("site_id", "month", "city_id", "op_key")),
         "INSERT INTO analysis_ledgertotals (month, city_id, op_key, operator_id, lines, "
         f"{figures}) SELECT d.month, d.city_id, {op_key}, {op_id}, SUM(d.n), {sums} "
-        f"FROM {src} d {both} WHERE 1 = 1 GROUP BY 1, 2, 3, 4"
+        f"FROM {ledger_src} d {both} WHERE 1 = 1 GROUP BY 1, 2, 3, 4 {nonzero}"
         + _add("analysis_ledgertotals", ("month", "city_id", "op_key")),
     ]
 
@@ -165,11 +169,14 @@ def _postgresql() -> list[str]:
     sql = []
     line_ins = f"({_line_row(1, 'r')} FROM rollup_new r)"
     line_del = f"({_line_row(-1, 'r')} FROM rollup_old r)"
-    changed = _changed("r", "o", LINE_COLUMNS)
-    line_upd = (f"({_line_row(1, 'r')} FROM rollup_new r JOIN rollup_old o ON o.id = r.id "
+    def line_upd(columns):
+        changed = _changed("r", "o", columns)
+        return (f"({_line_row(1, 'r')} FROM rollup_new r JOIN rollup_old o ON o.id = r.id "
                 f"WHERE {changed} UNION ALL "
                 f"{_line_row(-1, 'o')} FROM rollup_old o JOIN rollup_new r ON r.id = o.id "
                 f"WHERE {changed})")
+
+    ledger_columns = [c for c in LINE_COLUMNS if c != "statement_id"]
     live = "reversed_at IS NULL"
     app_ins = _app_rows(f"SELECT 1 AS s, line_id, amount FROM rollup_new WHERE {live}")
     app_del = _app_rows(f"SELECT -1 AS s, line_id, amount FROM rollup_old WHERE {live}")
@@ -199,13 +206,15 @@ def _postgresql() -> list[str]:
     new, old = "NEW TABLE AS rollup_new", "OLD TABLE AS rollup_old"
     for name, table, event, src, referencing in (
             ("rollup_line_ins", "settlement_line", "INSERT", line_ins, new),
-            ("rollup_line_upd", "settlement_line", "UPDATE", line_upd, f"{old} {new}"),
+            ("rollup_line_upd", "settlement_line", "UPDATE", line_upd(["statement_id"]),
+             f"{old} {new}"),
             ("rollup_line_del", "settlement_line", "DELETE", line_del, old),
             ("rollup_app_ins", "collection_application", "INSERT", app_ins, new),
             ("rollup_app_upd", "collection_application", "UPDATE", app_upd, f"{old} {new}"),
             ("rollup_app_del", "collection_application", "DELETE", app_del, old)):
         chains = (line_chains if table == "settlement_line" else app_chains)[event]
-        sql.append(_pg_function(name, upserts(src) + chain_refresh(chains)))
+        ledger = line_upd(ledger_columns) if name == "rollup_line_upd" else None
+        sql.append(_pg_function(name, upserts(src, ledger) + chain_refresh(chains)))
         sql.extend(_pg_trigger(name, event, table, referencing))
     sql.append(_pg_function("rollup_site_code", [
         "UPDATE analysis_ledgerfigures f SET site_code = r.site_code FROM rollup_new r "

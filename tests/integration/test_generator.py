@@ -112,7 +112,8 @@ def test_import_audit_bill_confirm_and_analyse(users, tmp_path):
     changed = write_csv(tmp_path / "改.csv", RUN_HEADER, [[*R1[:7], "30.00", *R1[8:]]])
     refused = run_import("generator_runs", changed, users["clerk_zz"])
     assert not refused.stored
-    assert [(e.row, e.column) for e in refused.errors] == [(2, "run_no")]
+    assert [(e.row, e.column) for e in refused.errors] == [(2, "litres")]
+    assert "已出账" in refused.errors[0].zh and "billed" in refused.errors[0].en
 
     # the operator confirms; the monthly figures count it as recovered-to-be (confirmed)
     confirm_lines([cmcc.pk], users["cmcc"], today=date(2024, 7, 25))

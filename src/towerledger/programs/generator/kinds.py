@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.db.models import Q
 from django.utils import timezone
 
 from towerledger.access.scope import scoped
@@ -187,21 +188,80 @@ def check_runs(records) -> list[RowError]:
                               f"停电 {r['outage_no']} 属于站址 {o['site__site_code']}，不是 {r['site_code']}",
                               f"outage {r['outage_no']} is at site {o['site__site_code']}, "
                               f"not {r['site_code']}"))
-    billed = {x["run_no"]: x for x in Run.objects.filter(
-        run_no__in=[r["run_no"] for r in records if r["run_no"]], billing__isnull=False).values(
+    return errors + check_locked(records, outages)
+
+
+# What a re-import may not change on a run already paid (its payment entry, Dr GEN_ADVANCE /
+# Cr CASH at its site, carries its cost) or billed (its GENERATOR lines carry the split):
+# (column, 中文) — the money, the site, and for a billed run what its lines explain too.
+_MONEY = (("litres", "耗油量"), ("fuel_price", "油价"), ("labour_cost", "人工费"),
+          ("transport_cost", "运输费"), ("site_code", "站址编码"))
+_BILLED_ONLY = (("hours", "发电时长"), ("start", "发电开始时间"), ("end", "发电结束时间"),
+                ("outage_no", "停电编号"))
+_MONEY_COLUMNS = {c for c, _ in _MONEY} | {"paid_date"}
+PAID_HOW = ("请走更正流程", "use the correction procedure")
+BILLED_HOW = ("请走更正流程（对其发电明细提出争议 → 调账）",
+              "use the correction procedure (dispute its GENERATOR lines → adjustment)")
+
+
+def _shown(value, empty="空") -> str:
+    if value is None or value == "":
+        return empty
+    return _local(value) if isinstance(value, datetime) else str(value)
+
+
+def check_locked(records, outages=None) -> list[RowError]:
+    """Refuse, column by column, a row that would change a run already paid or billed:
+    its litres, fuel price, labour, transport or site, its paid date (un-paying it
+    included), and for a billed run also its hours, times and outage. An import posts
+    neither the payment entry nor the GENERATOR lines again, so the journal would keep the
+    old cost (GEN_ADVANCE ≠ runs paid − runs billed). A row that changes none of these
+    passes (re-importing a file is idempotent); an unpaid, unbilled run may still be
+    corrected by a file, and an unpaid billed run may still be paid by one."""
+    if outages is None:
+        outages = {o["outage_no"]: o for o in Outage.objects.filter(
+            outage_no__in=[r["outage_no"] for r in records if r["outage_no"]]).values(
+            "outage_no", "pk", "site__site_code")}
+    locked = {x["run_no"]: x for x in Run.objects.filter(
+        Q(paid_date__isnull=False) | Q(billing__isnull=False),
+        run_no__in=[r["run_no"] for r in records if r["run_no"]]).values(
         "run_no", "litres", "fuel_price", "labour_cost", "transport_cost", "hours", "start",
-        "end", "outage__outage_no")}
+        "end", "paid_date", "outage__outage_no", "site__site_code", "billing__id")}
+    errors = []
     for r in records:
-        old = billed.get(r["run_no"])
+        old = locked.get(r["run_no"])
         if old is None or r.get("_bad"):
             continue
-        new = (r["litres"], r["fuel_price"], r["labour_cost"] or 0, r["transport_cost"] or 0,
-               _hours(r), r["start"], r["end"], r["outage_no"] or old["outage__outage_no"])
-        was = (old["litres"], old["fuel_price"], old["labour_cost"], old["transport_cost"],
-               old["hours"], old["start"], old["end"], old["outage__outage_no"])
-        if any(a != b for a, b in zip(new, was, strict=True)):
-            errors.append(err(r, "run_no", f"发电单 {r['run_no']} 已出账，不能修改（请走调账）",
-                              f"run {r['run_no']} is billed and cannot change (adjust its lines)"))
+        billed = old["billing__id"] is not None
+        o = outages.get(r["outage_no"])
+        # the run's site as the row would store it (None: an unknown outage, refused above)
+        site = o["site__site_code"] if o else None if r["outage_no"] else r["site_code"]
+        new = {"litres": r["litres"], "fuel_price": r["fuel_price"],
+               "labour_cost": r["labour_cost"] or Decimal("0.00"),
+               "transport_cost": r["transport_cost"] or Decimal("0.00"), "site_code": site,
+               "hours": _hours(r), "start": r["start"], "end": r["end"],
+               "outage_no": r["outage_no"], "paid_date": r["paid_date"]}
+        was = {**old, "outage_no": old["outage__outage_no"], "site_code": old["site__site_code"]}
+        fields = _MONEY + (_BILLED_ONLY if billed else ())
+        if old["paid_date"] is not None:
+            fields += (("paid_date", "支付日期"),)
+        state = ("已出账", "billed") if billed else ("已付款", "paid")
+        how = BILLED_HOW if billed else PAID_HOW
+        for column, zh in fields:
+            x, y = was[column], new[column]
+            if x == y or (column == "site_code" and y is None):
+                continue
+            if column == "paid_date" and y is None:
+                what = ("不能通过导入取消付款", "it cannot be un-paid by an import")
+            elif column in _MONEY_COLUMNS:
+                what = ("金额不能通过导入修改", "its money cannot be changed by an import")
+            else:
+                what = ("不能通过导入修改", "it cannot be changed by an import")
+            errors.append(err(
+                r, column, f"发电单 {r['run_no']}：该油机发电记录{state[0]}，{what[0]}"
+                f"（{zh} {_shown(x)} → {_shown(y)}），{how[0]}",
+                f"run {r['run_no']} is {state[1]}: {what[1]} ({column} {_shown(x, 'empty')} → "
+                f"{_shown(y, 'empty')}); {how[1]}"))
     return errors
 
 

@@ -316,21 +316,20 @@ def rebuild(connection=None):
 
 # ---- reading: ageing as of today ----------------------------------------------------------
 
-def ageing_today(user, by: str, as_of, **filters) -> list[dict] | None:
-    """``collection.services.ageing(user, by, as_of, **filters)`` read from
-    ``ChainBalance``, or None when the rollup cannot answer: it holds the chains as they
-    stand now, which are the chains as of ``as_of`` only when that is today and nothing is
-    dated after it (no line pushed, no receipt received, no write-off reversed later)."""
-    from django.db.models import Count, F, Sum
+def open_chains_today(user, as_of, **filters):
+    """The chains that owe something as of ``as_of`` in the user's scope (``ChainBalance``
+    rows, filtered by the version line's ``filters``), or None when the rollup cannot
+    answer: it holds the chains as they stand now, which are the chains as of ``as_of``
+    only when that is today and nothing is dated after it (no line pushed, no receipt
+    received, no write-off reversed later)."""
+    from django.db.models import F
     from django.utils import timezone
 
     from towerledger.access.scope import scope_filter
     from towerledger.analysis.models import ChainBalance
     from towerledger.collection.models import Receipt
-    from towerledger.collection.services import BUCKETS, GROUPS
-    from towerledger.domain import ageing as ageing_rule
     from towerledger.settlement.models import Application
-    from towerledger.settlement.receivables import day_end, fen
+    from towerledger.settlement.receivables import day_end
 
     if as_of != timezone.localdate():
         return None
@@ -340,20 +339,35 @@ def ageing_today(user, by: str, as_of, **filters) -> list[dict] | None:
         return None
     scope = scope_filter(user, "settlement.line")   # the version's city and operator
     if scope is None:
-        return []
-    keys = GROUPS[by]
-    rows = ChainBalance.objects.filter(scope, operator__isnull=False,
+        return ChainBalance.objects.none()
+    return ChainBalance.objects.filter(scope, operator__isnull=False,
                                        chain_date__lte=as_of).filter(**filters) \
-        .exclude(amount=F("written_off")).values(*keys, "chain_date") \
+        .exclude(amount=F("written_off"))
+
+
+def ageing_today(user, by: str, as_of, **filters) -> list[dict] | None:
+    """``collection.services.ageing(user, by, as_of, **filters)`` read from
+    ``ChainBalance``, or None when it cannot answer (``open_chains_today``)."""
+    from django.db.models import Count, F, Sum
+
+    from towerledger.collection.services import BUCKETS, GROUPS
+    from towerledger.domain import ageing as ageing_rule
+    from towerledger.settlement.receivables import fen
+
+    chains = open_chains_today(user, as_of, **filters)
+    if chains is None:
+        return None
+    keys = GROUPS[by]
+    rows = chains.values(*keys, "chain_date") \
         .annotate(left=Sum(F("amount") - F("written_off")), chains=Count("pk")) \
         .order_by().values_list(*keys, "chain_date", "left", "chains")
     groups = {}
-    for *key, pushed, left, chains in rows:
+    for *key, pushed, left, n in rows:
         g = groups.get(key := tuple(key))
         if g is None:
             g = groups[key] = {"key": " / ".join(str(v) for v in key), "total": fen(0),
                                "lines": 0, "buckets": {label: fen(0) for *_, label in BUCKETS}}
         g["total"] += fen(left)
-        g["lines"] += chains
+        g["lines"] += n
         g["buckets"][BUCKETS[ageing_rule.bucket((as_of - pushed).days)][2]] += fen(left)
     return [groups[k] for k in sorted(groups, key=lambda k: tuple(str(v) for v in k))]

@@ -29,6 +29,7 @@ from towerledger.analysis.models import StatementPaid
 from towerledger.collection import services
 from towerledger.collection.models import Receipt, Statement
 from towerledger.collection.pdf import render_statement
+from towerledger.domain import ageing as ageing_rule
 from towerledger.exchange.export import download
 from towerledger.settlement.models import Application, Line
 from towerledger.settlement.receivables import fen
@@ -538,11 +539,7 @@ def _by_choices():
 def ageing_rows(request):
     by = parameters.choice(request.GET, "by", BY, "operator")
     as_of = parameters.day(request.GET, "as_of") or timezone.localdate()
-    filters = {}
-    if request.GET.get("operator") in OPERATORS and role_of(request.user) != Role.OPERATOR:
-        filters["operator__code"] = request.GET["operator"]
-    if city := parameters.record_id(request.GET, "city"):
-        filters["city_id"] = city
+    filters = _ageing_filters(request)
     # as of today the chains' rollup answers (analysis.rollups); any other day, the core
     fast = rollups.ageing_today(request.user, by, as_of, **filters)
     return by, as_of, fast if fast is not None else services.ageing(request.user, by, as_of,
@@ -557,15 +554,75 @@ def _ageing_key(by, key):
     return cell(key)
 
 
+def _ageing_filters(request) -> dict:
+    filters = {}
+    if request.GET.get("operator") in OPERATORS and role_of(request.user) != Role.OPERATOR:
+        filters["operator__code"] = request.GET["operator"]
+    if city := parameters.record_id(request.GET, "city"):
+        filters["city_id"] = city
+    return filters
+
+
+def _bucket_of(as_of, pushed) -> str:
+    return services.BUCKETS[ageing_rule.bucket((as_of - pushed).days)][2]
+
+
+def _sites_today(request, as_of):
+    """Ageing by site as of today from the chains' rollup, paged in the database (a
+    province has a hundred thousand sites that owe): (page of rows, the 30 largest, totals
+    per bucket, grand total, chains), each row as ``services.ageing`` makes it; None when
+    the rollup cannot answer (analysis.rollups.open_chains_today)."""
+    chains = rollups.open_chains_today(request.user, as_of, **_ageing_filters(request))
+    if chains is None:
+        return None
+    labels = [label for _lo, _hi, label in services.BUCKETS]
+    left = Sum(F("amount") - F("written_off"))
+    per_site = chains.values("site__site_code").annotate(total=left, lines=Count("pk")) \
+        .order_by("-total", "site__site_code")   # the largest first, as the list sorts them
+    page = Paginator(per_site, 50).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    top = list(per_site[:30])
+    split = {}
+    for code, pushed, amount in chains.filter(site__site_code__in={
+            r["site__site_code"] for r in [*page.object_list, *top]}).values(
+            "site__site_code", "chain_date").annotate(s=left).values_list(
+            "site__site_code", "chain_date", "s"):
+        b = split.setdefault(code, dict.fromkeys(labels, ZERO))
+        b[_bucket_of(as_of, pushed)] += fen(amount)
+
+    def row(r):
+        return {"key": r["site__site_code"], "total": fen(r["total"]), "lines": r["lines"],
+                "buckets": split[r["site__site_code"]]}
+
+    page.object_list = [row(r) for r in page.object_list]
+    totals, grand, n = dict.fromkeys(labels, ZERO), ZERO, 0
+    for pushed, amount, count in chains.values("chain_date").annotate(
+            s=left, n=Count("pk")).order_by().values_list("chain_date", "s", "n"):
+        totals[_bucket_of(as_of, pushed)] += fen(amount)
+        grand += fen(amount)
+        n += count
+    return page, [row(r) for r in top], totals, grand, n
+
+
 @roles(*EVERYONE)
 def ageing(request):
-    by, as_of, data = ageing_rows(request)
     labels = [label for _lo, _hi, label in services.BUCKETS]
-    if by == "site":   # many rows: the largest first
-        data.sort(key=lambda r: -r["total"])
-    totals = {label: sum((r["buckets"][label] for r in data), ZERO) for label in labels}
-    grand = sum((r["total"] for r in data), ZERO)
-    page = Paginator(data, 50).get_page(request.GET.get("page"))
+    by = parameters.choice(request.GET, "by", BY, "operator")
+    as_of = parameters.day(request.GET, "as_of") or timezone.localdate()
+    fast = _sites_today(request, as_of) if by == "site" else None
+    if fast is not None:
+        page, top, totals, grand, lines = fast
+        many = page.paginator.count > len(top)
+    else:
+        by, as_of, data = ageing_rows(request)
+        if by == "site":   # many rows: the largest first
+            data.sort(key=lambda r: -r["total"])
+        totals = {label: sum((r["buckets"][label] for r in data), ZERO) for label in labels}
+        grand = sum((r["total"] for r in data), ZERO)
+        lines = sum(r["lines"] for r in data)
+        page = Paginator(data, 50).get_page(request.GET.get("page"))
+        top = sorted(data, key=lambda r: -r["total"])[:30]
+        many = len(data) > len(top)
     query = urlencode([(k, v) for k, v in request.GET.items() if k != "page" and v])
     rows = [{"cells": [_ageing_key(by, r["key"]), cell(r["lines"], cls="num"),
                        *[num(r["buckets"][label]) for label in labels], num(r["total"])]}
@@ -574,7 +631,6 @@ def ageing(request):
              *[header(_("%(b)s days") % {"b": label} if label[0] != ">" else
                       _("over %(n)s days") % {"n": label[1:]}, "num") for label in labels],
              header(_("Outstanding"), "num")]
-    top = sorted(data, key=lambda r: -r["total"])[:30]
     chart = {"keys": [code_label(r["key"]) if by == "operator" else r["key"] for r in top],
              "series": [{"name": h["label"], "data": [float(r["buckets"][label]) for r in top]}
                         for h, label in zip(heads[2:-1], labels, strict=True)]}
@@ -589,8 +645,7 @@ def ageing(request):
         "totals": [totals[label] for label in labels], "grand": grand,
         "over90": sum((totals[label] for lo, _hi, label in services.BUCKETS if lo > 90),
                       ZERO),
-        "lines": sum(r["lines"] for r in data), "chart": chart,
-        "chart_limited": len(data) > len(top),
+        "lines": lines, "chart": chart, "chart_limited": many,
         "top_actions": [{"url": reverse("ageing_export") + "?" + request.GET.urlencode(),
                          "label": _("Download XLSX")}]})
 

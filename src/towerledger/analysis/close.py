@@ -16,7 +16,7 @@ result and nothing doubled. A closed month stays closed; running it again change
 from contextlib import contextmanager
 from datetime import date
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from towerledger.access.audit import record
 from towerledger.analysis.kpi import compute
 from towerledger.analysis.models import ProvisionalMonth, Snapshot
 from towerledger.db.bulk import chunked, copy_insert
+from towerledger.db.parallel import in_workers, workers_for
 from towerledger.domain.errors import DomainError, ErrorCode
 from towerledger.domain.months import month_end
 from towerledger.ledger.models import MonthClose
@@ -65,12 +66,18 @@ def _close(month, user, as_of, progress) -> MonthClose:
     if later.exists():
         raise CloseError("之后的月份已关账", "a later month is already closed",
                          code=ErrorCode.LOCKED)
+    ahead = {}   # the snapshot rows, when computed beside the check (_check_and_compute)
     for step in STEPS:
         if step in mc.steps:
             continue
         if progress:
             progress(step)
-        summary = globals()[f"_{step}"](mc, user, as_of)
+        if step == "check" and "snapshots" not in mc.steps:
+            summary = _check_and_compute(mc, as_of, ahead)
+        elif step == "snapshots":
+            summary = _snapshots(mc, user, as_of, ahead.get("rows"))
+        else:
+            summary = globals()[f"_{step}"](mc, user, as_of)
         mc.steps = [*mc.steps, step]
         mc.summary = {**mc.summary, step: summary}
         mc.save(update_fields=["steps", "summary"])
@@ -84,16 +91,21 @@ def _one_close_at_a_time():
     if connection.vendor != "postgresql":
         yield
         return
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_lock(hashtext('towerledger.close'))")
-        if not cur.fetchone()[0]:
-            raise CloseError("另一个关账正在进行", "another close is running",
-                             code=ErrorCode.BUSY)
+    # on a connection of its own: the parallel steps close the others before they fork
+    own = connections.create_connection(DEFAULT_DB_ALIAS)
     try:
-        yield
+        with own.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(hashtext('towerledger.close'))")
+            if not cur.fetchone()[0]:
+                raise CloseError("另一个关账正在进行", "another close is running",
+                                 code=ErrorCode.BUSY)
+        try:
+            yield
+        finally:
+            with own.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(hashtext('towerledger.close'))")
     finally:
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_unlock(hashtext('towerledger.close'))")
+        own.close()
 
 
 def _programs(mc, user, as_of):
@@ -117,21 +129,38 @@ def _deadlines(mc, user, as_of):
     return {"deemed": r.deemed, "overdue": r.overdue}
 
 
-def _check(mc, user, as_of):
+def _check(mc, user, as_of, problems=None):
     from towerledger.analysis.books import check_books
 
-    problems = check_books()
+    problems = check_books() if problems is None else problems
     if problems:
         raise CloseError("账务检查未通过，未关账", "the books do not check out; not closed",
                          problems, ErrorCode.UNBALANCED)
     return {"problems": 0}
 
 
-def _snapshots(mc, user, as_of):
+def _check_and_compute(mc, as_of, ahead: dict) -> dict:
+    """The books check and the snapshots' figures (both only read) side by side in two
+    worker processes on PostgreSQL (db.parallel), the figures kept in ``ahead`` for the
+    snapshots step once the check has passed; one after the other where that cannot be."""
+    from towerledger.analysis.books import check_books
+
+    def job(part):
+        return part, (check_books() if part == "check" else compute(mc.month, as_of))
+
+    if workers_for(2) < 2:
+        return _check(mc, None, as_of)
+    done = dict(in_workers(job, ["check", "rows"], 2))
+    ahead["rows"] = done["rows"]
+    return _check(mc, None, as_of, done["check"])
+
+
+def _snapshots(mc, user, as_of, rows=None):
     """The month's snapshots: stocks (outstanding, ageing, 欠费率) as of its last day, flows
     (confirmed, written off, receipts applied) as of the close date — and the summary says
-    which. Live provisional figures of the month, if any, are replaced."""
-    rows = compute(mc.month, as_of)
+    which. Live provisional figures of the month, if any, are replaced. ``rows``: the
+    figures when computed already (beside the check, nothing written in between)."""
+    rows = compute(mc.month, as_of) if rows is None else rows
     with transaction.atomic():
         Snapshot.objects.filter(month=mc.month).delete()
         for part in chunked(rows, 20000):   # COPY on PostgreSQL (db.bulk)

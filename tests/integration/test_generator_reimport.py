@@ -72,9 +72,9 @@ def test_paid_run_refused_identical_nothing_unpaid_corrected(users, tmp_path):
     assert [(e.row, e.column) for e in refused.errors] == [(3, "litres")]
     e = refused.errors[0]
     assert e.zh == ("发电单 R-2407-01：该油机发电记录已付款，金额不能通过导入修改（耗油量 26.50 → "
-                    "30.00），请走更正流程")
+                    "30.00），请在该油机发电记录页面使用『更正』")
     assert e.en == ("run R-2407-01 is paid: its money cannot be changed by an import (litres "
-                    "26.50 → 30.00); use the correction procedure")
+                    "26.50 → 30.00); use Correct on the run's page")
     assert state() == before
 
     # every money column at once, no paid date, a new site: each column named

@@ -89,6 +89,7 @@ ACTIONS = {
     "generator.resolve": ("处理发电稽核", "generator run finding resolved"),
     "generator.bill": ("油机发电出账", "generator runs billed"),
     "generator.rule": ("设置发电分摊规则", "generator split rule set"),
+    "generator.correct": ("更正已付款发电记录", "paid generator run corrected"),
     "tax_factor.add": ("新增税负因子", "tax factor added"),
     "tax_factor.change": ("修改税负因子", "tax factor changed"),
     "tax_factor.withdraw": ("撤回税负因子", "tax factor withdrawn"),
@@ -163,4 +164,5 @@ OBJECTS = {
     "legacy_unapplied": ("历史预收", "legacy unapplied cash"),
     "take_over": ("接管对账", "take-over reconciliation"),
     "collection_target": ("回收目标", "collection target"),
+    "generator_run": ("发电记录", "generator run"),
 }

@@ -199,9 +199,8 @@ _MONEY = (("litres", "耗油量"), ("fuel_price", "油价"), ("labour_cost", "�
 _BILLED_ONLY = (("hours", "发电时长"), ("start", "发电开始时间"), ("end", "发电结束时间"),
                 ("outage_no", "停电编号"))
 _MONEY_COLUMNS = {c for c, _ in _MONEY} | {"paid_date"}
-PAID_HOW = ("请走更正流程", "use the correction procedure")
-BILLED_HOW = ("请走更正流程（对其发电明细提出争议 → 调账）",
-              "use the correction procedure (dispute its GENERATOR lines → adjustment)")
+PAID_HOW = ("请在该油机发电记录页面使用『更正』", "use Correct on the run's page")
+BILLED_HOW = ("请对其发电明细提出争议 → 调账", "dispute its GENERATOR lines → adjustment")
 
 
 def _shown(value, empty="空") -> str:

@@ -56,6 +56,11 @@ class Run(models.Model):
                                     null=True, blank=True)
     cost = money("发电费用 cost")
     paid_date = models.DateField("支付日期 paid date", null=True, blank=True)
+    # 付款更正次数: which payment entry stands for the run — GEN-PAY-<run_no> (0, every run
+    # paid before any correction) or GEN-PAY-<run_no>#<n> after the n-th correction
+    # (services.payment_reference); a correction reverses the standing one as read from
+    # the journal, so what is posted is never kept twice.
+    payment_version = models.PositiveIntegerField("付款更正次数 payment version", default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -5,6 +5,7 @@
   while its figures stay the same (new figures reopen it).
 * ``resolve_finding``: a person clears a finding with a reason (audit log).
 * ``record_payments``: a run recorded as paid posts Dr GEN_ADVANCE / Cr CASH once.
+* ``correction.correct_run``: a paid, unbilled run's money or site corrected (its own module).
 * ``bill_runs``: split each unbilled, unheld run's cost (domain.generator.split_run) and push
   GENERATOR lines through settlement.program_lines; idempotent per run (Billing is one per
   run, the entry's reference is the run's).
@@ -150,15 +151,28 @@ def held_run_ids(run_ids) -> set:
 
 # ---- payments ----------------------------------------------------------------------------
 
+def payment_reference(run_no: str, version: int = 0) -> str:
+    """The reference of a run's payment entry: GEN-PAY-<run_no> until it is first corrected,
+    GEN-PAY-<run_no>#<n> after the n-th correction (``#`` is never in a run_no)."""
+    return f"GEN-PAY-{run_no}" + (f"#{version}" if version else "")
+
+
+def reversal_reference(run_no: str, version: int) -> str:
+    """The n-th correction's reversal of the payment entry standing before it."""
+    return f"GEN-REV-{run_no}#{version}"
+
+
 def record_payments(runs, user=None) -> int:
-    """Dr GEN_ADVANCE / Cr CASH for each run recorded as paid (once: reference the run)."""
+    """Dr GEN_ADVANCE / Cr CASH for each run recorded as paid (once: the reference names the
+    run and its payment version, so a run paid again after a correction un-paid it posts
+    anew)."""
     entries, site_ids = [], {}
     for r in runs:
         if r.paid_date is None or not r.cost:
             continue
         code = r.site.site_code
         site_ids[code] = r.site_id
-        entries.append((r.paid_date, "GEN_PAY", f"GEN-PAY-{r.run_no}",
+        entries.append((r.paid_date, "GEN_PAY", payment_reference(r.run_no, r.payment_version),
                         f"油机发电支付 generator run paid {r.run_no}",
                         [Posting("GEN_ADVANCE", debit=r.cost, site=code),
                          Posting("CASH", credit=r.cost)]))

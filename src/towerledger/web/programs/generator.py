@@ -1,6 +1,7 @@
 """油机发电 Generator dispatch pages: the month's outages and runs with their audit findings
-and a bill button, entry forms, an outage's page with its runs and lines, the monthly
-analysis by city and operator, and the agreement rule (dated, per province / operator)."""
+and a bill button, entry forms, an outage's page with its runs and lines, a run's page with
+its payment entries and the 更正 Correct form of a paid, unbilled run, the monthly analysis
+by city and operator, and the agreement rule (dated, per province / operator)."""
 
 from datetime import date
 
@@ -13,12 +14,16 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
-from towerledger.access.models import Role
-from towerledger.access.scope import can_admin, can_change, scoped
+from towerledger.access.models import AuditEntry, Role
+from towerledger.access.scope import can_admin, can_change, scoped, writable
 from towerledger.domain.errors import DomainError
 from towerledger.domain.generator import METHOD_ZH, METHODS
+from towerledger.importers import values as v
+from towerledger.ledger.models import JournalEntry
 from towerledger.org.models import Operator, Province
 from towerledger.programs.generator import entry, services
+from towerledger.programs.generator.correction import correct_run
+from towerledger.programs.generator.kinds import RUNS
 from towerledger.programs.generator.models import (
     AgreementRule,
     Finding,
@@ -184,6 +189,86 @@ def new(request):
         "run_fields": entry.form_fields("generator_runs")})
 
 
+# the Correct form's fields: the import's own columns and parsers (zh from RUNS)
+CORRECT_FIELDS = ("litres", "fuel_price", "labour_cost", "transport_cost", "paid_date",
+                  "site_code", "outage_no")
+
+
+def _correct_values(run) -> dict:
+    return {"litres": run.litres, "fuel_price": run.fuel_price.normalize(),
+            "labour_cost": run.labour_cost, "transport_cost": run.transport_cost,
+            "paid_date": run.paid_date.isoformat() if run.paid_date else "",
+            "site_code": run.site.site_code,
+            "outage_no": run.outage.outage_no if run.outage else "", "reason": ""}
+
+
+def _render_run(request, obj, values=None, errors=(), status=200):
+    obj = _decorate(_runs(Run.objects.filter(pk=obj.pk)))[0]
+    obj.lines = [rl.line for rl in RunLine.objects.filter(run=obj).select_related(
+        "line__operator", "line__tenancy").order_by("line_id")]
+    refs = [services.payment_reference(obj.run_no, n) for n in range(obj.payment_version + 1)]
+    refs += [services.reversal_reference(obj.run_no, n)
+             for n in range(1, obj.payment_version + 1)]
+    payments = JournalEntry.objects.filter(kind="GEN_PAY", reference__in=refs) \
+        .prefetch_related("lines__site").order_by("pk")
+    history = AuditEntry.objects.filter(action="generator.correct", object_type="generator_run",
+                                        object_key=obj.run_no).select_related("user") \
+        .order_by("-pk")
+    may_correct = (obj.paid_date is not None and not obj.billed and can_change(request.user)
+                   and writable(request.user, Run.objects.filter(pk=obj.pk)).exists())
+    fields = {f.name: f for f in RUNS.fields}
+    values = values or _correct_values(obj)
+    return render(request, "web/programs/generator/run.html", {
+        "run": obj, "payments": payments, "history": history, "may_correct": may_correct,
+        "reason": values.get("reason", ""), "errors": errors,
+        "fields": [(name, fields[name].zh, values.get(name)) for name in CORRECT_FIELDS]},
+        status=status)
+
+
+@roles(*STAFF)
+def run(request, pk):
+    obj = get_object_or_404(scoped(request.user, Run.objects.all()), pk=pk)
+    return _render_run(request, obj)
+
+
+@require_POST
+@roles(Role.PROVINCE_ADMIN, Role.CITY_CLERK)
+def correct(request, pk):
+    """更正 a paid, unbilled run (correction.correct_run): reversal + new payment entry."""
+    obj = get_object_or_404(writable(request.user, Run.objects.all()), pk=pk)
+    values = {k: params.text(request.POST, k, 200) for k in (*CORRECT_FIELDS, "reason")}
+    fields = {f.name: f for f in RUNS.fields}
+    parsed, errors = {}, []
+    for name in CORRECT_FIELDS:
+        cell = values[name]
+        if not cell:
+            if name in ("litres", "fuel_price"):
+                errors.append(f"{fields[name].zh}：必填项为空" if _zh()
+                              else f"{name}: required value is empty")
+            parsed[name] = None
+            continue
+        try:
+            parsed[name] = fields[name].parse(cell)
+        except v.BadValue as exc:
+            errors.append(f"{fields[name].zh}：{exc.zh}" if _zh() else f"{name}: {exc.en}")
+    if not errors:
+        try:
+            done = correct_run(obj, request.user, reason=values["reason"], **parsed)
+        except DomainError as exc:
+            if exc.code == "out_of_scope" and not (parsed["site_code"] or parsed["outage_no"]):
+                raise Http404 from None
+            errors.append(exc.message(get_language()))
+        else:
+            if done.changed:
+                messages.success(request, f"已更正 {obj.run_no}：发电费用 {done.before['cost']} → "
+                                 f"{done.after['cost']} / corrected: cost "
+                                 f"{done.before['cost']} → {done.after['cost']}")
+            else:
+                messages.info(request, "没有变化 / nothing changed")
+            return redirect("generator_run", obj.pk)
+    return _render_run(request, obj, values, errors, status=400)
+
+
 @roles(*STAFF)
 def analysis(request):
     month = _month(request)
@@ -231,6 +316,8 @@ urlpatterns = [
     path("programs/generator/bill/", bill, name="generator_bill"),
     path("programs/generator/new/", new, name="generator_new"),
     path("programs/generator/outages/<int:pk>/", outage, name="generator_outage"),
+    path("programs/generator/runs/<int:pk>/", run, name="generator_run"),
+    path("programs/generator/runs/<int:pk>/correct/", correct, name="generator_run_correct"),
     path("programs/generator/findings/<int:pk>/resolve/", resolve, name="generator_resolve"),
     path("programs/generator/analysis/", analysis, name="generator_analysis"),
     path("programs/generator/rules/", rules, name="generator_rules"),

@@ -86,7 +86,7 @@ def issue_statements(month: date, user=None, operator: str | None = None,
     was = {f"was_{f}": Case(When(root__isnull=True, then=Value(ZERO)),
                             default=_stated_before(f), output_field=Line._meta.get_field(f))
            for f in ("cost_share", "tax_amount", "receivable")}
-    rows = qs.order_by().select_for_update(of=("self",)).values(
+    rows = qs.order_by("pk").select_for_update(of=("self",)).values(
         i=F("pk"), o=F("operator_id"), p=F("city__province_id"),
         c=F("city_id") if by_city else Value(0), m=F("mode"), cs=F("cost_share"),
         ta=F("tax_amount"), re=F("receivable"), **was)

@@ -410,7 +410,7 @@ def _deem_range(today: date, now, kept, first: int, stop: int | None) -> int:
     late = _late(today).filter(pk__gte=first)
     if stop is not None:
         late = late.filter(pk__lt=stop)
-    late = late.select_for_update(of=("self",)).values_list(
+    late = late.order_by("pk").select_for_update(of=("self",)).values_list(
         "pk", "receivable", "site_id", "operator_id", "city__province_id", "pushed",
         "confirm_due")
     select, params = _sql(late)

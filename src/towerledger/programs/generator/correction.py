@@ -123,7 +123,8 @@ def correct_run(run, user, *, reason: str, litres, fuel_price, labour_cost=0,
                       strict=True)}
     today = today or timezone.localdate()
     with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("site", "outage__site").get(pk=pk)
+        run = Run.objects.select_for_update(of=("self",)).select_related(
+            "site", "outage__site").get(pk=pk)
         if Billing.objects.filter(run_id=run.pk).exists():
             raise GeneratorError(
                 f"发电单 {run.run_no} 已出账，不能在此更正：{BILLED_HOW[0]}",

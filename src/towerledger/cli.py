@@ -226,14 +226,15 @@ def _report(result):
                       + (f", 搁置 set aside {result.set_aside}" if result.set_aside else ""))
     else:
         console.print(f"[red]未导入，未写入任何数据 / rejected, nothing written[/red]: "
-                      f"{result.filename}, {len(result.errors)} 个错误 errors")
+                      f"{result.filename}, {result.error_count or len(result.errors)} 个错误 errors")
     if result.errors:
         table = Table("行 row", "列 column", "原因 reason", show_lines=False)
         for e in result.errors[:30]:
             table.add_row(str(e.row or "-"), e.column, f"{e.zh} / {e.en}")
         console.print(table)
-        if len(result.errors) > 30:
-            console.print(f"… 另有 {len(result.errors) - 30} 个错误 / more errors")
+        total = max(result.error_count, len(result.errors))
+        if total > 30:
+            console.print(f"… 另有 {total - 30} 个错误 / more errors")
     if result.error_report:
         console.print(f"错误报告 / error report: {result.error_report}")
     _report_outcome(result.outcome or {})

@@ -129,6 +129,17 @@ def limits_rule() -> list[str]:
         "Every worksheet in the file is checked, though only the first is read. Legacy "
         "Excel 97-2003 `.xls` files are refused: save them as `.xlsx`. Each limit is a "
         "setting (docs/production.md).", "",
+        "**Large files 大文件.** A file is read, checked and stored as it streams, 50,000 rows "
+        "at a time in one transaction, so its length does not change the memory an import "
+        "takes; what you see is the same as for a small file: every bad row reported (a key "
+        "or payment reference repeated anywhere in the file names the first row), nothing "
+        "stored unless every row is good (or `--keep-going`), the error report with every "
+        "row. The import result lists the first 10,000 errors and counts all; the report has "
+        "them all. A CSV's encoding is judged on its start (or, when that is plain ASCII, on "
+        "the first part that is not); a row further on that is not in that encoding — a file "
+        "pasted together from UTF-8 and GBK parts — refuses the file naming the row: save it "
+        "as UTF-8 throughout. Sites and accounts files (rules across rows: host sites, an "
+        "account's splits) and previews are still judged whole.", "",
     ]
 
 

@@ -162,7 +162,22 @@ def parse_int(cell, minimum: int | None = None, maximum: int | None = None) -> i
     return n
 
 
+_KNOWN_CODES: dict[tuple, str] = {}   # (enum, cell) -> code: a column repeats a few cells
+KNOWN_CODES = 10_000
+
+
 def parse_enum(cell, enum: type[StrEnum], aliases: dict[str, str] | None = None) -> str:
+    known = _KNOWN_CODES.get((enum, cell)) if cell.__class__ is str else None
+    if known is not None:
+        return known
+    code = _parse_enum(cell, enum, aliases)
+    if cell.__class__ is str and len(_KNOWN_CODES) < KNOWN_CODES and \
+            clean_text(cell).upper().replace(" ", "_") in enum.__members__:
+        _KNOWN_CODES[enum, cell] = code   # (a code by its name, whatever the aliases)
+    return code
+
+
+def _parse_enum(cell, enum: type[StrEnum], aliases: dict[str, str] | None = None) -> str:
     s = clean_text(cell)
     key = s.upper().replace(" ", "_")
     if key in enum.__members__:

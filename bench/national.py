@@ -69,15 +69,21 @@ def main():
         "history": sorted(out.glob("bills-????-??.csv")),   # the month's bills, one CSV
     }
     pg_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    # the report is rewritten after every stage: a run stopped part way keeps its figures
+    args.on_stage = lambda run: args.results.write_text(
+        report(run, gen, args, partial=True) + "\n", encoding="utf-8")
     run = bench.run_backend("PostgreSQL", bench.fresh_postgres(pg_url, args.pg_db), files, args)
     args.results.write_text(report(run, gen, args) + "\n", encoding="utf-8")
     print(f"\nresults → {args.results}")
 
 
-def report(run: bench.Run, gen: bench.Stage, args) -> str:
+def report(run: bench.Run, gen: bench.Stage, args, partial: bool = False) -> str:
     small = args.sites < NATIONAL
     title = "# National benchmark results"
     lines = [title, ""]
+    if partial:
+        lines += [f"**Partial: the run was still going (or stopped) after "
+                  f"“{run.stages[-1].name}”.**", ""]
     if small:
         lines += [f"**Not the national run: a {args.sites:,}-site verification run of the "
                   f"harness** (`python bench/national.py --sites {args.sites}`). The figures "

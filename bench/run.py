@@ -89,6 +89,7 @@ class Run:
     floors: Floors | None = None
     pages: list[dict] | None = None
     pages_note: str = ""
+    on_stage: object = None           # called with the run after each stage (partial reports)
 
 
 def sh(args: list[str], env: dict, name: str, rows: int = 0, target: float | None = None,
@@ -122,6 +123,8 @@ def sh(args: list[str], env: dict, name: str, rows: int = 0, target: float | Non
           f"{floor_text}", flush=True)
     if run:
         run.stages.append(stage)
+        if run.on_stage:
+            run.on_stage(run)
     return stage
 
 
@@ -195,7 +198,7 @@ print(json.dumps({'recall': q.recall, 'clean_bills': q.clean_bills,
 
 
 def run_backend(backend: str, url: str, files: dict, args) -> Run:
-    run = Run(backend, url)
+    run = Run(backend, url, on_stage=getattr(args, "on_stage", None))
     env = dict(os.environ, DATABASE_URL=url, TOWERLEDGER_DATA=str(WORK / "data"),
                TOWERLEDGER_ALLOCATE_ON_PAY="0")
     tl = str(BIN / "towerledger")

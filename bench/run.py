@@ -362,8 +362,10 @@ def machine() -> str:
     mem = next((int(ln.split()[1]) // 1024 // 1024 for ln in Path("/proc/meminfo").read_text()
                 .splitlines() if ln.startswith("MemTotal")), 0)
     pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"{os.cpu_count()} × {cpu}, {mem} GB RAM, Python {platform.python_version()}, "
-            f"{pg or 'PostgreSQL ?'}, SQLite {__import__('sqlite3').sqlite_version}")
+            f"{pg or 'PostgreSQL ?'}, SQLite {__import__('sqlite3').sqlite_version}; "
+            f"load average at the end of the run {load}")
 
 
 def report(runs: list[Run], gen: Stage, args) -> str:

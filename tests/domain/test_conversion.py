@@ -69,7 +69,9 @@ def test_bill_saving_and_when_a_bill_counts():
     assert c.bill_saving(None, D("1.10"), D("0.65")) == D("0.00")
     assert c.bill_saving(D(100), D("0.60"), D("0.65")) == D("0.00")      # floored
     assert c.counts_after(date(2024, 7, 1), date(2024, 6, 30))
-    assert not c.counts_after(date(2024, 6, 30), date(2024, 6, 30))
+    assert c.counts_after(date(2024, 6, 30), date(2024, 6, 30))       # direct from that date
+    assert not c.counts_after(date(2024, 6, 29), date(2024, 6, 30))
+    assert c.direct_from(date(2024, 6, 30)) == date(2024, 6, 30)
 
 
 def test_payback_worked_example():

@@ -126,7 +126,7 @@ def test_project_steps_turn_the_account_direct(converted, users):
                        "conversion.complete"}
     turned = AuditEntry.objects.get(action="conversion.account")
     assert turned.before["supply_mode"] == "RESUPPLY" and turned.after["supply_mode"] == "DIRECT"
-    assert turned.after["direct_from"] == "2024-07-01"
+    assert turned.after["direct_from"] == "2024-06-30"
     # the first direct bill: SPECIAL_13, no tax factor on its RESALE lines
     july = Line.objects.filter(bill__bill_no="D-2407", kind="ALLOCATION").exclude(
         operator__isnull=True)

@@ -1,6 +1,6 @@
 """转改直 dates the account's supply terms (DOMAIN.md §7: "DIRECT from that date, dated master
 data: the tax factor follows"). A-100 (resupplied by a landlord at 1.10, GENERAL invoice)
-is converted on 2025-03-15, direct from 2025-03-16 (SPECIAL_13 at 0.65). Bills arriving
+is converted on 2025-03-15, direct from that date (SPECIAL_13 at 0.65). Bills arriving
 after the conversion are each judged by the terms on their own period end: a late
 February bill as resupply (tax factor, price and invoice audits, KPI band), an April bill
 as direct; the project and site pages show the history."""
@@ -30,8 +30,8 @@ DONE = date(2025, 3, 15)
 # bill_no, account, start, end, r0, r1, mult, loss, kWh, price, amount, tax, invoice, paid, ref
 FEB = ["L-2502", "A-100", "2025-02-01", "2025-02-28", "", "", "", "", "4000", "1.10",
        "4400.00", "", "GENERAL", "2025-04-10", "PAY-L2502"]          # the landlord's, late
-MAR = ["L-2503", "A-100", "2025-03-01", "2025-03-15", "", "", "", "", "2000", "1.10",
-       "2200.00", "", "RECEIPT", "2025-04-12", "PAY-L2503"]          # ends on the done date
+MAR = ["L-2503", "A-100", "2025-03-01", "2025-03-14", "", "", "", "", "2000", "1.10",
+       "2200.00", "", "RECEIPT", "2025-04-12", "PAY-L2503"]          # ends the day before
 APR = ["D-2504", "A-100", "2025-04-01", "2025-04-30", "", "", "", "", "4000", "0.70",
        "2800.00", "", "SPECIAL_13", "2025-05-10", "PAY-D2504"]       # the grid's, above 0.65
 
@@ -68,21 +68,21 @@ def test_the_conversion_is_dated_not_overwritten(converted, users):
         "effective_from", "supply_mode", "supplier_type", "input_invoice_type",
         "contract_price", "recorded_by__username"))
     assert rows == [(None, "RESUPPLY", "LANDLORD", "GENERAL", D("1.1000"), "clerk_zz"),
-                    (date(2025, 3, 16), "DIRECT", "GRID", "SPECIAL_13", D("0.6500"),
+                    (date(2025, 3, 15), "DIRECT", "GRID", "SPECIAL_13", D("0.6500"),
                      "clerk_zz")]
     book = terms.load([a.pk])
-    assert book.on(a.pk, DONE).supply_mode == "RESUPPLY"
-    assert book.on(a.pk, date(2025, 3, 16)).supply_mode == "DIRECT"
+    assert book.on(a.pk, date(2025, 3, 14)).supply_mode == "RESUPPLY"
+    assert book.on(a.pk, DONE).supply_mode == "DIRECT"          # DIRECT from that date
     # the account's own fields are the terms in force today
     assert (a.supply_mode, a.input_invoice_type, a.contract_price) == ("DIRECT", "SPECIAL_13",
                                                                       D("0.6500"))
     entry = AuditEntry.objects.get(action="conversion.account")
     assert entry.user.username == "clerk_zz" and entry.reason == "按计划"
     assert entry.before["supply_mode"] == "RESUPPLY"
-    assert entry.after["supply_mode"] == "DIRECT" and entry.after["direct_from"] == "2025-03-16"
+    assert entry.after["supply_mode"] == "DIRECT" and entry.after["direct_from"] == "2025-03-15"
     # a dated row is never rewritten
     with pytest.raises(DomainError):
-        terms.change_terms(users["admin"], a, date(2025, 3, 16), book.on(a.pk, DONE),
+        terms.change_terms(users["admin"], a, DONE, book.on(a.pk, date(2025, 3, 14)),
                            reason="x", action="conversion.account")
 
 
@@ -135,9 +135,9 @@ def test_trading_takes_the_account_from_its_conversion(converted, users):
 def test_the_pages_show_the_history(converted, users):
     c = login(users["admin"])
     body = c.get(reverse("conversion_project", args=[converted.pk])).content.decode()
-    assert 'id="supply-terms"' in body and "2025-03-16" in body and "原始 original" in body
+    assert 'id="supply-terms"' in body and "2025-03-15" in body and "原始 original" in body
     body = c.get(reverse("site", args=["ZZ001"])).content.decode()
-    assert 'id="terms-A-100"' in body and "2025-03-16" in body
+    assert 'id="terms-A-100"' in body and "2025-03-15" in body
 
 
 def test_the_migration_dates_conversions_done_before(province, users):
@@ -173,10 +173,10 @@ def test_the_migration_dates_conversions_done_before(province, users):
     migration.date_conversions(apps, None)
     migration.date_conversions(apps, None)          # once per account, whatever runs again
     book = terms.load([a100.pk, a300.pk])
-    assert book.on(a100.pk, date(2024, 6, 30)) == terms.Terms("RESUPPLY", "LANDLORD", "GENERAL",
+    assert book.on(a100.pk, date(2024, 6, 29)) == terms.Terms("RESUPPLY", "LANDLORD", "GENERAL",
                                                              D("1.1000"))
-    assert book.on(a100.pk, date(2024, 7, 1)) == terms.Terms("DIRECT", "GRID", "SPECIAL_13",
-                                                            D("0.6500"))
+    assert book.on(a100.pk, date(2024, 6, 30)) == terms.Terms("DIRECT", "GRID", "SPECIAL_13",
+                                                             D("0.6500"))
     assert book.on(a300.pk, date(2024, 8, 31)) == terms.Terms("RESUPPLY", "PROPERTY",
                                                              "SPECIAL_3", None)
     assert book.on(a300.pk, date(2024, 9, 1)).supply_mode == "DIRECT"

@@ -91,10 +91,17 @@ def bill_saving(kwh: Decimal | None, price_before: Decimal, direct_price: Decima
     return max(Decimal("0.00"), fen(Decimal(kwh) * (price_before - direct_price)))
 
 
+def direct_from(done_on: date) -> date:
+    """The first day of direct supply: the done date itself (DOMAIN.md §7: "on done the
+    account's supply type becomes DIRECT from that date"). The landlord's last bill ends the
+    day before; the grid's first starts on it."""
+    return done_on
+
+
 def counts_after(period_start: date, done_on: date) -> bool:
-    """A bill counts as direct supply (and as a saving) when its period starts after the
-    done date."""
-    return period_start > done_on
+    """A bill counts as direct supply (and as a saving) when its period starts on or after
+    the first day of direct supply."""
+    return period_start >= direct_from(done_on)
 
 
 # ---- payback --------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ PROJECTS = Schema("conversion_projects", "转改直项目", (
     "此前期间的缴费单仍按转供电）。"
     "改造前单价留空取最近缴费单单价；直供电价留空取本省直供目录电价。",
     "From APPROVED on, approved_on is required; from BUILT on, built_on; DONE needs done_on, "
-    "FAILED failed_on. From the day after done_on the account is direct supply (its supply "
+    "FAILED failed_on. From done_on the account is direct supply (its supply "
     "mode, invoice type and contract price dated from then; bills of earlier periods stay "
     "resupply). Empty price_before: the last bill's "
     "unit price; empty direct_price: the province's direct catalogue price.",

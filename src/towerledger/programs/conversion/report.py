@@ -137,7 +137,7 @@ def visible_projects(user):
 def savings_bills(projects, first: date | None = None, last: date | None = None
                   ) -> tuple[list[tuple[int, int, date, Decimal]], object]:
     """(bill id, project id, month, saving) of every paid bill of the done projects whose
-    period starts after the done date (and ends within ``first..last`` when given), and the
+    period starts on or after the done date (and ends within ``first..last`` when given), and the
     bills' queryset."""
     done = {p["account_id"]: p for p in projects.filter(status=rules.DONE).values(
         "pk", "account_id", "done_on", "price_before", "direct_price")}

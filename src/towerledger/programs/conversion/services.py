@@ -1,8 +1,8 @@
 """转改直 services: the only code that changes the program's state. Each is one transaction,
 checks the user's scope, and records who, when and why in the audit log.
 
-On done (``advance(..., "complete")``) the account becomes direct supply from the day after
-the done date (the landlord's last bill ends on the done date): a dated row of its supply
+On done (``advance(..., "complete")``) the account becomes direct supply from the done date
+(DOMAIN.md §7; the landlord's last bill ends the day before): a dated row of its supply
 terms (``sites.terms.change_terms``) — supply mode DIRECT, supplier GRID, the project's
 invoice type after (default SPECIAL_13) and its direct price — with the terms before kept as
 the account's original row, on the project and in the audit record. Nothing is overwritten:
@@ -142,7 +142,7 @@ def _person(user):
 def advance(user, project: Project, step: str, *, reason: str, on: date | None = None,
             actual_cost: Decimal | None = None, today: date | None = None) -> Project:
     """approve / build / complete / fail, with who, when and why. ``complete`` turns the
-    account to direct supply from the day after ``on`` (the done date)."""
+    account to direct supply from ``on`` (the done date)."""
     reason = _need_reason(reason)
     _may_write_account(user, project.account)
     today = today or timezone.localdate()
@@ -177,17 +177,12 @@ def advance(user, project: Project, step: str, *, reason: str, on: date | None =
     return p
 
 
-def direct_from(done_on: date) -> date:
-    """The first day of direct supply: the day after the done date."""
-    return done_on + timedelta(days=1)
-
-
 def _convert_account(user, p: Project, done_on: date, reason: str) -> None:
-    """The account's supply terms become direct from the day after ``done_on`` (a dated row;
+    """The account's supply terms become direct from ``done_on`` (a dated row;
     the terms before kept on the project and as the account's original row)."""
     a = SupplyAccount.objects.select_for_update().get(pk=p.account_id)
-    since = direct_from(done_on)
-    before = terms.load([a.pk]).on(a.pk, done_on)
+    since = rules.direct_from(done_on)
+    before = terms.load([a.pk]).on(a.pk, since - timedelta(days=1))
     p.before = {f: str(getattr(before, f)) if getattr(before, f) is not None else None
                 for f in terms.FIELDS}
     terms.change_terms(user, a, since, terms.Terms(SupplyMode.DIRECT, SupplierType.GRID,

@@ -1,10 +1,10 @@
 """Conversions done before supply terms were dated overwrote the account's fields: give each
 such account its history — the original terms (the project's ``before``, else the audit
-record's before values) and the direct terms from the day after the done date (the audit
+record's before values) and the direct terms from the done date (the audit
 record's values and ``direct_from``, else the project's) — so its late bills of periods
 before the conversion are judged as resupply again. Each account dated is audit-logged."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import migrations
 
@@ -44,7 +44,7 @@ def date_conversions(apps, schema_editor):
         direct = _terms(after_logged, {"supply_mode": "DIRECT", "supplier_type": "GRID",
                                        "input_invoice_type": p.new_invoice_type,
                                        "contract_price": p.direct_price})
-        since = p.done_on + timedelta(days=1)
+        since = p.done_on                       # DIRECT from the done date
         if after_logged and after_logged.get("direct_from"):
             since = date.fromisoformat(after_logged["direct_from"])
         SupplyTerms.objects.create(account=a, effective_from=None, **original,

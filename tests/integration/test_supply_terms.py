@@ -182,3 +182,14 @@ def test_the_migration_dates_conversions_done_before(province, users):
     assert book.on(a300.pk, date(2024, 9, 1)).supply_mode == "DIRECT"
     assert SupplyTerms.objects.count() == 4
     assert AuditEntry.objects.filter(action="conversion.account").count() == 3
+
+
+def test_the_terms_of_a_province_of_accounts_load_at_once(converted):
+    """A 100,000-bill import asks for the terms of as many accounts: more ids than SQLite
+    takes host parameters in one statement (32,766) must still load, in one array parameter
+    on PostgreSQL and in chunks on SQLite."""
+    a = SupplyAccount.objects.get(account_no="A-100")
+    ids = [*range(10_000_000, 10_040_000), a.pk]          # 40,000 unknown ids and A-100
+    book = terms.load(ids)
+    assert set(book.histories) == {a.pk}
+    assert book.on(a.pk, DONE).supply_mode == "DIRECT"

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from towerledger.access import audit
+from towerledger.db.bulk import OneOf, parts
 from towerledger.domain.errors import DomainError, ErrorCode
 from towerledger.domain.supply_terms import DatedTerms, History, Terms, bill_day
 from towerledger.sites.models import SupplyAccount, SupplyTerms
@@ -55,17 +56,22 @@ def load(account_ids=None) -> Book:
     one query: each account joined to its dated rows."""
     qs = SupplyAccount.objects.all()
     if isinstance(account_ids, QuerySet):
-        qs = qs.filter(pk__in=account_ids)
+        batches = [qs.filter(pk__in=account_ids)]
     elif account_ids is not None:
-        qs = qs.filter(pk__in=list(account_ids))
+        # one array parameter on PostgreSQL, chunks under SQLite's cap on host parameters
+        batches = [qs.filter(OneOf("pk", part)) for part in parts(account_ids)]
+    else:
+        batches = [qs]
     own, rows = {}, {}
     cols = [f"terms__{f}" for f in ("effective_from", *FIELDS)]
-    for r in qs.values_list("pk", *FIELDS, "terms__id", *cols).iterator(chunk_size=20000):
-        pk = r[0]
-        own[pk] = Terms(*r[1:5])
-        if r[5] is not None:
-            since, terms = r[6], Terms(*r[7:11])
-            rows.setdefault(pk, {})[since] = terms
+    for batch in batches:
+        for r in batch.values_list("pk", *FIELDS, "terms__id", *cols).iterator(
+                chunk_size=20000):
+            pk = r[0]
+            own[pk] = Terms(*r[1:5])
+            if r[5] is not None:
+                since, terms = r[6], Terms(*r[7:11])
+                rows.setdefault(pk, {})[since] = terms
     histories = {}
     for pk, terms in own.items():
         dated = rows.get(pk)

@@ -44,7 +44,7 @@ def execute(job_id: int) -> None:
         status=ImportJob.Status.DONE if result.stored or previewed else ImportJob.Status.FAILED,
         changes=result.preview.as_dict() if previewed else None, outcome=result.outcome,
         finished_at=timezone.now(), rows=result.rows, created=c.created, updated=c.updated,
-        unchanged=c.unchanged, error_count=len(result.errors),
+        unchanged=c.unchanged, error_count=max(result.error_count, len(result.errors)),
         error_report=str(result.error_report or ""), stage=stage,
         errors=[[e.row, e.column, e.zh, e.en] for e in result.errors[:KEEP_ERRORS]])
 

@@ -17,6 +17,7 @@ each table's id sequence is moved past the restored ids (a test that reset the s
 must not be handed an id a restored row holds).
 """
 
+import warnings
 from collections import Counter
 
 from django.db import connection, transaction
@@ -88,6 +89,7 @@ class RowSnapshot:
             gone = Counter(old_rows) - Counter(rows)
             if gone or old_columns != columns:
                 self.unusable = f"{self.build.__name__} changed rows it did not add ({table})"
+                warnings.warn(f"{self.unusable}: it runs for every test instead", stacklevel=2)
                 return result
             new = list((Counter(rows) - Counter(old_rows)).elements())
             if new:

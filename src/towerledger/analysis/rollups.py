@@ -38,8 +38,8 @@ def _statuses(name: str) -> str:
 def _sums(d: str = "d") -> list[str]:
     alloc = f"{d}.kind = '{Line.Kind.ALLOCATION}'"
 
-    def when(cond, what):
-        return f"SUM({d}.s * CASE WHEN {cond} THEN {what} ELSE 0 END)"
+    def when(cond, what):   # to the fen: SQLite adds decimals as floats, in any order
+        return f"ROUND(SUM({d}.s * CASE WHEN {cond} THEN {what} ELSE 0 END), 2)"
 
     return [when(alloc, f"{d}.cost_share"),
             when(f"{alloc} AND {d}.status IN {_statuses('tower')}", f"{d}.cost_share"),
@@ -51,9 +51,9 @@ def _sums(d: str = "d") -> list[str]:
 
 
 def _add(table: str, key: tuple[str, ...]) -> str:
-    cols = ("lines", *FIGURES)
-    return (f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
-            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in cols))
+    return (f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET lines = {table}.lines + "
+            "excluded.lines, "
+            + ", ".join(f"{c} = ROUND({table}.{c} + excluded.{c}, 2)" for c in FIGURES))
 
 
 def upserts(src: str, ledger_src: str | None = None) -> list[str]:
@@ -72,11 +72,11 @@ def upserts(src: str, ledger_src: str | None = None) -> list[str]:
     nonzero = "HAVING " + " OR ".join(f"{x} <> 0" for x in ["SUM(d.n)", *_sums()])
     return [
         "INSERT INTO analysis_statementpaid (statement_id, paid) "
-        f"SELECT d.statement_id, SUM(d.s * d.ap) FROM {src} d "
+        f"SELECT d.statement_id, ROUND(SUM(d.s * d.ap), 2) FROM {src} d "
         "WHERE d.statement_id IS NOT NULL GROUP BY d.statement_id "
-        "HAVING SUM(d.s * d.ap) <> 0 "
+        "HAVING ROUND(SUM(d.s * d.ap), 2) <> 0 "
         "ON CONFLICT (statement_id) DO UPDATE SET "
-        "paid = analysis_statementpaid.paid + excluded.paid",
+        "paid = ROUND(analysis_statementpaid.paid + excluded.paid, 2)",
         "INSERT INTO analysis_ledgerfigures (site_id, site_code, month, city_id, op_key, "
         f"operator_id, lines, {figures}) "
         f"SELECT d.site_id, ss.site_code, d.month, d.city_id, {op_key}, {op_id}, "

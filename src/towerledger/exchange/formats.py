@@ -129,7 +129,7 @@ def limits_rule() -> list[str]:
         "Every worksheet in the file is checked, though only the first is read. Legacy "
         "Excel 97-2003 `.xls` files are refused: save them as `.xlsx`. Each limit is a "
         "setting (docs/production.md).", "",
-        "**Large files 大文件.** A file is read, checked and stored as it streams, 50,000 rows "
+        "**Large files 大文件.** A file is read, checked and stored as it streams, 25,000 rows "
         "at a time in one transaction, so its length does not change the memory an import "
         "takes; what you see is the same as for a small file: every bad row reported (a key "
         "or payment reference repeated anywhere in the file names the first row), nothing "

@@ -50,7 +50,7 @@ class ImportResult:
 
 
 KEEP_ERRORS = 10_000   # errors kept in memory for the result (all go to the report)
-CHUNK_ROWS = 50_000    # rows of a streamed file parsed, checked and stored at a time
+CHUNK_ROWS = 25_000    # rows of a streamed file parsed, checked and stored at a time
 
 
 def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str | None = None,

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from towerledger.access.models import Role
-from towerledger.access.scope import role_of, scope_filter, scoped
+from towerledger.access.scope import profile_of, role_of, scope_filter, scoped
 from towerledger.analysis.models import LedgerFigures, LedgerTotals
 from towerledger.exchange.export import download
 from towerledger.settlement import services
@@ -453,7 +453,9 @@ def ledger_rollups(user, params):
             qs = qs.filter(site_code__icontains=site)
         return qs
 
-    mine = Q(op_key=LedgerFigures.ALL) if staff else Q(op_key__gt=0)
+    # staff read the all-operators rows, an operator user its own (op_key: the index's)
+    own = getattr(profile_of(user), "operator_id", None)
+    mine = Q(op_key=LedgerFigures.ALL) if staff else Q(op_key=own or 0, op_key__gt=0)
     whole = LedgerFigures if site else LedgerTotals
     return (narrow(LedgerFigures.objects.filter(mine)),
             narrow(LedgerFigures.objects.filter(op_key__gt=0)),

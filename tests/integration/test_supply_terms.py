@@ -193,3 +193,16 @@ def test_the_terms_of_a_province_of_accounts_load_at_once(converted):
     book = terms.load(ids)
     assert set(book.histories) == {a.pk}
     assert book.on(a.pk, DONE).supply_mode == "DIRECT"
+
+
+def test_a_bill_without_an_invoice_type_takes_the_one_of_its_own_period(converted, tmp_path):
+    """The file leaves the invoice type blank: a late February bill gets the landlord's
+    GENERAL (the terms then), an April bill the grid's SPECIAL_13 (the terms now)."""
+    feb, apr = list(FEB), list(APR)
+    feb[0], apr[0] = "L-2502B", "D-2504B"
+    feb[12] = apr[12] = ""
+    feb[14], apr[14] = "PAY-L2502B", "PAY-D2504B"
+    result = import_bills(tmp_path, [feb, apr], name="blank-invoice.csv")
+    assert result.stored, [e.text() for e in result.errors]
+    assert Bill.objects.get(bill_no="L-2502B").invoice_type == "GENERAL"
+    assert Bill.objects.get(bill_no="D-2504B").invoice_type == "SPECIAL_13"

@@ -17,6 +17,7 @@ from towerledger.db.bulk import Counts, OneOf, chunked, copy_insert, lookup_ids,
 from towerledger.exchange.authorise import outside_rows
 from towerledger.importers.schema import RowError
 from towerledger.org.models import Operator
+from towerledger.sites import terms as supply_terms
 from towerledger.sites.authorise import by_site
 from towerledger.sites.models import Site, SupplyAccount
 
@@ -173,16 +174,19 @@ def _derived_kwh(r, account):
     return used * mult + (r["loss_kwh"] or 0)
 
 
-def _new_bill(r, account, dup_seq) -> dict:
+def _new_bill(r, account, dup_seq, book) -> dict:
     """The new bill's fields, for ``copy_insert`` (no model instance: 100,000 of those cost
-    seconds)."""
+    seconds). A bill without an invoice type takes its account's on the bill's own day (the
+    dated supply terms: a late bill of a period before 转改直 keeps the landlord's type)."""
     return dict(
         account_id=account.pk, bill_no=r["bill_no"], dup_seq=dup_seq,
         period_start=r["period_start"], period_end=r["period_end"],
         start_reading=r["start_reading"], end_reading=r["end_reading"],
         multiplier=r["multiplier"], loss_kwh=r["loss_kwh"], kwh=_derived_kwh(r, account),
         unit_price=r["unit_price"], amount=r["amount"], input_tax=r["input_tax"],
-        invoice_type=r["invoice_type"] or account.invoice_type,
+        invoice_type=r["invoice_type"] or book.on(
+            account.pk, supply_terms.bill_day(r["period_start"], r["period_end"])
+        ).input_invoice_type,
         meter_changed=bool(r["meter_changed"]),
         old_meter_end_reading=r["old_meter_end_reading"],
         new_meter_start_reading=r["new_meter_start_reading"])
@@ -193,6 +197,7 @@ def store_bills(records, user=None, progress=None):
     from towerledger.bills import audit, payments
 
     accounts = account_info(r["account_no"] for r in records)
+    book = supply_terms.load([a.pk for a in accounts.values()])
     existing = _existing(records, accounts)
     counts, new, to_pay = Counts(), [], []
     for r in records:
@@ -205,7 +210,8 @@ def store_bills(records, user=None, progress=None):
             if r["paid_date"] and match["status"] == Bill.Status.UNPAID:
                 to_pay.append((match["pk"], r))
             continue
-        bill = _new_bill(r, account, max((b["dup_seq"] for b in same_key), default=-1) + 1)
+        bill = _new_bill(r, account, max((b["dup_seq"] for b in same_key), default=-1) + 1,
+                         book)
         new.append((bill, r))
     ids = []
     for part in chunked(new, 10_000):

@@ -181,29 +181,16 @@ def my_sites_table(request, scope, month, everything=False):
     q = params.text(request.GET, "q")
     if q:
         qs = qs.filter(site__site_code__icontains=q)
-    def sums(lines):
-        return lines.values("site__site_code", "city__name").annotate(
-            n=Count("pk"), pushed=Sum("receivable"),
-            confirmed=Sum("receivable", filter=line_state("confirmed")),
-            disputed=Sum("receivable", filter=line_state("disputed")),
-            off=Sum("written_off")).order_by("site__site_code", "city__name")
-
+    grouped = qs.values("site__site_code", "city__name").annotate(
+        n=Count("pk"), pushed=Sum("receivable"),
+        confirmed=Sum("receivable", filter=line_state("confirmed")),
+        disputed=Sum("receivable", filter=line_state("disputed")),
+        off=Sum("written_off")).order_by("site__site_code", "city__name")
     heads = [{"label": _("Site code")}, {"label": _("City")},
              *[{"label": str(label), "cls": "num"} for _k, label in MY_SITE_COLUMNS],
              {"label": ""}]   # the column of links to the site's lines
-    page = None
-    if everything:
-        source = sums(qs).iterator(chunk_size=5000)
-    else:
-        # paged in the database by its keys alone; the sums (what is written off of each
-        # line among them) only for the page's sites
-        keys = qs.values_list("site__site_code", "city__name").distinct().order_by(
-            "site__site_code", "city__name")
-        page = Paginator(keys, 50).get_page(request.GET.get("page"))
-        page.object_list = list(page.object_list)
-        found = {(r["site__site_code"], r["city__name"]): r for r in sums(qs.filter(
-            site__site_code__in={code for code, _city in page.object_list}))}
-        source = [found[k] for k in page.object_list]
+    page = None if everything else Paginator(grouped, 50).get_page(request.GET.get("page"))
+    source = grouped.iterator(chunk_size=5000) if everything else page
     rows, xlsx = [], []
     for r in source:
         pushed, off = as_money(r["pushed"]), as_money(r["off"])

@@ -482,6 +482,8 @@ def main():
     ap.add_argument("--receipts", type=int,
                     help="receipts to import and match (default 100,000, or one per site "
                          "below 100,000 sites)")
+    ap.add_argument("--page-requests", type=int, default=50,
+                    help="requests per page and role for the pages' p50/p95")
     ap.add_argument("--no-floors", action="store_true",
                     help="skip the PostgreSQL floors (bench/floors.py)")
     ap.add_argument("--work", type=Path, default=WORK, help="scratch directory (wiped)")

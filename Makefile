@@ -25,17 +25,18 @@ demo: install
 # Tests that touch no database (pure functions and hypothesis: tests/domain, tests/unit,
 # tests/reference) run in the SQLite pass only: on PostgreSQL they would run the same code
 # again. tests/conftest.py refuses a test in those folders that asks for the database.
-# --dist worksteal: an idle worker takes queued tests from the busy one (a few tests run a
-# minute, most well under a second), so neither waits for the other at the end.
+# xdist's default scheduling keeps pytest-django's order in each process (database tests
+# before those that flush the database); --dist worksteal broke it (a process stole plain
+# database tests after a flush had removed the migrations' data: seen on PostgreSQL).
 NO_DB_TESTS := tests/domain tests/unit tests/reference
 test: install chromium java postgres
 	$(MAKE) --no-print-directory test-sqlite test-postgres
 
 test-sqlite: install
-	$(PYTEST) -q -p no:cacheprovider --dist worksteal
+	$(PYTEST) -q -p no:cacheprovider
 
 test-postgres: install postgres
-	DATABASE_URL=$(PG_URL) $(PYTEST) -q -p no:cacheprovider --dist worksteal \
+	DATABASE_URL=$(PG_URL) $(PYTEST) -q -p no:cacheprovider \
 	  $(addprefix --ignore=,$(NO_DB_TESTS))
 
 # Debian's chromium drives the browser tests (no browser download at test time).

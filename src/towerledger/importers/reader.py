@@ -186,38 +186,43 @@ def detect_encoding(path: Path) -> str:
 
 
 def _stream_csv(path: Path, encoding: str, name: str, limits: Limits) -> Iterator[list[str]]:
-    """The CSV's records, refusing the file at the first one beyond a limit (the csv
+    """The CSV's records, read as they come (see ``_measured``)."""
+    with path.open("rb") as f:
+        yield from _measured(csv.reader(_decoded_lines(f, encoding)), name, limits, encoding)
+
+
+def _measured(reader, name: str, limits: Limits, encoding: str | None = None
+              ) -> Iterator[list[str]]:
+    """``reader``'s records, refusing the file at the first one beyond a limit (the csv
     module's own field limit, 131,072, would otherwise end the read with a bare error), or
-    at the first bytes not in the encoding detected on the sample."""
+    at the first bytes not in the ``encoding`` detected on the sample."""
     if csv.field_size_limit() <= limits.field_chars:
         csv.field_size_limit(limits.field_chars + 1)
     n = 0
-    with path.open("rb") as f:
-        reader = csv.reader(_decoded_lines(f, encoding))
-        try:
-            for row in reader:
-                if n > limits.rows:          # the header plus ``rows`` data rows
-                    raise refused(name, f"超过 {limits.rows:,} 行数据的上限",
-                                  f"more than the limit of {limits.rows:,} data rows")
-                if len(row) > limits.columns:
-                    raise refused(name, f"第 {n + 1:,} 行有 {len(row):,} 列，超出上限 "
-                                        f"{limits.columns:,} 列",
-                                  f"row {n + 1:,} has {len(row):,} columns, beyond the "
-                                  f"limit of {limits.columns:,}")
-                if row and max(map(len, row)) > limits.field_chars:
-                    _refuse_field(name, limits, n, row)
-                n += 1
-                yield row
-        except UnicodeDecodeError:
-            raise refused(name, f"第 {n + 1:,} 行不是 {encoding} 编码（按文件前部识别的编码），"
-                                f"请将整个文件另存为 UTF-8",
-                          f"row {n + 1:,} is not in {encoding}, the encoding the start of "
-                          f"the file is in; save the whole file as UTF-8") from None
-        except csv.Error as exc:
-            if "field limit" in str(exc):
-                raise _field_too_long(name, limits, n + 1, None, None) from None
-            raise refused(name, f"第 {n + 1:,} 行不是有效的 CSV：{exc}",
-                          f"row {n + 1:,} is not valid CSV: {exc}") from None
+    try:
+        for row in reader:
+            if n > limits.rows:          # the header plus ``rows`` data rows
+                raise refused(name, f"超过 {limits.rows:,} 行数据的上限",
+                              f"more than the limit of {limits.rows:,} data rows")
+            if len(row) > limits.columns:
+                raise refused(name, f"第 {n + 1:,} 行有 {len(row):,} 列，超出上限 "
+                                    f"{limits.columns:,} 列",
+                              f"row {n + 1:,} has {len(row):,} columns, beyond the "
+                              f"limit of {limits.columns:,}")
+            if row and max(map(len, row)) > limits.field_chars:
+                _refuse_field(name, limits, n, row)
+            n += 1
+            yield row
+    except UnicodeDecodeError:
+        raise refused(name, f"第 {n + 1:,} 行不是 {encoding} 编码（按文件前部识别的编码），"
+                            f"请将整个文件另存为 UTF-8",
+                      f"row {n + 1:,} is not in {encoding}, the encoding the start of "
+                      f"the file is in; save the whole file as UTF-8") from None
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise _field_too_long(name, limits, n + 1, None, None) from None
+        raise refused(name, f"第 {n + 1:,} 行不是有效的 CSV：{exc}",
+                      f"row {n + 1:,} is not valid CSV: {exc}") from None
 
 
 _BARE_CR = re.compile(r"(?<=\r)(?!\n)")
@@ -248,29 +253,7 @@ def _decoded_lines(f, encoding: str) -> Iterator[str]:
 
 def read_csv_rows(text: str, name: str, limits: Limits) -> list[list[str]]:
     """The rows of CSV text already in memory (an upload's), checked as ``_stream_csv``."""
-    if csv.field_size_limit() <= limits.field_chars:
-        csv.field_size_limit(limits.field_chars + 1)
-    rows: list[list[str]] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        for row in reader:
-            if len(rows) > limits.rows:          # the header plus ``rows`` data rows
-                raise refused(name, f"超过 {limits.rows:,} 行数据的上限",
-                              f"more than the limit of {limits.rows:,} data rows")
-            if len(row) > limits.columns:
-                raise refused(name, f"第 {len(rows) + 1:,} 行有 {len(row):,} 列，超出上限 "
-                                    f"{limits.columns:,} 列",
-                              f"row {len(rows) + 1:,} has {len(row):,} columns, beyond the "
-                              f"limit of {limits.columns:,}")
-            if row and max(map(len, row)) > limits.field_chars:
-                _refuse_field(name, limits, len(rows), row)
-            rows.append(row)
-    except csv.Error as exc:
-        if "field limit" in str(exc):
-            raise _field_too_long(name, limits, len(rows) + 1, None, None) from None
-        raise refused(name, f"第 {len(rows) + 1:,} 行不是有效的 CSV：{exc}",
-                      f"row {len(rows) + 1:,} is not valid CSV: {exc}") from None
-    return rows
+    return list(_measured(csv.reader(io.StringIO(text, newline="")), name, limits))
 
 
 def _refuse_field(name, limits, index, row):

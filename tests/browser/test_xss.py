@@ -203,6 +203,9 @@ def reconcile_with_payloads(page, live_server, tmp_path):
     page.goto(f"{live_server.url}/reconcile/")
     page.select_option("select[name=operator]", "CMCC")
     page.set_input_files("input[name=file]", str(theirs))
+    # htmx fills the column selects from the chosen file; submitting before it has (a
+    # loaded machine) sends no columns, and the page rightly asks for them
+    expect(page.locator("#mapping select[name=col_line]")).to_have_value("明细编号")
     page.click("#reconcile-form button[type=submit]")
     expect(page.locator("#summary")).to_be_visible()
 

@@ -32,7 +32,6 @@ def err(record, column, zh, en):
 @dataclass(frozen=True)
 class AccountInfo:
     pk: int
-    invoice_type: str
     lump_sum: bool
     multiplier: Decimal
 
@@ -40,9 +39,9 @@ class AccountInfo:
 def account_info(account_nos) -> dict[str, AccountInfo]:
     found = {}
     for part in parts(account_nos):
-        for no, pk, inv, lump, mult in SupplyAccount.objects.filter(OneOf("account_no", part)) \
-                .values_list("account_no", "pk", "input_invoice_type", "lump_sum", "multiplier"):
-            found[no] = AccountInfo(pk, inv, lump, mult)
+        for no, pk, lump, mult in SupplyAccount.objects.filter(OneOf("account_no", part)) \
+                .values_list("account_no", "pk", "lump_sum", "multiplier"):
+            found[no] = AccountInfo(pk, lump, mult)
     return found
 
 

@@ -1,0 +1,307 @@
+"""The tenancies and accounts imports on PostgreSQL, set-based (exchange.staged).
+
+The file's parsed rows sit in a temporary staging table (``Stage.table``: ``_row``,
+``_ok`` and one typed column per field); each rule of ``sites.imports`` — the scope
+(``authorise_tenancies`` / ``authorise_accounts``), the archive guard of the decommission
+program (``programs.decommission.checks.archived_rows``) and the kind's own checks — is one
+query over it, with the same messages, and the store is one ``INSERT … SELECT … ON
+CONFLICT`` statement per file (plus the refresh of each tenancy's current ratio), with the
+same counts as ``store_tenancies`` / ``store_accounts``. SQLite keeps those Python paths.
+
+Which rows a rule judges is as in ``exchange.services._check``: the scope first, on every
+row still ``_ok``; then the archive guard and the kind's checks on the rows the user may
+write, all of them against the same rows (an account's splits are summed over the rows
+judged together); a row an error was found in is no longer ``_ok``. In keep-going mode the
+checks run again over the rows left, as ``_drop_bad`` does, until they find nothing (at
+most five times more; beyond, nothing is stored).
+"""
+
+from towerledger.access.scope import OUTSIDE_EN, OUTSIDE_ZH, writable, writes_everywhere
+from towerledger.db.bulk import Counts
+from towerledger.domain.codes import SettlementMode, SiteStatus
+from towerledger.importers.schema import RowError
+from towerledger.org.models import Operator
+from towerledger.sites.imports import ACCOUNT_FIELDS, TENANCY_FIELDS
+from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy, TenancyRatio
+
+ROUNDS = 5   # checks again over the rows left in keep-going mode (exchange.services._drop_bad)
+
+
+def _t(model) -> str:
+    return model._meta.db_table
+
+
+SITE, TENANCY, RATIO = _t(Site), _t(Tenancy), _t(TenancyRatio)
+ACCOUNT, SPLIT, OPERATOR = _t(SupplyAccount), _t(AccountSite), _t(Operator)
+
+
+# ---- the rounds of checking ---------------------------------------------------------------
+
+def _checked(stage, authorise, rules) -> list[RowError]:
+    """Scope, then the rules, over the ``_ok`` rows; again over the rows left in keep-going
+    mode until a round finds nothing (``exchange.services._check`` and ``_drop_bad``)."""
+    errors: list[RowError] = []
+    for _ in range(1 + ROUNDS if stage.keep_going else 1):
+        found = list(dict.fromkeys(authorise(stage)))
+        _set_aside(stage, found)
+        for rule in rules:
+            found += rule(stage)
+        _set_aside(stage, found)
+        errors += found
+        if not found:
+            break
+    else:
+        if stage.keep_going and found:   # still failing after the last round: store nothing
+            stage.cursor.execute(f"UPDATE {stage.table} SET _ok = false WHERE _ok")
+    return list(dict.fromkeys(errors))
+
+
+def _set_aside(stage, errors) -> None:
+    rows = sorted({e.row for e in errors})
+    if rows:
+        stage.cursor.execute(f"UPDATE {stage.table} SET _ok = false "
+                             "WHERE _ok AND _row = ANY(%s)", [rows])
+
+
+# ---- scope (exchange.authorise.outside_rows, in SQL) ---------------------------------------
+
+def _outside(stage, column: str, model, field: str | None = None) -> list[RowError]:
+    """Rows whose ``column`` names an existing ``model`` row (by ``field``) that the user
+    may not change: ``access.scope.writable`` itself, as a subquery."""
+    user = stage.importer.user
+    if writes_everywhere(user):
+        return []
+    field = field or column
+    db_field = model._meta.get_field(field).column
+    allowed, params = (writable(user, model.objects.all()).values(field).query
+                       .sql_with_params())
+    return stage.errors(
+        f"SELECT s._row, %s, %s || s.{column}, %s || s.{column} FROM {stage.table} s "
+        f"WHERE s._ok AND s.{column} <> '' "
+        f"AND EXISTS (SELECT 1 FROM {_t(model)} m WHERE m.{db_field} = s.{column}) "
+        f"AND s.{column} NOT IN ({allowed}) ORDER BY s._row",
+        [column, f"{OUTSIDE_ZH}：", f"{OUTSIDE_EN}: ", *params])
+
+
+def authorise_tenancies(stage) -> list[RowError]:
+    return _outside(stage, "site_code", Site) + _outside(stage, "tenancy_id", Tenancy)
+
+
+def authorise_accounts(stage) -> list[RowError]:
+    return _outside(stage, "site_code", Site) + _outside(stage, "account_no", SupplyAccount)
+
+
+# ---- rules shared by both kinds ------------------------------------------------------------
+
+def unknown_sites(stage) -> list[RowError]:
+    return stage.errors(
+        f"SELECT s._row, 'site_code', '站址编码 ' || s.site_code || ' 不存在（请先导入站址）', "
+        f"'unknown site_code ' || s.site_code || ' (import sites first)' "
+        f"FROM {stage.table} s WHERE s._ok "
+        f"AND NOT EXISTS (SELECT 1 FROM {SITE} x WHERE x.site_code = s.site_code) "
+        f"ORDER BY s._row")
+
+
+def archived_sites(stage, tenancies: bool) -> list[RowError]:
+    """The decommission program's guard (``archived_rows``): no row for an archived site,
+    except a tenancy row ending the tenancy by the decommission date
+    (``domain.decommission.archived_row_allowed``)."""
+    allowed = ("AND NOT (s.end_date IS NOT NULL AND "
+               "(x.decommission_date IS NULL OR s.end_date <= x.decommission_date))"
+               if tenancies else "")
+    return stage.errors(
+        f"SELECT s._row, 'site_code', "
+        f"'站址 ' || s.site_code || ' 已归档（拆站），不能再导入其数据；如需恢复请先重新启用站址', "
+        f"'site ' || s.site_code || ' is archived (decommissioned): its data cannot be "
+        f"imported; reopen the site first' "
+        f"FROM {stage.table} s JOIN {SITE} x ON x.site_code = s.site_code "
+        f"WHERE s._ok AND x.status = %s {allowed} ORDER BY s._row", [SiteStatus.ARCHIVED])
+
+
+# ---- tenancies -----------------------------------------------------------------------------
+
+def _tenancy_rules(stage) -> list[RowError]:
+    t = stage.table
+    day = "to_char(s.{}, 'YYYY-MM-DD')"
+    return (
+        archived_sites(stage, tenancies=True)
+        + unknown_sites(stage)
+        + stage.errors(
+            f"SELECT s._row, 'end_date', "
+            f"'服务终止日期 ' || {day.format('end_date')} || ' 早于起租日期', "
+            f"'end_date ' || {day.format('end_date')} || ' is before start_date ' "
+            f"|| {day.format('start_date')} "
+            f"FROM {t} s WHERE s._ok AND s.end_date < s.start_date ORDER BY s._row")
+        + stage.errors(
+            f"SELECT s._row, 'lump_sum_monthly', '包干结算须填写包干月金额', "
+            f"'LUMP_SUM tenancies need lump_sum_monthly' FROM {t} s "
+            f"WHERE s._ok AND s.settlement_mode = %s AND s.lump_sum_monthly IS NULL "
+            f"ORDER BY s._row", [SettlementMode.LUMP_SUM])
+        + stage.errors(
+            f"SELECT s._row, 'effective_from', '比例生效日期须与约定分摊比例一起填写', "
+            f"'effective_from dates an agreed_ratio: give the ratio too' FROM {t} s "
+            f"WHERE s._ok AND s.effective_from IS NOT NULL AND s.agreed_ratio IS NULL "
+            f"ORDER BY s._row"))
+
+
+def check_tenancies(stage) -> list[RowError]:
+    return _checked(stage, authorise_tenancies, [_tenancy_rules])
+
+
+def store_tenancies(stage) -> Counts:
+    """``sites.imports.store_tenancies`` in two statements: the tenancies and their dated
+    ratios upserted together (a row's agreed_ratio from its effective_from, or its start),
+    then each rated tenancy's current ratio (``refresh_current_ratios``)."""
+    fields = TENANCY_FIELDS
+    cols = ", ".join(fields)
+    theirs = ", ".join(f"t.{f}" for f in fields)
+    excluded = ", ".join(f"EXCLUDED.{f}" for f in fields)
+    sets = ", ".join(f"{f} = EXCLUDED.{f}" for f in fields)
+    cur = stage.cursor
+    cur.execute(f"""
+        WITH src AS MATERIALIZED (
+            SELECT s._row, s.tenancy_id, x.id AS site_id, o.id AS operator_id, s.start_date,
+                   s.end_date, s.settlement_mode, s.lump_sum_monthly, s.rated_power_w,
+                   s.dc_current_a, s.agreed_ratio,
+                   coalesce(s.effective_from, s.start_date) AS since
+            FROM {stage.table} s JOIN {SITE} x ON x.site_code = s.site_code
+            JOIN {OPERATOR} o ON o.code = s.operator
+            WHERE s._ok),
+        up AS (
+            INSERT INTO {TENANCY} AS t (tenancy_id, {cols})
+            SELECT tenancy_id, {cols} FROM src ORDER BY _row
+            ON CONFLICT (tenancy_id) DO UPDATE SET {sets}
+            WHERE ({theirs}) IS DISTINCT FROM ({excluded})
+            RETURNING t.id, t.tenancy_id, t.xmax = 0 AS created),
+        rated AS MATERIALIZED (
+            SELECT coalesce(up.id, t.id) AS id, src.since, src.agreed_ratio,
+                   up.id IS NOT NULL AS changed
+            FROM src LEFT JOIN up ON up.tenancy_id = src.tenancy_id
+            LEFT JOIN {TENANCY} t ON t.tenancy_id = src.tenancy_id
+            WHERE src.agreed_ratio IS NOT NULL),
+        ratios AS (
+            INSERT INTO {RATIO} AS r (tenancy_id, effective_from, agreed_ratio)
+            SELECT id, since, agreed_ratio FROM rated
+            ON CONFLICT (tenancy_id, effective_from) DO UPDATE
+            SET agreed_ratio = EXCLUDED.agreed_ratio
+            WHERE r.agreed_ratio IS DISTINCT FROM EXCLUDED.agreed_ratio
+            RETURNING r.tenancy_id)
+        SELECT (SELECT count(*) FROM src),
+               (SELECT count(*) FROM up WHERE created),
+               (SELECT count(*) FROM up WHERE NOT created),
+               (SELECT count(*) FROM ratios JOIN rated ON rated.id = ratios.tenancy_id
+                WHERE NOT rated.changed)""")
+    rows, created, updated, moved = cur.fetchone()
+    # the ratio in force last becomes the tenancy's current one (what pages show)
+    cur.execute(f"""
+        UPDATE {TENANCY} t SET agreed_ratio = latest.agreed_ratio
+        FROM (SELECT DISTINCT ON (r.tenancy_id) r.tenancy_id, r.agreed_ratio
+              FROM {stage.table} s JOIN {TENANCY} t2 ON t2.tenancy_id = s.tenancy_id
+              JOIN {RATIO} r ON r.tenancy_id = t2.id
+              WHERE s._ok AND s.agreed_ratio IS NOT NULL
+              ORDER BY r.tenancy_id, r.effective_from DESC) latest
+        WHERE t.id = latest.tenancy_id
+          AND t.agreed_ratio IS DISTINCT FROM latest.agreed_ratio""")
+    return Counts(created=created, updated=updated + moved,
+                  unchanged=rows - created - updated - moved)
+
+
+# ---- supply accounts -----------------------------------------------------------------------
+
+def _account_rules(stage) -> list[RowError]:
+    t = stage.table
+    # each account's first row (the lowest row number judged), and its rows
+    groups = (f"(SELECT s.*, first_value(s._row) OVER w AS first_row "
+              f"FROM {t} s WHERE s._ok WINDOW w AS (PARTITION BY s.account_no ORDER BY s._row))")
+    differs = " UNION ALL ".join(
+        f"SELECT g._row, '{f}' AS col, '与第 ' || g.first_row || ' 行同一户号的 {f} 不一致', "
+        f"'{f} differs from row ' || g.first_row || ' of the same account' "
+        f"FROM g JOIN {t} f ON f._row = g.first_row "
+        f"WHERE g._row <> g.first_row AND g.{f} IS DISTINCT FROM f.{f}"
+        for f in ACCOUNT_FIELDS)
+    return (
+        archived_sites(stage, tenancies=False)
+        + unknown_sites(stage)
+        + stage.errors(f"WITH g AS MATERIALIZED {groups} "
+                       f"SELECT * FROM ({differs}) d ORDER BY 1")
+        + stage.errors(
+            f"SELECT s._row, 'split_ratio', "
+            f"'户号 ' || s.account_no || ' 的分摊比例合计 ' || sums.total || '，应为 100', "
+            f"'split ratios of account ' || s.account_no || ' sum to ' || sums.total "
+            f"|| ', not 100' "
+            f"FROM {t} s JOIN (SELECT account_no, sum(split_ratio) AS total FROM {t} "
+            f"WHERE _ok GROUP BY account_no HAVING sum(split_ratio) <> 100) sums "
+            f"ON sums.account_no = s.account_no WHERE s._ok ORDER BY s._row")
+        + stage.errors(
+            f"SELECT _row, 'contract_price', '合同单价高于单价上限', "
+            f"'contract_price is above price_cap' FROM ("
+            f"SELECT DISTINCT ON (s.account_no) s._row, s.contract_price, s.price_cap "
+            f"FROM {t} s WHERE s._ok ORDER BY s.account_no, s._row) f "
+            f"WHERE f.contract_price > f.price_cap ORDER BY _row"))
+
+
+def check_accounts(stage) -> list[RowError]:
+    return _checked(stage, authorise_accounts, [_account_rules])
+
+
+def store_accounts(stage) -> Counts:
+    """``sites.imports.store_accounts`` in one statement: each account from its first row,
+    its splits, and the splits of those accounts the file no longer lists removed. Counts
+    are per file row; a row is updated when its account's fields or its split changed, or
+    a split of its account was removed."""
+    fields = ACCOUNT_FIELDS
+    cols = ", ".join(fields)
+    theirs = ", ".join(f"a.{f}" for f in fields)
+    excluded = ", ".join(f"EXCLUDED.{f}" for f in fields)
+    sets = ", ".join(f"{f} = EXCLUDED.{f}" for f in fields)
+    given = {"multiplier": "coalesce(s.multiplier, 1)",
+             "supplier_name": "coalesce(s.supplier_name, '')",
+             "lump_sum": "coalesce(s.lump_sum, false)"}
+    firsts = ", ".join(f"{given.get(f, 's.' + f)} AS {f}" for f in fields)
+    cur = stage.cursor
+    cur.execute(f"""
+        WITH src AS MATERIALIZED (
+            SELECT s._row, s.account_no, x.id AS site_id, s.split_ratio
+            FROM {stage.table} s JOIN {SITE} x ON x.site_code = s.site_code
+            WHERE s._ok),
+        firsts AS MATERIALIZED (
+            SELECT DISTINCT ON (s.account_no) s.account_no, {firsts}
+            FROM {stage.table} s WHERE s._ok ORDER BY s.account_no, s._row),
+        acc AS (
+            INSERT INTO {ACCOUNT} AS a (account_no, {cols})
+            SELECT account_no, {cols} FROM firsts ORDER BY account_no
+            ON CONFLICT (account_no) DO UPDATE SET {sets}
+            WHERE ({theirs}) IS DISTINCT FROM ({excluded})
+            RETURNING a.id, a.account_no),
+        ids AS MATERIALIZED (
+            SELECT f.account_no, coalesce(acc.id, a.id) AS id, acc.id IS NOT NULL AS changed
+            FROM firsts f LEFT JOIN acc ON acc.account_no = f.account_no
+            LEFT JOIN {ACCOUNT} a ON a.account_no = f.account_no),
+        rows AS MATERIALIZED (
+            SELECT ids.id AS account_id, src.site_id, src.split_ratio, src._row
+            FROM src JOIN ids ON ids.account_no = src.account_no),
+        splits AS (
+            INSERT INTO {SPLIT} AS x (account_id, site_id, split_ratio)
+            SELECT account_id, site_id, split_ratio FROM rows ORDER BY _row
+            ON CONFLICT (account_id, site_id) DO UPDATE SET split_ratio = EXCLUDED.split_ratio
+            WHERE x.split_ratio IS DISTINCT FROM EXCLUDED.split_ratio
+            RETURNING x.account_id, x.site_id, x.xmax = 0 AS created),
+        stale AS (
+            DELETE FROM {SPLIT} x USING ids
+            WHERE x.account_id = ids.id AND NOT EXISTS (
+                SELECT 1 FROM rows WHERE rows.account_id = x.account_id
+                AND rows.site_id = x.site_id)
+            RETURNING x.account_id),
+        moved AS (
+            SELECT count(*) AS n FROM rows
+            WHERE (rows.account_id IN (SELECT id FROM ids WHERE changed)
+                   OR rows.account_id IN (SELECT account_id FROM stale))
+              AND NOT EXISTS (SELECT 1 FROM splits WHERE splits.account_id = rows.account_id
+                              AND splits.site_id = rows.site_id))
+        SELECT (SELECT count(*) FROM rows),
+               (SELECT count(*) FROM splits WHERE created),
+               (SELECT count(*) FROM splits WHERE NOT created),
+               (SELECT n FROM moved)""")
+    rows, created, updated, moved = cur.fetchone()
+    return Counts(created=created, updated=updated + moved,
+                  unchanged=rows - created - updated - moved)

@@ -10,7 +10,7 @@ open flags whose finding has gone (e.g. after master data was corrected).
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -22,7 +22,11 @@ from towerledger.domain import audits
 from towerledger.sites import terms as supply_terms
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
 
-BATCH = 5000  # bills per transaction and per round of fact queries
+BATCH = 5000  # bills per transaction and per round of fact queries (SQLite)
+# PostgreSQL takes a whole import part (25,000 rows) in one round: each round's queries
+# (accounts, history, loads, rules, terms) cost the same whatever its size, and lists go
+# as one array parameter
+PG_BATCH = 25_000
 
 # Checks whose facts live in a higher layer (a program's contracts: market trading's
 # discount, …) register here from their app's ready():
@@ -36,36 +40,45 @@ BILL_FIELDS = ("pk", "account_id", "bill_no", "period_start", "period_end", "amo
                "new_meter_start_reading")
 
 
-def audit_bills(bill_ids: Iterable[int], progress: Callable[[int], None] | None = None) -> int:
-    """Audit the given bills; returns the number of open findings stored."""
+def audit_bills(bill_ids: Iterable[int], progress: Callable[[int], None] | None = None,
+                book: supply_terms.Book | None = None) -> int:
+    """Audit the given bills; returns the number of open findings stored. ``book``: the
+    dated supply terms of their accounts when the caller has them loaded already (a bill
+    import does), so they are not read twice."""
     found = 0
-    for part in chunked(sorted(set(bill_ids)), BATCH):
+    for part in chunked(sorted(set(bill_ids)), PG_BATCH if postgres() else BATCH):
         with transaction.atomic():
-            found += _audit_batch(part)
+            found += _audit_batch(part, book)
         if progress:
             progress(len(part))
     return found
 
 
-def _audit_batch(pks) -> int:
+def _audit_batch(pks, book=None) -> int:
     bills = list(Bill.objects.filter(OneOf("pk", pks)).values(*BILL_FIELDS, "blocking",
                                                                 "warnings"))
     account_ids = {b["account_id"] for b in bills}
     accounts = _account_facts(account_ids)
-    book = supply_terms.load(account_ids)     # dated: each bill by its account's terms then
+    if book is None or not account_ids <= book.histories.keys():
+        book = supply_terms.load(account_ids)  # dated: each bill by its account's terms then
     for b in bills:
         b["terms"] = book.for_bill(b)
     history = _history(account_ids)
     loads = _loads(bills)
     rules = _rules_by_account(account_ids)
     findings = {}
+    dated = {}   # (account, supply mode, contract price) → the account's facts on those terms
     for b in bills:
         facts = bill_facts(b)
-        before = [h for h in history[b["account_id"]] if h.key < b["pk"]]
-        account = replace(accounts[b["account_id"]], supply_mode=b["terms"].supply_mode,
-                          contract_price=b["terms"].contract_price)
+        acc, terms = b["account_id"], b["terms"]
+        before = [h for h in history[acc] if h.key < b["pk"]]
+        key = (acc, terms.supply_mode, terms.contract_price)
+        account = dated.get(key)
+        if account is None:
+            account = dated[key] = replace(accounts[acc], supply_mode=terms.supply_mode,
+                                           contract_price=terms.contract_price)
         findings[b["pk"]] = audits.audit_bill(facts, account, before, loads[b["pk"]],
-                                              rules[b["account_id"]])
+                                              rules[acc])
     for check in EXTRA_CHECKS:
         for pk, extra in check(bills, rules).items():
             findings[pk] = [*findings.get(pk, []), *extra]
@@ -91,14 +104,15 @@ def _account_facts(account_ids) -> dict[int, audits.AccountFacts]:
             .values_list("account_id", "code"):
         white[acc].add(code)
     # supply mode and contract price are dated (sites.terms): set per bill by the caller
-    return {a["pk"]: audits.AccountFacts(
-        account_no=a["account_no"], supply_mode="",
-        payment_cycle_months=a["payment_cycle_months"], price_cap=a["price_cap"],
-        multiplier=a["multiplier"], lump_sum=a["lump_sum"],
-        whitelisted=frozenset(white[a["pk"]]))
-        for a in SupplyAccount.objects.filter(OneOf("pk", account_ids)).values(
+    none = frozenset()
+    return {pk: audits.AccountFacts(
+        account_no=no, supply_mode="", payment_cycle_months=cycle, price_cap=cap,
+        multiplier=mult, lump_sum=lump, whitelisted=frozenset(white[pk]) if pk in white
+        else none)
+        for pk, no, cycle, cap, mult, lump in SupplyAccount.objects.filter(
+            OneOf("pk", account_ids)).values_list(
             "pk", "account_no", "payment_cycle_months", "price_cap", "multiplier",
-            "lump_sum")}
+            "lump_sum").iterator(chunk_size=BATCH)}
 
 
 def _history(account_ids) -> dict[int, list[audits.BillFacts]]:
@@ -117,11 +131,6 @@ def _history(account_ids) -> dict[int, list[audits.BillFacts]]:
 
 # ---- what the fed sites should have used ------------------------------------------------
 
-def _overlap_days(start: date, end: date | None, p_start: date, p_end: date) -> int:
-    lo, hi = max(start, p_start), min(end or p_end, p_end)
-    return max(0, (hi - lo).days + 1)
-
-
 def _loads(bills) -> dict[int, audits.LoadFacts]:
     account_ids = {b["account_id"] for b in bills}
     sites_of = defaultdict(list)
@@ -129,37 +138,48 @@ def _loads(bills) -> dict[int, audits.LoadFacts]:
             .values_list("account_id", "site_id"):
         sites_of[acc].append(site)
     site_ids = {s for ss in sites_of.values() for s in ss}
-    tenancies = defaultdict(list)
-    for t in Tenancy.objects.filter(OneOf("site_id", site_ids)).values(
-            "site_id", "start_date", "end_date", "rated_power_w", "dc_current_a"):
-        tenancies[t["site_id"]].append(t)
     closed = dict(Site.objects.filter(OneOf("pk", site_ids), decommission_date__isnull=False)
                   .values_list("pk", "decommission_date"))
+    # site → [(start, last day: its end or the site's decommissioning, rated W, DC A)]
+    tenancies = defaultdict(list)
+    for site, t_start, t_end, rated, dc in Tenancy.objects.filter(OneOf("site_id", site_ids)) \
+            .values_list("site_id", "start_date", "end_date", "rated_power_w", "dc_current_a") \
+            .iterator(chunk_size=BATCH):
+        shut = closed.get(site)
+        if shut is not None and (t_end is None or shut < t_end):
+            t_end = shut
+        tenancies[site].append((t_start, t_end, rated, dc))
     smart = _smart_meter(bills)
-    return {b["pk"]: _load(b, sites_of[b["account_id"]], tenancies, closed,
-                           smart.get(b["pk"])) for b in bills}
+    return {b["pk"]: _load(b, sites_of[b["account_id"]], tenancies, smart.get(b["pk"]))
+            for b in bills}
 
 
-def _load(bill, sites, tenancies, closed, smart) -> audits.LoadFacts:
+def _load(bill, sites, tenancies, smart) -> audits.LoadFacts:
     start, end = bill["period_start"], bill["period_end"]
     days = (end - start).days + 1
+    recent = start - timedelta(days=31)
     rated = dc = Decimal(0)
     rated_known = dc_known = True
     vacant = 0
     new_tenancy = False
     for site in sites:
         spans = []
-        for t in tenancies[site]:
-            t_end = min(filter(None, (t["end_date"], closed.get(site))), default=None)
-            n = _overlap_days(t["start_date"], t_end, start, end)
-            if not n:
+        for t_start, t_end, t_rated, t_dc in tenancies[site]:
+            lo = t_start if t_start > start else start
+            hi = end if t_end is None or t_end > end else t_end
+            if hi < lo:
                 continue
-            spans.append((max(t["start_date"], start), min(t_end or end, end)))
-            rated_known &= t["rated_power_w"] is not None
-            dc_known &= t["dc_current_a"] is not None
-            rated += (t["rated_power_w"] or 0) * n
-            dc += (t["dc_current_a"] or 0) * n
-            new_tenancy |= start - timedelta(days=31) <= t["start_date"] <= end
+            n = (hi - lo).days + 1
+            spans.append((lo, hi))
+            if t_rated is None:
+                rated_known = False
+            else:
+                rated += t_rated * n
+            if t_dc is None:
+                dc_known = False
+            else:
+                dc += t_dc * n
+            new_tenancy |= recent <= t_start <= end
         vacant = max(vacant, days - _covered(spans))
     smart_kwh, smart_days = smart if smart else (None, 0)
     return audits.LoadFacts(

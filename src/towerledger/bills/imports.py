@@ -218,7 +218,7 @@ def store_bills(records, user=None, progress=None):
         if progress:
             progress(len(part))
     counts.created = len(new)
-    audit.audit_bills(ids)
+    audit.audit_bills(ids, book=book)
     to_pay += [(pk, r) for pk, (_, r) in zip(ids, new, strict=True) if r["paid_date"]]
     payments.pay_from_file(to_pay, user)
     return counts

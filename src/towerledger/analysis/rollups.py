@@ -153,10 +153,15 @@ def chain_refresh(chains: str | None) -> list[str]:
 
 # ---- PostgreSQL: statement triggers over transition tables ---------------------------------
 
-def _pg_function(name: str, statements: list[str]) -> str:
+def _pg_function(name: str, statements: list[str], unless: str = "") -> str:
+    """``unless``: a condition under which the statement changed nothing the rollups read
+    (PostgreSQL refuses ``UPDATE OF col`` on triggers with transition tables, so an update
+    of other columns still fires them; this returns at once, after one pass over the rows,
+    instead of running every upsert and the chains' refresh on empty differences)."""
     body = ";\n  ".join(statements)
+    guard = f"IF {unless} THEN RETURN NULL; END IF;\n  " if unless else ""
     return (f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-            f"BEGIN\n  {body};\n  RETURN NULL;\nEND $$")
+            f"BEGIN\n  {guard}{body};\n  RETURN NULL;\nEND $$")
 
 
 def _pg_trigger(name: str, event: str, table: str, referencing: str) -> list[str]:
@@ -165,16 +170,31 @@ def _pg_trigger(name: str, event: str, table: str, referencing: str) -> list[str
             f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"]
 
 
+def _pg_applied(table: str, r: str) -> str:
+    """A join giving each row ``r`` of the transition table ``table`` what is written off
+    of its line (``w.s``, NULL for nothing): one aggregate over the write-offs of the
+    table's id range (none, for lines just inserted), not a subquery per line."""
+    return ("LEFT JOIN (SELECT a.line_id, SUM(a.amount) AS s FROM collection_application a "
+            f"WHERE a.reversed_at IS NULL AND a.line_id BETWEEN (SELECT MIN(t.id) FROM {table} t) "
+            f"AND (SELECT MAX(t.id) FROM {table} t) GROUP BY a.line_id) w ON w.line_id = {r}.id")
+
+
+def _pg_line_row(sign: int, r: str) -> str:
+    cols = ", ".join(f"{r}.{c} AS {c}" for c in LINE_COLUMNS)
+    return f"SELECT {sign} AS s, {sign} AS n, {cols}, COALESCE(w.s, 0) AS ap"
+
+
 def _postgresql() -> list[str]:
     sql = []
-    line_ins = f"({_line_row(1, 'r')} FROM rollup_new r)"
-    line_del = f"({_line_row(-1, 'r')} FROM rollup_old r)"
+    line_ins = f"({_pg_line_row(1, 'r')} FROM rollup_new r {_pg_applied('rollup_new', 'r')})"
+    line_del = f"({_pg_line_row(-1, 'r')} FROM rollup_old r {_pg_applied('rollup_old', 'r')})"
+
     def line_upd(columns):
         changed = _changed("r", "o", columns)
-        return (f"({_line_row(1, 'r')} FROM rollup_new r JOIN rollup_old o ON o.id = r.id "
-                f"WHERE {changed} UNION ALL "
-                f"{_line_row(-1, 'o')} FROM rollup_old o JOIN rollup_new r ON r.id = o.id "
-                f"WHERE {changed})")
+        return (f"({_pg_line_row(1, 'r')} FROM rollup_new r JOIN rollup_old o ON o.id = r.id "
+                f"{_pg_applied('rollup_new', 'r')} WHERE {changed} UNION ALL "
+                f"{_pg_line_row(-1, 'o')} FROM rollup_old o JOIN rollup_new r ON r.id = o.id "
+                f"{_pg_applied('rollup_old', 'o')} WHERE {changed})")
 
     ledger_columns = [c for c in LINE_COLUMNS if c != "statement_id"]
     live = "reversed_at IS NULL"
@@ -204,6 +224,12 @@ def _postgresql() -> list[str]:
                   f"(o.line_id, o.amount, o.reversed_at IS NULL) UNION "
                   f"SELECT {of_line.format(t='rollup_old')})"}
     new, old = "NEW TABLE AS rollup_new", "OLD TABLE AS rollup_old"
+    read = sorted({*LINE_COLUMNS, *CHAIN_COLUMNS})   # every line column the rollups read
+    unless = {
+        "rollup_line_upd": "NOT EXISTS (SELECT 1 FROM rollup_new r JOIN rollup_old o "
+                           f"ON o.id = r.id WHERE {_changed('r', 'o', read)})",
+        "rollup_app_upd": "NOT EXISTS (SELECT 1 FROM rollup_new r JOIN rollup_old o "
+                          f"ON o.id = r.id WHERE {moved})"}
     for name, table, event, src, referencing in (
             ("rollup_line_ins", "settlement_line", "INSERT", line_ins, new),
             ("rollup_line_upd", "settlement_line", "UPDATE", line_upd(["statement_id"]),
@@ -214,7 +240,8 @@ def _postgresql() -> list[str]:
             ("rollup_app_del", "collection_application", "DELETE", app_del, old)):
         chains = (line_chains if table == "settlement_line" else app_chains)[event]
         ledger = line_upd(ledger_columns) if name == "rollup_line_upd" else None
-        sql.append(_pg_function(name, upserts(src, ledger) + chain_refresh(chains)))
+        sql.append(_pg_function(name, upserts(src, ledger) + chain_refresh(chains),
+                                unless.get(name, "")))
         sql.extend(_pg_trigger(name, event, table, referencing))
     sql.append(_pg_function("rollup_site_code", [
         "UPDATE analysis_ledgerfigures f SET site_code = r.site_code FROM rollup_new r "
@@ -234,13 +261,18 @@ def _sqlite_trigger(name: str, event: str, table: str, statements: list[str],
             f"{'WHEN ' + when if when else ''}\nBEGIN\n  {body};\nEND"]
 
 
+def _update_of(columns) -> str:
+    return "UPDATE OF " + ", ".join(columns)
+
+
 def _sqlite() -> list[str]:
     sql = []
     plus = f"({_line_row(1, 'NEW')})"
     minus = f"({_line_row(-1, 'OLD')})"
     changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in LINE_COLUMNS)
     sql += _sqlite_trigger("rollup_line_ins", "INSERT", "settlement_line", upserts(plus))
-    sql += _sqlite_trigger("rollup_line_upd", "UPDATE", "settlement_line",
+    # UPDATE OF: an update setting none of the columns read does not even test the WHEN
+    sql += _sqlite_trigger("rollup_line_upd", _update_of(LINE_COLUMNS), "settlement_line",
                            upserts(minus) + upserts(plus), when=changed)
     app_plus = _app_rows("SELECT 1 AS s, NEW.line_id AS line_id, NEW.amount AS amount "
                          "WHERE NEW.reversed_at IS NULL")
@@ -249,7 +281,7 @@ def _sqlite() -> list[str]:
     sql += _sqlite_trigger("rollup_chain_ins", "INSERT", "settlement_line", chain_refresh(
         "(SELECT COALESCE(NEW.root_id, NEW.id) AS c)"))
     sql += _sqlite_trigger(
-        "rollup_chain_upd", "UPDATE", "settlement_line", chain_refresh(
+        "rollup_chain_upd", _update_of(CHAIN_COLUMNS), "settlement_line", chain_refresh(
             "(SELECT COALESCE(NEW.root_id, NEW.id) AS c UNION "
             "SELECT COALESCE(OLD.root_id, OLD.id) AS c)"),
         when=" OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in CHAIN_COLUMNS))
@@ -258,7 +290,8 @@ def _sqlite() -> list[str]:
     sql += _sqlite_trigger("rollup_app_ins", "INSERT", "collection_application",
                            upserts(app_plus) + chain_refresh(app_chain.format(t="NEW")))
     sql += _sqlite_trigger(
-        "rollup_app_upd", "UPDATE", "collection_application",
+        "rollup_app_upd", _update_of(("line_id", "amount", "reversed_at")),
+        "collection_application",
         upserts(app_minus) + upserts(app_plus) + chain_refresh(
             f"({app_chain.format(t='NEW')[1:-1]} UNION {app_chain.format(t='OLD')[1:-1]})"),
         when="NEW.line_id IS NOT OLD.line_id OR NEW.amount IS NOT OLD.amount OR "

@@ -9,6 +9,7 @@ whether the file may create organisation data), a ``store`` that upserts, and
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from towerledger.exchange.staged import Staged
 from towerledger.importers.schema import RowError, Schema
 
 
@@ -42,6 +43,9 @@ class Kind:
     # schema's key and unique columns), and storing a part of the file at a time is the
     # same as storing it whole: the import streams the file in parts (exchange.services)
     streams: bool = False
+    # on PostgreSQL: the kind's check and store as set-based SQL over a staging table the
+    # file is copied into (exchange.staged); None: the Python path everywhere
+    staged: Staged | None = None
 
 
 KINDS: dict[str, Kind] = {}

@@ -14,6 +14,7 @@ from django.db import transaction
 from towerledger.access import audit
 from towerledger.access.scope import may_import, writes_everywhere
 from towerledger.db.bulk import Counts, FileKeys
+from towerledger.exchange import staged as staging
 from towerledger.exchange.files import write_table
 from towerledger.exchange.preview import Preview, compare
 from towerledger.exchange.registry import Importer, get_kind
@@ -56,7 +57,8 @@ CHUNK_ROWS = 25_000    # rows of a streamed file parsed, checked and stored at a
 def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str | None = None,
                keep_going: bool = False, report_dir: Path | None = None,
                progress: Progress | None = None, reason: str = "",
-               create_org: bool = False, preview: bool = False) -> ImportResult:
+               create_org: bool = False, preview: bool = False,
+               staged: bool | None = None) -> ImportResult:
     """Import ``path`` as ``kind_name`` as ``user`` (None: the system itself).
 
     All-or-nothing by default: any bad row means nothing is written and an error report
@@ -80,6 +82,11 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
     PostgreSQL) and the errors spooled to a file, so memory does not grow with the file.
     Kinds with rules across rows (host sites, an account's splits) and previews take the
     file in one part.
+
+    On PostgreSQL a kind with ``Kind.staged`` takes the staged path (``exchange.staged``):
+    the rows go by COPY into a staging table, checked and stored by set-based SQL, with the
+    same errors, counts and stored rows. ``staged=False`` forces the Python path (tests
+    compare the two); previews always take it.
     """
     kind = get_kind(kind_name)
     if not kind.importable:
@@ -100,7 +107,7 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
     log = ErrorLog()
     try:
         return _run(kind, stream, result, importer, log, path, keep_going, report_dir, tick,
-                    reason, preview)
+                    reason, preview, staged)
     except UnreadableFile as exc:   # a limit or an encoding error found part way
         log.add([RowError(0, "", exc.zh, exc.en)])
         result.stored, result.counts, result.outcome = False, Counts(), None
@@ -111,7 +118,7 @@ def run_import(kind_name: str, path: str | Path, user=None, *, display_name: str
 
 
 def _run(kind, stream, result, importer, log, path, keep_going, report_dir, tick, reason,
-         preview) -> ImportResult:
+         preview, staged=None) -> ImportResult:
     from django.db import connection
 
     _, header_errors = map_columns(kind.schema, stream.headers)
@@ -130,13 +137,17 @@ def _run(kind, stream, result, importer, log, path, keep_going, report_dir, tick
         done += n
         tick("store", done, 0)
 
+    use_stage = staging.applies(kind, preview, staged)
     with transaction.atomic():
-        seen = seen_keys(kind.schema, FileKeys if pg and kind.streams else SeenKeys)
-        failed = _run_parts(kind, stream, result, importer, log, keep_going, size, seen,
-                            tick, stored)
-        for keys in seen.values():   # (on an exception the rollback drops them)
-            if isinstance(keys, FileKeys):
-                keys.close()
+        if use_stage:
+            failed = staging.run(kind, stream, result, importer, log, keep_going, tick)
+        else:
+            seen = seen_keys(kind.schema, FileKeys if pg and kind.streams else SeenKeys)
+            failed = _run_parts(kind, stream, result, importer, log, keep_going, size, seen,
+                                tick, stored)
+            for keys in seen.values():   # (on an exception the rollback drops them)
+                if isinstance(keys, FileKeys):
+                    keys.close()
         result.rows = stream.row_count
         if failed:
             transaction.set_rollback(True)
@@ -293,7 +304,8 @@ def _changed_tables() -> list[tuple[str, str]]:
         return []
     with connection.cursor() as cur:
         cur.execute("SELECT schemaname, relname FROM pg_stat_xact_user_tables "
-                    "WHERE n_tup_ins + n_tup_upd + n_tup_del >= %s ORDER BY relname",
+                    "WHERE n_tup_ins + n_tup_upd + n_tup_del >= %s "
+                    "AND schemaname NOT LIKE 'pg_temp%%' ORDER BY relname",
                     [ANALYZE_TABLE_AFTER])
         return cur.fetchall()
 

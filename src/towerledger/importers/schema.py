@@ -300,3 +300,80 @@ def _repeats(schema, records, errors, label, seen) -> list[dict]:
         # repeat would also read as "already used")
         kept = [r for r in kept if r["_row"] not in repeated]
     return kept
+
+
+# ---- the staged import's row parser (exchange.staged) ------------------------------------
+
+def sql_type(f: Field) -> str:
+    """The PostgreSQL type of a field's parsed value in a staging table."""
+    func = getattr(f.parse, "func", f.parse)
+    return {v.parse_decimal: "numeric", v.parse_int: "bigint", v.parse_date: "date",
+            yes_no: "boolean"}.get(func, "text")
+
+
+MEMO_CELLS = 4096   # distinct cells of a column whose parsed text is remembered
+
+
+def _pure(parse) -> bool:
+    """Whether ``parse`` gives the same result for the same cell whatever else happened
+    (the parsers of this module and ``values``): its results may be remembered."""
+    func = getattr(parse, "func", parse)
+    return hasattr(parse, "chars") or func in (v.parse_decimal, v.parse_int, v.parse_date,
+                                               v.parse_enum, name, org_name, text_cell, yes_no)
+
+
+def row_parser(schema: Schema, headers: list[str], to_text: Callable[[str], Callable]):
+    """``parse(row, rowno, errors)``: the row as one line of ``COPY … FROM STDIN`` text —
+    the row number, whether it is good (no cell error), whether it is bad, then each
+    field's value in the order of ``schema.fields`` (``\\N`` when empty or unparseable) —
+    or None for a blank row; its cell errors are appended to ``errors`` as (RowError,
+    field name), exactly those ``parse_rows`` finds. ``to_text(sql_type)`` gives the text
+    of a parsed value of that type. ``parse.types``: each field's ``sql_type``.
+
+    A column's cells repeat (codes, dates, names of cities): the text of a plain cell a
+    pure parser has seen is remembered (``MEMO_CELLS`` per column), so most cells of a
+    large file cost a dictionary look-up."""
+    index, errors = map_columns(schema, headers)
+    if errors:
+        raise ValueError("row_parser needs the columns mapped (map_columns)")
+    label = {f.name: headers[index[f.name]] for f in schema.fields if f.name in index}
+    types = [sql_type(f) for f in schema.fields]
+    specs = [(f.name, index.get(f.name), f.parse, to_text(t), {} if _pure(f.parse) else None,
+              label.get(f.name, f.zh), f.required) for f, t in zip(schema.fields, types,
+                                                                   strict=True)]
+
+    def parse(row, rowno: int, errors: list) -> str | None:
+        if not _filled(row):
+            return None
+        out = []
+        bad = False
+        width = len(row)
+        for fname, i, p, fmt, memo, lab, required in specs:
+            cell = row[i] if i is not None and i < width else None
+            if cell.__class__ is str and memo is not None:
+                known = memo.get(cell)
+                if known is not None:
+                    out.append(known)
+                    continue
+            if cell is None or (cell.__class__ is str and not cell.strip()):
+                out.append("\\N")
+                if required:
+                    errors.append((RowError(rowno, lab, "必填项为空", "required value is empty"),
+                                   fname))
+                    bad = True
+                continue
+            try:
+                value = p(cell)
+            except v.BadValue as exc:
+                errors.append((RowError(rowno, lab, exc.zh, exc.en), fname))
+                out.append("\\N")
+                bad = True
+                continue
+            text = "\\N" if value is None else fmt(value)
+            if memo is not None and cell.__class__ is str and len(memo) < MEMO_CELLS:
+                memo[cell] = text
+            out.append(text)
+        return f"{rowno}\t{'f' if bad else 't'}\t{'t' if bad else 'f'}\t" + "\t".join(out) + "\n"
+
+    parse.types = types
+    return parse

@@ -6,7 +6,7 @@ from towerledger.access.scope import scoped
 from towerledger.db.bulk import chunked
 from towerledger.exchange.preview import text
 from towerledger.exchange.registry import Kind, register
-from towerledger.sites import imports, schemas, tax_imports
+from towerledger.sites import imports, schemas, staged, tax_imports
 from towerledger.sites.models import AccountSite, AllocationRule, Site, Tenancy, TenancyRatio
 
 
@@ -125,7 +125,9 @@ for schema, check, store, export, authorise, snapshot in (
                   authorise=authorise, snapshot=snapshot,
                   # sites (host chains) and accounts (splits summing to 100) judge rows
                   # together: read whole; the others stream
-                  streams=schema in (schemas.TENANCIES, schemas.RULES)))
+                  streams=schema in (schemas.TENANCIES, schemas.RULES),
+                  # PostgreSQL: COPY into a staging table, set-based checks and store
+                  staged={schemas.SITES: staged.SITES, schemas.RULES: staged.RULES}.get(schema)))
 
 # 税负因子表: no authorise — province admins (and the system) only, everybody else refused
 register(Kind(tax_imports.SCHEMA.kind, tax_imports.SCHEMA, tax_imports.check, tax_imports.store,

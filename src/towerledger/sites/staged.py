@@ -1,0 +1,240 @@
+"""The sites and allocation-rules imports on the staged path (PostgreSQL, exchange.staged):
+``sites.imports``' checks, authorise and stores as set-based SQL over the staging table,
+with the same messages, counts and stored rows.
+
+The decommission program's import guard (``programs.decommission.checks``: no rows for an
+archived site; the sites import keeps an archive as it is) wraps a kind's Python check; its
+rule is repeated here set-wise, and applies when the registered kind's check carries the
+guard (``archive_guard``), i.e. when the program is installed."""
+
+from django.db import connection
+
+from towerledger.access.scope import OUTSIDE_EN, OUTSIDE_ZH, write_city_id, writes_everywhere
+from towerledger.domain.codes import Method, SiteStatus
+from towerledger.exchange.staged import Stage, Staged, upsert
+from towerledger.importers.schema import RowError
+from towerledger.org.models import City, County, Province
+from towerledger.sites.models import AllocationRule, Site
+
+SITE = Site._meta.db_table
+PROVINCE, CITY, COUNTY = (m._meta.db_table for m in (Province, City, County))
+
+
+def _guarded(stage: Stage) -> bool:
+    return bool(getattr(getattr(stage.kind, "check", None), "archive_guard", False))
+
+
+def unknown_sites(stage: Stage, column: str = "site_code") -> list[RowError]:
+    """``imports._unknown_sites``: judged rows naming a site that does not exist."""
+    qn = connection.ops.quote_name
+    c = qn(column)
+    return stage.errors(
+        f"SELECT s._row, %s, '站址编码 ' || s.{c} || ' 不存在（请先导入站址）', "
+        f"'unknown site_code ' || s.{c} || ' (import sites first)' FROM {stage.table} s "
+        f"WHERE {stage.judged} AND NOT EXISTS (SELECT 1 FROM {SITE} x WHERE x.site_code = s.{c}) "
+        "ORDER BY s._row", [column])
+
+
+def archived_rows(stage: Stage, column: str = "site_code") -> list[RowError]:
+    """``decommission.checks.archived_rows`` for kinds naming a site in ``column`` (not a
+    tenancy, whose rows ending by the decommission date are allowed there)."""
+    c = connection.ops.quote_name(column)
+    return stage.errors(
+        f"SELECT s._row, 'site_code', "
+        f"'站址 ' || s.{c} || ' 已归档（拆站），不能再导入其数据；如需恢复请先重新启用站址', "
+        f"'site ' || s.{c} || ' is archived (decommissioned): its data cannot be imported; "
+        f"reopen the site first' FROM {stage.table} s JOIN {SITE} x ON x.site_code = s.{c} "
+        f"WHERE {stage.judged} AND x.status = %s ORDER BY s._row", [SiteStatus.ARCHIVED.value])
+
+
+# ---- allocation rules ------------------------------------------------------------------
+
+def check_rules(stage: Stage) -> list[RowError]:
+    """``imports.authorise_rules`` (by site), then on the rows inside the scope the guard
+    and ``imports.check_rules``."""
+    errors = stage.outside("site_code", Site)
+    stage.set_out(errors)
+    if _guarded(stage):
+        errors += archived_rows(stage)
+    errors += unknown_sites(stage)
+    errors += stage.errors(
+        f"SELECT _row, 'fallback_method', '备用分摊方式不能是分户计量', "
+        f"'fallback_method cannot be SUBMETER' FROM {stage.table} "
+        f"WHERE {stage.judged} AND fallback_method = %s ORDER BY _row", [Method.SUBMETER.value])
+    return errors
+
+
+def store_rules(stage: Stage):
+    source = (f"SELECT s._row, x.id AS site_id, s.effective_from, s.method, "
+              f"coalesce(s.fallback_method, %s) AS fallback_method, "
+              f"coalesce(s.common_policy, 'PRO_RATA') AS common_policy, "
+              f"coalesce(s.tower_share, 0) AS tower_share "
+              f"FROM {stage.table} s JOIN {SITE} x ON x.site_code = s.site_code WHERE s._ok")
+    return upsert(stage, AllocationRule, source, ("site_id", "effective_from"),
+                  ("method", "fallback_method", "common_policy", "tower_share"),
+                  [Method.EQUAL.value])
+
+
+RULES = Staged(check=check_rules, store=store_rules)
+
+
+# ---- sites -----------------------------------------------------------------------------
+
+def _org_errors(stage: Stage) -> list[RowError]:
+    """``imports._org_errors``: provinces and cities must exist unless the import creates
+    them; a new county needs a province admin."""
+    if stage.importer.create_org:
+        return []
+    new_counties = writes_everywhere(stage.importer.user)
+    return stage.errors(f"""
+        SELECT _row, col,
+               CASE col WHEN 'province' THEN '省份 ' || p || ' 不存在'
+                        WHEN 'city' THEN '地市 ' || c || ' 不存在'
+                        ELSE '区县 ' || k || ' 不存在（新增区县须由省管理员导入）' END,
+               CASE col WHEN 'province' THEN 'no such province ' || p
+                        WHEN 'city' THEN 'no such city ' || c
+                        ELSE 'no such county ' || k || ' (a new county needs a province admin)'
+               END
+        FROM (SELECT s._row, coalesce(s.province, 'None') AS p, coalesce(s.city, 'None') AS c,
+                     coalesce(s.county, 'None') AS k,
+                     CASE WHEN pr.id IS NULL THEN 'province' WHEN ci.id IS NULL THEN 'city'
+                          WHEN co.id IS NULL AND NOT %s THEN 'county' END AS col
+              FROM {stage.table} s
+              LEFT JOIN {PROVINCE} pr ON pr.name = s.province
+              LEFT JOIN {CITY} ci ON ci.province_id = pr.id AND ci.name = s.city
+              LEFT JOIN {COUNTY} co ON co.city_id = ci.id AND co.name = s.county
+              WHERE s._ok) e
+        WHERE col IS NOT NULL ORDER BY _row""", [new_counties])
+
+
+def authorise_sites(stage: Stage) -> list[RowError]:
+    """``imports.authorise_sites``: organisation data, the sites and hosts named, and a
+    clerk's own city."""
+    errors = _org_errors(stage)
+    errors += stage.outside("site_code", Site)
+    errors += stage.outside("host_site_code", Site, "site_code")
+    city_id = write_city_id(stage.importer.user)
+    if city_id is not None:
+        own = City.objects.filter(pk=city_id).values_list("province__name", "name").first()
+        errors += stage.errors(
+            f"SELECT _row, 'city', %s || coalesce(city, 'None'), %s || coalesce(city, 'None') "
+            f"FROM {stage.table} WHERE _ok AND (province, city) IS DISTINCT FROM (%s, %s) "
+            "ORDER BY _row", [f"{OUTSIDE_ZH}：", f"{OUTSIDE_EN}: ", *(own or (None, None))])
+    return errors
+
+
+def site_status_rows(stage: Stage) -> list[RowError]:
+    """``decommission.checks.site_status_rows``: an archive stays as it is."""
+    return stage.errors(
+        f"SELECT s._row, 'status', "
+        f"CASE WHEN x.id IS NOT NULL THEN '站址 ' || s.site_code || "
+        f"' 已归档，须在拆站页面填写原因后重新启用' ELSE '站址归档须通过拆站清单办理' END, "
+        f"CASE WHEN x.id IS NOT NULL THEN 'site ' || s.site_code || ' is archived: reopen it "
+        f"on its decommissioning page, with a reason' ELSE 'a site is archived through its "
+        f"decommissioning checklist' END "
+        f"FROM {stage.table} s LEFT JOIN {SITE} x ON x.site_code = s.site_code AND x.status = %s "
+        f"WHERE {stage.judged} AND (x.id IS NOT NULL) <> (s.status IS NOT DISTINCT FROM %s) "
+        "ORDER BY s._row", [SiteStatus.ARCHIVED.value] * 2)
+
+
+def check_sites(stage: Stage) -> list[RowError]:
+    """``authorise_sites``, then on the rows inside the scope the guard and
+    ``imports.check_sites`` (host sites known and acyclic, decommission dates)."""
+    errors = authorise_sites(stage)
+    stage.set_out(errors)
+    if _guarded(stage):
+        errors += site_status_rows(stage)
+    t, judged = stage.table, stage.judged
+    errors += stage.errors(
+        f"SELECT _row, 'host_site_code', "
+        f"CASE WHEN host_site_code = site_code THEN '宿主站不能是站址本身' "
+        f"ELSE '宿主站 ' || host_site_code || ' 不存在' END, "
+        f"CASE WHEN host_site_code = site_code THEN 'a site cannot be its own host' "
+        f"ELSE 'unknown host site ' || host_site_code END FROM {t} s "
+        f"WHERE {judged} AND host_site_code IS NOT NULL AND (host_site_code = site_code OR ("
+        f"NOT EXISTS (SELECT 1 FROM {t} h WHERE h._ok AND NOT h._out "
+        f"AND h.site_code = s.host_site_code) "
+        f"AND NOT EXISTS (SELECT 1 FROM {SITE} x WHERE x.site_code = s.host_site_code))) "
+        "ORDER BY _row")
+    errors += stage.errors(
+        f"SELECT _row, 'decommission_date', '已拆除站址须填写拆站日期', "
+        f"'a decommissioned site needs its decommission_date' FROM {t} "
+        f"WHERE {judged} AND status = %s AND decommission_date IS NULL ORDER BY _row",
+        [SiteStatus.DECOMMISSIONED.value])
+    errors += stage.errors(f"""
+        WITH RECURSIVE e AS (
+            SELECT site_code AS a, host_site_code AS b FROM {t}
+            WHERE {judged} AND host_site_code IS NOT NULL
+        ), walk(start, cur) AS (
+            SELECT a, b FROM e
+            UNION ALL
+            SELECT w.start, e.b FROM walk w JOIN e ON e.a = w.cur WHERE w.cur <> w.start
+        ) CYCLE cur SET looped USING path
+        SELECT _row, 'host_site_code', '宿主站关系成环', 'host sites form a cycle' FROM {t}
+        WHERE {judged} AND site_code IN (SELECT start FROM walk WHERE cur = start)
+        ORDER BY _row""")
+    errors += stage.errors(
+        f"SELECT _row, 'status', '填写了拆站日期，站址状态应为 DECOMMISSIONED', "
+        f"'decommission_date given but status is not DECOMMISSIONED' FROM {t} "
+        f"WHERE {judged} AND decommission_date IS NOT NULL "
+        f"AND (status IS NULL OR status NOT IN (%s, %s)) ORDER BY _row",
+        [SiteStatus.DECOMMISSIONED.value, SiteStatus.ARCHIVED.value])
+    return errors
+
+
+def _org_counties(stage: Stage) -> None:
+    """``imports._org_counties``: the provinces, cities and counties the file names."""
+    t, cur = stage.table, stage.cursor
+    cur.execute(f"INSERT INTO {PROVINCE} (name) SELECT DISTINCT province FROM {t} WHERE _ok "
+                "ON CONFLICT DO NOTHING")
+    cur.execute(f"INSERT INTO {CITY} (province_id, name) SELECT DISTINCT p.id, s.city "
+                f"FROM {t} s JOIN {PROVINCE} p ON p.name = s.province WHERE s._ok "
+                "ON CONFLICT DO NOTHING")
+    cur.execute(f"INSERT INTO {COUNTY} (city_id, name) SELECT DISTINCT c.id, s.county "
+                f"FROM {t} s JOIN {PROVINCE} p ON p.name = s.province "
+                f"JOIN {CITY} c ON c.province_id = p.id AND c.name = s.city WHERE s._ok "
+                "ON CONFLICT DO NOTHING")
+
+
+SITE_FIELDS = ("site_name", "county_id", "site_type", "status", "decommission_date",
+               "host_site_id", "longitude", "latitude")
+
+
+def store_sites(stage: Stage):
+    """``imports.store_sites``: upsert in layers, a host site before the sites hanging off
+    it (a site's layer: how many of its hosts up the chain the file holds)."""
+    from towerledger.db.bulk import Counts
+
+    t, cur = stage.table, stage.cursor
+    _org_counties(stage)
+    cur.execute(f"ALTER TABLE {t} ADD COLUMN _layer integer NOT NULL DEFAULT 0")
+    cur.execute(f"CREATE INDEX ON {t} (site_code) WHERE _ok")
+    cur.execute(f"""
+        WITH RECURSIVE up(code, cur, n) AS (
+            SELECT s.site_code, s.host_site_code, 1 FROM {t} s
+            JOIN {t} h ON h._ok AND h.site_code = s.host_site_code WHERE s._ok
+            UNION ALL
+            SELECT up.code, h.host_site_code, up.n + 1 FROM up
+            JOIN {t} h ON h._ok AND h.site_code = up.cur
+            JOIN {t} hh ON hh._ok AND hh.site_code = h.host_site_code
+        )
+        UPDATE {t} s SET _layer = l.n FROM (SELECT code, max(n) AS n FROM up GROUP BY code) l
+        WHERE s._ok AND s.site_code = l.code""")
+    cur.execute(f"SELECT coalesce(max(_layer), 0) FROM {t} WHERE _ok")
+    layers = cur.fetchone()[0]
+    counts = Counts()
+    for layer in range(layers + 1):
+        source = (f"SELECT s._row, s.site_code, s.site_name, co.id AS county_id, s.site_type, "
+                  f"coalesce(s.status, %s) AS status, s.decommission_date, "
+                  f"h.id AS host_site_id, s.longitude, s.latitude FROM {t} s "
+                  f"JOIN {PROVINCE} p ON p.name = s.province "
+                  f"JOIN {CITY} ci ON ci.province_id = p.id AND ci.name = s.city "
+                  f"JOIN {COUNTY} co ON co.city_id = ci.id AND co.name = s.county "
+                  f"LEFT JOIN {SITE} h ON h.site_code = s.host_site_code "
+                  f"WHERE s._ok AND s._layer = %s")
+        counts += upsert(stage, Site, source, ("site_code",), SITE_FIELDS,
+                         [SiteStatus.ACTIVE.value, layer])
+    return counts
+
+
+SITES = Staged(check=check_sites, store=store_sites)

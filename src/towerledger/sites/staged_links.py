@@ -9,22 +9,19 @@ CONFLICT`` statement per file (plus the refresh of each tenancy's current ratio)
 same counts as ``store_tenancies`` / ``store_accounts``. SQLite keeps those Python paths.
 
 Which rows a rule judges is as in ``exchange.services._check``: the scope first, on every
-row still ``_ok``; then the archive guard and the kind's checks on the rows the user may
-write, all of them against the same rows (an account's splits are summed over the rows
-judged together); a row an error was found in is no longer ``_ok``. In keep-going mode the
-checks run again over the rows left, as ``_drop_bad`` does, until they find nothing (at
-most five times more; beyond, nothing is stored).
+row still ``_ok``; then the archive guard and the kind's own checks on the rows the user
+may write (``Stage.judged``), all of them against the same rows (an account's splits are
+summed over the rows judged together). The framework marks the rows found bad, checks the
+rows with a bad cell beside the others and, keeping going, checks the rows left again.
 """
 
-from towerledger.access.scope import OUTSIDE_EN, OUTSIDE_ZH, writable, writes_everywhere
 from towerledger.db.bulk import Counts
 from towerledger.domain.codes import SettlementMode, SiteStatus
+from towerledger.exchange.staged import Stage, Staged
 from towerledger.importers.schema import RowError
 from towerledger.org.models import Operator
 from towerledger.sites.imports import ACCOUNT_FIELDS, TENANCY_FIELDS
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy, TenancyRatio
-
-ROUNDS = 5   # checks again over the rows left in keep-going mode (exchange.services._drop_bad)
 
 
 def _t(model) -> str:
@@ -35,77 +32,28 @@ SITE, TENANCY, RATIO = _t(Site), _t(Tenancy), _t(TenancyRatio)
 ACCOUNT, SPLIT, OPERATOR = _t(SupplyAccount), _t(AccountSite), _t(Operator)
 
 
-# ---- the rounds of checking ---------------------------------------------------------------
-
-def _checked(stage, authorise, rules) -> list[RowError]:
-    """Scope, then the rules, over the ``_ok`` rows; again over the rows left in keep-going
-    mode until a round finds nothing (``exchange.services._check`` and ``_drop_bad``)."""
-    errors: list[RowError] = []
-    for _ in range(1 + ROUNDS if stage.keep_going else 1):
-        found = list(dict.fromkeys(authorise(stage)))
-        _set_aside(stage, found)
-        for rule in rules:
-            found += rule(stage)
-        _set_aside(stage, found)
-        errors += found
-        if not found:
-            break
-    else:
-        if stage.keep_going and found:   # still failing after the last round: store nothing
-            stage.cursor.execute(f"UPDATE {stage.table} SET _ok = false WHERE _ok")
-    return list(dict.fromkeys(errors))
+def _guarded(stage: Stage) -> bool:
+    """The decommission program wraps the registered kind's check in its archive guard
+    (``programs.decommission.checks.guard_imports``): then its rule applies here too."""
+    return bool(getattr(getattr(stage.kind, "check", None), "archive_guard", False))
 
 
-def _set_aside(stage, errors) -> None:
-    rows = sorted({e.row for e in errors})
-    if rows:
-        stage.cursor.execute(f"UPDATE {stage.table} SET _ok = false "
-                             "WHERE _ok AND _row = ANY(%s)", [rows])
-
-
-# ---- scope (exchange.authorise.outside_rows, in SQL) ---------------------------------------
-
-def _outside(stage, column: str, model, field: str | None = None) -> list[RowError]:
-    """Rows whose ``column`` names an existing ``model`` row (by ``field``) that the user
-    may not change: ``access.scope.writable`` itself, as a subquery."""
-    user = stage.importer.user
-    if writes_everywhere(user):
-        return []
-    field = field or column
-    db_field = model._meta.get_field(field).column
-    allowed, params = (writable(user, model.objects.all()).values(field).query
-                       .sql_with_params())
-    return stage.errors(
-        f"SELECT s._row, %s, %s || s.{column}, %s || s.{column} FROM {stage.table} s "
-        f"WHERE s._ok AND s.{column} <> '' "
-        f"AND EXISTS (SELECT 1 FROM {_t(model)} m WHERE m.{db_field} = s.{column}) "
-        f"AND s.{column} NOT IN ({allowed}) ORDER BY s._row",
-        [column, f"{OUTSIDE_ZH}：", f"{OUTSIDE_EN}: ", *params])
-
-
-def authorise_tenancies(stage) -> list[RowError]:
-    return _outside(stage, "site_code", Site) + _outside(stage, "tenancy_id", Tenancy)
-
-
-def authorise_accounts(stage) -> list[RowError]:
-    return _outside(stage, "site_code", Site) + _outside(stage, "account_no", SupplyAccount)
-
-
-# ---- rules shared by both kinds ------------------------------------------------------------
-
-def unknown_sites(stage) -> list[RowError]:
+def unknown_sites(stage: Stage) -> list[RowError]:
+    """``imports._unknown_sites``."""
     return stage.errors(
         f"SELECT s._row, 'site_code', '站址编码 ' || s.site_code || ' 不存在（请先导入站址）', "
         f"'unknown site_code ' || s.site_code || ' (import sites first)' "
-        f"FROM {stage.table} s WHERE s._ok "
+        f"FROM {stage.table} s WHERE {stage.judged} "
         f"AND NOT EXISTS (SELECT 1 FROM {SITE} x WHERE x.site_code = s.site_code) "
         f"ORDER BY s._row")
 
 
-def archived_sites(stage, tenancies: bool) -> list[RowError]:
+def archived_sites(stage: Stage, tenancies: bool) -> list[RowError]:
     """The decommission program's guard (``archived_rows``): no row for an archived site,
     except a tenancy row ending the tenancy by the decommission date
     (``domain.decommission.archived_row_allowed``)."""
+    if not _guarded(stage):
+        return []
     allowed = ("AND NOT (s.end_date IS NOT NULL AND "
                "(x.decommission_date IS NULL OR s.end_date <= x.decommission_date))"
                if tenancies else "")
@@ -115,15 +63,21 @@ def archived_sites(stage, tenancies: bool) -> list[RowError]:
         f"'site ' || s.site_code || ' is archived (decommissioned): its data cannot be "
         f"imported; reopen the site first' "
         f"FROM {stage.table} s JOIN {SITE} x ON x.site_code = s.site_code "
-        f"WHERE s._ok AND x.status = %s {allowed} ORDER BY s._row", [SiteStatus.ARCHIVED])
+        f"WHERE {stage.judged} AND x.status = %s {allowed} ORDER BY s._row",
+        [SiteStatus.ARCHIVED.value])
 
 
 # ---- tenancies -----------------------------------------------------------------------------
 
-def _tenancy_rules(stage) -> list[RowError]:
-    t = stage.table
+def check_tenancies(stage: Stage) -> list[RowError]:
+    """``imports.authorise_tenancies`` (the site, and an existing tenancy moved onto it),
+    then on the rows inside the scope the guard and ``imports.check_tenancies``."""
+    errors = list(dict.fromkeys(stage.outside("site_code", Site)
+                                + stage.outside("tenancy_id", Tenancy)))
+    stage.set_out(errors)
+    t, judged = stage.table, stage.judged
     day = "to_char(s.{}, 'YYYY-MM-DD')"
-    return (
+    return errors + (
         archived_sites(stage, tenancies=True)
         + unknown_sites(stage)
         + stage.errors(
@@ -131,24 +85,20 @@ def _tenancy_rules(stage) -> list[RowError]:
             f"'服务终止日期 ' || {day.format('end_date')} || ' 早于起租日期', "
             f"'end_date ' || {day.format('end_date')} || ' is before start_date ' "
             f"|| {day.format('start_date')} "
-            f"FROM {t} s WHERE s._ok AND s.end_date < s.start_date ORDER BY s._row")
+            f"FROM {t} s WHERE {judged} AND s.end_date < s.start_date ORDER BY s._row")
         + stage.errors(
             f"SELECT s._row, 'lump_sum_monthly', '包干结算须填写包干月金额', "
             f"'LUMP_SUM tenancies need lump_sum_monthly' FROM {t} s "
-            f"WHERE s._ok AND s.settlement_mode = %s AND s.lump_sum_monthly IS NULL "
-            f"ORDER BY s._row", [SettlementMode.LUMP_SUM])
+            f"WHERE {judged} AND s.settlement_mode = %s AND s.lump_sum_monthly IS NULL "
+            f"ORDER BY s._row", [SettlementMode.LUMP_SUM.value])
         + stage.errors(
             f"SELECT s._row, 'effective_from', '比例生效日期须与约定分摊比例一起填写', "
             f"'effective_from dates an agreed_ratio: give the ratio too' FROM {t} s "
-            f"WHERE s._ok AND s.effective_from IS NOT NULL AND s.agreed_ratio IS NULL "
+            f"WHERE {judged} AND s.effective_from IS NOT NULL AND s.agreed_ratio IS NULL "
             f"ORDER BY s._row"))
 
 
-def check_tenancies(stage) -> list[RowError]:
-    return _checked(stage, authorise_tenancies, [_tenancy_rules])
-
-
-def store_tenancies(stage) -> Counts:
+def store_tenancies(stage: Stage) -> Counts:
     """``sites.imports.store_tenancies`` in two statements: the tenancies and their dated
     ratios upserted together (a row's agreed_ratio from its effective_from, or its start),
     then each rated tenancy's current ratio (``refresh_current_ratios``)."""
@@ -208,43 +158,44 @@ def store_tenancies(stage) -> Counts:
 
 # ---- supply accounts -----------------------------------------------------------------------
 
-def _account_rules(stage) -> list[RowError]:
-    t = stage.table
-    # each account's first row (the lowest row number judged), and its rows
-    groups = (f"(SELECT s.*, first_value(s._row) OVER w AS first_row "
-              f"FROM {t} s WHERE s._ok WINDOW w AS (PARTITION BY s.account_no ORDER BY s._row))")
-    differs = " UNION ALL ".join(
-        f"SELECT g._row, '{f}' AS col, '与第 ' || g.first_row || ' 行同一户号的 {f} 不一致', "
-        f"'{f} differs from row ' || g.first_row || ' of the same account' "
-        f"FROM g JOIN {t} f ON f._row = g.first_row "
-        f"WHERE g._row <> g.first_row AND g.{f} IS DISTINCT FROM f.{f}"
-        for f in ACCOUNT_FIELDS)
-    return (
+def check_accounts(stage: Stage) -> list[RowError]:
+    """``imports.authorise_accounts`` (the sites, and the account: every site it feeds must
+    be the user's), then on the rows inside the scope the guard and
+    ``imports.check_accounts``: an account's rows agree with its first row (the first of
+    the rows that parsed whole, as the Python path lists those before the others), its
+    splits sum to 100, its contract price is not above its cap."""
+    errors = list(dict.fromkeys(stage.outside("site_code", Site)
+                                + stage.outside("account_no", SupplyAccount)))
+    stage.set_out(errors)
+    t, judged = stage.table, stage.judged
+    first = (f"SELECT DISTINCT ON (s.account_no) s._row, s.account_no, "
+             f"{', '.join('s.' + f for f in ACCOUNT_FIELDS)} FROM {t} s WHERE {judged} "
+             f"ORDER BY s.account_no, s._bad, s._row")
+    pairs = ", ".join(f"('{f}', s.{f} IS DISTINCT FROM f.{f})" for f in ACCOUNT_FIELDS)
+    differs = (f"SELECT s._row, d.col, '与第 ' || f._row || ' 行同一户号的 ' || d.col || ' 不一致', "
+               f"d.col || ' differs from row ' || f._row || ' of the same account' "
+               f"FROM {t} s JOIN f ON f.account_no = s.account_no AND f._row <> s._row "
+               f"CROSS JOIN LATERAL (VALUES {pairs}) d(col, differs) "
+               f"WHERE {judged} AND d.differs ORDER BY s._row")
+    return errors + (
         archived_sites(stage, tenancies=False)
         + unknown_sites(stage)
-        + stage.errors(f"WITH g AS MATERIALIZED {groups} "
-                       f"SELECT * FROM ({differs}) d ORDER BY 1")
+        + stage.errors(f"WITH f AS MATERIALIZED ({first}) {differs}")
         + stage.errors(
             f"SELECT s._row, 'split_ratio', "
             f"'户号 ' || s.account_no || ' 的分摊比例合计 ' || sums.total || '，应为 100', "
             f"'split ratios of account ' || s.account_no || ' sum to ' || sums.total "
             f"|| ', not 100' "
             f"FROM {t} s JOIN (SELECT account_no, sum(split_ratio) AS total FROM {t} "
-            f"WHERE _ok GROUP BY account_no HAVING sum(split_ratio) <> 100) sums "
-            f"ON sums.account_no = s.account_no WHERE s._ok ORDER BY s._row")
+            f"WHERE {judged} GROUP BY account_no HAVING sum(split_ratio) <> 100) sums "
+            f"ON sums.account_no = s.account_no WHERE {judged} ORDER BY s._row")
         + stage.errors(
             f"SELECT _row, 'contract_price', '合同单价高于单价上限', "
-            f"'contract_price is above price_cap' FROM ("
-            f"SELECT DISTINCT ON (s.account_no) s._row, s.contract_price, s.price_cap "
-            f"FROM {t} s WHERE s._ok ORDER BY s.account_no, s._row) f "
+            f"'contract_price is above price_cap' FROM ({first}) f "
             f"WHERE f.contract_price > f.price_cap ORDER BY _row"))
 
 
-def check_accounts(stage) -> list[RowError]:
-    return _checked(stage, authorise_accounts, [_account_rules])
-
-
-def store_accounts(stage) -> Counts:
+def store_accounts(stage: Stage) -> Counts:
     """``sites.imports.store_accounts`` in one statement: each account from its first row,
     its splits, and the splits of those accounts the file no longer lists removed. Counts
     are per file row; a row is updated when its account's fields or its split changed, or
@@ -305,3 +256,7 @@ def store_accounts(stage) -> Counts:
     rows, created, updated, moved = cur.fetchone()
     return Counts(created=created, updated=updated + moved,
                   unchanged=rows - created - updated - moved)
+
+
+TENANCIES = Staged(check=check_tenancies, store=store_tenancies)
+ACCOUNTS = Staged(check=check_accounts, store=store_accounts)

@@ -6,7 +6,7 @@ from towerledger.access.scope import scoped
 from towerledger.db.bulk import chunked
 from towerledger.exchange.preview import text
 from towerledger.exchange.registry import Kind, register
-from towerledger.sites import imports, schemas, staged, tax_imports
+from towerledger.sites import imports, schemas, staged, staged_links, tax_imports
 from towerledger.sites.models import AccountSite, AllocationRule, Site, Tenancy, TenancyRatio
 
 
@@ -127,7 +127,9 @@ for schema, check, store, export, authorise, snapshot in (
                   # together: read whole; the others stream
                   streams=schema in (schemas.TENANCIES, schemas.RULES),
                   # PostgreSQL: COPY into a staging table, set-based checks and store
-                  staged={schemas.SITES: staged.SITES, schemas.RULES: staged.RULES}.get(schema)))
+                  staged={schemas.SITES: staged.SITES, schemas.RULES: staged.RULES,
+                          schemas.TENANCIES: staged_links.TENANCIES,
+                          schemas.ACCOUNTS: staged_links.ACCOUNTS}.get(schema)))
 
 # 税负因子表: no authorise — province admins (and the system) only, everybody else refused
 register(Kind(tax_imports.SCHEMA.kind, tax_imports.SCHEMA, tax_imports.check, tax_imports.store,

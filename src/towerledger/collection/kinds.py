@@ -8,7 +8,7 @@ from django.utils import timezone
 from towerledger.access.scope import write_city_id
 from towerledger.collection import services
 from towerledger.collection.models import Receipt
-from towerledger.db.bulk import Counts, chunked, copy_insert
+from towerledger.db.bulk import Counts, OneOf, copy_insert, parts
 from towerledger.domain.codes import OperatorCode
 from towerledger.exchange.authorise import outside, outside_rows
 from towerledger.exchange.registry import Kind, register
@@ -62,15 +62,23 @@ def authorise_receipts(records, importer):
     return errors + outside_rows(records, importer.user, Receipt, "receipt_no")
 
 
+def _existing(numbers) -> dict[str, tuple]:
+    """{receipt_no: (operator code, city name or None, amount, received_date, reference)}
+    of the receipts already imported under these numbers (one array query on PostgreSQL)."""
+    found = {}
+    for part in parts(numbers):
+        for no, *content in Receipt.objects.filter(OneOf("receipt_no", part)).values_list(
+                "receipt_no", "operator__code", "city__name", "amount", "received_date",
+                "reference"):
+            found[no] = tuple(content)
+    return found
+
+
 def check_receipts(records):
     errors = []
     cities = dict(City.objects.values_list("name", "pk"))
     today = timezone.localdate()
-    existing = {}
-    for part in chunked(list({r["receipt_no"] for r in records})):
-        for rc in Receipt.objects.filter(receipt_no__in=part).select_related("operator",
-                                                                             "city"):
-            existing[rc.receipt_no] = rc
+    existing = _existing(r["receipt_no"] for r in records)
     for r in records:
         if r.get("city") and r["city"] not in cities:
             errors.append(_err(r, "city", f"地市 {r['city']} 不存在",
@@ -79,37 +87,33 @@ def check_receipts(records):
             errors.append(_err(r, "received_date", f"到账日期 {r['received_date']} 晚于今天",
                                f"received_date {r['received_date']} is in the future"))
         old = existing.get(r["receipt_no"])
-        if old and (old.operator.code, old.city.name if old.city else None, old.amount,
-                    old.received_date, old.reference) != (
-                r["operator"], r.get("city") or None, r["amount"], r["received_date"],
-                r.get("reference") or ""):
+        if old and old != (r["operator"], r.get("city") or None, r["amount"],
+                           r["received_date"], r.get("reference") or ""):
             errors.append(_err(r, "receipt_no", f"回款编号 {r['receipt_no']} 已导入且内容不同",
                                f"receipt_no {r['receipt_no']} was imported with other content"))
     return errors
 
 
 def store_receipts(records, user=None, progress=None):
-    """Store new receipts, post them (Dr CASH / Cr UNAPPLIED) and match them (unless the
-    deployment matches in its own run: TOWERLEDGER_MATCH_ON_IMPORT=0)."""
+    """Store new receipts, post them (Dr CASH / Cr UNAPPLIED, set-wise from the stored rows:
+    ``services.post_new_receipts``) and match them (unless the deployment matches in its
+    own run: TOWERLEDGER_MATCH_ON_IMPORT=0). A receipt number already stored is skipped
+    (its content was judged the same by the check), so a file imported again adds nothing."""
     ops = dict(Operator.objects.values_list("code", "pk"))
     cities = dict(City.objects.values_list("name", "pk"))
-    known = set()
-    for part in chunked([r["receipt_no"] for r in records]):
-        known |= set(Receipt.objects.filter(receipt_no__in=part)
-                     .values_list("receipt_no", flat=True))
+    known = set(_existing(r["receipt_no"] for r in records))
     rows = [dict(receipt_no=r["receipt_no"], operator_id=ops[r["operator"]],
                  city_id=cities.get(r.get("city")), amount=r["amount"],
                  received_date=r["received_date"], reference=r.get("reference") or "",
                  applied=0, status=Receipt.Status.UNMATCHED)
             for r in records if r["receipt_no"] not in known]
     ids = copy_insert(Receipt, rows)
-    new = [Receipt(pk=pk, **row) for pk, row in zip(ids, rows, strict=True)]
-    services.post_receipts(new, user)
-    if settings.TOWERLEDGER_MATCH_ON_IMPORT:
+    services.post_new_receipts(ids, user)
+    if settings.TOWERLEDGER_MATCH_ON_IMPORT and ids:
         services.auto_match(ids, user)
     if progress:
         progress(len(records))
-    return Counts(created=len(new), unchanged=len(records) - len(new))
+    return Counts(created=len(rows), unchanged=len(records) - len(rows))
 
 
 def export_receipts(user):
@@ -154,13 +158,17 @@ def receipts_outcome(records) -> dict:
     its downloadable list."""
     numbers = [r["receipt_no"] for r in records]
     receipts, rules = {}, {}
-    for part in chunked(numbers):
-        receipts.update((r[0], r) for r in Receipt.objects.filter(receipt_no__in=part)
-                        .values_list("receipt_no", "operator__code", "amount", "applied",
-                                     "reference", "status"))
-        for no, rule, amount in Application.objects.filter(
-                receipt__receipt_no__in=part, reversed_at=None).values_list(
-                    "receipt__receipt_no", "rule", "amount"):
+    for part in parts(numbers):
+        ids = {}
+        for pk, *r in Receipt.objects.filter(OneOf("receipt_no", part)).values_list(
+                "pk", "receipt_no", "operator__code", "amount", "applied", "reference",
+                "status"):
+            receipts[r[0]] = r
+            ids[pk] = r[0]
+        for rid, rule, amount in Application.objects.filter(
+                OneOf("receipt_id", list(ids)), reversed_at=None).values_list(
+                    "receipt_id", "rule", "amount"):
+            no = ids[rid]
             rules.setdefault(no, {}).setdefault(rule, Decimal(0))
             rules[no][rule] += amount
     rows, summary = [], {}

@@ -2,7 +2,7 @@
 flags for export) for import, template and export."""
 
 from towerledger.access.scope import scoped
-from towerledger.bills import imports, schemas
+from towerledger.bills import imports, schemas, staged_meters
 from towerledger.bills.models import Bill, Flag, SubmeterReading
 from towerledger.exchange.registry import Kind, register
 from towerledger.importers.schema import Field, Schema, text_cell
@@ -83,6 +83,9 @@ def export_submeter(user):
         yield dict(zip(_names(schemas.SUBMETER), row, strict=True))
 
 
+# the kinds with a staged path on PostgreSQL (exchange.staged)
+STAGED = {"submeter": staged_meters.SUBMETER, "smartmeter": staged_meters.SMART_METER}
+
 FLAGS = Schema("flags", "稽核结果", tuple(Field(n, n, text_cell) for n in FLAG_EXPORT), key=())
 
 for schema, check, store, export, fields, importable, authorise in (
@@ -99,4 +102,4 @@ for schema, check, store, export, fields, importable, authorise in (
     register(Kind(schema.kind, schema, check, store, export, fields, importable,
                   authorise=authorise,
                   outcome=bills_outcome if schema is schemas.BILLS else None,
-                  streams=importable))
+                  streams=importable, staged=STAGED.get(schema.kind)))

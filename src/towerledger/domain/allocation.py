@@ -72,6 +72,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from itertools import pairwise
 
 from towerledger.domain import explain as _explain
@@ -224,8 +225,8 @@ def allocate(bill: BillIn, sites: Sequence[SiteIn],
     ``explain`` False: the traces carry the numbers only, not the sentences nor the rounding
     note (``domain.explain`` renders them when read); the bulk path stores them so."""
     _check(bill, sites)
-    total_split = sum((Fraction(s.split_ratio) for s in sites), ZERO)
-    worked = [_share_site(bill, s, Fraction(s.split_ratio) / total_split) for s in sites]
+    total_split = sum((_exact(s.split_ratio) for s in sites), ZERO)
+    worked = [_share_site(bill, s, _exact(s.split_ratio) / total_split) for s in sites]
     if total_split != 100:
         worked[0].flag("SPLIT", f"site splits sum to {_num(total_split)}%, not 100%: "
                                 "renormalised")
@@ -432,18 +433,31 @@ def _resolve_method(w: _Site, rule: RuleIn | None, present: list[_Part], bill: B
     return Method.EQUAL
 
 
+@lru_cache(maxsize=4096)
+def _exact(x) -> Fraction:
+    """``Fraction(x)`` of a Decimal or int, remembered: the same few split ratios, agreed
+    ratios and tower shares recur in every bill, and converting a Decimal is slow. (Equal
+    numbers give equal Fractions, so it does not matter which of them was seen first.)"""
+    return Fraction(x)
+
+
+@lru_cache(maxsize=1024)
+def _tower_part(percent) -> Fraction:
+    return min(ONE, max(ZERO, _exact(percent) / 100))
+
+
 def _tower_fraction(rule: RuleIn | None) -> Fraction:
     if rule is None:
         return ZERO
-    return min(ONE, max(ZERO, Fraction(rule.tower_share) / 100))
+    return _tower_part(rule.tower_share)
 
 
 def _weight(method: str, t: TenancyIn, day: date) -> Fraction:
     if method == Method.EQUAL:
         return ONE
     if method == Method.FIXED_RATIO:
-        return Fraction(_ratio_on(t, day))
-    return Fraction(getattr(t, _INPUT[Method(method)]))
+        return _exact(_ratio_on(t, day))
+    return _exact(getattr(t, _INPUT[Method(method)]))
 
 
 def _run_trace(rule: RuleIn | None, method: str, first: date, last: date, days: int,
@@ -481,8 +495,9 @@ def _weighted_run(w: _Site, rule: RuleIn | None, method: str, run, period_days: 
         w.flag("ZERO_WEIGHT", f"{first.isoformat()}..{last.isoformat()}: all {method} "
                               "weights are zero, tower-borne")
         return
+    scale = (1 - ts) / total        # exact: (1 - ts) × x / total = x × scale
     for p, x in weights:
-        daily = (1 - ts) * x / total
+        daily = x * scale
         p.share += length * daily
         p.runs.append({"from": first.isoformat(), "to": last.isoformat(), "days": days,
                        "method": str(method), "share_of_day": _frac(daily)})

@@ -15,18 +15,20 @@ Lines are never rewritten: a bill that already has lines is skipped, so running 
 (or after a crash) allocates only what is missing.
 """
 
+import gc
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from towerledger.access.scope import writable
 from towerledger.bills.models import Bill, SubmeterReading
-from towerledger.db.bulk import chunked, copy_insert
+from towerledger.db.bulk import OneOf, copy_insert, parts
 from towerledger.db.parallel import in_workers, workers_for
 from towerledger.domain import allocation as dom
 from towerledger.domain.codes import Method, SettlementMode
@@ -41,7 +43,8 @@ from towerledger.sites import terms as supply_terms
 from towerledger.sites.models import AccountSite, AllocationRule, Tenancy, TenancyRatio
 from towerledger.sites.tax_factors import load_table
 
-BATCH = 5000
+BATCH = 5000      # bills per transaction, at most
+MIN_PART = 500    # a smaller run stays in one process (a worker's start costs more)
 
 
 @dataclass
@@ -151,16 +154,16 @@ def allocate_bills(bill_ids=None, user=None, month: date | None = None, today: d
     if not ids:
         return result
     taxes, terms = TaxFactors(), Agreements()
-    parts = list(chunked(ids, BATCH))
 
     def batch(part) -> Result:
-        with transaction.atomic():
+        with transaction.atomic(), _bulk_session():
             return _allocate_batch(part, user, today, taxes, terms)
 
     # batches are independent (each bill is allocated by one, in its own transaction): on
     # PostgreSQL they run in parallel processes (db.parallel) with the serial run's results
-    workers = workers_for(len(parts))
-    done = in_workers(batch, parts, workers) if workers > 1 else map(batch, parts)
+    workers = workers_for(-(-len(ids) // min(BATCH, MIN_PART)))
+    batches = _batches(ids, workers)
+    done = in_workers(batch, batches, workers) if workers > 1 else map(batch, batches)
     for r in done:
         result += r
         if progress:
@@ -168,13 +171,44 @@ def allocate_bills(bill_ids=None, user=None, month: date | None = None, today: d
     return result
 
 
+def _batches(ids: list, workers: int) -> list[list]:
+    """``ids`` in batches of at most ``BATCH``, as many as a multiple of ``workers`` and of
+    even size, so every process has the same work and they finish together (5,000 and
+    1,041 bills would keep one process waiting on the other)."""
+    count = max(-(-len(ids) // BATCH), workers)
+    count = -(-count // workers) * workers
+    size = -(-len(ids) // count)
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+@contextmanager
+def _bulk_session():
+    """For one batch's transaction: no JIT on PostgreSQL (the analysis rollups' statements
+    on the new lines are estimated costly enough to be compiled, and compiling them took
+    longer than running them: about 1 s a statement), and no cyclic garbage collection
+    while the batch builds its rows (tens of thousands of small objects, none in a cycle:
+    the collector's full passes over them cost seconds and free nothing)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL jit = off")
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 BILL_FIELDS = ("pk", "bill_no", "account_id", "amount", "kwh", "period_start", "period_end",
                "invoice_type", "paid_date")
 
 
 def _allocate_batch(pks, user, today, taxes, terms) -> Result:
-    bills = list(Bill.objects.filter(pk__in=pks, status=Bill.Status.PAID).filter(~allocated())
-                 .select_for_update().values(*BILL_FIELDS))
+    bills = []
+    for part in parts(pks):
+        bills += Bill.objects.filter(OneOf("pk", part), status=Bill.Status.PAID).filter(
+            ~allocated()).select_for_update().values(*BILL_FIELDS)
     facts = _Facts.load(bills)
     now = timezone.now()
     result = Result(bills=len(bills), requested=len(pks))
@@ -286,23 +320,24 @@ class _Facts:
             b["terms"] = book.for_bill(b)
         self.splits = defaultdict(list)
         self.site_by_code = {}
-        for s in AccountSite.objects.filter(account_id__in=accounts).values(
-                "account_id", "site_id", "site__site_code", "split_ratio",
-                "site__county__city_id", "site__county__city__province_id",
-                "site__decommission_date"):
-            self.splits[s["account_id"]].append(s)
-            self.site_by_code[s["site__site_code"]] = {
-                "site_id": s["site_id"], "city_id": s["site__county__city_id"],
-                "province_id": s["site__county__city__province_id"],
-                "closed": s["site__decommission_date"]}
+        for part in parts(accounts):
+            for s in AccountSite.objects.filter(OneOf("account_id", part)).values(
+                    "account_id", "site_id", "site__site_code", "split_ratio",
+                    "site__county__city_id", "site__county__city__province_id",
+                    "site__decommission_date"):
+                self.splits[s["account_id"]].append(s)
+                self.site_by_code[s["site__site_code"]] = {
+                    "site_id": s["site_id"], "city_id": s["site__county__city_id"],
+                    "province_id": s["site__county__city__province_id"],
+                    "closed": s["site__decommission_date"]}
         self.site_ids = {code: v["site_id"] for code, v in self.site_by_code.items()}
         self.code_of_site = {v: k for k, v in self.site_ids.items()}
         site_ids = list(self.site_ids.values())
         self.operator_ids = dict(Operator.objects.values_list("code", "pk"))
         self.code_of_operator = {v: k for k, v in self.operator_ids.items()}
         self.tenancies = defaultdict(list)
-        for part in chunked(site_ids):
-            for t in Tenancy.objects.filter(site_id__in=part).values(
+        for part in parts(site_ids):
+            for t in Tenancy.objects.filter(OneOf("site_id", part)).values(
                     "pk", "tenancy_id", "site_id", "operator__code", "operator_id",
                     "start_date", "end_date", "settlement_mode", "agreed_ratio",
                     "dc_current_a", "rated_power_w"):
@@ -310,13 +345,14 @@ class _Facts:
         # dated agreed ratios (DOMAIN.md §3): the day's ratio, not one undated value
         self.ratios = defaultdict(list)
         tenancy_ids = [t["pk"] for ts in self.tenancies.values() for t in ts]
-        for part in chunked(tenancy_ids):
-            for tid, since, ratio in TenancyRatio.objects.filter(tenancy_id__in=part).values_list(
+        for part in parts(tenancy_ids):
+            for tid, since, ratio in TenancyRatio.objects.filter(
+                    OneOf("tenancy_id", part)).values_list(
                     "tenancy_id", "effective_from", "agreed_ratio"):
                 self.ratios[tid].append((since, ratio))
         self.rules = defaultdict(list)
-        for part in chunked(site_ids):
-            for r in AllocationRule.objects.filter(site_id__in=part).values(
+        for part in parts(site_ids):
+            for r in AllocationRule.objects.filter(OneOf("site_id", part)).values(
                     "site_id", "effective_from", "method", "fallback_method", "common_policy",
                     "tower_share"):
                 self.rules[r["site_id"]].append(dom.RuleIn(
@@ -325,8 +361,8 @@ class _Facts:
         metered = [s for s, rules in self.rules.items()
                    if any(r.method == Method.SUBMETER for r in rules)]
         self.readings = defaultdict(list)
-        for part in chunked(metered):
-            for r in SubmeterReading.objects.filter(site_id__in=part).values(
+        for part in parts(metered):
+            for r in SubmeterReading.objects.filter(OneOf("site_id", part)).values(
                     "site_id", "operator_id", "period_start", "period_end", "kwh"):
                 self.readings[r["site_id"], r["operator_id"]].append(r)
         return self

@@ -212,6 +212,9 @@ def store_bills(records, user=None, progress=None):
         bill = _new_bill(r, account, max((b["dup_seq"] for b in same_key), default=-1) + 1,
                          book)
         new.append((bill, r))
+    # a new bill the file says is paid goes in paid (one write, not an insert and then an
+    # update of every paid bill); the audit's blocked ones are set back to held by ``pay``
+    paid_now = payments.paid_at_insert(new)
     ids = []
     for part in chunked(new, 10_000):
         ids += copy_insert(Bill, [b for b, _ in part])
@@ -219,8 +222,16 @@ def store_bills(records, user=None, progress=None):
             progress(len(part))
     counts.created = len(new)
     audit.audit_bills(ids, book=book)
-    to_pay += [(pk, r) for pk, (_, r) in zip(ids, new, strict=True) if r["paid_date"]]
-    payments.pay_from_file(to_pay, user)
+    inserted = []
+    for pk, (b, r), now in zip(ids, new, paid_now, strict=True):
+        if now:
+            inserted.append(({"pk": pk, "account_id": b["account_id"],
+                              "account__account_no": r["account_no"], "bill_no": b["bill_no"],
+                              "dup_seq": b["dup_seq"], "amount": b["amount"],
+                              "status": Bill.Status.UNPAID}, b["paid_date"], b["payment_ref"]))
+        elif r["paid_date"]:
+            to_pay.append((pk, r))
+    payments.pay_from_file(to_pay, user, inserted)
     return counts
 
 

@@ -20,6 +20,7 @@ from towerledger.bills.models import Bill
 from towerledger.db.bulk import OneOf, bulk_set, parts
 from towerledger.domain.journal import Posting
 from towerledger.domain.money import largest_remainder
+from towerledger.ledger.bulk_post import post_pairs
 from towerledger.ledger.services import post_entries
 from towerledger.sites.models import AccountSite
 
@@ -46,11 +47,17 @@ FIELDS = ("pk", "account_id", "account__account_no", "bill_no", "dup_seq", "amou
 
 
 def pay(requests: list[tuple[int, date, str]], user=None, reason: str = "",
-        hold_blocked: bool = False) -> PayResult:
+        hold_blocked: bool = False, inserted: list[tuple[dict, date, str]] = ()) -> PayResult:
     """Pay ``(bill pk, paid_date, payment_ref or "")`` requests in one transaction.
 
     ``hold_blocked``: the payment already happened outside (a bill file's paid_date), so a
-    blocked bill keeps the date, to be recorded when its blocking flags are resolved."""
+    blocked bill keeps the date, to be recorded when its blocking flags are resolved.
+
+    ``inserted``: ``(bill, paid_date, payment_ref)`` of bills a file import has just
+    written already marked paid with that date and reference (``paid_at_insert``), then
+    audited: those the audit blocked are held like any blocked bill (set back to unpaid,
+    the date kept); the rest are posted, logged and announced with the others, exactly as
+    if they had been paid here (without writing every paid bill a second time)."""
     result = PayResult()
     with transaction.atomic():
         bills = _lock({pk for pk, _, _ in requests})
@@ -65,8 +72,13 @@ def pay(requests: list[tuple[int, date, str]], user=None, reason: str = "",
                     held.append((pk, paid_date))
             else:
                 todo.append((bill, paid_date, ref or default_ref(bill)))
+        # the blocked new bills give their references back before any other is written
+        blocked = _blocking(b["pk"] for b, _, _ in inserted)
+        _unpay([(b["pk"], d) for b, d, _ in inserted if b["pk"] in blocked])
+        result.blocked += [b["pk"] for b, _, _ in inserted if b["pk"] in blocked]
         _hold(held)
         _mark_paid(todo)
+        todo += [item for item in inserted if item[0]["pk"] not in blocked]
         _post_advances(todo, user)
         record_many(user, "pay", "bill", [
             (b["pk"], {"status": b["status"]},
@@ -78,10 +90,54 @@ def pay(requests: list[tuple[int, date, str]], user=None, reason: str = "",
     return result
 
 
-def pay_from_file(items: list[tuple[int, dict]], user=None) -> PayResult:
-    """Pay bills a file says are paid: ``(bill pk, record with paid_date/payment_ref)``."""
+def pay_from_file(items: list[tuple[int, dict]], user=None,
+                  inserted: list[tuple[dict, date, str]] = ()) -> PayResult:
+    """Pay bills a file says are paid: ``(bill pk, record with paid_date/payment_ref)``, and
+    the file's new bills written already paid (``inserted``, see ``pay``)."""
     return pay([(pk, r["paid_date"], r.get("payment_ref") or "") for pk, r in items], user,
-               reason="导入支付 payment from file", hold_blocked=True)
+               reason="导入支付 payment from file", hold_blocked=True, inserted=inserted)
+
+
+def paid_at_insert(new: list[tuple[dict, dict]]) -> list[bool]:
+    """Which of a file's new bills ``(bill fields, record)`` go in already paid (their
+    fields set so): those the file says are paid whose payment reference (the file's, or
+    ``default_ref``) no stored bill holds and no other new bill of the part would take.
+    The others are paid after the audit by ``pay`` as before, which fails as before on a
+    reference taken twice."""
+    refs = [r["payment_ref"] or default_ref(
+        {"dup_seq": b["dup_seq"], "account__account_no": r["account_no"],
+         "bill_no": r["bill_no"]}) if r["paid_date"] else None for b, r in new]
+    counts: dict[str, int] = {}
+    for ref in refs:
+        if ref is not None:
+            counts[ref] = counts.get(ref, 0) + 1
+    used: set[str] = set()
+    for part in parts(counts):
+        used.update(Bill.objects.filter(OneOf("payment_ref", part))
+                    .values_list("payment_ref", flat=True))
+    out = []
+    for (bill, r), ref in zip(new, refs, strict=True):
+        ok = ref is not None and counts[ref] == 1 and ref not in used
+        if ok:
+            bill.update(status=Bill.Status.PAID, paid_date=r["paid_date"], payment_ref=ref)
+        out.append(ok)
+    return out
+
+
+def _blocking(pks) -> set[int]:
+    """Those of ``pks`` with an open BLOCK flag."""
+    found: set[int] = set()
+    for part in parts(pks):
+        found.update(Bill.objects.filter(OneOf("pk", part), blocking__gt=0)
+                     .values_list("pk", flat=True))
+    return found
+
+
+def _unpay(held):
+    """Bills written paid that the audit blocked: unpaid, the file's date held."""
+    bulk_set(Bill, [{"pk": pk, "status": Bill.Status.UNPAID, "paid_date": None,
+                     "payment_ref": "", "requested_paid_date": d} for pk, d in held],
+             ["status", "paid_date", "payment_ref", "requested_paid_date"])
 
 
 def _lock(pks) -> dict[int, dict]:
@@ -130,9 +186,20 @@ def advance_postings(amount: Decimal, splits) -> list[Posting]:
 
 
 def _post_advances(todo, user):
+    """One entry per bill paid with an amount: an account feeding one site (most) by
+    ``ledger.bulk_post.post_pairs`` in one statement, a shared account's exact split by
+    ``post_entries``."""
     splits = site_splits(b["account_id"] for b, _, _ in todo)
     site_ids = {code: pk for s in splits.values() for code, pk, _ in s}
-    entries = [(d, "PAYMENT", ref, f"支付 {b['account__account_no']}/{b['bill_no']}",
-                advance_postings(b["amount"], splits[b["account_id"]]))
-               for b, d, ref in todo if b["amount"]]
+    pairs, entries = [], []
+    for b, d, ref in todo:
+        if not b["amount"]:
+            continue
+        memo = f"支付 {b['account__account_no']}/{b['bill_no']}"
+        split = splits[b["account_id"]]
+        if len(split) == 1:
+            pairs.append((d, ref, memo, b["amount"], split[0][0], split[0][1]))
+        else:
+            entries.append((d, "PAYMENT", ref, memo, advance_postings(b["amount"], split)))
+    post_pairs("PAYMENT", "ADVANCE", "CASH", pairs, user)
     post_entries(entries, user, site_ids=site_ids)

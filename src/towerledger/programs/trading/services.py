@@ -10,6 +10,7 @@ from django.db import transaction
 
 from towerledger.access import audit
 from towerledger.access.scope import can_admin, writable
+from towerledger.db.bulk import OneOf
 from towerledger.domain import trading as rules
 from towerledger.domain.codes import SupplyMode
 from towerledger.domain.errors import DomainError, ErrorCode
@@ -136,7 +137,8 @@ def check_bills(bills: list[dict], rules_by_account: dict) -> dict:
     accounts = {b["account_id"] for b in bills}
     book = None if all("terms" in b for b in bills) else supply_terms.load(accounts)
     contracts = defaultdict(list)
-    for e in Enrolment.objects.filter(account_id__in=list(accounts)).select_related("contract"):
+    # one array parameter on PostgreSQL (a batch is up to 25,000 accounts), not one each
+    for e in Enrolment.objects.filter(OneOf("account_id", accounts)).select_related("contract"):
         contracts[e.account_id].append(e.contract)
     out = {}
     for b in bills:

@@ -238,17 +238,18 @@ def store_accounts(stage: Stage) -> Counts:
             WHERE x.split_ratio IS DISTINCT FROM EXCLUDED.split_ratio
             RETURNING x.account_id, x.site_id, x.xmax = 0 AS created),
         stale AS (
-            DELETE FROM {SPLIT} x USING ids
-            WHERE x.account_id = ids.id AND NOT EXISTS (
-                SELECT 1 FROM rows WHERE rows.account_id = x.account_id
-                AND rows.site_id = x.site_id)
+            DELETE FROM {SPLIT} x WHERE x.id IN (
+                SELECT y.id FROM {SPLIT} y JOIN ids ON ids.id = y.account_id
+                LEFT JOIN rows ON rows.account_id = y.account_id AND rows.site_id = y.site_id
+                WHERE rows.account_id IS NULL)
             RETURNING x.account_id),
+        changed AS (
+            SELECT id FROM ids WHERE changed UNION SELECT account_id FROM stale),
         moved AS (
-            SELECT count(*) AS n FROM rows
-            WHERE (rows.account_id IN (SELECT id FROM ids WHERE changed)
-                   OR rows.account_id IN (SELECT account_id FROM stale))
-              AND NOT EXISTS (SELECT 1 FROM splits WHERE splits.account_id = rows.account_id
-                              AND splits.site_id = rows.site_id))
+            SELECT count(*) AS n FROM rows JOIN changed ON changed.id = rows.account_id
+            LEFT JOIN splits ON splits.account_id = rows.account_id
+                            AND splits.site_id = rows.site_id
+            WHERE splits.account_id IS NULL)
         SELECT (SELECT count(*) FROM rows),
                (SELECT count(*) FROM splits WHERE created),
                (SELECT count(*) FROM splits WHERE NOT created),

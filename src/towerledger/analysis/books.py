@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from towerledger.collection.checks import collection_checks
-from towerledger.settlement.checks import _balance, q, run_checks
+from towerledger.settlement.checks import _balance, one_pass, q, run_checks
 
 Rule = Callable[[int], list[str]]
 
@@ -55,7 +55,8 @@ def register_rule(rule: Rule, name: str | None = None) -> None:
 
 def check_books(limit: int = 20) -> list[str]:
     """Every problem found, in words (Chinese / English); an empty list means all is well."""
-    problems = run_checks(limit) + collection_checks(limit)
-    for rule in BOOK_RULES.values():
-        problems += rule(limit)
+    with one_pass():   # the journal's balances read once for every rule
+        problems = run_checks(limit) + collection_checks(limit)
+        for rule in BOOK_RULES.values():
+            problems += rule(limit)
     return problems

@@ -53,11 +53,23 @@ class Grid:
 
     def add(self, site_id, operator, name, value):
         if value:
-            self.site[site_id, operator][name] += Decimal(str(value))
+            self.site[site_id, operator][name] += _dec(value)
 
     def add_city(self, city_id, operator, name, value):
         if value:
-            self.city[city_id, operator][name] += Decimal(str(value))
+            self.city[city_id, operator][name] += _dec(value)
+
+
+def _dec(value) -> Decimal:
+    """``Decimal(str(value))`` without the text round trip for a Decimal or an int (the same
+    value and exponent: a Decimal as it is, an int with exponent 0); SQLite's floats still
+    go through their text, as before."""
+    t = type(value)
+    if t is Decimal:
+        return value
+    if t is int:
+        return Decimal(value)
+    return Decimal(str(value))
 
 
 def compute(month: date, as_of: date | None = None) -> list[dict]:

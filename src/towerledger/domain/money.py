@@ -9,6 +9,7 @@ id, tower-borne last, in allocation).
 from collections.abc import Hashable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from math import lcm
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -45,27 +46,29 @@ def largest_remainder(total: Decimal, weights: Sequence[tuple[Hashable, Fraction
     if Decimal(units) * unit != Decimal(total):
         raise ValueError(f"{total} is not a whole number of {unit}")
     weights = [(k, w if type(w) is Fraction else as_fraction(w)) for k, w in weights]
-    if any(w < 0 for _, w in weights):
+    if any(w.numerator < 0 for _, w in weights):   # a Fraction's denominator is positive
         raise ValueError("weights must not be negative")
-    whole = sum((w for _, w in weights), Fraction(0))
+    return _split_units(units, weights, unit)
+
+
+def _split_units(units: int, weights, unit: Decimal) -> dict:
+    """Each part's exact share ``|units| × w / Σw`` as integer quotient and remainder, all
+    over one denominator: with ``L`` the weights' common denominator and ``a = w × L``
+    (integers), the share is ``|units| × a / Σa``, so the remainders are ranked as plain
+    integers (no Fraction at all: this runs for every site of every bill)."""
+    sign = -1 if units < 0 else 1
+    u = abs(units)
+    common = lcm(*(w.denominator for _, w in weights))
+    scaled = [w.numerator * (common // w.denominator) for _, w in weights]
+    whole = sum(scaled)
     if whole == 0:
         return {k: (Decimal(units) * unit if i == len(weights) - 1 else ZERO)
                 for i, (k, _) in enumerate(weights)}
-    return _split_units(units, weights, whole, unit)
-
-
-def _split_units(units: int, weights, whole: Fraction, unit: Decimal) -> dict:
-    """Each part's exact share ``|units| × w / whole`` as integer quotient and remainder
-    (one Fraction per part, for ranking remainders, instead of a chain of them: this runs
-    for every site of every bill)."""
-    sign = -1 if units < 0 else 1
-    u, wn, wd = abs(units), whole.numerator, whole.denominator
     floors, remainders = {}, []
-    for i, (k, w) in enumerate(weights):
-        den = w.denominator * wn
-        q, r = divmod(u * w.numerator * wd, den)
+    for i, ((k, _), a) in enumerate(zip(weights, scaled, strict=True)):
+        q, r = divmod(u * a, whole)
         floors[k] = q
-        remainders.append((-Fraction(r, den), i, k))
+        remainders.append((-r, i, k))
     left = u - sum(floors.values())
     for *_, k in sorted(remainders)[:left]:
         floors[k] += 1

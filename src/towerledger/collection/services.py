@@ -321,6 +321,8 @@ class MatchResult:
     unmatched: list = field(default_factory=list)   # receipt numbers left without a match
 
 
+SET_WISE = True   # tests compare _write_pg (PostgreSQL) with the Python _write
+
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]{4,}")
 
 
@@ -375,7 +377,8 @@ def auto_match(receipt_ids=None, user=None, today: date | None = None,
                 progress("matching", i, len(receipts))
         if progress:
             progress("writing", len(receipts), len(receipts))
-        (_write_pg if connection.vendor == "postgresql" else _write)(plans, book, user, today)
+        set_wise = SET_WISE and connection.vendor == "postgresql"
+        (_write_pg if set_wise else _write)(plans, book, user, today)
     return result
 
 

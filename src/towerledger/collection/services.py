@@ -427,7 +427,7 @@ class _Plan:
 
 
 class _OpenBook:
-    """What is open to be matched, in memory: lines' and statements' outstanding."""
+    """What is open to be matched, in memory: lines' and statements' outstanding, in fen."""
 
     @classmethod
     def load(cls, receipts, user=None) -> "_OpenBook":
@@ -448,12 +448,12 @@ class _OpenBook:
             "push_date", "pk").values_list("pk", "operator_id", "city_id", "statement_id",
                                            "receivable", "written_off")
         for pk, op, city, st, rec, off in rows.iterator(chunk_size=20000):
-            self.left[pk] = rec - off
+            self.left[pk] = _fen(rec - off)
             self.statement_of[pk] = st
             if st:
                 self.by_statement[st].append(pk)
             self.by_city[op, city].append(pk)
-        self.statement_left = defaultdict(lambda: ZERO)
+        self.statement_left = defaultdict(int)
         for pk in self.left:
             st = self.statement_of[pk]
             if st:
@@ -505,7 +505,7 @@ class _OpenBook:
         return parts
 
     def match(self, r: Receipt) -> _Plan | None:
-        left = r.amount - r.applied
+        left = _fen(r.amount - r.applied)
         if left <= 0:
             return None
         for token in TOKEN.findall(r.reference or ""):
@@ -529,10 +529,21 @@ class _OpenBook:
         return None
 
     def _plan(self, r, rule, reason, key, pks, left) -> _Plan | None:
-        parts = self._take(key, pks, left)
+        parts = [(pk, _yuan(fen)) for pk, fen in self._take(key, pks, left)]
         if not parts:
             return None
         return _Plan(r, rule, reason, parts, sum((a for _, a in parts), ZERO))
+
+
+def _fen(amount: Decimal) -> int:
+    """An amount of the database's (two places) in fen: the open book counts in ints, a
+    third of the memory and time of Decimals for a province's lines."""
+    return int(amount.scaleb(2))
+
+
+def _yuan(fen: int) -> Decimal:
+    """Fen back to yuan with two places, as the database's amounts (Decimal('12.30'))."""
+    return Decimal(fen).scaleb(-2)
 
 
 def _write_off_entry(day: date, reference: str, memo: str, total: Decimal,

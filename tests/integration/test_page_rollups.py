@@ -14,6 +14,7 @@ from towerledger.analysis.models import (
     ChainBalance,
     LedgerFigures,
     LedgerTotals,
+    LineTotals,
     StatementPaid,
 )
 from towerledger.collection import services
@@ -85,6 +86,18 @@ def assert_rollups_exact():
     assert _stored(LedgerFigures, site_keys) == _per_operator_and_all(site_keys)
     assert _stored(LedgerTotals, ("month", "city_id")) == _per_operator_and_all(
         ("month", "city_id"))
+    keys = ("month", "city_id", "operator_id", "kind", "status")
+    by_definition = {tuple(r[k] for k in keys): (r["n"], _money(r["c"]), _money(r["t"]),
+                                                 _money(r["r"]))
+                     for r in Line.objects.values(*keys).annotate(
+                         n=Count("pk"), c=Sum("cost_share"), t=Sum("tax_amount"),
+                         r=Sum("receivable")).order_by()}
+    stored = {tuple(r[k] for k in keys): (r["lines"], _money(r["cost_share"]),
+                                          _money(r["tax_amount"]), _money(r["receivable"]))
+              for r in LineTotals.objects.filter(lines__gt=0).values(
+                  *keys, "lines", "cost_share", "tax_amount", "receivable")}
+    assert by_definition and stored == by_definition
+    assert not LineTotals.objects.filter(lines__lt=0).exists()
     codes = dict(Line.objects.values_list("site_id", "site__site_code"))
     assert all(codes[s] == c for s, c in LedgerFigures.objects.values_list("site_id",
                                                                            "site_code"))

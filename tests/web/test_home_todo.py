@@ -71,7 +71,7 @@ def listed(client, task) -> dict:
     c = r.context
     path = task.url.split("?")[0].split("#")[0]
     if path == reverse("lines"):
-        qs = c["page"].paginator.object_list
+        qs = c["page"].paginator.object_list.qs   # the lines it pages month by month
         due = qs.aggregate(d=Min("confirm_due"))["d"]
         if "tab=history" in task.url:   # disputed lines: the tower's deadline to answer
             due = Dispute.objects.filter(line__in=qs, status__in=Dispute.OPEN_STATES) \

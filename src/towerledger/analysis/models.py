@@ -159,6 +159,29 @@ class LedgerTotals(models.Model):
                                                name="uniq_ledger_totals")]
 
 
+class LineTotals(models.Model):
+    """The lines of one (month, city, operator, kind, status): how many, and their cost
+    shares, tax factor amounts and receivables — the lines list's totals and its count
+    per month for any filter but a site search (``op_key``: the operator's id, 0 none)."""
+
+    month = models.DateField()
+    city = models.ForeignKey("org.City", on_delete=models.DO_NOTHING, db_constraint=False,
+                             related_name="+")
+    op_key = models.IntegerField()
+    operator = models.ForeignKey("org.Operator", on_delete=models.DO_NOTHING, null=True,
+                                 db_constraint=False, related_name="+")
+    kind = models.CharField(max_length=20)
+    status = models.CharField(max_length=10)
+    lines = models.IntegerField(default=0)
+    cost_share = _amount()
+    tax_amount = _amount()
+    receivable = _amount()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["month", "city", "op_key", "kind", "status"], name="uniq_line_totals")]
+
+
 class ChainBalance(models.Model):
     """A receivable chain (settlement.receivables) as it stands now: its version (latest
     pushed line) with that line's site, operator and city, the original's push date, the

@@ -22,8 +22,9 @@ from django.db import connection as default_connection
 from towerledger.settlement.models import Line, line_state
 
 LINE_COLUMNS = ("statement_id", "site_id", "month", "city_id", "operator_id", "kind",
-                "status", "cost_share", "receivable")
+                "status", "cost_share", "tax_amount", "receivable")
 FIGURES = ("alloc", "tower", "confirmed", "disputed", "unconfirmed", "current_rec", "paid_off")
+LINE_SUMS = ("cost_share", "tax_amount", "receivable")   # analysis_linetotals' sums
 
 
 def _statuses(name: str) -> str:
@@ -56,13 +57,15 @@ def _add(table: str, key: tuple[str, ...]) -> str:
             + ", ".join(f"{c} = ROUND({table}.{c} + excluded.{c}, 2)" for c in FIGURES))
 
 
-def upserts(src: str, ledger_src: str | None = None) -> list[str]:
+def upserts(src: str, ledger_src: str | None = None, line_totals: bool = True) -> list[str]:
     """The statements adding the differences of ``src`` to the three rollups. ``src`` is a
     subquery of rows (s, n, statement_id, site_id, month, city_id, operator_id, kind,
     status, cost_share, receivable, ap): s the sign, n the change in the number of lines,
     ap what is written off of the line (or the write-off's amount). ``ledger_src``: the
     rows for the ledger's rollups when they are fewer (an update of lines' statements only
-    changes what the statements have been paid). Differences of zero write nothing."""
+    changes what the statements have been paid). Differences of zero write nothing.
+    ``line_totals``: keep ``LineTotals`` too (False while an older migration runs this code
+    before the table exists)."""
     ledger_src = ledger_src or src
     op_key = "CASE WHEN k.a = 1 THEN -1 ELSE COALESCE(d.operator_id, 0) END"
     op_id = "CASE WHEN k.a = 1 THEN NULL ELSE d.operator_id END"
@@ -70,7 +73,7 @@ def upserts(src: str, ledger_src: str | None = None) -> list[str]:
     figures = ", ".join(FIGURES)
     sums = ", ".join(_sums())
     nonzero = "HAVING " + " OR ".join(f"{x} <> 0" for x in ["SUM(d.n)", *_sums()])
-    return [
+    out = [
         "INSERT INTO analysis_statementpaid (statement_id, paid) "
         f"SELECT d.statement_id, ROUND(SUM(d.s * d.ap), 2) FROM {src} d "
         "WHERE d.statement_id IS NOT NULL GROUP BY d.statement_id "
@@ -87,7 +90,19 @@ def upserts(src: str, ledger_src: str | None = None) -> list[str]:
         f"{figures}) SELECT d.month, d.city_id, {op_key}, {op_id}, SUM(d.n), {sums} "
         f"FROM {ledger_src} d {both} WHERE 1 = 1 GROUP BY 1, 2, 3, 4 {nonzero}"
         + _add("analysis_ledgertotals", ("month", "city_id", "op_key")),
+        # the lines' own rows only (n ±1): a write-off's (n 0) changes none of these
+        "INSERT INTO analysis_linetotals (month, city_id, op_key, operator_id, kind, status, "
+        f"lines, {', '.join(LINE_SUMS)}) SELECT d.month, d.city_id, "
+        "COALESCE(d.operator_id, 0), d.operator_id, d.kind, d.status, SUM(d.n), "
+        + ", ".join(f"ROUND(SUM(d.s * d.{c}), 2)" for c in LINE_SUMS)
+        + f" FROM {ledger_src} d WHERE d.n <> 0 GROUP BY 1, 2, 3, 4, 5, 6 HAVING SUM(d.n) <> 0 OR "
+        + " OR ".join(f"ROUND(SUM(d.s * d.{c}), 2) <> 0" for c in LINE_SUMS)
+        + " ON CONFLICT (month, city_id, op_key, kind, status) DO UPDATE SET lines = "
+        "analysis_linetotals.lines + excluded.lines, "
+        + ", ".join(f"{c} = ROUND(analysis_linetotals.{c} + excluded.{c}, 2)"
+                    for c in LINE_SUMS),
     ]
+    return out if line_totals else out[:-1]
 
 
 def _applied(line_id: str) -> str:
@@ -105,7 +120,7 @@ def _app_rows(inner: str) -> str:
     cols = ", ".join(f"l.{c} AS {c}" for c in ("statement_id", "site_id", "month",
                                                  "city_id", "operator_id"))
     return (f"(SELECT x.s AS s, 0 AS n, {cols}, NULL AS kind, l.status AS status, "
-            "0 AS cost_share, 0 AS receivable, x.amount AS ap "
+            "0 AS cost_share, 0 AS tax_amount, 0 AS receivable, x.amount AS ap "
             f"FROM ({inner}) x JOIN settlement_line l ON l.id = x.line_id)")
 
 
@@ -184,7 +199,7 @@ def _pg_line_row(sign: int, r: str) -> str:
     return f"SELECT {sign} AS s, {sign} AS n, {cols}, COALESCE(w.s, 0) AS ap"
 
 
-def _postgresql() -> list[str]:
+def _postgresql(line_totals: bool = True) -> list[str]:
     sql = []
     line_ins = f"({_pg_line_row(1, 'r')} FROM rollup_new r {_pg_applied('rollup_new', 'r')})"
     line_del = f"({_pg_line_row(-1, 'r')} FROM rollup_old r {_pg_applied('rollup_old', 'r')})"
@@ -240,7 +255,7 @@ def _postgresql() -> list[str]:
             ("rollup_app_del", "collection_application", "DELETE", app_del, old)):
         chains = (line_chains if table == "settlement_line" else app_chains)[event]
         ledger = line_upd(ledger_columns) if name == "rollup_line_upd" else None
-        sql.append(_pg_function(name, upserts(src, ledger) + chain_refresh(chains),
+        sql.append(_pg_function(name, upserts(src, ledger, line_totals) + chain_refresh(chains),
                                 unless.get(name, "")))
         sql.extend(_pg_trigger(name, event, table, referencing))
     sql.append(_pg_function("rollup_site_code", [
@@ -265,15 +280,17 @@ def _update_of(columns) -> str:
     return "UPDATE OF " + ", ".join(columns)
 
 
-def _sqlite() -> list[str]:
+def _sqlite(line_totals: bool = True) -> list[str]:
     sql = []
     plus = f"({_line_row(1, 'NEW')})"
     minus = f"({_line_row(-1, 'OLD')})"
     changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in LINE_COLUMNS)
-    sql += _sqlite_trigger("rollup_line_ins", "INSERT", "settlement_line", upserts(plus))
+    sql += _sqlite_trigger("rollup_line_ins", "INSERT", "settlement_line",
+                           upserts(plus, line_totals=line_totals))
     # UPDATE OF: an update setting none of the columns read does not even test the WHEN
     sql += _sqlite_trigger("rollup_line_upd", _update_of(LINE_COLUMNS), "settlement_line",
-                           upserts(minus) + upserts(plus), when=changed)
+                           upserts(minus, line_totals=line_totals)
+                           + upserts(plus, line_totals=line_totals), when=changed)
     app_plus = _app_rows("SELECT 1 AS s, NEW.line_id AS line_id, NEW.amount AS amount "
                          "WHERE NEW.reversed_at IS NULL")
     app_minus = _app_rows("SELECT -1 AS s, OLD.line_id AS line_id, OLD.amount AS amount "
@@ -288,11 +305,12 @@ def _sqlite() -> list[str]:
     app_chain = ("(SELECT COALESCE(l.root_id, l.id) AS c FROM settlement_line l "
                  "WHERE l.id = {t}.line_id)")
     sql += _sqlite_trigger("rollup_app_ins", "INSERT", "collection_application",
-                           upserts(app_plus) + chain_refresh(app_chain.format(t="NEW")))
+                           upserts(app_plus, line_totals=line_totals) + chain_refresh(app_chain.format(t="NEW")))
     sql += _sqlite_trigger(
         "rollup_app_upd", _update_of(("line_id", "amount", "reversed_at")),
         "collection_application",
-        upserts(app_minus) + upserts(app_plus) + chain_refresh(
+        upserts(app_minus, line_totals=line_totals)
+        + upserts(app_plus, line_totals=line_totals) + chain_refresh(
             f"({app_chain.format(t='NEW')[1:-1]} UNION {app_chain.format(t='OLD')[1:-1]})"),
         when="NEW.line_id IS NOT OLD.line_id OR NEW.amount IS NOT OLD.amount OR "
              "(NEW.reversed_at IS NULL) IS NOT (OLD.reversed_at IS NULL)")
@@ -303,8 +321,13 @@ def _sqlite() -> list[str]:
     return sql
 
 
-def install_sql(vendor: str) -> list[str]:
-    return _postgresql() if vendor == "postgresql" else _sqlite()
+def install_sql(vendor: str, line_totals: bool = True) -> list[str]:
+    return _postgresql(line_totals) if vendor == "postgresql" else _sqlite(line_totals)
+
+
+def _has_line_totals(connection) -> bool:
+    """Whether ``LineTotals``' table exists yet (migrations before 0007 run this code)."""
+    return "analysis_linetotals" in connection.introspection.table_names()
 
 
 def uninstall_sql(vendor: str) -> list[str]:
@@ -325,23 +348,37 @@ def install(connection=None):
     """(Re)install the triggers on this database."""
     connection = connection or default_connection
     with connection.cursor() as cur:
-        for statement in install_sql(connection.vendor):
+        for statement in install_sql(connection.vendor, _has_line_totals(connection)):
             cur.execute(statement)
+
+
+def _every_line() -> str:
+    applied = ("(SELECT line_id, SUM(amount) AS s FROM collection_application "
+               "WHERE reversed_at IS NULL GROUP BY line_id)")
+    cols = ", ".join(f"r.{c} AS {c}" for c in LINE_COLUMNS)
+    return (f"(SELECT 1 AS s, 1 AS n, {cols}, COALESCE(w.s, 0) AS ap FROM settlement_line r "
+            f"LEFT JOIN {applied} w ON w.line_id = r.id)")
+
+
+def fill_line_totals(connection=None):
+    """Recompute ``LineTotals`` alone from every line (its migration's first fill)."""
+    connection = connection or default_connection
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM analysis_linetotals")
+        cur.execute(upserts(_every_line())[-1])
 
 
 def rebuild(connection=None):
     """Recompute the rollups from every line and live write-off."""
     connection = connection or default_connection
-    applied = ("(SELECT line_id, SUM(amount) AS s FROM collection_application "
-               "WHERE reversed_at IS NULL GROUP BY line_id)")
-    cols = ", ".join(f"r.{c} AS {c}" for c in LINE_COLUMNS)
-    src = (f"(SELECT 1 AS s, 1 AS n, {cols}, COALESCE(w.s, 0) AS ap FROM settlement_line r "
-           f"LEFT JOIN {applied} w ON w.line_id = r.id)")
+    src, line_totals = _every_line(), _has_line_totals(connection)
     with connection.cursor() as cur:
         for table in ("analysis_statementpaid", "analysis_ledgerfigures",
                       "analysis_ledgertotals", "analysis_chainbalance"):
             cur.execute(f"DELETE FROM {table}")
-        for statement in upserts(src):
+        if line_totals:
+            cur.execute("DELETE FROM analysis_linetotals")
+        for statement in upserts(src, line_totals=line_totals):
             cur.execute(statement)
         for statement in chain_refresh(None):
             cur.execute(statement)

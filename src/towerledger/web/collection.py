@@ -224,16 +224,22 @@ def statement(request, pk):
     st = _statement(request, pk)
     lines = st.lines.select_related("site", "tenancy", "bill").order_by(
         "site__site_code", "month", "pk")
-    page, query = paginate(request, lines)
+    # the sums per mode, and what is written off of the lines (their ``written_off``)
+    # from one pass over the statement's live write-offs instead of a subquery per line
+    off = dict(Application.objects.filter(line__statement=st, reversed_at__isnull=True)
+               .values("line__mode").annotate(s=Sum("amount")).order_by()
+               .values_list("line__mode", "s"))
+    by_mode = [{**m, "cost": fen(m["cost"]), "tax": fen(m["tax"]), "rec": fen(m["rec"]),
+                "off": fen(off.get(m["mode"]))}
+               for m in st.lines.values("mode").annotate(
+                   n=Count("pk"), cost=Sum("cost_share"), tax=Sum("tax_amount"),
+                   rec=Sum("receivable")).order_by("mode")]
+    agg = {"n": sum(m["n"] for m in by_mode),
+           **{k: sum((m[k] for m in by_mode), ZERO) for k in ("cost", "tax", "rec", "off")}}
+    page, query = paginate(request, lines, count=agg["n"])
     page.object_list = list(page.object_list)
     for ln in page.object_list:
         ln.left = ln.receivable - ln.written_off
-    agg = lines.aggregate(n=Count("pk"), cost=Sum("cost_share"), tax=Sum("tax_amount"),
-                          rec=Sum("receivable"), off=Sum("written_off"))
-    agg = {k: v if v is not None else ZERO for k, v in agg.items()}
-    by_mode = st.lines.values("mode").annotate(
-        n=Count("pk"), cost=Sum("cost_share"), tax=Sum("tax_amount"), rec=Sum("receivable"),
-        off=Sum("written_off")).order_by("mode")
     modes = [{"label": mode_label(m["mode"]), "left": m["rec"] - m["off"], **m}
              for m in by_mode]
     if st.status == Statement.Status.VOID:   # its lines went back to the pool: show the record

@@ -181,16 +181,27 @@ def my_sites_table(request, scope, month, everything=False):
     q = params.text(request.GET, "q")
     if q:
         qs = qs.filter(site__site_code__icontains=q)
-    grouped = qs.values("site__site_code", "city__name").annotate(
-        n=Count("pk"), pushed=Sum("receivable"),
-        confirmed=Sum("receivable", filter=line_state("confirmed")),
-        disputed=Sum("receivable", filter=line_state("disputed")),
-        off=Sum("written_off")).order_by("site__site_code", "city__name")
+    sums = {"n": Count("pk"), "pushed": Sum("receivable"),
+            "confirmed": Sum("receivable", filter=line_state("confirmed")),
+            "disputed": Sum("receivable", filter=line_state("disputed"))}
+    key = ("site__site_code", "city__name")
+    grouped = qs.values(*key).annotate(**sums).order_by(*key)
     heads = [{"label": _("Site code")}, {"label": _("City")},
              *[{"label": str(label), "cls": "num"} for _k, label in MY_SITE_COLUMNS],
              {"label": ""}]   # the column of links to the site's lines
-    page = None if everything else Paginator(grouped, 50).get_page(request.GET.get("page"))
-    source = grouped.iterator(chunk_size=5000) if everything else page
+    if everything:
+        page, source = None, grouped.annotate(off=Sum("written_off")).iterator(chunk_size=5000)
+    else:
+        # what is written off (a subquery per line) only for the page's sites, not every
+        # line of the month before the page is cut
+        page = Paginator(grouped, 50).get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)
+        off = {(r[0], r[1]): r[2] for r in qs.filter(
+            site__site_code__in={r["site__site_code"] for r in page.object_list})
+            .values(*key).annotate(off=Sum("written_off")).order_by()
+            .values_list(*key, "off")}
+        source = [{**r, "off": off.get((r["site__site_code"], r["city__name"]))}
+                  for r in page.object_list]
     rows, xlsx = [], []
     for r in source:
         pushed, off = as_money(r["pushed"]), as_money(r["off"])

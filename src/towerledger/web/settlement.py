@@ -21,10 +21,10 @@ from django.views.decorators.http import require_POST
 
 from towerledger.access.models import Role
 from towerledger.access.scope import profile_of, role_of, scope_filter, scoped
-from towerledger.analysis.models import LedgerFigures, LedgerTotals
+from towerledger.analysis.models import LedgerFigures, LedgerTotals, LineTotals
 from towerledger.exchange.export import download
 from towerledger.settlement import services
-from towerledger.settlement.models import Dispute, Line, line_state
+from towerledger.settlement.models import Dispute, Line, LineQuerySet, line_state
 from towerledger.settlement.receivables import chain as line_chain
 from towerledger.settlement.receivables import fen
 from towerledger.sites.models import Site
@@ -64,20 +64,16 @@ def _tab(params) -> str:
     return "history" if params.get("tab") == "history" else "pending"
 
 
-def filtered_lines(user, params):
-    """The lines the list shows for these GET parameters (also used by the download and by
-    "confirm all filtered", so the three always agree)."""
-    qs = scoped(user, Line.objects.of_operators())
+def _narrowed(qs, params):
+    """The list's filters but the site search, on lines or on their rollup ``LineTotals``
+    (the same field names, the same ``LineQuerySet`` states)."""
     if _tab(params) == "history":
         qs = qs.answered().with_status(params.get("status"))
     else:
         qs = qs.pending()
     qs = _month_filter(qs, params)
-    city, site = parameters.record_id(params, "city"), parameters.text(params, "site")
-    if city:
+    if city := parameters.record_id(params, "city"):
         qs = qs.filter(city_id=city)
-    if site:
-        qs = qs.filter(site__site_code__icontains=site)
     if params.get("kind") in Line.Kind.values:
         qs = qs.filter(kind=params["kind"])
     if params.get("operator") in OPERATORS:
@@ -85,10 +81,73 @@ def filtered_lines(user, params):
     return qs
 
 
-def _totals(qs) -> dict:
+def filtered_lines(user, params):
+    """The lines the list shows for these GET parameters (also used by the download and by
+    "confirm all filtered", so the three always agree)."""
+    qs = _narrowed(scoped(user, Line.objects.of_operators()), params)
+    if site := parameters.text(params, "site"):
+        qs = qs.filter(site__site_code__icontains=site)
+    return qs
+
+
+def _rolled_up(user, params):
+    """The ``LineTotals`` rows of the lines ``filtered_lines`` selects (scoped by the
+    lines' city and operator, which the rollup carries), or None when a site is searched
+    for (the rollup has no sites)."""
+    if parameters.text(params, "site"):
+        return None
+    scope = scope_filter(user, "settlement.line")
+    qs = LineQuerySet(model=LineTotals)
+    return _narrowed(qs.none() if scope is None else qs.filter(scope).of_operators(), params)
+
+
+def _totals(qs, rolled=None) -> dict:
+    """Count and sums of the lines ``qs``, from their rollup rows ``rolled`` when given."""
+    if rolled is not None:
+        t = rolled.aggregate(n=Sum("lines"), cost=Sum("cost_share"), tax=Sum("tax_amount"),
+                             receivable=Sum("receivable"))
+        return {"n": t["n"] or 0, **{k: fen(t[k]) for k in ("cost", "tax", "receivable")}}
     t = qs.aggregate(n=Count("pk"), cost=Sum("cost_share"), tax=Sum("tax_amount"),
                      receivable=Sum("receivable"))
     return {k: v if v is not None else ZERO for k, v in t.items()}
+
+
+class ByMonth:
+    """The lines ``qs`` in the list's order (newest month first, then site code, then
+    id), cut month by month: a page asks its one or two months for their lines in site
+    order instead of sorting every line in scope. ``months``: [(month, lines)] newest
+    first, the counts the pager adds up."""
+
+    ordered = True   # for the Paginator: the order is the one above
+
+    def __init__(self, qs, months):
+        self.qs, self.months = qs, [(m, n) for m, n in months if n]
+
+    def count(self) -> int:
+        return sum(n for _m, n in self.months)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, part):
+        if not isinstance(part, slice):
+            return self[part:part + 1][0]
+        start, stop = part.start or 0, part.stop if part.stop is not None else self.count()
+        out, offset = [], 0
+        for m, n in self.months:
+            lo, hi = max(start - offset, 0), min(stop - offset, n)
+            if lo < hi:
+                out += self.qs.filter(month=m).order_by("site__site_code", "pk")[lo:hi]
+            offset += n
+            if offset >= stop:
+                break
+        return out
+
+
+def _by_month(qs, rolled) -> ByMonth:
+    counted = (rolled.values("month").annotate(n=Sum("lines")) if rolled is not None
+               else qs.values("month").annotate(n=Count("pk")))
+    return ByMonth(qs, counted.order_by("-month").values_list("month", "n"))
 
 
 def _line_filters(request, tab):
@@ -109,9 +168,9 @@ def _line_filters(request, tab):
 def lines(request):
     user, tab = request.user, _tab(request.GET)
     qs = filtered_lines(user, request.GET).select_related("bill", "site", "tenancy", "operator")
-    totals = _totals(qs)   # its count is the pager's too: one pass over the lines, not two
-    page, query = paginate(request, qs.order_by("-month", "site__site_code", "pk"),
-                           count=totals.pop("n"))
+    rolled = _rolled_up(user, request.GET)   # totals and counts per month, not the lines
+    totals = _totals(qs, rolled)
+    page, query = paginate(request, _by_month(qs, rolled), count=totals.pop("n"))
     totals["n"] = page.paginator.count
     operator = role_of(user) == Role.OPERATOR
     rows = [{"id": ln.pk, "cells": [

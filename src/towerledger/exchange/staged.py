@@ -28,6 +28,7 @@ SQLite, previews and kinds without ``staged`` keep the Python path (services).
 
 import itertools
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -73,8 +74,9 @@ class Stage:
         them alone for the rest of this check (``judged``)."""
         rows = sorted({e.row for e in errors})
         if rows:
-            self.cursor.execute(f"UPDATE {self.table} SET _out = true "
-                                "WHERE _row = ANY(CAST(%s AS integer[]))", [rows])
+            self.cursor.execute(f"UPDATE {self.table} s SET _out = true "
+                                "FROM unnest(CAST(%s AS integer[])) AS e(r) WHERE s._row = e.r",
+                                [rows])
 
     def outside(self, column: str, model, field: str | None = None) -> list[RowError]:
         """``exchange.authorise.outside_rows`` as SQL: the ``_ok`` rows whose ``column``
@@ -177,28 +179,43 @@ def run(kind, stream, result, importer, log, keep_going: bool, tick) -> bool:
 
 
 def _load(cur, stream, parse, copy_sql, errs, tick) -> None:
-    """Parse each row and COPY the values into the staging table, a block at a time; the
-    cell errors into the error table after each block."""
+    """Parse each row and COPY the values into the staging table, in one COPY written a
+    block at a time (PostgreSQL takes in a block while the next is parsed); the cell errors
+    are spooled to a file and copied into the error table after."""
     rowno = FIRST_DATA_ROW - 1
     rows = iter(stream.rows)
-    while True:
-        lines, cell_errors, taken = [], [], 0
-        for row in rows:
-            rowno += 1
-            taken += 1
-            line = parse(row, rowno, cell_errors)
-            if line is not None:
-                lines.append(line)
-            if taken >= BLOCK_ROWS:
-                break
-        if lines:
-            with cur.cursor.copy(copy_sql) as copy:
+    spool = None
+    with cur.cursor.copy(copy_sql) as copy:
+        while True:
+            lines, cell_errors, taken = [], [], 0
+            for row in rows:
+                rowno += 1
+                taken += 1
+                line = parse(row, rowno, cell_errors)
+                if line is not None:
+                    lines.append(line)
+                if taken >= BLOCK_ROWS:
+                    break
+            if lines:
                 copy.write("".join(lines))
-        if cell_errors:
-            _add(cur, errs, [(e.row, e.column, e.zh, e.en, CELL, f) for e, f in cell_errors])
-        tick("check", rowno - FIRST_DATA_ROW + 1, 0)
-        if taken < BLOCK_ROWS:
-            return
+            if cell_errors:
+                if spool is None:
+                    spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+                spool.write("".join(_copy_line(e.row, e.column, e.zh, e.en, CELL, f)
+                                    for e, f in cell_errors))
+            tick("check", rowno - FIRST_DATA_ROW + 1, 0)
+            if taken < BLOCK_ROWS:
+                break
+    if spool is not None:
+        spool.seek(0)
+        with spool, cur.cursor.copy(f"COPY {errs} (row, col, zh, en, phase, field) "
+                                    "FROM STDIN") as copy:
+            while block := spool.read(1 << 20):
+                copy.write(block)
+
+
+def _copy_line(*values) -> str:
+    return "\t".join("\\N" if x is None else _escape(str(x)) for x in values) + "\n"
 
 
 def _add(cur, errs: str, rows: list[tuple]) -> None:
@@ -216,8 +233,13 @@ def _repeats(stage: Stage, errs: str) -> None:
     schema, t, cur = stage.kind.schema, stage.table, stage.cursor
     qn = connection.ops.quote_name
     keys = ", ".join(qn(k) for k in schema.key)
+    # the keys that repeat (a hash aggregate), then the window over their rows only; a key
+    # with an optional part (None equals None there) takes the window over every row
+    required = all(schema.field(k).required for k in schema.key)
+    among = (f"{t} JOIN (SELECT {keys} FROM {t} WHERE NOT _bad GROUP BY {keys} "
+             f"HAVING count(*) > 1) d USING ({keys})") if required else t
     cur.execute(f"UPDATE {t} s SET _rep = true, _ok = false FROM ("
-                f"SELECT _row, min(_row) OVER (PARTITION BY {keys}) AS first FROM {t} "
+                f"SELECT _row, min(_row) OVER (PARTITION BY {keys}) AS first FROM {among} "
                 f"WHERE NOT _bad) f WHERE f._row = s._row AND f.first <> f._row "
                 f"RETURNING s._row, f.first, {', '.join(f's.{qn(k)}' for k in schema.key)}")
     column = stage.labels.get(schema.key[0], schema.key[0])
@@ -250,7 +272,7 @@ def _judge(stage: Stage, errs: str, keep_going: bool, result) -> bool:
     found = _check(stage)
     _add(cur, errs, [(e.row, e.column, e.zh, e.en, CHECK, None) for e in found])
     _partial(stage, errs)
-    _mark_bad(stage, errs)
+    _mark_bad(stage, found)
     cur.execute(f"SELECT EXISTS (SELECT 1 FROM {errs})")
     if not cur.fetchone()[0]:
         return False
@@ -262,7 +284,7 @@ def _judge(stage: Stage, errs: str, keep_going: bool, result) -> bool:
             break
         _add(cur, errs, [(e.row, e.column, e.zh, e.en, AGAIN, None)
                          for e in dict.fromkeys(found)])
-        _mark_bad(stage, errs)
+        _mark_bad(stage, found)
     else:
         cur.execute(f"UPDATE {t} SET _ok = false WHERE _ok")
     cur.execute(f"SELECT count(DISTINCT row) FROM {errs}")
@@ -270,9 +292,13 @@ def _judge(stage: Stage, errs: str, keep_going: bool, result) -> bool:
     return False
 
 
-def _mark_bad(stage: Stage, errs: str) -> None:
-    stage.execute(f"UPDATE {stage.table} SET _ok = false WHERE _ok AND _row IN "
-                  f"(SELECT row FROM {errs})")
+def _mark_bad(stage: Stage, errors: list[RowError]) -> None:
+    """The rows of ``errors`` are no longer good."""
+    rows = sorted({e.row for e in errors})
+    if rows:
+        # (a join: ``= ANY`` of a parameter array is a scan of the array per row)
+        stage.execute(f"UPDATE {stage.table} s SET _ok = false FROM "
+                      "unnest(CAST(%s AS integer[])) AS e(r) WHERE s._row = e.r AND s._ok", [rows])
 
 
 def _partial(stage: Stage, errs: str) -> None:
@@ -292,10 +318,12 @@ def _partial(stage: Stage, errs: str) -> None:
     if not rows:
         return
     # the good rows as the first check saw them (before its errors), and the partial ones
-    cur.execute(f"UPDATE {t} SET _ok = (NOT _bad AND NOT _rep) OR _row = ANY(%s)", [rows])
+    cur.execute(f"UPDATE {t} SET _ok = NOT _bad AND NOT _rep")
+    cur.execute(f"UPDATE {t} s SET _ok = true FROM unnest(CAST(%s AS integer[])) AS e(r) "
+                "WHERE s._row = e.r", [rows])
     found = _check(stage)
-    cur.execute(f"SELECT row, col, field FROM {errs} WHERE phase = %s AND row = ANY(%s)",
-                [CELL, rows])
+    cur.execute(f"SELECT row, col, field FROM {errs} e JOIN unnest(CAST(%s AS integer[])) "
+                "AS p(r) ON e.row = p.r WHERE phase = %s", [rows, CELL])
     bad: dict[int, set] = {}
     for row, col, name in cur.fetchall():
         bad.setdefault(row, set()).update((col, name))
@@ -332,14 +360,16 @@ def upsert(stage: Stage, model, source: str, key: tuple[str, ...], fields: tuple
     same_key = " AND ".join(f"m.{qn(k)} = s.{qn(k)}" for k in key)
     differs = " OR ".join(f"m.{qn(f)} IS DISTINCT FROM s.{qn(f)}" for f in fields)
     sets = ", ".join(f"{qn(f)} = s.{qn(f)}" for f in fields)
-    cur.execute(f"SELECT count(*) FROM ({source}) s", params)
-    total = cur.fetchone()[0]
-    cur.execute(f"UPDATE {table} m SET {sets} FROM ({source}) s WHERE {same_key} "
-                f"AND ({differs})", params)
-    updated = cur.rowcount
     columns = ", ".join(qn(c) for c in (*key, *fields))
-    cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM ({source}) s "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {table} m WHERE {same_key}) ORDER BY s._row",
-                params)
-    created = cur.rowcount
+    # one statement: the UPDATE and the INSERT see the table as it was, so the rows each
+    # writes are apart (existing keys, new keys)
+    cur.execute(f"WITH s AS MATERIALIZED ({source}), "
+                f"u AS (UPDATE {table} m SET {sets} FROM s WHERE {same_key} AND ({differs}) "
+                f"RETURNING 1), "
+                f"i AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM s "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} m WHERE {same_key}) ORDER BY s._row "
+                f"RETURNING 1) "
+                f"SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM u), "
+                f"(SELECT count(*) FROM i)", params)
+    total, updated, created = cur.fetchone()
     return Counts(created=created, updated=updated, unchanged=total - created - updated)

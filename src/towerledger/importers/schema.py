@@ -322,6 +322,39 @@ def _pure(parse) -> bool:
                                                v.parse_enum, name, org_name, text_cell, yes_no)
 
 
+_PLAIN_NUMBER = re.compile(r"(-?)([0-9]+)(?:\.([0-9]*))?")
+
+
+def _plain_number_text(parse) -> Callable[[str], str | None] | None:
+    """For a ``dec``/``dec_of`` parser: the staging text of a plain number cell (ASCII
+    digits, at most the column's decimals, within its digits and far enough inside its
+    limits that no arithmetic is needed to tell), written as ``parse`` would round it
+    (``places`` decimals); None for any other cell, which then takes ``parse`` itself."""
+    if getattr(parse, "func", None) is not v.parse_decimal:
+        return None
+    kw = parse.keywords
+    places, digits = kw["places"], kw.get("digits")
+    minimum, maximum = kw.get("minimum"), kw.get("maximum")
+    fullmatch = _PLAIN_NUMBER.fullmatch
+
+    def text(cell: str) -> str | None:
+        m = fullmatch(cell)
+        if m is None:
+            return None
+        sign, whole, frac = m.groups()
+        frac = frac or ""
+        if len(frac) > places or (digits is not None
+                                  and len(whole.lstrip("0")) > digits - places):
+            return None
+        n = int(whole)
+        low, high = (-n - 1, -n) if sign else (n, n + 1)   # the value lies in between
+        if (minimum is not None and low < minimum) or (maximum is not None and high > maximum):
+            return None
+        return f"{sign}{whole}.{frac.ljust(places, '0')}" if places else f"{sign}{whole}"
+
+    return text
+
+
 def row_parser(schema: Schema, headers: list[str], to_text: Callable[[str], Callable]):
     """``parse(row, rowno, errors)``: the row as one line of ``COPY … FROM STDIN`` text —
     the row number, whether it is good (no cell error), whether it is bad, then each
@@ -339,8 +372,8 @@ def row_parser(schema: Schema, headers: list[str], to_text: Callable[[str], Call
     label = {f.name: headers[index[f.name]] for f in schema.fields if f.name in index}
     types = [sql_type(f) for f in schema.fields]
     specs = [(f.name, index.get(f.name), f.parse, to_text(t), {} if _pure(f.parse) else None,
-              label.get(f.name, f.zh), f.required) for f, t in zip(schema.fields, types,
-                                                                   strict=True)]
+              label.get(f.name, f.zh), f.required, _plain_number_text(f.parse))
+             for f, t in zip(schema.fields, types, strict=True)]
 
     def parse(row, rowno: int, errors: list) -> str | None:
         if not _filled(row):
@@ -348,10 +381,12 @@ def row_parser(schema: Schema, headers: list[str], to_text: Callable[[str], Call
         out = []
         bad = False
         width = len(row)
-        for fname, i, p, fmt, memo, lab, required in specs:
+        for fname, i, p, fmt, memo, lab, required, plain in specs:
             cell = row[i] if i is not None and i < width else None
-            if cell.__class__ is str and memo is not None:
-                known = memo.get(cell)
+            if cell.__class__ is str:
+                known = memo.get(cell) if memo is not None else None
+                if known is None and plain is not None:
+                    known = plain(cell)
                 if known is not None:
                     out.append(known)
                     continue

@@ -200,6 +200,9 @@ SITE_FIELDS = ("site_name", "county_id", "site_type", "status", "decommission_da
                "host_site_id", "longitude", "latitude")
 
 
+MAX_LAYERS = 10_000
+
+
 def store_sites(stage: Stage):
     """``imports.store_sites``: upsert in layers, a host site before the sites hanging off
     it (a site's layer: how many of its hosts up the chain the file holds)."""
@@ -207,33 +210,34 @@ def store_sites(stage: Stage):
 
     t, cur = stage.table, stage.cursor
     _org_counties(stage)
-    cur.execute(f"ALTER TABLE {t} ADD COLUMN _layer integer NOT NULL DEFAULT 0")
-    cur.execute(f"CREATE INDEX ON {t} (site_code) WHERE _ok")
+    rows = f"{t}_rows"
+    # each good row with its county (resolved once for every layer) and its layer
     cur.execute(f"""
-        WITH RECURSIVE up(code, cur, n) AS (
-            SELECT s.site_code, s.host_site_code, 1 FROM {t} s
-            JOIN {t} h ON h._ok AND h.site_code = s.host_site_code WHERE s._ok
-            UNION ALL
-            SELECT up.code, h.host_site_code, up.n + 1 FROM up
-            JOIN {t} h ON h._ok AND h.site_code = up.cur
-            JOIN {t} hh ON hh._ok AND hh.site_code = h.host_site_code
-        )
-        UPDATE {t} s SET _layer = l.n FROM (SELECT code, max(n) AS n FROM up GROUP BY code) l
-        WHERE s._ok AND s.site_code = l.code""")
-    cur.execute(f"SELECT coalesce(max(_layer), 0) FROM {t} WHERE _ok")
-    layers = cur.fetchone()[0]
+        CREATE TEMP TABLE {rows} ON COMMIT DROP AS
+        SELECT s._row, s.site_code, s.site_name, co.id AS county_id, s.site_type,
+               coalesce(s.status, %s) AS status, s.decommission_date, s.host_site_code,
+               s.longitude, s.latitude, 0 AS layer
+        FROM {t} s JOIN {PROVINCE} p ON p.name = s.province
+        JOIN {CITY} ci ON ci.province_id = p.id AND ci.name = s.city
+        JOIN {COUNTY} co ON co.city_id = ci.id AND co.name = s.county
+        WHERE s._ok""", [SiteStatus.ACTIVE.value])
+    layers = 0
+    while True:   # the rows hanging off a row of the layer before go one layer up
+        cur.execute(f"UPDATE {rows} SET layer = %s WHERE host_site_code IN "
+                    f"(SELECT site_code FROM {rows} WHERE layer = %s)", [layers + 1, layers])
+        if not cur.rowcount:
+            break
+        layers += 1
+        if layers > MAX_LAYERS:   # (the check refuses cycles: never reached)
+            raise RuntimeError("host sites nested deeper than MAX_LAYERS")
     counts = Counts()
     for layer in range(layers + 1):
-        source = (f"SELECT s._row, s.site_code, s.site_name, co.id AS county_id, s.site_type, "
-                  f"coalesce(s.status, %s) AS status, s.decommission_date, "
-                  f"h.id AS host_site_id, s.longitude, s.latitude FROM {t} s "
-                  f"JOIN {PROVINCE} p ON p.name = s.province "
-                  f"JOIN {CITY} ci ON ci.province_id = p.id AND ci.name = s.city "
-                  f"JOIN {COUNTY} co ON co.city_id = ci.id AND co.name = s.county "
-                  f"LEFT JOIN {SITE} h ON h.site_code = s.host_site_code "
-                  f"WHERE s._ok AND s._layer = %s")
-        counts += upsert(stage, Site, source, ("site_code",), SITE_FIELDS,
-                         [SiteStatus.ACTIVE.value, layer])
+        source = (f"SELECT s._row, s.site_code, s.site_name, s.county_id, s.site_type, "
+                  f"s.status, s.decommission_date, h.id AS host_site_id, s.longitude, "
+                  f"s.latitude FROM {rows} s LEFT JOIN {SITE} h "
+                  f"ON h.site_code = s.host_site_code WHERE s.layer = %s")
+        counts += upsert(stage, Site, source, ("site_code",), SITE_FIELDS, [layer])
+    cur.execute(f"DROP TABLE {rows}")
     return counts
 
 

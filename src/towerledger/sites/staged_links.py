@@ -98,62 +98,65 @@ def check_tenancies(stage: Stage) -> list[RowError]:
             f"ORDER BY s._row"))
 
 
+def _one(cur, sql, params=None):
+    cur.execute(sql, params)
+    return cur.fetchone()
+
+
 def store_tenancies(stage: Stage) -> Counts:
-    """``sites.imports.store_tenancies`` in two statements: the tenancies and their dated
-    ratios upserted together (a row's agreed_ratio from its effective_from, or its start),
-    then each rated tenancy's current ratio (``refresh_current_ratios``)."""
-    fields = TENANCY_FIELDS
-    cols = ", ".join(fields)
-    theirs = ", ".join(f"t.{f}" for f in fields)
-    excluded = ", ".join(f"EXCLUDED.{f}" for f in fields)
-    sets = ", ".join(f"{f} = EXCLUDED.{f}" for f in fields)
-    cur = stage.cursor
+    """``sites.imports.store_tenancies``: the tenancies (new ones inserted in row order,
+    changed ones updated), the dated ratios (a row's agreed_ratio from its effective_from,
+    or its start), each rated tenancy's current ratio (``refresh_current_ratios``). A few
+    statements over the staging table, which learns each row's tenancy id (``_tid``) and
+    whether its tenancy changed (``_changed``): joins on it are estimated from its own
+    statistics, never from a chain of CTEs over a table filled moments ago."""
+    t, cur = stage.table, stage.cursor
+    cols = ", ".join(TENANCY_FIELDS)
+    values = ("x.id, o.id, s.start_date, s.end_date, s.settlement_mode, s.lump_sum_monthly, "
+              "s.rated_power_w, s.dc_current_a")
+    joined = (f"FROM {t} s JOIN {SITE} x ON x.site_code = s.site_code "
+              f"JOIN {OPERATOR} o ON o.code = s.operator")
+    cur.execute(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS _tid bigint, "
+                "ADD COLUMN IF NOT EXISTS _changed boolean NOT NULL DEFAULT false")
+    cur.execute(f"UPDATE {t} s SET _tid = m.id FROM {TENANCY} m "
+                f"WHERE s._ok AND m.tenancy_id = s.tenancy_id")
+    rows, new = _one(cur, f"SELECT count(*), count(*) FILTER (WHERE _tid IS NULL) FROM {t} "
+                          "WHERE _ok")
+    theirs = ", ".join(f"m.{f}" for f in TENANCY_FIELDS)
     cur.execute(f"""
-        WITH src AS MATERIALIZED (
-            SELECT s._row, s.tenancy_id, x.id AS site_id, o.id AS operator_id, s.start_date,
-                   s.end_date, s.settlement_mode, s.lump_sum_monthly, s.rated_power_w,
-                   s.dc_current_a, s.agreed_ratio,
-                   coalesce(s.effective_from, s.start_date) AS since
-            FROM {stage.table} s JOIN {SITE} x ON x.site_code = s.site_code
-            JOIN {OPERATOR} o ON o.code = s.operator
-            WHERE s._ok),
-        up AS (
-            INSERT INTO {TENANCY} AS t (tenancy_id, {cols})
-            SELECT tenancy_id, {cols} FROM src ORDER BY _row
-            ON CONFLICT (tenancy_id) DO UPDATE SET {sets}
-            WHERE ({theirs}) IS DISTINCT FROM ({excluded})
-            RETURNING t.id, t.tenancy_id, t.xmax = 0 AS created),
-        rated AS MATERIALIZED (
-            SELECT coalesce(up.id, t.id) AS id, src.since, src.agreed_ratio,
-                   up.id IS NOT NULL AS changed
-            FROM src LEFT JOIN up ON up.tenancy_id = src.tenancy_id
-            LEFT JOIN {TENANCY} t ON t.tenancy_id = src.tenancy_id
-            WHERE src.agreed_ratio IS NOT NULL),
-        ratios AS (
+        WITH u AS (
+            UPDATE {TENANCY} m SET ({cols}) = ({values}) {joined}
+            WHERE s._ok AND m.id = s._tid AND ({theirs}) IS DISTINCT FROM ({values})
+            RETURNING m.id)
+        UPDATE {t} s SET _changed = true FROM u WHERE s._ok AND s._tid = u.id""")
+    updated = cur.rowcount
+    # new tenancies in row order (ids ascending, as copy_insert), with their only ratio
+    cur.execute(f"INSERT INTO {TENANCY} (tenancy_id, {cols}, agreed_ratio) "
+                f"SELECT s.tenancy_id, {values}, s.agreed_ratio {joined} "
+                f"WHERE s._ok AND s._tid IS NULL ORDER BY s._row")
+    (moved,) = _one(cur, f"""
+        WITH r AS (
             INSERT INTO {RATIO} AS r (tenancy_id, effective_from, agreed_ratio)
-            SELECT id, since, agreed_ratio FROM rated
+            SELECT m.id, coalesce(s.effective_from, s.start_date), s.agreed_ratio
+            FROM {t} s JOIN {TENANCY} m ON m.tenancy_id = s.tenancy_id
+            WHERE s._ok AND s.agreed_ratio IS NOT NULL
             ON CONFLICT (tenancy_id, effective_from) DO UPDATE
             SET agreed_ratio = EXCLUDED.agreed_ratio
             WHERE r.agreed_ratio IS DISTINCT FROM EXCLUDED.agreed_ratio
             RETURNING r.tenancy_id)
-        SELECT (SELECT count(*) FROM src),
-               (SELECT count(*) FROM up WHERE created),
-               (SELECT count(*) FROM up WHERE NOT created),
-               (SELECT count(*) FROM ratios JOIN rated ON rated.id = ratios.tenancy_id
-                WHERE NOT rated.changed)""")
-    rows, created, updated, moved = cur.fetchone()
-    # the ratio in force last becomes the tenancy's current one (what pages show)
+        SELECT count(*) FROM r JOIN {t} s ON s._tid = r.tenancy_id
+        WHERE s._ok AND NOT s._changed""")
+    # the ratio in force last becomes the current one of the tenancies that existed (a new
+    # tenancy's is its only ratio, inserted with it)
     cur.execute(f"""
-        UPDATE {TENANCY} t SET agreed_ratio = latest.agreed_ratio
+        UPDATE {TENANCY} m SET agreed_ratio = latest.agreed_ratio
         FROM (SELECT DISTINCT ON (r.tenancy_id) r.tenancy_id, r.agreed_ratio
-              FROM {stage.table} s JOIN {TENANCY} t2 ON t2.tenancy_id = s.tenancy_id
-              JOIN {RATIO} r ON r.tenancy_id = t2.id
+              FROM {t} s JOIN {RATIO} r ON r.tenancy_id = s._tid
               WHERE s._ok AND s.agreed_ratio IS NOT NULL
               ORDER BY r.tenancy_id, r.effective_from DESC) latest
-        WHERE t.id = latest.tenancy_id
-          AND t.agreed_ratio IS DISTINCT FROM latest.agreed_ratio""")
-    return Counts(created=created, updated=updated + moved,
-                  unchanged=rows - created - updated - moved)
+        WHERE m.id = latest.tenancy_id
+          AND m.agreed_ratio IS DISTINCT FROM latest.agreed_ratio""")
+    return Counts(created=new, updated=updated + moved, unchanged=rows - new - updated - moved)
 
 
 # ---- supply accounts -----------------------------------------------------------------------
@@ -196,65 +199,66 @@ def check_accounts(stage: Stage) -> list[RowError]:
 
 
 def store_accounts(stage: Stage) -> Counts:
-    """``sites.imports.store_accounts`` in one statement: each account from its first row,
-    its splits, and the splits of those accounts the file no longer lists removed. Counts
-    are per file row; a row is updated when its account's fields or its split changed, or
-    a split of its account was removed."""
+    """``sites.imports.store_accounts``: each account from its first row (new ones
+    inserted in the order of their first rows, changed ones updated), its splits, and the
+    splits of those accounts the file no longer lists removed. Counts are per file row: a
+    row is updated when its account's fields or its split changed, or a split of its
+    account was removed. The staging table learns each row's account id (``_aid``) and
+    whether the account changed (``_changed``)."""
     fields = ACCOUNT_FIELDS
     cols = ", ".join(fields)
-    theirs = ", ".join(f"a.{f}" for f in fields)
-    excluded = ", ".join(f"EXCLUDED.{f}" for f in fields)
-    sets = ", ".join(f"{f} = EXCLUDED.{f}" for f in fields)
+    t, cur = stage.table, stage.cursor
     given = {"multiplier": "coalesce(s.multiplier, 1)",
              "supplier_name": "coalesce(s.supplier_name, '')",
              "lump_sum": "coalesce(s.lump_sum, false)"}
-    firsts = ", ".join(f"{given.get(f, 's.' + f)} AS {f}" for f in fields)
-    cur = stage.cursor
+    firsts = (f"SELECT DISTINCT ON (s.account_no) s._row, s._aid, s.account_no, "
+              f"{', '.join(given.get(f, 's.' + f) + ' AS ' + f for f in fields)} "
+              f"FROM {t} s WHERE s._ok {{}} ORDER BY s.account_no, s._row")
+    cur.execute(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS _aid bigint, "
+                "ADD COLUMN IF NOT EXISTS _changed boolean NOT NULL DEFAULT false")
+    cur.execute(f"UPDATE {t} s SET _aid = a.id FROM {ACCOUNT} a "
+                f"WHERE s._ok AND a.account_no = s.account_no")
+    theirs = ", ".join(f"a.{f}" for f in fields)
+    mine = ", ".join(f"f.{f}" for f in fields)
     cur.execute(f"""
+        WITH u AS (
+            UPDATE {ACCOUNT} a SET ({cols}) = ({mine})
+            FROM ({firsts.format("AND s._aid IS NOT NULL")}) f
+            WHERE a.id = f._aid AND ({theirs}) IS DISTINCT FROM ({mine})
+            RETURNING a.id)
+        UPDATE {t} s SET _changed = true FROM u WHERE s._ok AND s._aid = u.id""")
+    cur.execute(f"""
+        WITH i AS (
+            INSERT INTO {ACCOUNT} (account_no, {cols})
+            SELECT account_no, {cols} FROM ({firsts.format("AND s._aid IS NULL")}) f
+            ORDER BY f._row
+            RETURNING id, account_no)
+        UPDATE {t} s SET _aid = i.id FROM i WHERE s._ok AND s.account_no = i.account_no""")
+    rows, created, updated, moved = _one(cur, f"""
         WITH src AS MATERIALIZED (
-            SELECT s._row, s.account_no, x.id AS site_id, s.split_ratio
-            FROM {stage.table} s JOIN {SITE} x ON x.site_code = s.site_code
-            WHERE s._ok),
-        firsts AS MATERIALIZED (
-            SELECT DISTINCT ON (s.account_no) s.account_no, {firsts}
-            FROM {stage.table} s WHERE s._ok ORDER BY s.account_no, s._row),
-        acc AS (
-            INSERT INTO {ACCOUNT} AS a (account_no, {cols})
-            SELECT account_no, {cols} FROM firsts ORDER BY account_no
-            ON CONFLICT (account_no) DO UPDATE SET {sets}
-            WHERE ({theirs}) IS DISTINCT FROM ({excluded})
-            RETURNING a.id, a.account_no),
-        ids AS MATERIALIZED (
-            SELECT f.account_no, coalesce(acc.id, a.id) AS id, acc.id IS NOT NULL AS changed
-            FROM firsts f LEFT JOIN acc ON acc.account_no = f.account_no
-            LEFT JOIN {ACCOUNT} a ON a.account_no = f.account_no),
-        rows AS MATERIALIZED (
-            SELECT ids.id AS account_id, src.site_id, src.split_ratio, src._row
-            FROM src JOIN ids ON ids.account_no = src.account_no),
+            SELECT s._row, s._aid, x.id AS site_id, s.split_ratio, s._changed
+            FROM {t} s JOIN {SITE} x ON x.site_code = s.site_code WHERE s._ok),
         splits AS (
             INSERT INTO {SPLIT} AS x (account_id, site_id, split_ratio)
-            SELECT account_id, site_id, split_ratio FROM rows ORDER BY _row
+            SELECT _aid, site_id, split_ratio FROM src ORDER BY _row
             ON CONFLICT (account_id, site_id) DO UPDATE SET split_ratio = EXCLUDED.split_ratio
             WHERE x.split_ratio IS DISTINCT FROM EXCLUDED.split_ratio
             RETURNING x.account_id, x.site_id, x.xmax = 0 AS created),
         stale AS (
-            DELETE FROM {SPLIT} x WHERE x.id IN (
-                SELECT y.id FROM {SPLIT} y JOIN ids ON ids.id = y.account_id
-                LEFT JOIN rows ON rows.account_id = y.account_id AND rows.site_id = y.site_id
-                WHERE rows.account_id IS NULL)
+            DELETE FROM {SPLIT} x USING (SELECT DISTINCT _aid FROM src) a
+            WHERE x.account_id = a._aid AND NOT EXISTS (
+                SELECT 1 FROM src WHERE src._aid = x.account_id AND src.site_id = x.site_id)
             RETURNING x.account_id),
         changed AS (
-            SELECT id FROM ids WHERE changed UNION SELECT account_id FROM stale),
-        moved AS (
-            SELECT count(*) AS n FROM rows JOIN changed ON changed.id = rows.account_id
-            LEFT JOIN splits ON splits.account_id = rows.account_id
-                            AND splits.site_id = rows.site_id
-            WHERE splits.account_id IS NULL)
-        SELECT (SELECT count(*) FROM rows),
+            SELECT DISTINCT _aid AS id FROM src WHERE _changed
+            UNION SELECT account_id FROM stale)
+        SELECT (SELECT count(*) FROM src),
                (SELECT count(*) FROM splits WHERE created),
                (SELECT count(*) FROM splits WHERE NOT created),
-               (SELECT n FROM moved)""")
-    rows, created, updated, moved = cur.fetchone()
+               (SELECT count(*) FROM src JOIN changed ON changed.id = src._aid
+                LEFT JOIN splits ON splits.account_id = src._aid
+                                AND splits.site_id = src.site_id
+                WHERE splits.account_id IS NULL)""")
     return Counts(created=created, updated=updated + moved,
                   unchanged=rows - created - updated - moved)
 

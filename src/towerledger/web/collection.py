@@ -585,9 +585,13 @@ def _sites_today(request, as_of):
     left = Sum(F("amount") - F("written_off"))
     per_site = chains.values("site__site_code").annotate(total=left, lines=Count("pk")) \
         .order_by("-total", "site__site_code")   # the largest first, as the list sorts them
-    page = Paginator(per_site, 50).get_page(request.GET.get("page"))
+    paginator = Paginator(per_site, 50)
+    # as many rows as sites (a site has one code): counted without grouping by the code
+    paginator.count = chains.aggregate(n=Count("site", distinct=True))["n"]
+    page = paginator.get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
-    top = list(per_site[:30])
+    # the 30 largest head the first page, in the same order: not summed again
+    top = page.object_list[:30] if page.number == 1 else list(per_site[:30])
     split = {}
     for code, pushed, amount in chains.filter(site__site_code__in={
             r["site__site_code"] for r in [*page.object_list, *top]}).values(

@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
 
 from towerledger.bills.models import Bill, Flag
@@ -148,12 +148,13 @@ def _expected_without_bill(g, month, end, site_of, in_month):
     """Accounts whose payment cycle says a bill was due this month but none came: their
     last bill's period ended a whole number of cycles before this month's end."""
     billed = set(in_month.values_list("account_id", flat=True))
+    # each account's latest period end before the month: one row per account, not every
+    # bill of its history
     rows = Bill.objects.exclude(status=Bill.Status.VOID).filter(period_end__lt=month) \
-        .values_list("account_id", "period_end", "account__payment_cycle_months") \
-        .order_by("account_id", "period_end")
-    latest = {}
-    for acc, stop, cycle in rows.iterator(chunk_size=20000):
-        latest[acc] = (stop, cycle or 1)
+        .order_by().values("account_id", "account__payment_cycle_months") \
+        .annotate(stop=Max("period_end")) \
+        .values_list("account_id", "stop", "account__payment_cycle_months")
+    latest = {acc: (stop, cycle or 1) for acc, stop, cycle in rows.iterator(chunk_size=20000)}
     for acc, (stop, cycle) in latest.items():
         if acc in billed or acc not in site_of:
             continue
@@ -275,37 +276,62 @@ def _year(g: Grid, month, end, as_of, code: dict[int, str]):
 # ---- roll-up ----------------------------------------------------------------------------
 
 def _roll_up(g: Grid) -> list[dict]:
+    """Sites' figures to counties, counties' to cities, cities' to the province (Decimal
+    sums are exact, so the order of adding changes nothing), each figure added once per
+    level instead of once per level per site."""
     sites = {s: (code, county, city, cname, prov) for s, code, county, city, cname, prov in
              Site.objects.values_list("pk", "site_code", "county__name", "county__city_id",
                                       "county__city__name", "county__city__province__name")}
-    totals = defaultdict(lambda: defaultdict(Decimal))   # (level, key, parent, op) -> figures
+    totals = {}   # (level, key, parent, op) -> figures
+    county_of = {}   # county scope -> its city scope
+
+    def bucket(level, key, parent, op):
+        b = totals.get((level, key, parent, op))
+        if b is None:
+            b = totals[level, key, parent, op] = defaultdict(Decimal)
+        return b
+
     for (site, op), figures in g.site.items():
         code, county, city_id, city, prov = sites[site]
-        scopes = [("PROVINCE", prov, ""), ("CITY", city, prov), ("COUNTY", f"{city}/{county}",
-                                                                  city)]
+        county_key = ("COUNTY", f"{city}/{county}", city, op)
+        county_of[county_key] = (city, prov)
         if op == "*":
-            scopes.append(("SITE", code, city))
-        for level, key, parent in scopes:
-            bucket = totals[level, key, parent, op]
-            for name, value in figures.items():
-                bucket[name] += value
+            totals["SITE", code, city, op] = figures
+        b = bucket(*county_key)
+        for name, value in figures.items():
+            b[name] += value
+    cities = defaultdict(lambda: defaultdict(Decimal))   # (city, prov, op) -> figures
+    for (level, key, parent, op), figures in list(totals.items()):
+        if level != "COUNTY":
+            continue
+        city, prov = county_of[level, key, parent, op]
+        b = cities[city, prov, op]
+        for name, value in figures.items():
+            b[name] += value
     city_names = {city_id: (cname, prov) for _, _, _, city_id, cname, prov in
                   ((s, *v) for s, v in sites.items())}
     for (city_id, op), figures in g.city.items():
         if city_id not in city_names:
             continue
         cname, prov = city_names[city_id]
-        for level, key, parent in (("PROVINCE", prov, ""), ("CITY", cname, prov)):
-            bucket = totals[level, key, parent, op]
-            for name, value in figures.items():
-                bucket[name] += value
+        b = cities[cname, prov, op]
+        for name, value in figures.items():
+            b[name] += value
+    for (city, prov, op), figures in cities.items():
+        totals["CITY", city, prov, op] = figures
+        b = bucket("PROVINCE", prov, "", op)
+        for name, value in figures.items():
+            b[name] += value
     return [{"level": level, "key": key, "parent": parent, "operator": op,
              "figures": {k: _plain(v) for k, v in sorted(figures.items())}}
             for (level, key, parent, op), figures in totals.items()]
 
 
 def _plain(v: Decimal):
-    return int(v) if v == v.to_integral_value() and v.as_tuple().exponent >= 0 else str(v)
+    text = str(v)
+    if text.lstrip("-").isdigit():   # exponent 0 (counts, days): the text is the integer
+        return int(text)
+    return int(v) if v == v.to_integral_value() and v.as_tuple().exponent >= 0 else text
 
 
 # ---- reading ----------------------------------------------------------------------------

@@ -290,3 +290,19 @@ def test_accounts_scope_of_a_city_clerk(tmp_path, users):
     errors, _ = compare("accounts", accounts(tmp_path, A_GOOD[:1]), users["clerk_zz"])
     assert [(e[0], e[1]) for e in errors] == [(2, "account_no")]
     compare("accounts", accounts(tmp_path, rows), users["admin"])
+
+
+def test_tenancies_ratio_history_and_moves(tmp_path, province):
+    rows = [
+        # an earlier dated ratio: the current one stays the latest (60 from 2023-06-01)
+        ["T-ZZ002-CMCC", "ZZ002", "CMCC", "2023-06-01", "", "ON_BEHALF", "", "1300", "20", "50",
+         "2023-01-01"],
+        # moved to another site and operator, and its ratio given the same again
+        ["T-ZZ002-CTCC", "ZZ001", "CUCC", "2023-06-01", "", "RESALE", "", "1300", "20", "40",
+         ""],
+    ]
+    errors, counts = compare("tenancies", tenancies(tmp_path, rows))
+    assert errors == [] and (counts.created, counts.updated, counts.unchanged) == (0, 2, 0)
+    run_staged("tenancies", tenancies(tmp_path, rows))
+    assert Tenancy.objects.get(tenancy_id="T-ZZ002-CMCC").agreed_ratio == 60
+    assert TenancyRatio.objects.filter(tenancy__tenancy_id="T-ZZ002-CMCC").count() == 2

@@ -171,31 +171,35 @@ def check_accounts(stage: Stage) -> list[RowError]:
                                 + stage.outside("account_no", SupplyAccount)))
     stage.set_out(errors)
     t, judged = stage.table, stage.judged
-    first = (f"SELECT DISTINCT ON (s.account_no) s._row, s.account_no, "
-             f"{', '.join('s.' + f for f in ACCOUNT_FIELDS)} FROM {t} s WHERE {judged} "
-             f"ORDER BY s.account_no, s._bad, s._row")
-    pairs = ", ".join(f"('{f}', s.{f} IS DISTINCT FROM f.{f})" for f in ACCOUNT_FIELDS)
-    differs = (f"SELECT s._row, d.col, '与第 ' || f._row || ' 行同一户号的 ' || d.col || ' 不一致', "
-               f"d.col || ' differs from row ' || f._row || ' of the same account' "
-               f"FROM {t} s JOIN f ON f.account_no = s.account_no AND f._row <> s._row "
-               f"CROSS JOIN LATERAL (VALUES {pairs}) d(col, differs) "
-               f"WHERE {judged} AND d.differs ORDER BY s._row")
+    # one pass: each judged row beside its account's first row, split total and row count
+    differs = ", ".join(f"s.{f} IS DISTINCT FROM first_value(s.{f}) OVER g AS d_{f}"
+                        for f in ACCOUNT_FIELDS)
+    hits = ", ".join(
+        f"('{f}', d_{f} AND _row <> first_row, "
+        f"'与第 ' || first_row || ' 行同一户号的 {f} 不一致', "
+        f"'{f} differs from row ' || first_row || ' of the same account')"
+        for f in ACCOUNT_FIELDS)
     return errors + (
         archived_sites(stage, tenancies=False)
         + unknown_sites(stage)
-        + stage.errors(f"WITH f AS MATERIALIZED ({first}) {differs}")
-        + stage.errors(
-            f"SELECT s._row, 'split_ratio', "
-            f"'户号 ' || s.account_no || ' 的分摊比例合计 ' || sums.total || '，应为 100', "
-            f"'split ratios of account ' || s.account_no || ' sum to ' || sums.total "
-            f"|| ', not 100' "
-            f"FROM {t} s JOIN (SELECT account_no, sum(split_ratio) AS total FROM {t} "
-            f"WHERE {judged} GROUP BY account_no HAVING sum(split_ratio) <> 100) sums "
-            f"ON sums.account_no = s.account_no WHERE {judged} ORDER BY s._row")
-        + stage.errors(
-            f"SELECT _row, 'contract_price', '合同单价高于单价上限', "
-            f"'contract_price is above price_cap' FROM ({first}) f "
-            f"WHERE f.contract_price > f.price_cap ORDER BY _row"))
+        + stage.errors(f"""
+            SELECT w._row, e.col, e.zh, e.en FROM (
+                SELECT s._row, s.account_no, s.contract_price, s.price_cap,
+                       first_value(s._row) OVER g AS first_row,
+                       count(*) OVER a AS n, sum(s.split_ratio) OVER a AS total, {differs}
+                FROM {t} s WHERE {judged}
+                WINDOW g AS (PARTITION BY s.account_no ORDER BY s._bad, s._row),
+                       a AS (PARTITION BY s.account_no)) w
+            CROSS JOIN LATERAL (VALUES {hits},
+                ('split_ratio', w.total <> 100,
+                 '户号 ' || w.account_no || ' 的分摊比例合计 ' || w.total || '，应为 100',
+                 'split ratios of account ' || w.account_no || ' sum to ' || w.total
+                 || ', not 100'),
+                ('contract_price', w._row = w.first_row AND w.contract_price > w.price_cap,
+                 '合同单价高于单价上限', 'contract_price is above price_cap')
+            ) e(col, hit, zh, en)
+            WHERE (w.n > 1 OR w.total <> 100 OR w.contract_price > w.price_cap) AND e.hit
+            ORDER BY w._row"""))
 
 
 def store_accounts(stage: Stage) -> Counts:

@@ -111,3 +111,37 @@ def test_set_wise_matching_writes_what_the_python_writer_writes(tmp_path, settin
     assert {r[2] for r in receipts} >= {"APPLIED", "PARTIAL", "UNMATCHED"}
     assert len(audit) == len({a[1] for a in apps}) and len(vouchers) >= 2
     assert set_wise == python
+
+
+def test_receipts_posted_set_wise_as_post_entries_posts_them(province, tmp_path):
+    """services.post_new_receipts: Dr CASH / Cr UNAPPLIED per receipt for its operator, a
+    zero amount posts nothing, a receipt dated in a closed month is posted on the first
+    open day, and a receipt already posted is not posted again."""
+    from datetime import date
+
+    from towerledger.ledger.models import JournalLine, MonthClose
+
+    today = timezone.localdate()
+    closed = date(today.year - 1, 1, 1)
+    MonthClose.objects.create(month=closed, status=MonthClose.Status.CLOSED)
+    rows = [["P-1", "CMCC", "郑州市", "100.50", today.isoformat(), ""],
+            ["P-3", "CUCC", "郑州市", "7.00", closed.replace(day=15).isoformat(), ""]]
+    assert run_import("receipts", write_csv(tmp_path / "p.csv", HEADER, rows)).stored
+    from towerledger.org.models import Operator
+
+    zero = Receipt.objects.create(receipt_no="P-2", operator=Operator.objects.get(code="CTCC"),
+                                  amount=Decimal("0.00"), received_date=today)
+    assert services.post_new_receipts([zero.pk]) == 0            # nothing for a zero amount
+    entries = {e.reference: e for e in JournalEntry.objects.filter(kind="RECEIPT")}
+    assert set(entries) == {"P-1", "P-3"}
+    assert entries["P-1"].date == today and entries["P-1"].memo == "回款 P-1"
+    assert entries["P-3"].date == date(closed.year, 2, 1)       # the first open day
+    for no, code, amount in (("P-1", "CMCC", Decimal("100.50")), ("P-3", "CUCC", Decimal("7.00"))):
+        lines = {(ln.account, ln.operator.code if ln.operator else None, ln.debit, ln.credit)
+                 for ln in JournalLine.objects.filter(entry=entries[no])}
+        assert lines == {("CASH", None, amount, Decimal("0")),
+                         ("UNAPPLIED", code, Decimal("0"), amount)}
+    r = Receipt.objects.get(receipt_no="P-1")
+    assert services.post_new_receipts([r.pk]) == 0               # posted once only
+    assert JournalEntry.objects.filter(kind="RECEIPT").count() == 2
+    assert check_books() == []

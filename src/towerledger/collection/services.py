@@ -275,6 +275,9 @@ def post_new_receipts(ids: list[int], user=None) -> int:
     day = "CASE WHEN r.received_date < %s THEN %s ELSE r.received_date END" if opened \
         else "r.received_date"
     posted = 0
+    ops = connection.ops   # values as the ORM writes them (SQLite keeps datetimes as text)
+    when = ops.adapt_datefield_value(opened) if opened else None
+    now = ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cur:
         for part in parts(ids):
             cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {entry}")
@@ -287,7 +290,7 @@ def post_new_receipts(ids: list[int], user=None) -> int:
                 f"FROM {receipt} r WHERE {where} AND r.amount <> 0 AND NOT EXISTS ("
                 f"SELECT 1 FROM {entry} e WHERE e.kind = 'RECEIPT' "
                 "AND e.reference = r.receipt_no) ORDER BY r.id",
-                [*([opened, opened] if opened else []), timezone.now(), uid, *param])
+                [*([when, when] if opened else []), now, uid, *param])
             posted += cur.rowcount
             cur.execute(
                 f"INSERT INTO {jline} (entry_id, account, site_id, operator_id, debit, credit) "

@@ -155,6 +155,8 @@ def run(kind, stream, result, importer, log, keep_going: bool, tick) -> bool:
         # the queries are plain joins over a fresh table: JIT compiling them (its cost
         # estimates run high before ANALYZE sees the rows) takes longer than running them
         cur.execute("SET LOCAL jit = off")
+        # sorts and hashes of a file's rows in memory (the default 4 MB spills to disk)
+        cur.execute("SET LOCAL work_mem = '64MB'")
         columns = ", ".join(f"{qn(f.name)} {t}" for f, t in zip(schema.fields, parse.types,
                                                                  strict=True))
         cur.execute(f"CREATE TEMP TABLE {table} (_row integer NOT NULL, _ok boolean NOT NULL, "
@@ -166,7 +168,10 @@ def run(kind, stream, result, importer, log, keep_going: bool, tick) -> bool:
                     f"{', '.join(qn(f.name) for f in schema.fields)}) FROM STDIN")
         _load(cur, stream, parse, copy_sql, errs, tick)
         cur.execute(f"CREATE INDEX ON {table} (_row)")
+        # the planner's row counts and a rough idea of the values; a small sample will do
+        cur.execute("SET LOCAL default_statistics_target = 10")
         cur.execute(f"ANALYZE {table}")
+        cur.execute("SET LOCAL default_statistics_target TO DEFAULT")
         _repeats(stage, errs)
         failed = _judge(stage, errs, keep_going, result)
         if not failed and stage.count():

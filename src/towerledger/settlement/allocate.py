@@ -172,13 +172,20 @@ def allocate_bills(bill_ids=None, user=None, month: date | None = None, today: d
 
 
 def _batches(ids: list, workers: int) -> list[list]:
-    """``ids`` in batches of at most ``BATCH``, as many as a multiple of ``workers`` and of
-    even size, so every process has the same work and they finish together (5,000 and
-    1,041 bills would keep one process waiting on the other)."""
+    """``ids`` in order, in batches of at most ``BATCH``, as many as a multiple of
+    ``workers`` and of sizes differing by one at most, so every process has the same work
+    and they finish together (5,000 and 1,041 bills kept one process waiting on the
+    other)."""
     count = max(-(-len(ids) // BATCH), workers)
     count = -(-count // workers) * workers
-    size = -(-len(ids) // count)
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
+    size, longer = divmod(len(ids), count)      # the first ``longer`` take one more
+    out, start = [], 0
+    for k in range(count):
+        stop = start + size + (k < longer)
+        if stop > start:
+            out.append(ids[start:stop])
+        start = stop
+    return out
 
 
 @contextmanager

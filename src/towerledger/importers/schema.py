@@ -240,7 +240,10 @@ def parse_rows(schema: Schema, headers: list[str], rows: Iterable[list],
         seen = seen_keys(schema)
     records = []
     label = {f.name: headers[index[f.name]] for f in schema.fields if f.name in index}
-    fields = [(f, index.get(f.name)) for f in schema.fields]
+    # (a pure parser's value of a cell seen before is remembered: codes, dates and names of
+    # cities repeat down a column; values are immutable)
+    fields = [(f, f.name, index.get(f.name), {} if _pure(f.parse) else None)
+              for f in schema.fields]
     for offset, row in enumerate(rows):
         rowno = offset + start
         if not _filled(row):
@@ -248,26 +251,37 @@ def parse_rows(schema: Schema, headers: list[str], rows: Iterable[list],
         record = {"_row": rowno}
         bad = set()
         width = len(row)
-        for f, i in fields:
+        for f, fname, i, memo in fields:
             cell = row[i] if i is not None and i < width else None
+            if memo is not None and cell.__class__ is str:
+                known = memo.get(cell, _UNSEEN)
+                if known is not _UNSEEN:
+                    record[fname] = known
+                    continue
             if cell is None or (cell.__class__ is str and not cell.strip()):
-                record[f.name] = None
+                record[fname] = None
                 if f.required:
-                    errors.append(RowError(rowno, label.get(f.name, f.zh),
+                    errors.append(RowError(rowno, label.get(fname, f.zh),
                                            "必填项为空", "required value is empty"))
-                    bad.add(f.name)
+                    bad.add(fname)
                 continue
             try:
-                record[f.name] = f.parse(cell)
+                value = record[fname] = f.parse(cell)
             except v.BadValue as exc:
-                errors.append(RowError(rowno, label[f.name], exc.zh, exc.en))
-                record[f.name] = None
-                bad.add(f.name)
+                errors.append(RowError(rowno, label[fname], exc.zh, exc.en))
+                record[fname] = None
+                bad.add(fname)
+                continue
+            if memo is not None and cell.__class__ is str and len(memo) < MEMO_CELLS:
+                memo[cell] = value
         if bad and partial is not None:
             partial.append(record | {"_bad": bad | {label.get(n, n) for n in bad}})
         if not bad:
             records.append(record)
     return _repeats(schema, records, errors, label, seen), errors
+
+
+_UNSEEN = object()
 
 
 def _repeats(schema, records, errors, label, seen) -> list[dict]:
@@ -371,8 +385,11 @@ def row_parser(schema: Schema, headers: list[str], to_text: Callable[[str], Call
         raise ValueError("row_parser needs the columns mapped (map_columns)")
     label = {f.name: headers[index[f.name]] for f in schema.fields if f.name in index}
     types = [sql_type(f) for f in schema.fields]
-    specs = [(f.name, index.get(f.name), f.parse, to_text(t), {} if _pure(f.parse) else None,
-              label.get(f.name, f.zh), f.required, _plain_number_text(f.parse))
+    # (a code's characters need no escaping in COPY text: its value is its text)
+    specs = [(f.name, index.get(f.name), f.parse,
+              None if hasattr(f.parse, "chars") else to_text(t),
+              {} if _pure(f.parse) else None, label.get(f.name, f.zh), f.required,
+              _plain_number_text(f.parse))
              for f, t in zip(schema.fields, types, strict=True)]
 
     def parse(row, rowno: int, errors: list) -> str | None:
@@ -387,6 +404,8 @@ def row_parser(schema: Schema, headers: list[str], to_text: Callable[[str], Call
                 known = memo.get(cell) if memo is not None else None
                 if known is None and plain is not None:
                     known = plain(cell)
+                    if known is not None and memo is not None and len(memo) < MEMO_CELLS:
+                        memo[cell] = known
                 if known is not None:
                     out.append(known)
                     continue
@@ -404,7 +423,7 @@ def row_parser(schema: Schema, headers: list[str], to_text: Callable[[str], Call
                 out.append("\\N")
                 bad = True
                 continue
-            text = "\\N" if value is None else fmt(value)
+            text = "\\N" if value is None else value if fmt is None else fmt(value)
             if memo is not None and cell.__class__ is str and len(memo) < MEMO_CELLS:
                 memo[cell] = text
             out.append(text)

@@ -9,7 +9,6 @@ open flags whose finding has gone (e.g. after master data was corrected).
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -75,8 +74,9 @@ def _audit_batch(pks, book=None) -> int:
         key = (acc, terms.supply_mode, terms.contract_price)
         account = dated.get(key)
         if account is None:
-            account = dated[key] = replace(accounts[acc], supply_mode=terms.supply_mode,
-                                           contract_price=terms.contract_price)
+            account = dated[key] = audits.made(audits.AccountFacts, {
+                **accounts[acc].__dict__, "supply_mode": terms.supply_mode,
+                "contract_price": terms.contract_price})
         findings[b["pk"]] = audits.audit_bill(facts, account, before, loads[b["pk"]],
                                               rules[acc])
     for check in EXTRA_CHECKS:
@@ -88,14 +88,14 @@ def _audit_batch(pks, book=None) -> int:
 
 
 def bill_facts(b: dict) -> audits.BillFacts:
-    return audits.BillFacts(
+    return audits.made(audits.BillFacts, dict(
         key=b["pk"], bill_no=b["bill_no"], period_start=b["period_start"],
         period_end=b["period_end"], amount=b["amount"], kwh=b["kwh"],
         unit_price=b["unit_price"], start_reading=b["start_reading"],
         end_reading=b["end_reading"], multiplier=b["multiplier"], loss_kwh=b["loss_kwh"],
         invoice_type=b["invoice_type"] or "", meter_changed=b["meter_changed"],
         old_meter_end_reading=b["old_meter_end_reading"],
-        new_meter_start_reading=b["new_meter_start_reading"])
+        new_meter_start_reading=b["new_meter_start_reading"]))
 
 
 def _account_facts(account_ids) -> dict[int, audits.AccountFacts]:
@@ -120,12 +120,11 @@ def _history(account_ids) -> dict[int, list[audits.BillFacts]]:
     the accounts, several per bill audited."""
     history = defaultdict(list)
     qs = Bill.objects.filter(OneOf("account_id", account_ids)).exclude(status=Bill.Status.VOID)
-    for (acc, pk, no, start, end, amount, kwh, price, r0, r1, mult, loss, invoice,
-         changed, old_end, new_start) in qs.values_list("account_id", "pk", *BILL_FIELDS[2:]) \
-            .iterator(chunk_size=BATCH):
-        history[acc].append(audits.BillFacts(pk, no, start, end, amount, kwh, price, r0, r1,
-                                             mult, loss, invoice or "", changed, old_end,
-                                             new_start))
+    names, made, facts = audits.BILL_FACT_FIELDS, audits.made, audits.BillFacts
+    for row in qs.values_list("account_id", "pk", *BILL_FIELDS[2:]).iterator(chunk_size=BATCH):
+        values = dict(zip(names, row[1:], strict=True))
+        values["invoice_type"] = values["invoice_type"] or ""
+        history[row[0]].append(made(facts, values))
     return history
 
 
@@ -182,11 +181,11 @@ def _load(bill, sites, tenancies, smart) -> audits.LoadFacts:
             new_tenancy |= recent <= t_start <= end
         vacant = max(vacant, days - _covered(spans))
     smart_kwh, smart_days = smart if smart else (None, 0)
-    return audits.LoadFacts(
+    return audits.made(audits.LoadFacts, dict(
         rated_power_wd=rated if sites and rated_known else None,
         dc_current_ad=dc if sites and dc_known else None,
         smart_kwh=smart_kwh, smart_days=smart_days, no_tenant_days=vacant,
-        new_tenancy_in_period=new_tenancy)
+        new_tenancy_in_period=new_tenancy))
 
 
 def _covered(spans) -> int:

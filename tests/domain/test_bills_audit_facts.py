@@ -4,14 +4,12 @@ still frozen), and the rules judge them alike."""
 
 from dataclasses import FrozenInstanceError, asdict
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from towerledger.domain.audits import (AccountFacts, BillFacts, LoadFacts, audit_bill,
-                                       made)
+from towerledger.domain.audits import AccountFacts, BillFacts, LoadFacts, audit_bill, made
 
 money = st.decimals(min_value=0, max_value=10**6, places=2)
 maybe = st.none() | money

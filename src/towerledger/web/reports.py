@@ -172,7 +172,7 @@ def my_sites_table(request, scope, month, everything=False):
     which operators never see): chains, their amount now, confirmed, disputed, written off
     and outstanding now."""
     end = month_end(month)
-    qs = scoped(request.user, Line.objects.current().of_operators().chains_pushed_in(month, end))
+    qs = scoped(request.user, Line.objects.current().of_operators())
     if scope.city:
         qs = qs.filter(city__name=scope.city)
         county = params.text(request.GET, "county")   # the dashboard's county drill-down
@@ -181,6 +181,7 @@ def my_sites_table(request, scope, month, everything=False):
     q = params.text(request.GET, "q")
     if q:
         qs = qs.filter(site__site_code__icontains=q)
+    lines, qs = qs, qs.chains_pushed_in(month, end)
     sums = {"n": Count("pk"), "pushed": Sum("receivable"),
             "confirmed": Sum("receivable", filter=line_state("confirmed")),
             "disputed": Sum("receivable", filter=line_state("disputed"))}
@@ -194,7 +195,15 @@ def my_sites_table(request, scope, month, everything=False):
     else:
         # what is written off (a subquery per line) only for the page's sites, not every
         # line of the month before the page is cut
-        page = Paginator(grouped, 50).get_page(request.GET.get("page"))
+        paginator = Paginator(grouped, 50)
+        # the sites counted over the chains' two disjoint halves (originals pushed in the
+        # month; adjustments whose original was), so only the few adjustments are joined to
+        # their originals, not every line of the operator to every line
+        paginator.count = lines.filter(root__isnull=True, push_date__gte=month,
+                                       push_date__lte=end).values(*key).union(
+            lines.filter(root__isnull=False, root__push_date__gte=month,
+                         root__push_date__lte=end).values(*key)).count()
+        page = paginator.get_page(request.GET.get("page"))
         page.object_list = list(page.object_list)
         off = {(r[0], r[1]): r[2] for r in qs.filter(
             site__site_code__in={r["site__site_code"] for r in page.object_list})

@@ -180,37 +180,41 @@ def run(kind, stream, result, importer, log, keep_going: bool, tick) -> bool:
             tick("store", stage.count(), 0)
         _drain(cur, errs, log)
         cur.execute(f"DROP TABLE {table}, {errs}")
+        # (an import inside a larger transaction leaves it its own settings)
+        cur.execute("SET LOCAL jit TO DEFAULT")
+        cur.execute("SET LOCAL work_mem TO DEFAULT")
     return failed
 
 
 def _load(cur, stream, parse, copy_sql, errs, tick) -> None:
-    """Parse each row and COPY the values into the staging table, in one COPY written a
-    block at a time (PostgreSQL takes in a block while the next is parsed); the cell errors
-    are spooled to a file and copied into the error table after."""
+    """Parse each row and COPY the values into the staging table, one COPY per block of
+    ``BLOCK_ROWS``; the cell errors are spooled to a file and copied into the error table
+    after. Progress is told between the blocks, never inside a COPY: a web job's ``tick``
+    writes its progress row on this same connection, which a COPY holds until it ends."""
     rowno = FIRST_DATA_ROW - 1
     rows = iter(stream.rows)
     spool = None
-    with cur.cursor.copy(copy_sql) as copy:
-        while True:
-            lines, cell_errors, taken = [], [], 0
-            for row in rows:
-                rowno += 1
-                taken += 1
-                line = parse(row, rowno, cell_errors)
-                if line is not None:
-                    lines.append(line)
-                if taken >= BLOCK_ROWS:
-                    break
-            if lines:
-                copy.write("".join(lines))
-            if cell_errors:
-                if spool is None:
-                    spool = tempfile.TemporaryFile("w+", encoding="utf-8")
-                spool.write("".join(_copy_line(e.row, e.column, e.zh, e.en, CELL, f)
-                                    for e, f in cell_errors))
-            tick("check", rowno - FIRST_DATA_ROW + 1, 0)
-            if taken < BLOCK_ROWS:
+    while True:
+        lines, cell_errors, taken = [], [], 0
+        for row in rows:
+            rowno += 1
+            taken += 1
+            line = parse(row, rowno, cell_errors)
+            if line is not None:
+                lines.append(line)
+            if taken >= BLOCK_ROWS:
                 break
+        if lines:
+            with cur.cursor.copy(copy_sql) as copy:
+                copy.write("".join(lines))
+        if cell_errors:
+            if spool is None:
+                spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+            spool.write("".join(_copy_line(e.row, e.column, e.zh, e.en, CELL, f)
+                                for e, f in cell_errors))
+        tick("check", rowno - FIRST_DATA_ROW + 1, 0)
+        if taken < BLOCK_ROWS:
+            break
     if spool is not None:
         spool.seek(0)
         with spool, cur.cursor.copy(f"COPY {errs} (row, col, zh, en, phase, field) "

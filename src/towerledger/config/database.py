@@ -17,6 +17,10 @@ def database_from_url(url: str | None, default_sqlite: Path) -> dict:
         return _sqlite(path or ":memory:")
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
         options = dict(parse_qsl(parts.query))
+        # JIT compiling a statement costs up to a second and pays only on long analytical
+        # scans; the bulk stages' statements (and the rollup triggers they fire) are costed
+        # above its threshold and ran twice as long with it. A URL's own ?options= wins.
+        options.setdefault("options", "-c jit=off")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "postgres",

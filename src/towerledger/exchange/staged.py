@@ -27,6 +27,7 @@ SQLite, previews and kinds without ``staged`` keep the Python path (services).
 """
 
 import itertools
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from django.db import connection
 
 from towerledger.access.scope import OUTSIDE_EN, OUTSIDE_ZH, writable, writes_everywhere
 from towerledger.db.bulk import Counts
+from towerledger.importers.reader import UnreadableFile
 from towerledger.importers.schema import FIRST_DATA_ROW, RowError, map_columns, row_parser
 
 BLOCK_ROWS = 25_000       # rows written per COPY (and per progress tick)
@@ -166,7 +168,7 @@ def run(kind, stream, result, importer, log, keep_going: bool, tick) -> bool:
                     "zh text, en text, phase smallint, field text) ON COMMIT DROP")
         copy_sql = (f"COPY {table} (_row, _ok, _bad, "
                     f"{', '.join(qn(f.name) for f in schema.fields)}) FROM STDIN")
-        _load(cur, stream, parse, copy_sql, errs, tick)
+        _load(cur, stream, parse, copy_sql, errs, tick, log)
         cur.execute(f"CREATE INDEX ON {table} (_row)")
         # the planner's row counts and a rough idea of the values; a small sample will do
         cur.execute("SET LOCAL default_statistics_target = 10")
@@ -186,45 +188,63 @@ def run(kind, stream, result, importer, log, keep_going: bool, tick) -> bool:
     return failed
 
 
-def _load(cur, stream, parse, copy_sql, errs, tick) -> None:
+def _load(cur, stream, parse, copy_sql, errs, tick, log) -> None:
     """Parse each row and COPY the values into the staging table, one COPY per block of
     ``BLOCK_ROWS``; the cell errors are spooled to a file and copied into the error table
     after. Progress is told between the blocks, never inside a COPY: a web job's ``tick``
-    writes its progress row on this same connection, which a COPY holds until it ends."""
+    writes its progress row on this same connection, which a COPY holds until it ends.
+
+    A file found unreadable part way (a limit, an encoding) raises ``UnreadableFile``; the
+    cell errors of the rows read before go to ``log`` first, as the Python path has logged
+    the parts before it."""
     rowno = FIRST_DATA_ROW - 1
     rows = iter(stream.rows)
     spool = None
-    while True:
-        lines, cell_errors, taken = [], [], 0
-        for row in rows:
-            rowno += 1
-            taken += 1
-            line = parse(row, rowno, cell_errors)
-            if line is not None:
-                lines.append(line)
-            if taken >= BLOCK_ROWS:
+    cell_errors: list = []
+    try:
+        while True:
+            lines, cell_errors, taken = [], [], 0
+            for row in rows:
+                rowno += 1
+                taken += 1
+                line = parse(row, rowno, cell_errors)
+                if line is not None:
+                    lines.append(line)
+                if taken >= BLOCK_ROWS:
+                    break
+            if lines:
+                with cur.cursor.copy(copy_sql) as copy:
+                    copy.write("".join(lines))
+            if cell_errors:
+                if spool is None:
+                    spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+                for e, f in cell_errors:
+                    spool.write(json.dumps([e.row, e.column, e.zh, e.en, f], ensure_ascii=False))
+                    spool.write("\n")
+                cell_errors = []
+            tick("check", rowno - FIRST_DATA_ROW + 1, 0)
+            if taken < BLOCK_ROWS:
                 break
-        if lines:
-            with cur.cursor.copy(copy_sql) as copy:
-                copy.write("".join(lines))
-        if cell_errors:
-            if spool is None:
-                spool = tempfile.TemporaryFile("w+", encoding="utf-8")
-            spool.write("".join(_copy_line(e.row, e.column, e.zh, e.en, CELL, f)
-                                for e, f in cell_errors))
-        tick("check", rowno - FIRST_DATA_ROW + 1, 0)
-        if taken < BLOCK_ROWS:
-            break
+    except UnreadableFile:
+        log.add([*_spooled(spool), *(e for e, _ in cell_errors)])
+        raise
     if spool is not None:
-        spool.seek(0)
-        with spool, cur.cursor.copy(f"COPY {errs} (row, col, zh, en, phase, field) "
-                                    "FROM STDIN") as copy:
-            while block := spool.read(1 << 20):
-                copy.write(block)
+        with cur.cursor.copy(f"COPY {errs} (row, col, zh, en, phase, field) "
+                             "FROM STDIN") as copy:
+            spool.seek(0)
+            for line in spool:
+                row, col, zh, en, f = json.loads(line)
+                copy.write_row((row, col, zh, en, CELL, f))
+        spool.close()
 
 
-def _copy_line(*values) -> str:
-    return "\t".join("\\N" if x is None else _escape(str(x)) for x in values) + "\n"
+def _spooled(spool):
+    if spool is None:
+        return
+    spool.seek(0)
+    for line in spool:
+        yield RowError(*json.loads(line)[:4])
+    spool.close()
 
 
 def _add(cur, errs: str, rows: list[tuple]) -> None:

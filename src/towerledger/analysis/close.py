@@ -23,6 +23,7 @@ from django.utils import timezone
 from towerledger.access.audit import record
 from towerledger.analysis.kpi import compute
 from towerledger.analysis.models import ProvisionalMonth, Snapshot
+from towerledger.db import stats
 from towerledger.db.bulk import chunked, copy_insert
 from towerledger.db.parallel import in_workers, workers_for
 from towerledger.domain.errors import DomainError, ErrorCode
@@ -81,6 +82,7 @@ def _close(month, user, as_of, progress) -> MonthClose:
         mc.steps = [*mc.steps, step]
         mc.summary = {**mc.summary, step: summary}
         mc.save(update_fields=["steps", "summary"])
+    stats.refresh()   # snapshots, accruals, lump sums: the next month's pages plan on them
     return mc
 
 

@@ -34,6 +34,7 @@ from towerledger.access.audit import record, record_many
 from towerledger.access.models import AuditEntry, Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.collection.models import MatchSetting, Receipt, Statement
+from towerledger.db import stats
 from towerledger.db.bulk import bulk_set, chunked, copy_insert, parts, pg_array
 from towerledger.domain import ageing as ageing_rule
 from towerledger.domain.errors import DomainError
@@ -120,6 +121,7 @@ def issue_statements(month: date, user=None, operator: str | None = None,
                     "FROM tl_stmt t JOIN tl_stmt_of g ON g.operator_id = t.operator_id "
                     "AND g.province_id = t.province_id AND g.city_key = t.city_key "
                     f"WHERE {Line._meta.db_table}.id = t.id")
+    stats.refresh()
     return issued
 
 
@@ -382,6 +384,7 @@ def auto_match(receipt_ids=None, user=None, today: date | None = None,
             progress("writing", len(receipts), len(receipts))
         set_wise = SET_WISE and connection.vendor == "postgresql"
         (_write_pg if set_wise else _write)(plans, book, user, today)
+    stats.refresh()
     return result
 
 

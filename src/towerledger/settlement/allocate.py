@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from towerledger.access.scope import writable
 from towerledger.bills.models import Bill, SubmeterReading
+from towerledger.db import stats
 from towerledger.db.bulk import OneOf, copy_insert, parts
 from towerledger.db.parallel import in_workers, workers_for
 from towerledger.domain import allocation as dom
@@ -168,6 +169,7 @@ def allocate_bills(bill_ids=None, user=None, month: date | None = None, today: d
         result += r
         if progress:
             progress(r.requested)
+    stats.refresh()   # the lines, traces and journal just written, seen by the planner
     return result
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from towerledger.access.audit import record, record_many
 from towerledger.access.models import AuditEntry, Role
 from towerledger.access.scope import role_of, scoped, writable
+from towerledger.db import stats
 from towerledger.db.bulk import chunked
 from towerledger.db.parallel import in_workers, workers_for
 from towerledger.domain import lifecycle
@@ -372,6 +373,7 @@ def run_deadlines(today: date | None = None) -> DeadlineResult:
     deemed = sum(in_workers(deem, parts, workers) if workers > 1 else map(deem, parts))
     overdue = Dispute.objects.filter(status__in=Dispute.OPEN_STATES, due__lt=today,
                                      overdue=False).update(overdue=True)
+    stats.refresh()
     return DeadlineResult(deemed, overdue)
 
 

@@ -215,7 +215,10 @@ print(json.dumps({'recall': q.recall, 'clean_bills': q.clean_bills,
 def run_backend(backend: str, url: str, files: dict, args) -> Run:
     run = Run(backend, url, on_stage=getattr(args, "on_stage", None))
     env = dict(os.environ, DATABASE_URL=url, TOWERLEDGER_DATA=str(WORK / "data"),
-               TOWERLEDGER_ALLOCATE_ON_PAY="0")
+               TOWERLEDGER_ALLOCATE_ON_PAY="0", PYTHONPYCACHEPREFIX=str(WORK / "pycache"))
+    # an installed product runs from compiled bytecode; a shell that forbids writing it
+    # (PYTHONDONTWRITEBYTECODE) would make every command compile the project again
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     tl = str(BIN / "towerledger")
     targets = getattr(args, "targets", None) or {}
     print(f"\n{backend}: {url}", flush=True)

@@ -182,18 +182,26 @@ def check_sites(stage: Stage) -> list[RowError]:
     return errors
 
 
-def _org_counties(stage: Stage) -> None:
-    """``imports._org_counties``: the provinces, cities and counties the file names."""
+def _org_counties(stage: Stage) -> str:
+    """``imports._org_counties``: the provinces, cities and counties the file names are
+    created; returns a temporary table of the file's (province, city, county) with the
+    county's id, for the rows to be joined to once."""
     t, cur = stage.table, stage.cursor
-    cur.execute(f"INSERT INTO {PROVINCE} (name) SELECT DISTINCT province FROM {t} WHERE _ok "
+    orgs = f"{t}_orgs"
+    cur.execute(f"CREATE TEMP TABLE {orgs} ON COMMIT DROP AS SELECT DISTINCT province, city, "
+                f"county, NULL::bigint AS county_id FROM {t} WHERE _ok")
+    cur.execute(f"INSERT INTO {PROVINCE} (name) SELECT DISTINCT province FROM {orgs} "
                 "ON CONFLICT DO NOTHING")
-    cur.execute(f"INSERT INTO {CITY} (province_id, name) SELECT DISTINCT p.id, s.city "
-                f"FROM {t} s JOIN {PROVINCE} p ON p.name = s.province WHERE s._ok "
+    cur.execute(f"INSERT INTO {CITY} (province_id, name) SELECT DISTINCT p.id, o.city "
+                f"FROM {orgs} o JOIN {PROVINCE} p ON p.name = o.province ON CONFLICT DO NOTHING")
+    cur.execute(f"INSERT INTO {COUNTY} (city_id, name) SELECT DISTINCT c.id, o.county "
+                f"FROM {orgs} o JOIN {PROVINCE} p ON p.name = o.province "
+                f"JOIN {CITY} c ON c.province_id = p.id AND c.name = o.city "
                 "ON CONFLICT DO NOTHING")
-    cur.execute(f"INSERT INTO {COUNTY} (city_id, name) SELECT DISTINCT c.id, s.county "
-                f"FROM {t} s JOIN {PROVINCE} p ON p.name = s.province "
-                f"JOIN {CITY} c ON c.province_id = p.id AND c.name = s.city WHERE s._ok "
-                "ON CONFLICT DO NOTHING")
+    cur.execute(f"UPDATE {orgs} o SET county_id = co.id FROM {PROVINCE} p, {CITY} ci, {COUNTY} co "
+                "WHERE p.name = o.province AND ci.province_id = p.id AND ci.name = o.city "
+                "AND co.city_id = ci.id AND co.name = o.county")
+    return orgs
 
 
 SITE_FIELDS = ("site_name", "county_id", "site_type", "status", "decommission_date",
@@ -209,17 +217,15 @@ def store_sites(stage: Stage):
     from towerledger.db.bulk import Counts
 
     t, cur = stage.table, stage.cursor
-    _org_counties(stage)
+    orgs = _org_counties(stage)
     rows = f"{t}_rows"
-    # each good row with its county (resolved once for every layer) and its layer
+    # each good row with its county and its layer
     cur.execute(f"""
         CREATE TEMP TABLE {rows} ON COMMIT DROP AS
-        SELECT s._row, s.site_code, s.site_name, co.id AS county_id, s.site_type,
+        SELECT s._row, s.site_code, s.site_name, o.county_id, s.site_type,
                coalesce(s.status, %s) AS status, s.decommission_date, s.host_site_code,
                s.longitude, s.latitude, 0 AS layer
-        FROM {t} s JOIN {PROVINCE} p ON p.name = s.province
-        JOIN {CITY} ci ON ci.province_id = p.id AND ci.name = s.city
-        JOIN {COUNTY} co ON co.city_id = ci.id AND co.name = s.county
+        FROM {t} s JOIN {orgs} o USING (province, city, county)
         WHERE s._ok""", [SiteStatus.ACTIVE.value])
     layers = 0
     while True:   # the rows hanging off a row of the layer before go one layer up
@@ -237,7 +243,7 @@ def store_sites(stage: Stage):
                   f"s.latitude FROM {rows} s LEFT JOIN {SITE} h "
                   f"ON h.site_code = s.host_site_code WHERE s.layer = %s")
         counts += upsert(stage, Site, source, ("site_code",), SITE_FIELDS, [layer])
-    cur.execute(f"DROP TABLE {rows}")
+    cur.execute(f"DROP TABLE {rows}, {orgs}")
     return counts
 
 

@@ -98,6 +98,9 @@ def check_tenancies(stage: Stage) -> list[RowError]:
             f"ORDER BY s._row"))
 
 
+ANALYZE_AFTER = 1_000   # accounts inserted before the table's statistics are refreshed
+
+
 def _one(cur, sql, params=None):
     cur.execute(sql, params)
     return cur.fetchone()
@@ -187,7 +190,10 @@ def check_accounts(stage: Stage) -> list[RowError]:
                 SELECT s._row, s.account_no, s.contract_price, s.price_cap,
                        first_value(s._row) OVER g AS first_row,
                        count(*) OVER a AS n, sum(s.split_ratio) OVER a AS total, {differs}
-                FROM {t} s WHERE {judged}
+                FROM {t} s WHERE {judged} AND s.account_no IN (
+                    SELECT account_no FROM {t} WHERE {judged} GROUP BY account_no
+                    HAVING count(*) > 1 OR sum(split_ratio) <> 100
+                        OR bool_or(contract_price > price_cap))
                 WINDOW g AS (PARTITION BY s.account_no ORDER BY s._bad, s._row),
                        a AS (PARTITION BY s.account_no)) w
             CROSS JOIN LATERAL (VALUES {hits},
@@ -207,41 +213,37 @@ def store_accounts(stage: Stage) -> Counts:
     inserted in the order of their first rows, changed ones updated), its splits, and the
     splits of those accounts the file no longer lists removed. Counts are per file row: a
     row is updated when its account's fields or its split changed, or a split of its
-    account was removed. The staging table learns each row's account id (``_aid``) and
-    whether the account changed (``_changed``)."""
+    account was removed. The staging table learns whether a row's account changed
+    (``_changed``)."""
     fields = ACCOUNT_FIELDS
     cols = ", ".join(fields)
     t, cur = stage.table, stage.cursor
     given = {"multiplier": "coalesce(s.multiplier, 1)",
              "supplier_name": "coalesce(s.supplier_name, '')",
              "lump_sum": "coalesce(s.lump_sum, false)"}
-    firsts = (f"SELECT DISTINCT ON (s.account_no) s._row, s._aid, s.account_no, "
+    firsts = (f"SELECT DISTINCT ON (s.account_no) s._row, s.account_no, "
               f"{', '.join(given.get(f, 's.' + f) + ' AS ' + f for f in fields)} "
-              f"FROM {t} s WHERE s._ok {{}} ORDER BY s.account_no, s._row")
-    cur.execute(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS _aid bigint, "
-                "ADD COLUMN IF NOT EXISTS _changed boolean NOT NULL DEFAULT false")
-    cur.execute(f"UPDATE {t} s SET _aid = a.id FROM {ACCOUNT} a "
-                f"WHERE s._ok AND a.account_no = s.account_no")
+              f"FROM {t} s WHERE s._ok ORDER BY s.account_no, s._row")
+    cur.execute(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS _changed boolean NOT NULL "
+                "DEFAULT false")
     theirs = ", ".join(f"a.{f}" for f in fields)
     mine = ", ".join(f"f.{f}" for f in fields)
     cur.execute(f"""
         WITH u AS (
-            UPDATE {ACCOUNT} a SET ({cols}) = ({mine})
-            FROM ({firsts.format("AND s._aid IS NOT NULL")}) f
-            WHERE a.id = f._aid AND ({theirs}) IS DISTINCT FROM ({mine})
-            RETURNING a.id)
-        UPDATE {t} s SET _changed = true FROM u WHERE s._ok AND s._aid = u.id""")
-    cur.execute(f"""
-        WITH i AS (
-            INSERT INTO {ACCOUNT} (account_no, {cols})
-            SELECT account_no, {cols} FROM ({firsts.format("AND s._aid IS NULL")}) f
-            ORDER BY f._row
-            RETURNING id, account_no)
-        UPDATE {t} s SET _aid = i.id FROM i WHERE s._ok AND s.account_no = i.account_no""")
+            UPDATE {ACCOUNT} a SET ({cols}) = ({mine}) FROM ({firsts}) f
+            WHERE a.account_no = f.account_no AND ({theirs}) IS DISTINCT FROM ({mine})
+            RETURNING a.account_no)
+        UPDATE {t} s SET _changed = true FROM u WHERE s._ok AND s.account_no = u.account_no""")
+    cur.execute(f"INSERT INTO {ACCOUNT} (account_no, {cols}) "
+                f"SELECT account_no, {cols} FROM ({firsts}) f WHERE NOT EXISTS ("
+                f"SELECT 1 FROM {ACCOUNT} a WHERE a.account_no = f.account_no) ORDER BY f._row")
+    if cur.rowcount >= ANALYZE_AFTER:   # the join below is planned from fresh statistics
+        cur.execute(f"ANALYZE {ACCOUNT}")
     rows, created, updated, moved = _one(cur, f"""
         WITH src AS MATERIALIZED (
-            SELECT s._row, s._aid, x.id AS site_id, s.split_ratio, s._changed
-            FROM {t} s JOIN {SITE} x ON x.site_code = s.site_code WHERE s._ok),
+            SELECT s._row, a.id AS _aid, x.id AS site_id, s.split_ratio, s._changed
+            FROM {t} s JOIN {SITE} x ON x.site_code = s.site_code
+            JOIN {ACCOUNT} a ON a.account_no = s.account_no WHERE s._ok),
         splits AS (
             INSERT INTO {SPLIT} AS x (account_id, site_id, split_ratio)
             SELECT _aid, site_id, split_ratio FROM src ORDER BY _row

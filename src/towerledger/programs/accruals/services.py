@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from towerledger.access.audit import record
 from towerledger.bills.models import Bill
+from towerledger.db.bulk import copy_insert
 from towerledger.domain.accruals import BillPeriod, estimate, months_back, split, uncovered_days
 from towerledger.domain.journal import Posting
 from towerledger.domain.months import month_end, next_month
@@ -27,7 +28,7 @@ from towerledger.programs.accruals.models import (
     AccrualSetting,
     ReverseOn,
 )
-from towerledger.sites.models import AccountSite, Tenancy
+from towerledger.sites.models import AccountSite, SupplyAccount, Tenancy
 
 ACCRUAL, REVERSAL = "ACCRUAL", "ACCRUAL_REVERSAL"
 
@@ -57,17 +58,28 @@ def set_reverse_on(province: Province, reverse_on: str, user, reason: str) -> Ac
 
 # ---- which accounts, and their facts ---------------------------------------------------
 
-def _active_splits(first: date, last: date):
+def _one_bill_covers(first: date, last: date):
+    """The accounts one (not void) bill of which covers the whole month by itself: covered
+    whatever the month's ``until``, so never estimated — left out set-wise, before any row
+    of theirs reaches Python (most accounts at a close)."""
+    return Bill.objects.exclude(status=Bill.Status.VOID).filter(
+        period_start__lte=first, period_end__gte=last).values("account_id")
+
+
+def _active_splits(first: date, last: date, skip=None):
     """{account_id: [(site_id, site_code, ratio, active_until, province_id)]} of the accounts
     feeding at least one site active in the month: a tenancy active in it, or not
-    decommissioned before it."""
+    decommissioned before it; ``skip``: a subquery of accounts to leave out."""
     tenanted = Tenancy.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=first),
                                       start_date__lte=last).values("site_id")
     standing = (Q(site__decommission_date__isnull=True) & ~Q(site__status="DECOMMISSIONED")) \
         | Q(site__decommission_date__gte=first)
-    active_sites = set(AccountSite.objects.filter(standing | Q(site_id__in=tenanted))
+    splits = AccountSite.objects.all()
+    if skip is not None:
+        splits = splits.exclude(account_id__in=skip)
+    active_sites = set(splits.filter(standing | Q(site_id__in=tenanted))
                        .values_list("site_id", flat=True))
-    rows = AccountSite.objects.values_list(
+    rows = splits.values_list(
         "account_id", "site_id", "site__site_code", "split_ratio", "site__decommission_date",
         "site__county__city__province_id").order_by("account_id", "site__site_code")
     out = defaultdict(list)
@@ -86,10 +98,13 @@ def _active_splits(first: date, last: date):
     return result
 
 
-def _bills(account_ids, lo: date, hi: date) -> dict[int, list[BillPeriod]]:
+def _bills(account_ids, lo: date, hi: date, skip=None) -> dict[int, list[BillPeriod]]:
     out = defaultdict(list)
     rows = Bill.objects.exclude(status=Bill.Status.VOID).filter(
-        period_end__gte=lo, period_start__lte=hi).values_list(
+        period_end__gte=lo, period_start__lte=hi)
+    if skip is not None:
+        rows = rows.exclude(account_id__in=skip)
+    rows = rows.values_list(
         "account_id", "period_start", "period_end", "kwh", "unit_price", "amount")
     wanted = set(account_ids)
     for account, start, end, kwh, price, amount in rows.iterator(chunk_size=5000):
@@ -104,13 +119,15 @@ def accrue_month(month: date, user=None) -> dict:
     """Estimate and post the month's accruals for every active account not yet estimated."""
     first = month.replace(day=1)
     last = month_end(first)
-    active = _active_splits(first, last)
+    covered = _one_bill_covers(first, last)
+    active = _active_splits(first, last, skip=covered)
     done = set(Accrual.objects.filter(month=first).values_list("account_id", flat=True))
     todo = {a: v for a, v in active.items() if a not in done}
-    bills = _bills(todo, months_back(first, 3) - timedelta(days=1), last)
+    bills = _bills(todo, months_back(first, 3) - timedelta(days=1), last, skip=covered)
     settings = {}
     made, posted, total = 0, 0, 0
     with transaction.atomic():
+        # plain rows, written by COPY (no model instances): ids come back in row order
         accruals, parts = [], {}
         for account, (splits, until) in sorted(todo.items()):
             est = estimate(bills.get(account, []), first, until=until)
@@ -119,36 +136,40 @@ def accrue_month(month: date, user=None) -> dict:
             province = splits[0][5]
             if province not in settings:
                 settings[province] = reverse_on_for(province)
-            a = Accrual(month=first, account_id=account, days_uncovered=est.days_uncovered,
-                        first_uncovered=est.first_uncovered, basis_from=est.basis_from,
-                        basis_to=est.basis_to, basis_days=est.basis_days,
-                        use_per_day=est.use_per_day, by_money=est.by_money,
-                        unit_price=est.unit_price, amount=est.amount,
-                        reverse_on=settings[province], until=until,
-                        posted_on=last if est.amount > 0 else None)
-            accruals.append(a)
+            accruals.append({
+                "month": first, "account_id": account, "days_uncovered": est.days_uncovered,
+                "first_uncovered": est.first_uncovered, "basis_from": est.basis_from,
+                "basis_to": est.basis_to, "basis_days": est.basis_days,
+                "use_per_day": est.use_per_day, "by_money": est.by_money,
+                "unit_price": est.unit_price, "amount": est.amount,
+                "reverse_on": settings[province], "until": until,
+                "posted_on": last if est.amount > 0 else None})
             shares = split(est.amount, [(code, ratio) for _, code, ratio, *_ in splits])
             parts[account] = [(site, ratio, shares[code]) for site, code, ratio, *_ in splits]
-        Accrual.objects.bulk_create(accruals, batch_size=2000)
-        saved = {a.account_id: a for a in Accrual.objects.filter(
-            month=first, account_id__in=parts).select_related("account")}
-        AccrualPart.objects.bulk_create(
-            [AccrualPart(accrual=saved[acc], site_id=site, split_ratio=ratio, amount=amount)
-             for acc, rows in parts.items() for site, ratio, amount in rows], batch_size=5000)
+        ids = copy_insert(Accrual, accruals)
+        copy_insert(AccrualPart, [
+            {"accrual_id": pk, "site_id": site, "split_ratio": ratio, "amount": amount}
+            for pk, a in zip(ids, accruals, strict=True)
+            for site, ratio, amount in parts[a["account_id"]]])
         made = len(accruals)
         site_codes = {}
         entries = []
-        for a in saved.values():
-            if not a.posted_on:
-                continue
-            total += a.amount
+        posting = [a for a in accruals if a["posted_on"]]
+        numbers = dict(SupplyAccount.objects.filter(
+            pk__in=[a["account_id"] for a in posting]).values_list("pk", "account_no")) \
+            if posting else {}
+        # in the order the entries were always posted: by account number
+        for a in sorted(posting, key=lambda a: (numbers[a["account_id"]], a["account_id"])):
+            account = a["account_id"]
+            total += a["amount"]
             site_parts = [(site, code, amount) for (site, code, *_), (_, _, amount)
-                          in zip(active[a.account_id][0], parts[a.account_id], strict=True)]
+                          in zip(active[account][0], parts[account], strict=True)]
             for site, code, _ in site_parts:
                 site_codes[code] = site
-            entries.append(_entry(a, site_parts, reverse=False))
-            if a.reverse_on == ReverseOn.NEXT_MONTH:
-                entries.append(_entry(a, site_parts, reverse=True))
+            reference = f"{first:%Y-%m}:{numbers[account]}"
+            entries.append(_entry(first, reference, site_parts, reverse=False))
+            if a["reverse_on"] == ReverseOn.NEXT_MONTH:
+                entries.append(_entry(first, reference, site_parts, reverse=True))
         posted = post_entries(entries, user, site_ids=site_codes)
         next_first = next_month(first)
         Accrual.objects.filter(month=first, reverse_on=ReverseOn.NEXT_MONTH,
@@ -160,7 +181,7 @@ def accrue_month(month: date, user=None) -> dict:
     return {"accruals": made, "entries": posted, "amount": str(total)}
 
 
-def _entry(a: Accrual, site_parts, reverse: bool):
+def _entry(month: date, reference: str, site_parts, reverse: bool):
     """Dr ACCRUAL_COST / Cr ACCRUED per site (the reversal: the other way round)."""
     postings = []
     for _, code, amount in site_parts:
@@ -173,9 +194,9 @@ def _entry(a: Accrual, site_parts, reverse: bool):
             postings += [Posting("ACCRUAL_COST", debit=amount, site=code),
                          Posting("ACCRUED", credit=amount, site=code)]
     if reverse:
-        return (next_month(a.month), REVERSAL, a.reference,
-                f"冲回暂估 reverse accrual {a.reference}", postings)
-    return (month_end(a.month), ACCRUAL, a.reference, f"暂估 accrual {a.reference}", postings)
+        return (next_month(month), REVERSAL, reference,
+                f"冲回暂估 reverse accrual {reference}", postings)
+    return (month_end(month), ACCRUAL, reference, f"暂估 accrual {reference}", postings)
 
 
 def _site_parts(accruals):
@@ -210,7 +231,7 @@ def reverse_covered(today: date | None = None, user=None) -> int:
             for site, code, _ in parts[a.pk]:
                 site_ids[code] = site
             day = max(today, next_month(a.month))
-            entry = _entry(a, parts[a.pk], reverse=True)
+            entry = _entry(a.month, a.reference, parts[a.pk], reverse=True)
             entries.append((day, *entry[1:]))
             Accrual.objects.filter(pk=a.pk).update(reversed_on=day)
         post_entries(entries, user, site_ids=site_ids)

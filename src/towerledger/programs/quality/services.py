@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 
 from towerledger.bills.models import Bill
 from towerledger.db.bulk import OneOf, chunked
@@ -126,14 +126,16 @@ def _accounts(f: Found, as_of: date, city_id) -> dict:
 
 
 def _tenancies(f: Found, city_id):
-    rows = []
     qs = Tenancy.objects.filter(_in_city("site__", city_id))
-    for pk, site, op, start, end, county in qs.values_list(
-            "pk", "site_id", "operator_id", "start_date", "end_date",
-            "site__county_id").iterator(chunk_size=CHUNK):
+    for pk, county in qs.values_list("pk", "site__county_id").iterator(chunk_size=CHUNK):
         f.judged["tenancies"][pk] = (county,)
-        rows.append((pk, site, op, start, end))
-    for pk in dq.overlapping(rows):
+    # only a tenancy with a twin (same site and operator) can overlap: the others are left
+    # out by the query, not by Python
+    twins = qs.filter(Exists(Tenancy.objects.filter(
+        site_id=OuterRef("site_id"), operator_id=OuterRef("operator_id")).exclude(
+        pk=OuterRef("pk"))))
+    rows = twins.values_list("pk", "site_id", "operator_id", "start_date", "end_date")
+    for pk in dq.overlapping(rows.iterator(chunk_size=CHUNK)):
         f.problems["TENANCY_OVERLAP"][pk] = f.judged["tenancies"][pk]
     running = qs.filter(site__status=SiteStatus.ARCHIVED).filter(
         Q(end_date__isnull=True) | Q(site__decommission_date__isnull=True)
@@ -153,13 +155,21 @@ def _bills(f: Found, month: date, acc: dict, city_id):
     priced = [b for b in this if b[3] is not None]
     history = defaultdict(list)   # account → [(period_start, pk, price)] oldest first
     since = dq.months_back(month, 24)
-    for part in chunked(sorted({a for _, a, _, _ in priced}), CHUNK):
+    priced_since = Bill.objects.exclude(status=Bill.Status.VOID).filter(
+        period_start__gte=since, unit_price__isnull=False)
+    # an account with no more priced bills than the minimum history has never enough
+    # earlier prices to be judged (price_deviation: None): its history is not read
+    enough = set(priced_since.values("account_id").annotate(n=Count("pk")).filter(
+        n__gt=dq.PRICE_MIN_HISTORY).values_list("account_id", flat=True))
+    for part in chunked(sorted({a for _, a, _, _ in priced} & enough), CHUNK):
         for a, start, pk, price in Bill.objects.exclude(status=Bill.Status.VOID).filter(
                 OneOf("account_id", part), period_start__gte=since,
                 unit_price__isnull=False).order_by("account_id", "period_start", "pk") \
                 .values_list("account_id", "period_start", "pk", "unit_price"):
             history[a].append((start, pk, price))
     for pk, a, start, price in priced:
+        if a not in history:
+            continue
         earlier = history[a][:bisect_left(history[a], (start, pk))]
         dev = dq.price_deviation(price, [p for _, _, p in earlier])
         if dev is not None:
@@ -205,11 +215,16 @@ def scorecards(f: Found, city_id=None) -> dict[Unit, list[dq.Score]]:
     """Scores per county, city and (for the province) the province itself."""
     city_of = dict(County.objects.values_list("pk", "city_id"))
 
-    def units(counties):
-        out = set() if city_id else {("P", None, None)}
-        for c in counties:
-            if c is not None:
-                out |= {("K", city_of[c], c), ("C", city_of[c], None)}
+    known = {}
+
+    def units(counties):   # a few hundred distinct tuples of counties: worked out once each
+        out = known.get(counties)
+        if out is None:
+            out = set() if city_id else {("P", None, None)}
+            for c in counties:
+                if c is not None:
+                    out |= {("K", city_of[c], c), ("C", city_of[c], None)}
+            known[counties] = out
         return out
 
     problems: dict = defaultdict(lambda: defaultdict(set))

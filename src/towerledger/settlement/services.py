@@ -290,6 +290,7 @@ def lump_sums(month: date, user=None, today: date | None = None) -> int:
     """包干: each LUMP_SUM tenancy's monthly line for ``month``, prorated by active days,
     pushed like any other line (Dr UNCONFIRMED / Cr TOWER_COST: it recovers tower-borne
     cost). Returns the lines created; a month already done creates nothing."""
+    from towerledger.db.bulk import copy_insert
     from towerledger.domain.allocation import TenancyIn, lump_sum_line
     from towerledger.sites.models import Tenancy
 
@@ -298,43 +299,51 @@ def lump_sums(month: date, user=None, today: date | None = None) -> int:
     last = nxt - timedelta(days=1)
     done = set(Line.objects.filter(kind=Line.Kind.LUMP_SUM, month=first)
                .values_list("tenancy_id", flat=True))
-    tenancies = writable(user, Tenancy.objects.all()).filter(   # a clerk: their city's
+    tenancies = list(writable(user, Tenancy.objects.all()).filter(   # a clerk: their city's
         settlement_mode=SettlementMode.LUMP_SUM, lump_sum_monthly__isnull=False,
-        start_date__lte=last).exclude(end_date__lt=first).exclude(pk__in=done).select_related(
-        "site__county__city", "operator")
+        start_date__lte=last).exclude(end_date__lt=first).exclude(pk__in=done).values(
+        "pk", "tenancy_id", "operator_id", "operator__code", "start_date", "end_date",
+        "settlement_mode", "lump_sum_monthly", "site_id", "site__site_code",
+        "site__decommission_date", "site__county__city_id",
+        "site__county__city__province_id"))
     terms = Agreements()
     now = timezone.now()
+    # plain rows written by COPY (copy_insert), as allocation writes its lines
     lines, traces, entries = [], [], []
     for t in tenancies:
-        closed = t.site.decommission_date
-        end = min(filter(None, (t.end_date, closed)), default=None)
+        closed = t["site__decommission_date"]
+        end = min(filter(None, (t["end_date"], closed)), default=None)
         amount, days, trace = lump_sum_line(
-            TenancyIn(t.pk, t.tenancy_id, t.operator.code, t.start_date, end,
-                      t.settlement_mode), t.lump_sum_monthly, first, last)
+            TenancyIn(t["pk"], t["tenancy_id"], t["operator__code"], t["start_date"], end,
+                      t["settlement_mode"]), t["lump_sum_monthly"], first, last)
         if not days:
             continue
-        due = today + timedelta(days=terms(t.operator_id, t.site.county.city.province_id,
+        due = today + timedelta(days=terms(t["operator_id"],
+                                           t["site__county__city__province_id"],
                                            today).confirm_within_days)
-        lines.append(Line(
-            kind=Line.Kind.LUMP_SUM, site_id=t.site_id, city_id=t.site.county.city_id,
-            tenancy_id=t.pk, operator_id=t.operator_id, mode=t.settlement_mode, month=first,
-            period_start=max(first, t.start_date), period_end=min(last, end or last),
-            active_days=days, share=Decimal(1), cost_share=amount, receivable=amount,
-            status=Line.Status.PUSHED, pushed_at=now, push_date=today, confirm_due=due))
+        lines.append({
+            "kind": Line.Kind.LUMP_SUM, "site_id": t["site_id"],
+            "city_id": t["site__county__city_id"], "tenancy_id": t["pk"],
+            "operator_id": t["operator_id"], "mode": t["settlement_mode"], "month": first,
+            "period_start": max(first, t["start_date"]), "period_end": min(last, end or last),
+            "active_days": days, "share": Decimal(1), "cost_share": amount,
+            "receivable": amount, "status": Line.Status.PUSHED, "pushed_at": now,
+            "push_date": today, "confirm_due": due})
         traces.append(trace)
         if amount:
-            entries.append((today, "LUMP_SUM", f"T{t.pk}:{first:%Y-%m}",
-                            f"包干 {t.tenancy_id} {first:%Y-%m}", [
-                                Posting("UNCONFIRMED", debit=amount, site=t.site.site_code,
-                                        operator=t.operator.code),
-                                Posting("TOWER_COST", credit=amount, site=t.site.site_code)]))
+            code = t["site__site_code"]
+            entries.append((today, "LUMP_SUM", f"T{t['pk']}:{first:%Y-%m}",
+                            f"包干 {t['tenancy_id']} {first:%Y-%m}", [
+                                Posting("UNCONFIRMED", debit=amount, site=code,
+                                        operator=t["operator__code"]),
+                                Posting("TOWER_COST", credit=amount, site=code)]))
     with transaction.atomic():
-        Line.objects.bulk_create(lines, batch_size=2000)
-        LineTrace.objects.bulk_create([LineTrace(line=ln, trace=trace) for ln, trace
-                                       in zip(lines, traces, strict=True)], batch_size=2000)
-        sites = {t.site.site_code: t.site_id for t in tenancies}
+        ids = copy_insert(Line, lines)
+        copy_insert(LineTrace, [{"line_id": pk, "trace": trace}
+                                for pk, trace in zip(ids, traces, strict=True)])
+        sites = {t["site__site_code"]: t["site_id"] for t in tenancies}
         post_entries(entries, user, site_ids=sites,
-                     operator_ids={t.operator.code: t.operator_id for t in tenancies})
+                     operator_ids={t["operator__code"]: t["operator_id"] for t in tenancies})
     return len(lines)
 
 

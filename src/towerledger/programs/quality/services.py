@@ -109,8 +109,15 @@ def _accounts(f: Found, as_of: date, city_id) -> dict:
     last = dict(Bill.objects.exclude(status=Bill.Status.VOID).filter(
         period_start__lte=as_of, account_id__in=accounts.values("pk")).values("account_id")
         .annotate(m=Max("period_end")).values_list("account_id", "m"))
+    judged = {}   # (last period end, cycle) → silent: a few hundred pairs, judged once each
+
+    def silent(end, cycle):
+        if (end, cycle) not in judged:
+            judged[end, cycle] = dq.silent(end, as_of, cycle)
+        return judged[end, cycle]
+
     for a in live:
-        if a in cycles and dq.silent(last.get(a), as_of, cycles[a]):
+        if a in cycles and silent(last.get(a), cycles[a]):
             f.problems["SILENT_ACCOUNT"][a] = acc[a]
             f.why["SILENT_ACCOUNT"][a] = (f"最后缴费单截至 {last.get(a) or '—'}",
                                           f"last bill ends {last.get(a) or '—'}")

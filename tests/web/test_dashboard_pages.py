@@ -5,7 +5,6 @@ formula-safe, the month close only for the province admin and run as a job, and 
 dashboard reading only a few hundred snapshot rows, fast."""
 
 import io
-import time
 from datetime import date
 from decimal import Decimal
 
@@ -267,9 +266,11 @@ def test_close_job_polls_while_running(province, users):
     get(admin, reverse("month_close_job", args=[job.pk + 1]), status=404)
 
 
-def test_dashboard_reads_only_snapshots_and_is_fast(closed, users):
+def test_dashboard_reads_only_snapshots_in_a_handful_of_queries(closed, users):
     """12 closed months of a province of 18 cities and 5 operators: the page reads the
-    province and city rows only (never lines or bills) in a handful of queries."""
+    province and city rows only (never lines or bills) in a handful of queries. (How fast
+    it answers is measured by make bench — bench/dashboard.py, bench/pages.py — not here:
+    a timed assertion fails on a busy machine.)"""
     base = Snapshot.objects.get(month=MAY1, level="PROVINCE", operator="*").figures
     figures = {**base, **{f"flags_R{i}": i for i in range(10)},
                **{f"age_{b}": 1000 for b in ("0_30", "31_60", "61_90", "91_180")}}
@@ -293,12 +294,9 @@ def test_dashboard_reads_only_snapshots_and_is_fast(closed, users):
     admin = login(users["admin"])
     get(admin, reverse("dashboard"))            # warm up (templates, translations)
     with CaptureQueriesContext(connection) as q:
-        start = time.perf_counter()
         r = get(admin, reverse("dashboard"))
-        elapsed = time.perf_counter() - start
     assert len(r.context["charts"]["trend"]["months"]) == 12
     assert len(r.context["table"]) == 19       # 18 cities + the real 郑州市
     sql = " ".join(x["sql"] for x in q.captured_queries).lower()
     assert "settlement_line" not in sql and "bills_bill" not in sql
     assert len(q.captured_queries) <= 12, [x["sql"][:80] for x in q.captured_queries]
-    assert elapsed < 0.3, elapsed

@@ -20,7 +20,9 @@ SITE = Site._meta.db_table
 PROVINCE, CITY, COUNTY = (m._meta.db_table for m in (Province, City, County))
 
 
-def _guarded(stage: Stage) -> bool:
+def archive_guarded(stage: Stage) -> bool:
+    """The decommission program wraps the registered kind's check in its archive guard
+    (``programs.decommission.checks.guard_imports``): then its rule applies here too."""
     return bool(getattr(getattr(stage.kind, "check", None), "archive_guard", False))
 
 
@@ -54,7 +56,7 @@ def check_rules(stage: Stage) -> list[RowError]:
     and ``imports.check_rules``."""
     errors = stage.outside("site_code", Site)
     stage.set_out(errors)
-    if _guarded(stage):
+    if archive_guarded(stage):
         errors += archived_rows(stage)
     errors += unknown_sites(stage)
     errors += stage.errors(
@@ -142,7 +144,7 @@ def check_sites(stage: Stage) -> list[RowError]:
     ``imports.check_sites`` (host sites known and acyclic, decommission dates)."""
     errors = authorise_sites(stage)
     stage.set_out(errors)
-    if _guarded(stage):
+    if archive_guarded(stage):
         errors += site_status_rows(stage)
     t, judged = stage.table, stage.judged
     errors += stage.errors(

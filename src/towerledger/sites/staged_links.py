@@ -22,6 +22,7 @@ from towerledger.importers.schema import RowError
 from towerledger.org.models import Operator
 from towerledger.sites.imports import ACCOUNT_FIELDS, TENANCY_FIELDS
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy, TenancyRatio
+from towerledger.sites.staged import archive_guarded, unknown_sites
 
 
 def _t(model) -> str:
@@ -32,27 +33,11 @@ SITE, TENANCY, RATIO = _t(Site), _t(Tenancy), _t(TenancyRatio)
 ACCOUNT, SPLIT, OPERATOR = _t(SupplyAccount), _t(AccountSite), _t(Operator)
 
 
-def _guarded(stage: Stage) -> bool:
-    """The decommission program wraps the registered kind's check in its archive guard
-    (``programs.decommission.checks.guard_imports``): then its rule applies here too."""
-    return bool(getattr(getattr(stage.kind, "check", None), "archive_guard", False))
-
-
-def unknown_sites(stage: Stage) -> list[RowError]:
-    """``imports._unknown_sites``."""
-    return stage.errors(
-        f"SELECT s._row, 'site_code', '站址编码 ' || s.site_code || ' 不存在（请先导入站址）', "
-        f"'unknown site_code ' || s.site_code || ' (import sites first)' "
-        f"FROM {stage.table} s WHERE {stage.judged} "
-        f"AND NOT EXISTS (SELECT 1 FROM {SITE} x WHERE x.site_code = s.site_code) "
-        f"ORDER BY s._row")
-
-
 def archived_sites(stage: Stage, tenancies: bool) -> list[RowError]:
     """The decommission program's guard (``archived_rows``): no row for an archived site,
     except a tenancy row ending the tenancy by the decommission date
     (``domain.decommission.archived_row_allowed``)."""
-    if not _guarded(stage):
+    if not archive_guarded(stage):
         return []
     allowed = ("AND NOT (s.end_date IS NOT NULL AND "
                "(x.decommission_date IS NULL OR s.end_date <= x.decommission_date))"

@@ -171,7 +171,11 @@ def _maybe_open(as_of: date) -> Q:
     moved = Application.objects.filter(
         Q(receipt__received_date__gt=as_of) | Q(reversed_at__gte=day_end(as_of))).annotate(
         c=_chain_key("line__")).values("c")
-    return Q(chain__in=open_now) | Q(chain__in=changed) | Q(chain__in=moved)
+    # one IN over the union, not three INs joined by OR: PostgreSQL turns the one into a
+    # hash join, but ORed INs only into hashed subplans, which it gives up for a linear
+    # scan per row once a set no longer fits in work_mem — with fresh statistics at
+    # 100,000 sites (564,000 open chains) that was 304,000 × 564,000 comparisons
+    return Q(chain__in=open_now.union(changed, moved))
 
 
 def outstanding(as_of: date, roots: Roots | None = None, by=("site_id", "operator_id"),

@@ -179,6 +179,8 @@ def run(kind, stream, result, importer, log, keep_going: bool, tick) -> bool:
         if not failed and stage.count():
             tick("store", 0, 0)
             result.counts += kind.staged.store(stage)
+            # what storing led to (Kind.outcome), when the kind's store tells it
+            result.outcome = getattr(stage, "outcome", result.outcome)
             tick("store", stage.count(), 0)
         _drain(cur, errs, log)
         cur.execute(f"DROP TABLE {table}, {errs}")

@@ -2,7 +2,7 @@
 flags for export) for import, template and export."""
 
 from towerledger.access.scope import scoped
-from towerledger.bills import imports, schemas, staged_meters
+from towerledger.bills import imports, schemas, staged_bills, staged_meters
 from towerledger.bills.models import Bill, Flag, SubmeterReading
 from towerledger.exchange.registry import Kind, register
 from towerledger.importers.schema import Field, Schema, text_cell
@@ -84,7 +84,7 @@ def export_submeter(user):
 
 
 # the kinds with a staged path on PostgreSQL (exchange.staged)
-STAGED = {"submeter": staged_meters.SUBMETER, "smartmeter": staged_meters.SMART_METER}
+STAGED = {"bills": staged_bills.BILLS, "submeter": staged_meters.SUBMETER, "smartmeter": staged_meters.SMART_METER}
 
 FLAGS = Schema("flags", "稽核结果", tuple(Field(n, n, text_cell) for n in FLAG_EXPORT), key=())
 

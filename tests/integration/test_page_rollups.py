@@ -13,12 +13,14 @@ from towerledger.analysis import rollups
 from towerledger.analysis.models import (
     ChainBalance,
     LedgerFigures,
+    LedgerSites,
     LedgerTotals,
     LineTotals,
     StatementPaid,
 )
 from towerledger.collection import services
 from towerledger.collection.models import Statement
+from towerledger.org.models import City
 from towerledger.settlement import services as settlement
 from towerledger.settlement.models import Application, Line, line_state
 
@@ -62,6 +64,27 @@ def _stored(model, keys):
                                                               *rollups.FIGURES)}
 
 
+def _definition_sites():
+    """The sites with lines per (month, city, op_key) and per (month, op_key) over every
+    city (city None), counted from the lines themselves."""
+    out = {}
+    for site, m, city, op in Line.objects.values_list("site_id", "month", "city_id",
+                                                      "operator_id").distinct():
+        for key in (op or 0, LedgerFigures.ALL):
+            for c in (city, None):
+                out.setdefault((m, c, key), set()).add(site)
+    return {k: len(v) for k, v in out.items()}
+
+
+def assert_sites_exact():
+    stored = {(m, c, k): n for m, c, k, n in LedgerSites.objects.filter(sites__gt=0)
+              .values_list("month", "city_id", "op_key", "sites")}
+    assert stored and stored == _definition_sites()
+    assert not LedgerSites.objects.filter(sites__lt=0).exists()
+    assert all(o == (k if k > 0 else None) and (c or 0) == ck for c, ck, k, o in
+               LedgerSites.objects.values_list("city_id", "city_key", "op_key", "operator_id"))
+
+
 def assert_ageing_exact(users):
     today = timezone.localdate()
     checked = 0
@@ -98,6 +121,7 @@ def assert_rollups_exact():
                   *keys, "lines", "cost_share", "tax_amount", "receivable")}
     assert by_definition and stored == by_definition
     assert not LineTotals.objects.filter(lines__lt=0).exists()
+    assert_sites_exact()
     codes = dict(Line.objects.values_list("site_id", "site__site_code"))
     assert all(codes[s] == c for s, c in LedgerFigures.objects.values_list("site_id",
                                                                            "site_code"))
@@ -146,12 +170,27 @@ def test_rollups_follow_every_service(confirmed, users, tmp_path):  # noqa: F811
                                            receivable=F("receivable") + 1)
     assert_rollups_exact()
     assert_ageing_exact(users)
+    # lines moved to another city and month (a site re-filed under another county): the
+    # site has lines of a month in two cities, counted once over every city; the keys a
+    # site's lines all left are no longer counted
+    other = City.objects.exclude(pk=line.city_id).order_by("pk").first()
+    Line.objects.filter(pk=line.pk).update(city=other)
+    assert_rollups_exact()
+    assert LedgerSites.objects.get(month=line.month, city=None, op_key=LedgerFigures.ALL) \
+        .sites == Line.objects.filter(month=line.month).values("site_id").distinct().count()
+    earlier = (line.month - timedelta(days=1)).replace(day=1)
+    Line.objects.filter(site=line.site, month=line.month).update(month=earlier)
+    assert_rollups_exact()
+    Line.objects.filter(site=line.site, month=earlier).exclude(pk=line.pk).update(
+        month=line.month, city=other)
+    assert_rollups_exact()
     before = _stored(LedgerFigures, ("site_id", "month", "city_id"))
     chains = list(ChainBalance.objects.order_by("chain").values_list())
     rollups.rebuild()
     assert _stored(LedgerFigures, ("site_id", "month", "city_id")) == before
     assert list(ChainBalance.objects.order_by("chain").values_list()) == chains
     assert_rollups_exact()
+    assert len({c for _m, c, _k in _definition_sites()}) > 2   # cities and every city
 
 
 def test_rollups_follow_disputes_and_deadlines(province, users, tmp_path):

@@ -159,6 +159,26 @@ class LedgerTotals(models.Model):
                                                name="uniq_ledger_totals")]
 
 
+class LedgerSites(models.Model):
+    """How many sites have ``LedgerFigures`` rows with lines in one (month, city, op_key),
+    and in one (month, op_key) over every city (``city`` NULL, ``city_key`` 0): a site
+    whose lines of a month lie in two cities is one row of the ledger, not two. The site
+    ledger's row count per month, so its pager never counts a province's history."""
+
+    month = models.DateField()
+    city = models.ForeignKey("org.City", on_delete=models.DO_NOTHING, null=True,
+                             db_constraint=False, related_name="+")
+    city_key = models.IntegerField()            # the city's id; 0: every city
+    op_key = models.IntegerField()
+    operator = models.ForeignKey("org.Operator", on_delete=models.DO_NOTHING, null=True,
+                                 db_constraint=False, related_name="+")
+    sites = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "city_key", "op_key"],
+                                               name="uniq_ledger_sites")]
+
+
 class LineTotals(models.Model):
     """The lines of one (month, city, operator, kind, status): how many, and their cost
     shares, tax factor amounts and receivables — the lines list's totals and its count

@@ -1,7 +1,8 @@
 """Rollups the big pages read instead of a province's history (issue 18): what receipts
 have written off of each statement (``StatementPaid``) and the site ledger's sums per
 (site, month, city, operator) and per (month, city, operator) (``LedgerFigures``,
-``LedgerTotals``).
+``LedgerTotals``), and how many sites have lines per month (``LedgerSites``: the ledger's
+row count).
 
 They are kept by database triggers, in the same transaction as the change: every insert
 or update of a line (``settlement_line``) and every write-off or its reversal
@@ -57,7 +58,8 @@ def _add(table: str, key: tuple[str, ...]) -> str:
             + ", ".join(f"{c} = ROUND({table}.{c} + excluded.{c}, 2)" for c in FIGURES))
 
 
-def upserts(src: str, ledger_src: str | None = None, line_totals: bool = True) -> list[str]:
+def upserts(src: str, ledger_src: str | None = None, line_totals: bool = True,
+            ledger_sites: str | None = None) -> list[str]:
     """The statements adding the differences of ``src`` to the three rollups. ``src`` is a
     subquery of rows (s, n, statement_id, site_id, month, city_id, operator_id, kind,
     status, cost_share, receivable, ap): s the sign, n the change in the number of lines,
@@ -65,7 +67,9 @@ def upserts(src: str, ledger_src: str | None = None, line_totals: bool = True) -
     rows for the ledger's rollups when they are fewer (an update of lines' statements only
     changes what the statements have been paid). Differences of zero write nothing.
     ``line_totals``: keep ``LineTotals`` too (False while an older migration runs this code
-    before the table exists)."""
+    before the table exists); ``ledger_sites``: keep ``LedgerSites`` too, "cte" (PostgreSQL:
+    the changed keys worked out once) or "inline" (SQLite, whose triggers take no WITH), None
+    not (its table not there yet, or a rebuild, which counts it from the figures)."""
     ledger_src = ledger_src or src
     op_key = "CASE WHEN k.a = 1 THEN -1 ELSE COALESCE(d.operator_id, 0) END"
     op_id = "CASE WHEN k.a = 1 THEN NULL ELSE d.operator_id END"
@@ -86,6 +90,7 @@ def upserts(src: str, ledger_src: str | None = None, line_totals: bool = True) -
         f"SUM(d.n), {sums} FROM {ledger_src} d JOIN sites_site ss ON ss.id = d.site_id "
         f"{both} WHERE 1 = 1 GROUP BY 1, 2, 3, 4, 5, 6 {nonzero}"
         + _add("analysis_ledgerfigures", ("site_id", "month", "city_id", "op_key")),
+        *([_ledger_sites(ledger_src, ledger_sites)] if ledger_sites else []),
         "INSERT INTO analysis_ledgertotals (month, city_id, op_key, operator_id, lines, "
         f"{figures}) SELECT d.month, d.city_id, {op_key}, {op_id}, SUM(d.n), {sums} "
         f"FROM {ledger_src} d {both} WHERE 1 = 1 GROUP BY 1, 2, 3, 4 {nonzero}"
@@ -103,6 +108,48 @@ def upserts(src: str, ledger_src: str | None = None, line_totals: bool = True) -
                     for c in LINE_SUMS),
     ]
     return out if line_totals else out[:-1]
+
+
+def _ledger_sites(ledger_src: str, how: str) -> str:
+    """The statement adding to ``LedgerSites`` the sites that got or lost their first line
+    in a (month, city, op_key) and over every city in a (month, op_key), run after
+    ``LedgerFigures`` took the differences: a row has lines now (``f.lines > 0``) and had
+    before (``f.lines - t.dn > 0``, ``dn`` the change in its lines). Only rows whose lines
+    changed are read; a change of amounts or a write-off (n 0) writes nothing."""
+    op_key = "CASE WHEN k.a = 1 THEN -1 ELSE COALESCE(d.operator_id, 0) END"
+    both = "CROSS JOIN (SELECT 0 AS a UNION ALL SELECT 1 AS a) k"
+    changed = (f"SELECT d.site_id AS site_id, d.month AS month, d.city_id AS city_id, "
+               f"{op_key} AS op_key, SUM(d.n) AS dn FROM {ledger_src} d {both} "
+               "WHERE d.n <> 0 GROUP BY 1, 2, 3, 4 HAVING SUM(d.n) <> 0")
+    t = "ledger_changed" if how == "cte" else f"({changed})"
+    has = "CASE WHEN f.lines > 0 THEN 1 ELSE 0 END"
+    had = "CASE WHEN f.lines - {dn} > 0 THEN 1 ELSE 0 END"
+    same = ("f.site_id = {t}.site_id AND f.month = {t}.month AND f.op_key = {t}.op_key"
+            "{city}")
+    city = " AND f.city_id = {t}.city_id"
+    per_city = (f"SELECT f.month AS month, f.city_id AS city_id, f.city_id AS city_key, "
+                f"f.op_key AS op_key, {has} - {had.format(dn='c.dn')} AS sites "
+                f"FROM {t} c JOIN analysis_ledgerfigures f "
+                f"ON {same.format(t='c', city=city.format(t='c'))}")
+    # a site is counted over every city when one of its rows has lines: the rows of the
+    # changed (site, month, op_key) in any city, each with its change (0 if unchanged)
+    every_city = (
+        "SELECT g.month AS month, NULL AS city_id, 0 AS city_key, g.op_key AS op_key, "
+        "MAX(g.has) - MAX(g.had) AS sites FROM (SELECT f.site_id AS site_id, f.month AS "
+        f"month, f.op_key AS op_key, {has} AS has, {had.format(dn='COALESCE(c.dn, 0)')} AS had "
+        f"FROM (SELECT DISTINCT u.site_id, u.month, u.op_key FROM {t} u) s "
+        f"JOIN analysis_ledgerfigures f ON {same.format(t='s', city='')} "
+        f"LEFT JOIN {t} c ON {same.format(t='c', city=city.format(t='c'))}) g "
+        "GROUP BY g.site_id, g.month, g.op_key")
+    insert = (
+        "INSERT INTO analysis_ledgersites (month, city_id, city_key, op_key, operator_id, "
+        "sites) SELECT x.month, x.city_id, x.city_key, x.op_key, CASE WHEN x.op_key > 0 "
+        f"THEN x.op_key END, SUM(x.sites) FROM ({per_city} UNION ALL {every_city}) x "
+        "WHERE x.sites <> 0 GROUP BY x.month, x.city_id, x.city_key, x.op_key "
+        "HAVING SUM(x.sites) <> 0 ON CONFLICT (month, city_key, op_key) DO UPDATE SET "
+        "sites = analysis_ledgersites.sites + excluded.sites")
+    return f"WITH ledger_changed AS MATERIALIZED ({changed}) {insert}" if how == "cte" \
+        else insert
 
 
 def _applied(line_id: str) -> str:
@@ -199,7 +246,7 @@ def _pg_line_row(sign: int, r: str) -> str:
     return f"SELECT {sign} AS s, {sign} AS n, {cols}, COALESCE(w.s, 0) AS ap"
 
 
-def _postgresql(line_totals: bool = True) -> list[str]:
+def _postgresql(line_totals: bool = True, ledger_sites: bool = True) -> list[str]:
     sql = []
     line_ins = f"({_pg_line_row(1, 'r')} FROM rollup_new r {_pg_applied('rollup_new', 'r')})"
     line_del = f"({_pg_line_row(-1, 'r')} FROM rollup_old r {_pg_applied('rollup_old', 'r')})"
@@ -255,7 +302,10 @@ def _postgresql(line_totals: bool = True) -> list[str]:
             ("rollup_app_del", "collection_application", "DELETE", app_del, old)):
         chains = (line_chains if table == "settlement_line" else app_chains)[event]
         ledger = line_upd(ledger_columns) if name == "rollup_line_upd" else None
-        sql.append(_pg_function(name, upserts(src, ledger, line_totals) + chain_refresh(chains),
+        # a write-off (n 0) never changes which sites have lines
+        sites = "cte" if ledger_sites and table == "settlement_line" else None
+        sql.append(_pg_function(name, upserts(src, ledger, line_totals, sites)
+                                + chain_refresh(chains),
                                 unless.get(name, "")))
         sql.extend(_pg_trigger(name, event, table, referencing))
     sql.append(_pg_function("rollup_site_code", [
@@ -280,17 +330,19 @@ def _update_of(columns) -> str:
     return "UPDATE OF " + ", ".join(columns)
 
 
-def _sqlite(line_totals: bool = True) -> list[str]:
+def _sqlite(line_totals: bool = True, ledger_sites: bool = True) -> list[str]:
     sql = []
     plus = f"({_line_row(1, 'NEW')})"
     minus = f"({_line_row(-1, 'OLD')})"
     changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in LINE_COLUMNS)
+    sites = "inline" if ledger_sites else None
     sql += _sqlite_trigger("rollup_line_ins", "INSERT", "settlement_line",
-                           upserts(plus, line_totals=line_totals))
+                           upserts(plus, line_totals=line_totals, ledger_sites=sites))
     # UPDATE OF: an update setting none of the columns read does not even test the WHEN
     sql += _sqlite_trigger("rollup_line_upd", _update_of(LINE_COLUMNS), "settlement_line",
-                           upserts(minus, line_totals=line_totals)
-                           + upserts(plus, line_totals=line_totals), when=changed)
+                           upserts(minus, line_totals=line_totals, ledger_sites=sites)
+                           + upserts(plus, line_totals=line_totals, ledger_sites=sites),
+                           when=changed)
     app_plus = _app_rows("SELECT 1 AS s, NEW.line_id AS line_id, NEW.amount AS amount "
                          "WHERE NEW.reversed_at IS NULL")
     app_minus = _app_rows("SELECT -1 AS s, OLD.line_id AS line_id, OLD.amount AS amount "
@@ -321,13 +373,18 @@ def _sqlite(line_totals: bool = True) -> list[str]:
     return sql
 
 
-def install_sql(vendor: str, line_totals: bool = True) -> list[str]:
-    return _postgresql(line_totals) if vendor == "postgresql" else _sqlite(line_totals)
+def install_sql(vendor: str, line_totals: bool = True, ledger_sites: bool = True) -> list[str]:
+    return (_postgresql if vendor == "postgresql" else _sqlite)(line_totals, ledger_sites)
 
 
 def _has_line_totals(connection) -> bool:
     """Whether ``LineTotals``' table exists yet (migrations before 0007 run this code)."""
     return "analysis_linetotals" in connection.introspection.table_names()
+
+
+def _has_ledger_sites(connection) -> bool:
+    """Whether ``LedgerSites``' table exists yet (migrations before 0010 run this code)."""
+    return "analysis_ledgersites" in connection.introspection.table_names()
 
 
 def uninstall_sql(vendor: str) -> list[str]:
@@ -348,7 +405,8 @@ def install(connection=None):
     """(Re)install the triggers on this database."""
     connection = connection or default_connection
     with connection.cursor() as cur:
-        for statement in install_sql(connection.vendor, _has_line_totals(connection)):
+        for statement in install_sql(connection.vendor, _has_line_totals(connection),
+                                     _has_ledger_sites(connection)):
             cur.execute(statement)
 
 
@@ -382,6 +440,25 @@ def rebuild(connection=None):
             cur.execute(statement)
         for statement in chain_refresh(None):
             cur.execute(statement)
+    if _has_ledger_sites(connection):
+        fill_ledger_sites(connection)
+
+
+def fill_ledger_sites(connection=None):
+    """Recompute ``LedgerSites`` from ``LedgerFigures`` (one pass over its rows; its
+    migration's first fill and ``rebuild``'s)."""
+    connection = connection or default_connection
+    operator = "CASE WHEN f.op_key > 0 THEN f.op_key END"
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM analysis_ledgersites")
+        cur.execute(
+            "INSERT INTO analysis_ledgersites (month, city_id, city_key, op_key, operator_id, "
+            f"sites) SELECT f.month, f.city_id, f.city_id, f.op_key, {operator}, COUNT(*) "
+            "FROM analysis_ledgerfigures f WHERE f.lines > 0 "
+            "GROUP BY f.month, f.city_id, f.op_key "
+            f"UNION ALL SELECT f.month, NULL, 0, f.op_key, {operator}, "
+            "COUNT(DISTINCT f.site_id) FROM analysis_ledgerfigures f WHERE f.lines > 0 "
+            "GROUP BY f.month, f.op_key")
 
 
 # ---- reading: ageing as of today ----------------------------------------------------------

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from towerledger.access.models import Role
 from towerledger.access.scope import profile_of, role_of, scope_filter, scoped
-from towerledger.analysis.models import LedgerFigures, LedgerTotals, LineTotals
+from towerledger.analysis.models import LedgerFigures, LedgerSites, LedgerTotals, LineTotals
 from towerledger.exchange.export import download
 from towerledger.settlement import services
 from towerledger.settlement.models import Dispute, Line, LineQuerySet, line_state
@@ -120,8 +120,8 @@ class ByMonth:
 
     ordered = True   # for the Paginator: the order is the one above
 
-    def __init__(self, qs, months):
-        self.qs, self.months = qs, [(m, n) for m, n in months if n]
+    def __init__(self, qs, months, order=("site__site_code", "pk")):
+        self.qs, self.months, self.order = qs, [(m, n) for m, n in months if n], order
 
     def count(self) -> int:
         return sum(n for _m, n in self.months)
@@ -137,7 +137,7 @@ class ByMonth:
         for m, n in self.months:
             lo, hi = max(start - offset, 0), min(stop - offset, n)
             if lo < hi:
-                out += self.qs.filter(month=m).order_by("site__site_code", "pk")[lo:hi]
+                out += self.qs.filter(month=m).order_by(*self.order)[lo:hi]
             offset += n
             if offset >= stop:
                 break
@@ -493,10 +493,12 @@ ROLLUP_COLUMNS = {"paid": "alloc", "tower": "tower", "confirmed": "confirmed",
 
 
 def ledger_rollups(user, params):
-    """(site rows, their operators' parts, totals rows, their operators' parts): the
-    rollups of the lines ``ledger_lines`` selects — the sums of every line or (for an
-    operator user) of their own, per site and month, and the same per month and city for
-    the totals (per site when a site is searched for), with each operator's part.
+    """(site rows, their operators' parts, totals rows, their operators' parts, sites per
+    month): the rollups of the lines ``ledger_lines`` selects — the sums of every line or
+    (for an operator user) of their own, per site and month, and the same per month and
+    city for the totals (per site when a site is searched for), with each operator's part;
+    and how many ledger rows each month has, newest first ([(month, sites)]; None when a
+    site is searched for: the rows are few, counted as they are grouped).
     Scoped like the lines: the rollups carry the lines' city and operator."""
     scope = scope_filter(user, "settlement.line")
     staff = role_of(user) in STAFF
@@ -505,7 +507,8 @@ def ledger_rollups(user, params):
     def narrow(qs):
         if scope is None:
             return qs.none()
-        qs = _month_filter(qs.filter(scope, lines__gt=0), params)
+        qs = _month_filter(qs.filter(scope, **{("sites" if qs.model is LedgerSites
+                                                 else "lines") + "__gt": 0}), params)
         if city:
             qs = qs.filter(city_id=city)
         if site and qs.model is LedgerFigures:
@@ -513,12 +516,23 @@ def ledger_rollups(user, params):
         return qs
 
     # staff read the all-operators rows, an operator user its own (op_key: the index's)
-    own = getattr(profile_of(user), "operator_id", None)
+    profile = profile_of(user)
+    own = getattr(profile, "operator_id", None)
     mine = Q(op_key=LedgerFigures.ALL) if staff else Q(op_key=own or 0, op_key__gt=0)
     whole = LedgerFigures if site else LedgerTotals
+    counts = None
+    if not site:
+        # one city's sites, or the sites of every city (a site with lines in two cities
+        # in a month is one row of the ledger)
+        in_city = city or (role_of(user) in (Role.CITY_CLERK, Role.OPERATOR)
+                           and getattr(profile, "city_id", None))
+        counts = narrow(LedgerSites.objects.filter(mine, **(
+            {} if in_city else {"city__isnull": True}))).values("month").annotate(
+            n=Sum("sites")).order_by("-month").values_list("month", "n")
     return (narrow(LedgerFigures.objects.filter(mine)),
             narrow(LedgerFigures.objects.filter(op_key__gt=0)),
-            narrow(whole.objects.filter(mine)), narrow(whole.objects.filter(op_key__gt=0)))
+            narrow(whole.objects.filter(mine)), narrow(whole.objects.filter(op_key__gt=0)),
+            counts)
 
 
 def _ledger_values(r, operators, op_parts) -> dict:
@@ -535,7 +549,7 @@ def _ledger_values(r, operators, op_parts) -> dict:
 def ledger(request):
     user = request.user
     staff = role_of(user) in STAFF
-    sites, site_parts, totals_qs, parts = ledger_rollups(user, request.GET)
+    sites, site_parts, totals_qs, parts, counts = ledger_rollups(user, request.GET)
     operators = set(parts.values_list("operator__code", flat=True).distinct())
     operators = [c for c in OPERATORS if c in operators]
     keys = list(ledger_sums(operators))
@@ -543,9 +557,12 @@ def ledger(request):
         keys = [k for k in keys if k not in ("paid", "tower")]
     figures = {f: Sum(f) for f in ("alloc", "tower", "confirmed", "disputed", "unconfirmed",
                                    "current_rec", "paid_off")}
-    grouped = sites.values("site_id", "site_code", "month").annotate(**figures) \
-        .order_by("-month", "site_code")
-    page, query = paginate(request, grouped)
+    # grouped by code first: a month's rows come in code order from the page index
+    grouped = sites.values("site_code", "site_id", "month").annotate(**figures)
+    if counts is None:
+        page, query = paginate(request, grouped.order_by("-month", "site_code"))
+    else:   # counted per month from the rollup, each page asking only its months' rows
+        page, query = paginate(request, ByMonth(grouped, counts, order=("site_code",)))
     page.object_list = list(page.object_list)
     ids = {r["site_id"] for r in page.object_list}
     names = dict(Site.objects.filter(pk__in=ids).values_list("pk", "site_name"))

@@ -1,6 +1,7 @@
 """importers.schema.row_parser (the staged import's parser, with remembered cells and plain
 numbers written without Decimal) finds exactly what parse_rows finds: the same values
-(as the staging table's COPY text) and the same cell errors, whatever the cell."""
+(as the staging table's COPY text) and the same cell errors, whatever the cell; its block
+parser (``parse.block``, column by column) the same as it row by row."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,6 +36,16 @@ def lines_and_errors(schema, headers, rows):
         line = parse(row, rowno, errors)
         if line is not None:
             lines.append(line)
+    # the block parser (column by column) gives the same text and errors, whatever the
+    # blocks' bounds, with its memo cold or warm
+    for size in (len(rows) or 1, 7, 1):
+        again = row_parser(schema, headers, _copy_text)
+        for _ in range(2):
+            block_errors, text = [], ""
+            for at in range(0, len(rows), size):
+                text += again.block(rows[at:at + size], 2 + at, block_errors)
+            assert text == "".join(lines)
+            assert block_errors == errors
     # (repeated keys are the staged path's own SQL: none here)
     records, found = parse_rows(schema, headers, rows, partial := [],
                                 seen=seen_keys(schema, NoRepeats))

@@ -203,33 +203,30 @@ def _load(cur, stream, parse, copy_sql, errs, tick, log) -> None:
     rows = iter(stream.rows)
     spool = None
     cell_errors: list = []
-    try:
-        while True:
-            lines, cell_errors, taken = [], [], 0
-            for row in rows:
-                rowno += 1
-                taken += 1
-                line = parse(row, rowno, cell_errors)
-                if line is not None:
-                    lines.append(line)
-                if taken >= BLOCK_ROWS:
-                    break
-            if lines:
-                with cur.cursor.copy(copy_sql) as copy:
-                    copy.write("".join(lines))
-            if cell_errors:
-                if spool is None:
-                    spool = tempfile.TemporaryFile("w+", encoding="utf-8")
-                for e, f in cell_errors:
-                    spool.write(json.dumps([e.row, e.column, e.zh, e.en, f], ensure_ascii=False))
-                    spool.write("\n")
-                cell_errors = []
-            tick("check", rowno - FIRST_DATA_ROW + 1, 0)
-            if taken < BLOCK_ROWS:
-                break
-    except UnreadableFile:
-        log.add([*_spooled(spool), *(e for e, _ in cell_errors)])
-        raise
+    while True:
+        block, cell_errors = [], []
+        try:
+            # (extend keeps the rows read before an exception in the middle of the block)
+            block.extend(itertools.islice(rows, BLOCK_ROWS))
+        except UnreadableFile:
+            parse.block(block, rowno + 1, cell_errors)
+            log.add([*_spooled(spool), *(e for e, _ in cell_errors)])
+            raise
+        text = parse.block(block, rowno + 1, cell_errors)
+        rowno += len(block)
+        if text:
+            with cur.cursor.copy(copy_sql) as copy:
+                copy.write(text)
+        if cell_errors:
+            if spool is None:
+                spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+            for e, f in cell_errors:
+                spool.write(json.dumps([e.row, e.column, e.zh, e.en, f], ensure_ascii=False))
+                spool.write("\n")
+            cell_errors = []
+        tick("check", rowno - FIRST_DATA_ROW + 1, 0)
+        if len(block) < BLOCK_ROWS:
+            break
     if spool is not None:
         with cur.cursor.copy(f"COPY {errs} (row, col, zh, en, phase, field) "
                              "FROM STDIN") as copy:

@@ -4,9 +4,10 @@ rows with every error collected (row, column, reason in Chinese and English)."""
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from functools import partial
+from operator import itemgetter
 
 from towerledger.domain.codes import ZH
 from towerledger.importers import values as v
@@ -429,5 +430,153 @@ def row_parser(schema: Schema, headers: list[str], to_text: Callable[[str], Call
             out.append(text)
         return f"{rowno}\t{'f' if bad else 't'}\t{'t' if bad else 'f'}\t" + "\t".join(out) + "\n"
 
+    for _, _, _, _, memo, _, required, _ in specs:
+        if memo is not None and not required:
+            memo[""] = "\\N"   # an empty optional cell: what ``parse`` writes for it
+    columns = [(*spec, _clean_column(spec[2], spec[3])) for spec in specs]
+    any_required = any(f.required for f in schema.fields)
+
+    def block(rows: list, start: int, errors: list) -> str:
+        """``parse`` of each of ``rows`` (the first is spreadsheet row ``start``), as one
+        COPY text, column by column: a column's cells are looked up in its memo at once,
+        a code or name column is validated by one regular expression over its cells, and
+        the rest are parsed cell by cell; a row with a cell that is empty where required
+        or does not parse takes ``parse`` itself (its errors, its blank-row rule). The
+        same lines and errors as ``parse`` row by row."""
+        n = len(rows)
+        if not n:
+            return ""
+        slow: set[int] = set()
+        cols = []
+        for _, i, p, fmt, memo, _, required, plain, clean in columns:
+            if i is None:
+                cols.append(["\\N"] * n)
+                continue
+            try:
+                cells = list(map(itemgetter(i), rows))
+            except IndexError:
+                cells = [r[i] if i < len(r) else None for r in rows]
+            texts = list(map(memo.get, cells)) if memo is not None else [None] * n
+            if None not in texts:
+                cols.append(texts)
+                continue
+            missing = [j for j, t in enumerate(texts) if t is None]
+            if clean is not None:
+                try:
+                    joined = "\n".join([cells[j] for j in missing])
+                except TypeError:   # a cell that is not text
+                    joined = None
+                if joined is not None and clean(joined + "\n"):
+                    for j in missing:
+                        texts[j] = cells[j]
+                    cols.append(texts)
+                    continue
+            get = memo.get if memo is not None else {}.get
+            for j in missing:
+                cell = cells[j]
+                if cell.__class__ is str:
+                    known = get(cell)   # (seen earlier in this block)
+                    if known is not None:
+                        texts[j] = known
+                        continue
+                    if plain is not None:
+                        known = plain(cell)
+                        if known is not None:
+                            texts[j] = known
+                            if memo is not None and len(memo) < MEMO_CELLS:
+                                memo[cell] = known
+                            continue
+                    blank = not cell.strip()
+                else:
+                    blank = cell is None
+                if blank:
+                    if required:
+                        slow.add(j)
+                        texts[j] = ""
+                    else:
+                        texts[j] = "\\N"
+                    continue
+                try:
+                    value = p(cell)
+                except v.BadValue:
+                    slow.add(j)
+                    texts[j] = ""
+                    continue
+                text = "\\N" if value is None else value if fmt is None else fmt(value)
+                if memo is not None and cell.__class__ is str and len(memo) < MEMO_CELLS:
+                    memo[cell] = text
+                texts[j] = text
+            cols.append(texts)
+        if not any_required:   # a row of empty cells may be no row at all: ``parse`` says
+            slow.update(j for j, t in enumerate(zip(*cols, strict=True))
+                        if t.count("\\N") == len(t))
+        lines = list(map("\t".join, zip([f"{r}\tt\tf" for r in range(start, start + n)],
+                                         *cols, strict=True)))
+        if slow:
+            for j in sorted(slow):
+                line = parse(rows[j], start + j, errors)
+                lines[j] = None if line is None else line[:-1]
+            lines = [line for line in lines if line is not None]
+        return "\n".join(lines) + "\n" if lines else ""
+
     parse.types = types
+    parse.block = block
     return parse
+
+
+def _floor(x) -> int:
+    return int(Decimal(x).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _integers_upto(n: int) -> str:
+    """A regular expression of whole numbers (ASCII digits) from 0 to ``n``; those with
+    fewer digits than ``n`` may have leading zeros."""
+    top = str(n)
+    alternatives = [f"[0-9]{{1,{len(top) - 1}}}"] if len(top) > 1 else []
+    for i, d in enumerate(top):
+        if d != "0":
+            alternatives.append(top[:i] + f"[0-{int(d) - 1}]" + "[0-9]" * (len(top) - i - 1))
+    alternatives.append(top)
+    return f"(?:{'|'.join(alternatives)})"
+
+
+_NOT_TEXT = r"\x00-\x1f\x7f\\"   # control characters (tab, line breaks) and the backslash
+
+
+def _clean_column(parse, fmt) -> Callable[[str], bool] | None:
+    """For a code or name column: a test of its cells joined by line breaks (and one
+    after the last) telling at once that every cell is already clean — what ``parse``
+    would return unchanged, and its own COPY text (no character to escape) — or None."""
+    chars = getattr(parse, "chars", None)
+    if chars is not None:
+        cell = f"[{CODE_CHARS[chars][0]}]{{1,{parse.longest}}}"
+    elif getattr(parse, "func", None) is v.parse_decimal:
+        # a number written with exactly the column's decimals whose whole part is within
+        # the column's digits and far enough inside its limits (``_plain_number_text``:
+        # such a cell is written as it is)
+        kw = parse.keywords
+        places, digits = kw["places"], kw.get("digits")
+        minimum, maximum = kw.get("minimum"), kw.get("maximum")
+        widest = 10 ** (digits - places if digits is not None else 15) - 1
+        # whole parts n with n >= minimum and n + 1 <= maximum; -n - 1 >= minimum
+        top = widest if maximum is None else min(widest, _floor(maximum - 1))
+        if top < 0 or (minimum is not None and minimum > 1):
+            return None
+        whole = _integers_upto(top)
+        if minimum is not None and minimum > 0:
+            whole = f"(?=0*[1-9]){whole}"          # n >= 1 >= minimum
+        else:
+            low = widest if minimum is None else min(widest, _floor(-minimum - 1))
+            if low >= top:
+                whole = f"-?{whole}"
+            elif low >= 0:
+                whole = f"(?:{whole}|-{_integers_upto(low)})"
+        cell = whole + (f"\\.[0-9]{{{places}}}" if places else "")
+    else:
+        longest = {name: 120, org_name: 40, text_cell: None}.get(parse, 0)
+        if longest == 0 or fmt is None or fmt("名 a.1") != "名 a.1":
+            return None
+        edge = rf"[^\s{_NOT_TEXT}]"
+        inner = "*" if longest is None else f"{{0,{longest - 2}}}"
+        cell = f"{edge}(?:[^{_NOT_TEXT}]{inner}{edge})?"
+    return re.compile(f"(?:{cell}\n)*").fullmatch

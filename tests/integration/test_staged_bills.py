@@ -182,6 +182,24 @@ def test_bad_rows(tmp_path, dated, keep_going):
     assert (counts is None) is not keep_going and rows
 
 
+@pytest.mark.parametrize("keep_going", [False, True])
+def test_parts_of_a_file_as_the_python_path_takes_them(tmp_path, dated, monkeypatch,
+                                                       keep_going):
+    """A file of several parts (3 rows each here, 25,000 in use): each part stored, audited
+    and paid before the next, its partial rows judged by part."""
+    from towerledger.exchange import services
+
+    monkeypatch.setattr(services, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(staging, "PARTIAL_PART", 3)
+    errors, counts, _ = compare(write_csv(tmp_path / "good.csv", HEADER, GOOD))
+    assert errors == [] and counts.created == 7
+    rows = [*BAD[:3], bill("B-30", "A-100", "not a date", "2024-05-31", "10", "1",
+                           paid="2099-01-01"), *BAD[3:]]
+    errors, _, _ = compare(write_csv(tmp_path / "bad.csv", HEADER, rows),
+                           keep_going=keep_going)
+    assert (5, "period_start") in errors
+
+
 def test_a_row_without_its_period_is_not_judged_further(tmp_path, dated):
     rows = [*BAD[:2], bill("B-30", "A-100", "not a date", "2024-05-31", "10", "1",
                            paid="2099-01-01"), BAD[-1]]

@@ -20,14 +20,20 @@ from django.utils import timezone
 from towerledger.bills import audit, imports, payments
 from towerledger.bills.models import Bill
 from towerledger.db.bulk import Counts
-from towerledger.exchange.staged import PARTIAL_PART, Stage, Staged
+from towerledger.exchange import staged as staging
+from towerledger.exchange.staged import Stage, Staged
 from towerledger.importers.schema import FIRST_DATA_ROW, RowError
 from towerledger.sites.models import SupplyAccount, SupplyTerms
 
 BILL = Bill._meta.db_table
 ACCOUNT = SupplyAccount._meta.db_table
 TERMS = SupplyTerms._meta.db_table
-PART = PARTIAL_PART   # = services.CHUNK_ROWS: the Python path's parts of a streamed file
+
+
+def _part() -> int:
+    """Rows of the file per part: the Python path's (``services.CHUNK_ROWS``), as the
+    staged ``_partial`` counts them (read when used: tests make parts small)."""
+    return staging.PARTIAL_PART
 
 
 def _day(column: str) -> str:
@@ -55,60 +61,72 @@ def check_bills(stage: Stage) -> list[RowError]:
     errors += _row_rules(stage) + _payment_refs(stage)
     broken = _unjudgeable_parts(stage)
     if broken:
-        errors = [e for e in errors if (e.row - FIRST_DATA_ROW) // PART not in broken]
+        part = _part()
+        errors = [e for e in errors if (e.row - FIRST_DATA_ROW) // part not in broken]
     return errors
 
 
+# ``imports._check_bill_row``'s rules: (the row breaks it, its column, zh, en) as SQL over
+# ``s`` (the judged row with its account's ``acc``, ``lump_sum`` and ``derived`` kWh)
+_END, _START, _PAID = _day("s.period_end"), _day("s.period_start"), _day("s.paid_date")
+_DAYS = "(s.period_end - s.period_start + 1)"
+RULES = (
+    ("s.acc IS NULL", "'account_no'",
+     "'电表户号 ' || s.account_no || ' 不存在（请先导入电表户号）'",
+     "'unknown account_no ' || s.account_no || ' (import accounts first)'"),
+    ("s.period_end < s.period_start", "'period_end'",
+     f"'截止日期 ' || {_END} || ' 早于起始日期 ' || {_START}",
+     f"'period_end ' || {_END} || ' is before period_start ' || {_START}"),
+    (f"s.period_end >= s.period_start AND {_DAYS} > %(max_days)s", "'period_end'",
+     f"'计费周期 ' || {_DAYS} || ' 天，超过 ' || %(max_days)s || ' 天'",
+     f"'period of ' || {_DAYS} || ' days is longer than ' || %(max_days)s"),
+    ("s.period_start < %(earliest)s OR s.period_start > %(latest)s", "'period_start'",
+     f"'起始日期 ' || {_START} || ' 不合理'",
+     f"'period_start ' || {_START} || ' is not a plausible date'"),
+    ("s.paid_date > %(today)s", "'paid_date'", f"'支付日期 ' || {_PAID} || ' 晚于今天'",
+     f"'paid_date ' || {_PAID} || ' is in the future'"),
+    ("coalesce(s.payment_ref, '') <> '' AND s.paid_date IS NULL", "'paid_date'",
+     "'填写了支付流水号，须填写支付日期'", "'payment_ref given without paid_date'"),
+    ("(s.start_reading IS NULL) <> (s.end_reading IS NULL)",
+     "CASE WHEN s.end_reading IS NULL THEN 'end_reading' ELSE 'start_reading' END",
+     "'起度和止度须同时填写'", "'start_reading and end_reading go together'"),
+    ("(s.old_meter_end_reading IS NULL) <> (s.new_meter_start_reading IS NULL)",
+     "CASE WHEN s.old_meter_end_reading IS NULL THEN 'old_meter_end_reading' "
+     "ELSE 'new_meter_start_reading' END", "'旧表止码和新表起码须同时填写'",
+     "'old_meter_end_reading and new_meter_start_reading go together'"),
+    ("s.old_meter_end_reading IS NOT NULL AND s.new_meter_start_reading IS NOT NULL "
+     "AND NOT coalesce(s.meter_changed, false)", "'meter_changed'",
+     "'填写了旧表止码和新表起码，是否换表须为“是”'",
+     "'meter change readings given: meter_changed must be 是 (yes)'"),
+    ("s.acc IS NOT NULL AND NOT s.lump_sum AND s.kwh IS NULL AND s.end_reading IS NULL",
+     "'kwh'", "'非包干电表须填写用电量或起止度'",
+     "'kWh (or the readings) required unless the account is lump-sum'"),
+    ("s.amount = 0 AND coalesce(s.kwh, 0) <> 0", "'amount'", "'有用电量但金额为 0'",
+     "'amount is 0 but kWh is not'"),
+    ("s.acc IS NOT NULL AND s.kwh IS NULL AND s.end_reading IS NOT NULL "
+     "AND s.start_reading IS NOT NULL AND abs(s.derived) > %(kwh_max)s", "'end_reading'",
+     "'由起止度算出的用电量超出范围'",
+     "'the kWh the readings give is out of range (at most ' || %(kwh_max_text)s || ')'"),
+)
+
+
 def _row_rules(stage: Stage) -> list[RowError]:
-    """``imports._check_bill_row`` for every judged row, in one scan."""
+    """``imports._check_bill_row`` for every judged row, in one scan: each row is tested
+    against every rule, and the messages are made for the rules it breaks only."""
     today = timezone.localdate()
-    end, start, paid = _day("s.period_end"), _day("s.period_start"), _day("s.paid_date")
-    days = "(s.period_end - s.period_start + 1)"
+
+    def case(i):
+        return "CASE r.n " + " ".join(f"WHEN {n} THEN {rule[i]}"
+                                      for n, rule in enumerate(RULES)) + " END"
+
+    tests = ", ".join(f"({cond}, {n})" for n, (cond, *_) in enumerate(RULES))
     return stage.errors(f"""
-        SELECT s._row, r.col, r.zh, r.en FROM (
+        SELECT s._row, {case(1)}, {case(2)}, {case(3)} FROM (
             SELECT s.*, a.id AS acc, a.lump_sum, {DERIVED_KWH} AS derived
             FROM {stage.table} s LEFT JOIN {ACCOUNT} a ON a.account_no = s.account_no
             WHERE {stage.judged}) s
-        CROSS JOIN LATERAL (VALUES
-          (s.acc IS NULL, 'account_no',
-           '电表户号 ' || s.account_no || ' 不存在（请先导入电表户号）',
-           'unknown account_no ' || s.account_no || ' (import accounts first)'),
-          (s.period_end < s.period_start, 'period_end',
-           '截止日期 ' || {end} || ' 早于起始日期 ' || {start},
-           'period_end ' || {end} || ' is before period_start ' || {start}),
-          (s.period_end >= s.period_start AND {days} > %(max_days)s, 'period_end',
-           '计费周期 ' || {days} || ' 天，超过 ' || %(max_days)s || ' 天',
-           'period of ' || {days} || ' days is longer than ' || %(max_days)s),
-          (s.period_start < %(earliest)s OR s.period_start > %(latest)s, 'period_start',
-           '起始日期 ' || {start} || ' 不合理',
-           'period_start ' || {start} || ' is not a plausible date'),
-          (s.paid_date > %(today)s, 'paid_date', '支付日期 ' || {paid} || ' 晚于今天',
-           'paid_date ' || {paid} || ' is in the future'),
-          (coalesce(s.payment_ref, '') <> '' AND s.paid_date IS NULL, 'paid_date',
-           '填写了支付流水号，须填写支付日期', 'payment_ref given without paid_date'),
-          ((s.start_reading IS NULL) <> (s.end_reading IS NULL),
-           CASE WHEN s.end_reading IS NULL THEN 'end_reading' ELSE 'start_reading' END,
-           '起度和止度须同时填写', 'start_reading and end_reading go together'),
-          ((s.old_meter_end_reading IS NULL) <> (s.new_meter_start_reading IS NULL),
-           CASE WHEN s.old_meter_end_reading IS NULL THEN 'old_meter_end_reading'
-                ELSE 'new_meter_start_reading' END,
-           '旧表止码和新表起码须同时填写',
-           'old_meter_end_reading and new_meter_start_reading go together'),
-          (s.old_meter_end_reading IS NOT NULL AND s.new_meter_start_reading IS NOT NULL
-           AND NOT coalesce(s.meter_changed, false), 'meter_changed',
-           '填写了旧表止码和新表起码，是否换表须为“是”',
-           'meter change readings given: meter_changed must be 是 (yes)'),
-          (s.acc IS NOT NULL AND NOT s.lump_sum AND s.kwh IS NULL AND s.end_reading IS NULL,
-           'kwh', '非包干电表须填写用电量或起止度',
-           'kWh (or the readings) required unless the account is lump-sum'),
-          (s.amount = 0 AND coalesce(s.kwh, 0) <> 0, 'amount', '有用电量但金额为 0',
-           'amount is 0 but kWh is not'),
-          (s.acc IS NOT NULL AND s.kwh IS NULL AND s.end_reading IS NOT NULL
-           AND s.start_reading IS NOT NULL AND abs(s.derived) > %(kwh_max)s, 'end_reading',
-           '由起止度算出的用电量超出范围',
-           'the kWh the readings give is out of range (at most ' || %(kwh_max_text)s || ')')
-        ) AS r(bad, col, zh, en)
-        WHERE r.bad ORDER BY s._row""", {
+        CROSS JOIN LATERAL (VALUES {tests}) AS r(bad, n)
+        WHERE r.bad ORDER BY s._row, r.n""", {
         "max_days": imports.MAX_PERIOD_DAYS, "earliest": imports.EARLIEST,
         "latest": today + timedelta(days=62), "today": today,
         "kwh_max": imports.KWH_MAX, "kwh_max_text": str(imports.KWH_MAX)})
@@ -134,7 +152,7 @@ def _unjudgeable_parts(stage: Stage) -> set[int]:
     then adds nothing for that part: its errors here are dropped alike."""
     cur = stage.execute(
         f"SELECT DISTINCT (_row - %s) / %s FROM {stage.table} WHERE {stage.judged} AND _bad "
-        "AND (period_start IS NULL OR period_end IS NULL)", [FIRST_DATA_ROW, PART])
+        "AND (period_start IS NULL OR period_end IS NULL)", [FIRST_DATA_ROW, _part()])
     return {r[0] for r in cur.fetchall()}
 
 
@@ -186,7 +204,7 @@ def _plan(stage: Stage, work: str) -> None:
         LEFT JOIN LATERAL (
             SELECT max(b.dup_seq) AS top FROM {BILL} b
             WHERE b.account_id = a.id AND b.bill_no = s.bill_no) d ON true
-        WHERE s._ok""", [FIRST_DATA_ROW, PART])
+        WHERE s._ok""", [FIRST_DATA_ROW, _part()])
     stage.execute(f"""
         UPDATE {work} w SET invoice_type = coalesce(
             (SELECT t.input_invoice_type FROM {TERMS} t WHERE t.account_id = w.account_id
@@ -196,7 +214,9 @@ def _plan(stage: Stage, work: str) -> None:
             (SELECT a.input_invoice_type FROM {ACCOUNT} a WHERE a.id = w.account_id))
         WHERE w.match_id IS NULL AND coalesce(w.invoice_type, '') = ''""")
     stage.execute(f"CREATE INDEX ON {work} (part, _row)")
+    stage.execute("SET LOCAL default_statistics_target = 10")   # (as exchange.staged.run)
     stage.execute(f"ANALYZE {work}")
+    stage.execute("SET LOCAL default_statistics_target TO DEFAULT")
 
 
 # the columns a new bill takes from the work table; the others take their defaults
@@ -252,25 +272,16 @@ def _paid_at_insert(stage: Stage, work: str, part: int) -> None:
 
 
 def _insert(stage: Stage, work: str, part: int) -> int:
-    """The part's new bills, ids from the sequence ascending in row order (``copy_insert``)."""
+    """The part's new bills, their ids from the sequence ascending in row order (as
+    ``copy_insert``), noted in the work table."""
     meta = Bill._meta
     qn = connection.ops.quote_name
-    cur = stage.execute(
-        f"WITH n AS (SELECT _row, row_number() OVER (ORDER BY _row) AS i FROM {work} "
-        f"WHERE part = %s AND match_id IS NULL), "
-        f"ids AS (SELECT id, row_number() OVER (ORDER BY id) AS i FROM (SELECT nextval("
-        f"pg_get_serial_sequence(%s, %s)) AS id FROM generate_series(1, (SELECT count(*) "
-        f"FROM n))) q) "
-        f"UPDATE {work} w SET bill_id = ids.id FROM n JOIN ids USING (i) "
-        f"WHERE w.part = %s AND w._row = n._row", [part, meta.db_table, meta.pk.column, part])
-    created = cur.rowcount
-    if not created:
-        return 0
     paid = {"status": f"CASE WHEN paid_now THEN '{Bill.Status.PAID.value}' ELSE "
                       f"'{Bill.Status.UNPAID.value}' END",
             "paid_date": "CASE WHEN paid_now THEN paid_date END",
             "payment_ref": "CASE WHEN paid_now THEN ref ELSE '' END"}
-    columns, values, params = [qn(meta.pk.column)], ["bill_id"], []
+    columns, values, params = [qn(meta.pk.column)], ["nextval(pg_get_serial_sequence(%s, %s))"], \
+        [meta.db_table, meta.pk.column]
     for f in meta.concrete_fields:
         if f.primary_key:
             continue
@@ -284,10 +295,15 @@ def _insert(stage: Stage, work: str, part: int) -> int:
             values.append("%s")
             params.append(timezone.now() if auto else f.get_db_prep_save(f.get_default(),
                                                                           connection))
-    stage.execute(f"INSERT INTO {qn(meta.db_table)} ({', '.join(columns)}) "
-                  f"SELECT {', '.join(values)} FROM {work} WHERE part = %s AND match_id IS NULL "
-                  "ORDER BY _row", [*params, part])
-    return created
+    # (the ordered subquery is not flattened: its rows reach nextval in row order)
+    cur = stage.execute(
+        f"WITH ins AS (INSERT INTO {qn(meta.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM (SELECT * FROM {work} WHERE part = %s "
+        f"AND match_id IS NULL ORDER BY _row) w RETURNING id, account_id, bill_no, dup_seq) "
+        f"UPDATE {work} w SET bill_id = ins.id FROM ins WHERE w.part = %s "
+        f"AND w.match_id IS NULL AND w.account_id = ins.account_id "
+        f"AND w.bill_no = ins.bill_no AND w.dup_seq = ins.dup_seq", [*params, part, part])
+    return cur.rowcount
 
 
 BILLS = Staged(check=check_bills, store=store_bills)

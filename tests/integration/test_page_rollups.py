@@ -16,6 +16,7 @@ from towerledger.analysis.models import (
     LedgerSites,
     LedgerTotals,
     LineTotals,
+    StatementModes,
     StatementPaid,
 )
 from towerledger.collection import services
@@ -85,6 +86,21 @@ def assert_sites_exact():
                LedgerSites.objects.values_list("city_id", "city_key", "op_key", "operator_id"))
 
 
+def assert_modes_exact():
+    """Each statement's lines per mode: count, sums and what is written off of them."""
+    want = {(r["statement_id"], r["mode"]): (r["n"], _money(r["c"]), _money(r["t"]),
+                                             _money(r["r"]), _money(r["w"]))
+            for r in Line.objects.exclude(statement=None).values("statement_id", "mode")
+            .annotate(n=Count("pk"), c=Sum("cost_share"), t=Sum("tax_amount"),
+                      r=Sum("receivable"), w=Sum("written_off")).order_by()}
+    stored = {(r[0], r[1]): (r[2], *(_money(v) for v in r[3:]))
+              for r in StatementModes.objects.exclude(
+                  lines=0, cost_share=0, tax_amount=0, receivable=0, paid=0).values_list(
+                  "statement_id", "mode", "lines", "cost_share", "tax_amount", "receivable",
+                  "paid")}
+    assert stored == want
+
+
 def assert_ageing_exact(users):
     today = timezone.localdate()
     checked = 0
@@ -122,6 +138,7 @@ def assert_rollups_exact():
     assert by_definition and stored == by_definition
     assert not LineTotals.objects.filter(lines__lt=0).exists()
     assert_sites_exact()
+    assert_modes_exact()
     codes = dict(Line.objects.values_list("site_id", "site__site_code"))
     assert all(codes[s] == c for s, c in LedgerFigures.objects.values_list("site_id",
                                                                            "site_code"))
@@ -131,6 +148,7 @@ def test_rollups_follow_every_service(confirmed, users, tmp_path):  # noqa: F811
     assert Line.objects.exists()
     assert_rollups_exact()
     issued = {s.operator.code: s for s in services.issue_statements(month(), users["admin"])}
+    assert StatementModes.objects.filter(lines__gt=0).exists()
     assert_rollups_exact()
     today = timezone.localdate().isoformat()
     cmcc, cucc = issued["CMCC"], issued["CUCC"]

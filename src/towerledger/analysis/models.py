@@ -106,6 +106,25 @@ class StatementPaid(models.Model):
     paid = _amount()
 
 
+class StatementModes(models.Model):
+    """A statement's lines of one settlement mode: how many, their cost shares, tax factor
+    amounts and receivables, and what receipts have written off of them — the statement
+    page's sums per mode, whatever the statement's size."""
+
+    statement = models.ForeignKey("collection.Statement", on_delete=models.DO_NOTHING,
+                                  db_constraint=False, related_name="+")
+    mode = models.CharField(max_length=10)
+    lines = models.IntegerField(default=0)
+    cost_share = _amount()
+    tax_amount = _amount()
+    receivable = _amount()
+    paid = _amount()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["statement", "mode"],
+                                               name="uniq_statement_modes")]
+
+
 class LedgerFigures(models.Model):
     """The site ledger's sums of one (site, month, city) over the lines of one operator
     (``op_key`` its id; 0 the tower-borne and unowned lines) or of all of them (-1)."""

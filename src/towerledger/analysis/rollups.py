@@ -1,8 +1,8 @@
 """Rollups the big pages read instead of a province's history (issue 18): what receipts
 have written off of each statement (``StatementPaid``) and the site ledger's sums per
 (site, month, city, operator) and per (month, city, operator) (``LedgerFigures``,
-``LedgerTotals``), and how many sites have lines per month (``LedgerSites``: the ledger's
-row count).
+``LedgerTotals``), how many sites have lines per month (``LedgerSites``: the ledger's
+row count) and each statement's lines per settlement mode (``StatementModes``).
 
 They are kept by database triggers, in the same transaction as the change: every insert
 or update of a line (``settlement_line``) and every write-off or its reversal
@@ -23,7 +23,8 @@ from django.db import connection as default_connection
 from towerledger.settlement.models import Line, line_state
 
 LINE_COLUMNS = ("statement_id", "site_id", "month", "city_id", "operator_id", "kind",
-                "status", "cost_share", "tax_amount", "receivable")
+                "status", "cost_share", "tax_amount", "receivable", "mode")
+STATEMENT_COLUMNS = ("statement_id", "mode", "cost_share", "tax_amount", "receivable")
 FIGURES = ("alloc", "tower", "confirmed", "disputed", "unconfirmed", "current_rec", "paid_off")
 LINE_SUMS = ("cost_share", "tax_amount", "receivable")   # analysis_linetotals' sums
 
@@ -59,7 +60,7 @@ def _add(table: str, key: tuple[str, ...]) -> str:
 
 
 def upserts(src: str, ledger_src: str | None = None, line_totals: bool = True,
-            ledger_sites: str | None = None) -> list[str]:
+            ledger_sites: str | None = None, statement_modes: bool = False) -> list[str]:
     """The statements adding the differences of ``src`` to the three rollups. ``src`` is a
     subquery of rows (s, n, statement_id, site_id, month, city_id, operator_id, kind,
     status, cost_share, receivable, ap): s the sign, n the change in the number of lines,
@@ -69,7 +70,8 @@ def upserts(src: str, ledger_src: str | None = None, line_totals: bool = True,
     ``line_totals``: keep ``LineTotals`` too (False while an older migration runs this code
     before the table exists); ``ledger_sites``: keep ``LedgerSites`` too, "cte" (PostgreSQL:
     the changed keys worked out once) or "inline" (SQLite, whose triggers take no WITH), None
-    not (its table not there yet, or a rebuild, which counts it from the figures)."""
+    not (its table not there yet, or a rebuild, which counts it from the figures);
+    ``statement_modes``: keep ``StatementModes`` too (from ``src``)."""
     ledger_src = ledger_src or src
     op_key = "CASE WHEN k.a = 1 THEN -1 ELSE COALESCE(d.operator_id, 0) END"
     op_id = "CASE WHEN k.a = 1 THEN NULL ELSE d.operator_id END"
@@ -107,7 +109,19 @@ def upserts(src: str, ledger_src: str | None = None, line_totals: bool = True,
         + ", ".join(f"{c} = ROUND(analysis_linetotals.{c} + excluded.{c}, 2)"
                     for c in LINE_SUMS),
     ]
-    return out if line_totals else out[:-1]
+    out = out if line_totals else out[:-1]
+    if statement_modes:
+        sums = [f"ROUND(SUM(d.s * d.{c}), 2)" for c in (*LINE_SUMS, "ap")]
+        out.append(
+            "INSERT INTO analysis_statementmodes (statement_id, mode, lines, "
+            f"{', '.join(LINE_SUMS)}, paid) SELECT d.statement_id, d.mode, SUM(d.n), "
+            f"{', '.join(sums)} FROM {src} d WHERE d.statement_id IS NOT NULL "
+            f"GROUP BY 1, 2 HAVING SUM(d.n) <> 0 OR {' OR '.join(f'{x} <> 0' for x in sums)} "
+            "ON CONFLICT (statement_id, mode) DO UPDATE SET lines = "
+            "analysis_statementmodes.lines + excluded.lines, "
+            + ", ".join(f"{c} = ROUND(analysis_statementmodes.{c} + excluded.{c}, 2)"
+                        for c in (*LINE_SUMS, "paid")))
+    return out
 
 
 def _ledger_sites(ledger_src: str, how: str) -> str:
@@ -165,7 +179,7 @@ def _line_row(sign: int, r: str) -> str:
 def _app_rows(inner: str) -> str:
     """Rows of write-off differences ``inner`` (s, line_id, amount) with their line."""
     cols = ", ".join(f"l.{c} AS {c}" for c in ("statement_id", "site_id", "month",
-                                                 "city_id", "operator_id"))
+                                                 "city_id", "operator_id", "mode"))
     return (f"(SELECT x.s AS s, 0 AS n, {cols}, NULL AS kind, l.status AS status, "
             "0 AS cost_share, 0 AS tax_amount, 0 AS receivable, x.amount AS ap "
             f"FROM ({inner}) x JOIN settlement_line l ON l.id = x.line_id)")
@@ -246,7 +260,8 @@ def _pg_line_row(sign: int, r: str) -> str:
     return f"SELECT {sign} AS s, {sign} AS n, {cols}, COALESCE(w.s, 0) AS ap"
 
 
-def _postgresql(line_totals: bool = True, ledger_sites: bool = True) -> list[str]:
+def _postgresql(line_totals: bool = True, ledger_sites: bool = True,
+                statement_modes: bool = True) -> list[str]:
     sql = []
     line_ins = f"({_pg_line_row(1, 'r')} FROM rollup_new r {_pg_applied('rollup_new', 'r')})"
     line_del = f"({_pg_line_row(-1, 'r')} FROM rollup_old r {_pg_applied('rollup_old', 'r')})"
@@ -258,7 +273,7 @@ def _postgresql(line_totals: bool = True, ledger_sites: bool = True) -> list[str
                 f"{_pg_line_row(-1, 'o')} FROM rollup_old o JOIN rollup_new r ON r.id = o.id "
                 f"{_pg_applied('rollup_old', 'o')} WHERE {changed})")
 
-    ledger_columns = [c for c in LINE_COLUMNS if c != "statement_id"]
+    ledger_columns = [c for c in LINE_COLUMNS if c not in ("statement_id", "mode")]
     live = "reversed_at IS NULL"
     app_ins = _app_rows(f"SELECT 1 AS s, line_id, amount FROM rollup_new WHERE {live}")
     app_del = _app_rows(f"SELECT -1 AS s, line_id, amount FROM rollup_old WHERE {live}")
@@ -294,7 +309,8 @@ def _postgresql(line_totals: bool = True, ledger_sites: bool = True) -> list[str
                           f"ON o.id = r.id WHERE {moved})"}
     for name, table, event, src, referencing in (
             ("rollup_line_ins", "settlement_line", "INSERT", line_ins, new),
-            ("rollup_line_upd", "settlement_line", "UPDATE", line_upd(["statement_id"]),
+            ("rollup_line_upd", "settlement_line", "UPDATE",
+             line_upd(STATEMENT_COLUMNS if statement_modes else ["statement_id"]),
              f"{old} {new}"),
             ("rollup_line_del", "settlement_line", "DELETE", line_del, old),
             ("rollup_app_ins", "collection_application", "INSERT", app_ins, new),
@@ -304,7 +320,7 @@ def _postgresql(line_totals: bool = True, ledger_sites: bool = True) -> list[str
         ledger = line_upd(ledger_columns) if name == "rollup_line_upd" else None
         # a write-off (n 0) never changes which sites have lines
         sites = "cte" if ledger_sites and table == "settlement_line" else None
-        sql.append(_pg_function(name, upserts(src, ledger, line_totals, sites)
+        sql.append(_pg_function(name, upserts(src, ledger, line_totals, sites, statement_modes)
                                 + chain_refresh(chains),
                                 unless.get(name, "")))
         sql.extend(_pg_trigger(name, event, table, referencing))
@@ -330,18 +346,22 @@ def _update_of(columns) -> str:
     return "UPDATE OF " + ", ".join(columns)
 
 
-def _sqlite(line_totals: bool = True, ledger_sites: bool = True) -> list[str]:
+def _sqlite(line_totals: bool = True, ledger_sites: bool = True,
+            statement_modes: bool = True) -> list[str]:
     sql = []
     plus = f"({_line_row(1, 'NEW')})"
     minus = f"({_line_row(-1, 'OLD')})"
     changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in LINE_COLUMNS)
     sites = "inline" if ledger_sites else None
     sql += _sqlite_trigger("rollup_line_ins", "INSERT", "settlement_line",
-                           upserts(plus, line_totals=line_totals, ledger_sites=sites))
+                           upserts(plus, line_totals=line_totals, ledger_sites=sites,
+                                   statement_modes=statement_modes))
     # UPDATE OF: an update setting none of the columns read does not even test the WHEN
     sql += _sqlite_trigger("rollup_line_upd", _update_of(LINE_COLUMNS), "settlement_line",
-                           upserts(minus, line_totals=line_totals, ledger_sites=sites)
-                           + upserts(plus, line_totals=line_totals, ledger_sites=sites),
+                           upserts(minus, line_totals=line_totals, ledger_sites=sites,
+                                   statement_modes=statement_modes)
+                           + upserts(plus, line_totals=line_totals, ledger_sites=sites,
+                                     statement_modes=statement_modes),
                            when=changed)
     app_plus = _app_rows("SELECT 1 AS s, NEW.line_id AS line_id, NEW.amount AS amount "
                          "WHERE NEW.reversed_at IS NULL")
@@ -357,12 +377,15 @@ def _sqlite(line_totals: bool = True, ledger_sites: bool = True) -> list[str]:
     app_chain = ("(SELECT COALESCE(l.root_id, l.id) AS c FROM settlement_line l "
                  "WHERE l.id = {t}.line_id)")
     sql += _sqlite_trigger("rollup_app_ins", "INSERT", "collection_application",
-                           upserts(app_plus, line_totals=line_totals) + chain_refresh(app_chain.format(t="NEW")))
+                           upserts(app_plus, line_totals=line_totals,
+                                   statement_modes=statement_modes)
+                           + chain_refresh(app_chain.format(t="NEW")))
     sql += _sqlite_trigger(
         "rollup_app_upd", _update_of(("line_id", "amount", "reversed_at")),
         "collection_application",
-        upserts(app_minus, line_totals=line_totals)
-        + upserts(app_plus, line_totals=line_totals) + chain_refresh(
+        upserts(app_minus, line_totals=line_totals, statement_modes=statement_modes)
+        + upserts(app_plus, line_totals=line_totals, statement_modes=statement_modes)
+        + chain_refresh(
             f"({app_chain.format(t='NEW')[1:-1]} UNION {app_chain.format(t='OLD')[1:-1]})"),
         when="NEW.line_id IS NOT OLD.line_id OR NEW.amount IS NOT OLD.amount OR "
              "(NEW.reversed_at IS NULL) IS NOT (OLD.reversed_at IS NULL)")
@@ -373,13 +396,28 @@ def _sqlite(line_totals: bool = True, ledger_sites: bool = True) -> list[str]:
     return sql
 
 
-def install_sql(vendor: str, line_totals: bool = True, ledger_sites: bool = True) -> list[str]:
-    return (_postgresql if vendor == "postgresql" else _sqlite)(line_totals, ledger_sites)
+def install_sql(vendor: str, line_totals: bool = True, ledger_sites: bool = True,
+                statement_modes: bool = True) -> list[str]:
+    return (_postgresql if vendor == "postgresql" else _sqlite)(line_totals, ledger_sites,
+                                                                statement_modes)
 
 
 def _has_line_totals(connection) -> bool:
     """Whether ``LineTotals``' table exists yet (migrations before 0007 run this code)."""
     return "analysis_linetotals" in connection.introspection.table_names()
+
+
+def present(connection) -> dict:
+    """Which of the later rollups' tables exist, as ``install_sql``'s keywords (older
+    migrations run this code before the tables are made)."""
+    return {"line_totals": _has_line_totals(connection),
+            "ledger_sites": _has_ledger_sites(connection),
+            "statement_modes": _has_statement_modes(connection)}
+
+
+def _has_statement_modes(connection) -> bool:
+    """Whether ``StatementModes``' table exists yet (migrations before 0011 run this code)."""
+    return "analysis_statementmodes" in connection.introspection.table_names()
 
 
 def _has_ledger_sites(connection) -> bool:
@@ -405,8 +443,7 @@ def install(connection=None):
     """(Re)install the triggers on this database."""
     connection = connection or default_connection
     with connection.cursor() as cur:
-        for statement in install_sql(connection.vendor, _has_line_totals(connection),
-                                     _has_ledger_sites(connection)):
+        for statement in install_sql(connection.vendor, **present(connection)):
             cur.execute(statement)
 
 
@@ -426,6 +463,15 @@ def fill_line_totals(connection=None):
         cur.execute(upserts(_every_line())[-1])
 
 
+def fill_statement_modes(connection=None):
+    """Recompute ``StatementModes`` alone from the lines on statements (its migration's
+    first fill)."""
+    connection = connection or default_connection
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM analysis_statementmodes")
+        cur.execute(upserts(_every_line(), statement_modes=True)[-1])
+
+
 def rebuild(connection=None):
     """Recompute the rollups from every line and live write-off."""
     connection = connection or default_connection
@@ -436,7 +482,10 @@ def rebuild(connection=None):
             cur.execute(f"DELETE FROM {table}")
         if line_totals:
             cur.execute("DELETE FROM analysis_linetotals")
-        for statement in upserts(src, line_totals=line_totals):
+        modes = _has_statement_modes(connection)
+        if modes:
+            cur.execute("DELETE FROM analysis_statementmodes")
+        for statement in upserts(src, line_totals=line_totals, statement_modes=modes):
             cur.execute(statement)
         for statement in chain_refresh(None):
             cur.execute(statement)

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from towerledger.access.models import Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.analysis import rollups
-from towerledger.analysis.models import StatementPaid
+from towerledger.analysis.models import StatementModes, StatementPaid
 from towerledger.collection import services
 from towerledger.collection.models import Receipt, Statement
 from towerledger.collection.pdf import render_statement
@@ -224,16 +224,14 @@ def statement(request, pk):
     st = _statement(request, pk)
     lines = st.lines.select_related("site", "tenancy", "bill").order_by(
         "site__site_code", "month", "pk")
-    # the sums per mode, and what is written off of the lines (their ``written_off``)
-    # from one pass over the statement's live write-offs instead of a subquery per line
-    off = dict(Application.objects.filter(line__statement=st, reversed_at__isnull=True)
-               .values("line__mode").annotate(s=Sum("amount")).order_by()
-               .values_list("line__mode", "s"))
-    by_mode = [{**m, "cost": fen(m["cost"]), "tax": fen(m["tax"]), "rec": fen(m["rec"]),
-                "off": fen(off.get(m["mode"]))}
-               for m in st.lines.values("mode").annotate(
-                   n=Count("pk"), cost=Sum("cost_share"), tax=Sum("tax_amount"),
-                   rec=Sum("receivable")).order_by("mode")]
+    # the sums per mode and what is written off of the lines (their ``written_off``),
+    # read from their rollup (analysis.StatementModes), whatever the statement's size
+    by_mode = [{"mode": m["mode"], "n": m["lines"], "cost": fen(m["cost_share"]),
+                "tax": fen(m["tax_amount"]), "rec": fen(m["receivable"]),
+                "off": fen(m["paid"])}
+               for m in StatementModes.objects.filter(statement=st, lines__gt=0).values(
+                   "mode", "lines", "cost_share", "tax_amount", "receivable", "paid")
+               .order_by("mode")]
     agg = {"n": sum(m["n"] for m in by_mode),
            **{k: sum((m[k] for m in by_mode), ZERO) for k in ("cost", "tax", "rec", "off")}}
     page, query = paginate(request, lines, count=agg["n"])

@@ -20,8 +20,8 @@ def uninstall(apps, schema_editor):
     from towerledger.analysis import rollups
 
     with schema_editor.connection.cursor() as cur:
-        for statement in rollups.install_sql(schema_editor.connection.vendor,
-                                             ledger_sites=False):
+        for statement in rollups.install_sql(schema_editor.connection.vendor, **{
+                **rollups.present(schema_editor.connection), "ledger_sites": False}):
             cur.execute(statement)
 
 

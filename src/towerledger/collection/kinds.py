@@ -6,7 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from towerledger.access.scope import write_city_id
-from towerledger.collection import services
+from towerledger.collection import services, staged_receipts
 from towerledger.collection.models import Receipt
 from towerledger.db.bulk import Counts, OneOf, copy_insert, parts
 from towerledger.domain.codes import OperatorCode
@@ -185,7 +185,8 @@ def receipts_outcome(records) -> dict:
 
 
 register(Kind("receipts", RECEIPTS, check_receipts, store_receipts, export_receipts,
-              RECEIPT_EXPORT, authorise=authorise_receipts, outcome=receipts_outcome))
+              RECEIPT_EXPORT, authorise=authorise_receipts, outcome=receipts_outcome,
+              staged=staged_receipts.RECEIPTS))
 for kind, title, fields, export in (
         ("statements", "对账单", STATEMENT_EXPORT, export_statements),
         ("writeoffs", "核销记录", WRITE_OFF_EXPORT, export_write_offs)):

@@ -91,6 +91,8 @@ _INPUT = {
     Method.SUBMETER: "submeter_kwh",
 }
 
+_METHOD = Method._value2member_map_   # a value (or member) → its member, checked by _check
+
 TOWER_REASONS = _explain.TOWER_REASONS   # why a part of a site is tower-borne
 
 
@@ -298,11 +300,22 @@ def _check(bill: BillIn, sites: Sequence[SiteIn]) -> None:
         raise ValueError(f"bill {bill.bill_no}: site splits must be >= 0 and not all 0")
     for s in sites:
         for t in s.tenancies:
-            SettlementMode(t.mode)
+            _valid(SettlementMode, t.mode)
         for r in s.rules:
-            Method(r.method)
-            Method(r.fallback_method)
-            CommonPolicy(r.common_policy)
+            _valid(Method, r.method)
+            _valid(Method, r.fallback_method)
+            _valid(CommonPolicy, r.common_policy)
+
+
+def _valid(codes, value) -> None:
+    """``codes(value)``'s check (its ValueError for a value it does not know), without
+    the Enum call for the known ones: a dict lookup, a few times per line."""
+    try:
+        if value in codes._value2member_map_:
+            return
+    except TypeError:   # unhashable
+        pass
+    codes(value)
 
 
 # ---- one site: exact shares ------------------------------------------------------------
@@ -334,6 +347,13 @@ def _share_site(bill: BillIn, site: SiteIn, frac: Fraction) -> _Site:
 
 def _rule_segments(w: _Site, start: date, end: date):
     """(rule or None, first day, last day) for each stretch of the period under one rule."""
+    if len(w.site.rules) < 2:   # most sites: what the general case below gives, directly
+        r = w.site.rules[0] if w.site.rules else None
+        if r is None or r.effective_from > end:
+            return [(None, start, end)]
+        if r.effective_from <= start:
+            return [(r, start, end)]
+        return [(None, start, r.effective_from - DAY), (r, r.effective_from, end)]
     by_date: dict[date, RuleIn] = {}
     doubled: set[date] = set()
     for r in set(w.site.rules):
@@ -402,7 +422,7 @@ def _missing(method: str, present: list[_Part], bill: BillIn, a: date, b: date) 
     """Why ``method`` cannot be used: the tenancies (or the bill) lacking its input."""
     if method == Method.EQUAL:
         return []
-    name = _INPUT[Method(method)]
+    name = _INPUT[method]
     out = [] if method != Method.SUBMETER or (bill.kwh is not None and bill.kwh >= 0) \
         else ["bill kwh"]
     strict = method in (Method.DC_CURRENT, Method.RATED_POWER)
@@ -422,7 +442,7 @@ def _resolve_method(w: _Site, rule: RuleIn | None, present: list[_Part], bill: B
                     a: date, b: date) -> str:
     if rule is None:
         return Method.EQUAL
-    chain = list(dict.fromkeys([Method(rule.method), Method(rule.fallback_method),
+    chain = list(dict.fromkeys([_METHOD[rule.method], _METHOD[rule.fallback_method],
                                 Method.EQUAL]))
     for method, nxt in pairwise(chain):
         lacking = _missing(method, present, bill, a, b)
@@ -446,6 +466,18 @@ def _tower_part(percent) -> Fraction:
     return min(ONE, max(ZERO, _exact(percent) / 100))
 
 
+@lru_cache(maxsize=1024)
+def _tower_text(percent) -> str:
+    """A rule's tower share as its trace writes it (the clamped percent), remembered."""
+    return _num(_tower_part(percent) * 100)
+
+
+@lru_cache(maxsize=4096)
+def _weight_text(x: Fraction) -> str:
+    """A weight as a trace writes it: the same few ratios, currents and powers recur."""
+    return _num(x)
+
+
 def _tower_fraction(rule: RuleIn | None) -> Fraction:
     if rule is None:
         return ZERO
@@ -457,7 +489,7 @@ def _weight(method: str, t: TenancyIn, day: date) -> Fraction:
         return ONE
     if method == Method.FIXED_RATIO:
         return _exact(_ratio_on(t, day))
-    return _exact(getattr(t, _INPUT[Method(method)]))
+    return _exact(getattr(t, _INPUT[method]))
 
 
 def _run_trace(rule: RuleIn | None, method: str, first: date, last: date, days: int,
@@ -467,7 +499,7 @@ def _run_trace(rule: RuleIn | None, method: str, first: date, last: date, days: 
         "rule_from": rule.effective_from.isoformat() if rule else "",
         "rule_method": rule.method if rule else "",
         "method": str(method),
-        "tower_share": _num(_tower_fraction(rule) * 100),
+        "tower_share": _tower_text(rule.tower_share) if rule else "0",
         "active": [p.t.tenancy_id for p in active],
     }
 
@@ -482,10 +514,11 @@ def _weighted_run(w: _Site, rule: RuleIn | None, method: str, run, period_days: 
         w.to_tower("vacant", length)
         return
     ts = _tower_fraction(rule)
-    w.to_tower("own_load", length * ts)
+    if ts:
+        w.to_tower("own_load", length * ts)
     weights = [(p, _weight(method, p.t, first)) for p in active]
     total = sum((x for _, x in weights), ZERO)
-    tr["weights"] = [[p.t.tenancy_id, _num(x)] for p, x in weights]
+    tr["weights"] = [[p.t.tenancy_id, _weight_text(x)] for p, x in weights]
     if method == Method.FIXED_RATIO and total not in (0, 100):
         w.flag("RATIO_SUM", f"{first.isoformat()}..{last.isoformat()}: agreed ratios of "
                             f"{', '.join(p.t.tenancy_id for p in active)} sum to "
@@ -495,12 +528,13 @@ def _weighted_run(w: _Site, rule: RuleIn | None, method: str, run, period_days: 
         w.flag("ZERO_WEIGHT", f"{first.isoformat()}..{last.isoformat()}: all {method} "
                               "weights are zero, tower-borne")
         return
-    scale = (1 - ts) / total        # exact: (1 - ts) × x / total = x × scale
+    scale = (1 - ts if ts else ONE) / total   # exact: (1 - ts) × x / total = x × scale
+    name = str(method)
     for p, x in weights:
         daily = x * scale
         p.share += length * daily
-        p.runs.append({"from": first.isoformat(), "to": last.isoformat(), "days": days,
-                       "method": str(method), "share_of_day": _frac(daily)})
+        p.runs.append({"from": tr["from"], "to": tr["to"], "days": days, "method": name,
+                       "share_of_day": _frac(daily)})
 
 
 def _submeter_segment(w: _Site, bill: BillIn, rule: RuleIn, runs: list, present: list[_Part],
@@ -590,10 +624,15 @@ def _exact_shares(worked: list[_Site]) -> dict:
                      key=lambda x: (x[2].t.tenancy_id, x[1].site.site_code, x[0]))
     out: dict = {}
     for key, w, p in tenancy:
-        out[key] = ZERO if p.t.mode == SettlementMode.LUMP_SUM else w.frac * p.share
+        out[key] = ZERO if p.t.mode == SettlementMode.LUMP_SUM else _of_bill(w, p.share)
     for w in worked:
-        out[("tower", w.site.site_code)] = w.frac * w.tower_share()
+        out[("tower", w.site.site_code)] = _of_bill(w, w.tower_share())
     return out
+
+
+def _of_bill(w: _Site, x: Fraction) -> Fraction:
+    """A share of the site as a share of the bill (the site's whole bill: itself)."""
+    return x if w.frac == ONE else w.frac * x
 
 
 def _round_costs(amount: Decimal, worked: list[_Site], exact: dict) -> dict:
@@ -676,18 +715,19 @@ def _tenancy_line(bill: BillIn, w: _Site, p: _Part, exact: dict, costs: dict,
 def _tower_line(bill: BillIn, w: _Site, exact: dict, costs: dict, explain: bool = True) -> Line:
     key = ("tower", w.site.site_code)
     share, cost = exact[key], costs[key]
+    share6 = round_half_up(share, 6)
     trace = _base_trace(bill, w)
     trace.update({
         "tower_borne": [[reason, _frac(w.frac * w.tower[reason])]
                         for reason in TOWER_REASONS if reason in w.tower],
-        "exact_share": _frac(share), "share": str(round_half_up(share, 6)),
+        "exact_share": _frac(share), "share": str(share6),
         "cost_share": str(cost), "tax_factor": "0.0000", "tax_amount": "0.00",
         "receivable": "0.00",
     })
     if explain:
         _say(trace, bill, w, share, cost, len(exact))
     days = _span(bill.start, bill.end)
-    return Line(w.site.site_code, None, None, None, None, days, round_half_up(share, 6), cost,
+    return Line(w.site.site_code, None, None, None, None, days, share6, cost,
                 Decimal("0.0000"), Decimal("0.00"), Decimal("0.00"), trace)
 
 

@@ -48,6 +48,8 @@ def largest_remainder(total: Decimal, weights: Sequence[tuple[Hashable, Fraction
     weights = [(k, w if type(w) is Fraction else as_fraction(w)) for k, w in weights]
     if any(w.numerator < 0 for _, w in weights):   # a Fraction's denominator is positive
         raise ValueError("weights must not be negative")
+    if len(weights) == 1:   # the whole to the one key (what _split_units gives it)
+        return {weights[0][0]: Decimal(units) * unit}
     return _split_units(units, weights, unit)
 
 

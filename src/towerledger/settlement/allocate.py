@@ -107,12 +107,20 @@ class Agreements:
 
     def __init__(self):
         self.rows = defaultdict(list)
+        self.memo = {}
         for a in OperatorAgreement.objects.values("operator_id", "province_id",
                                                   "effective_from", "confirm_within_days",
                                                   "deemed_confirmed", "resolve_within_days"):
             self.rows[a["operator_id"]].append(a)
 
     def __call__(self, operator_id, province_id, on: date) -> Terms:
+        key = (operator_id, province_id, on)
+        found = self.memo.get(key)   # an allocation asks the same few once per pushed line
+        if found is None:
+            found = self.memo[key] = self._terms(operator_id, province_id, on)
+        return found
+
+    def _terms(self, operator_id, province_id, on: date) -> Terms:
         best = None
         for a in self.rows.get(operator_id, ()):
             if a["effective_from"] > on or a["province_id"] not in (None, province_id):

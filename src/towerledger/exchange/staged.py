@@ -154,46 +154,49 @@ def run(kind, stream, result, importer, log, keep_going: bool, tick) -> bool:
     qn = connection.ops.quote_name
     with connection.cursor() as cur:
         stage = Stage(table, cur, importer, keep_going, kind, labels)
-        # the queries are plain joins over a fresh table: JIT compiling them (its cost
-        # estimates run high before ANALYZE sees the rows) takes longer than running them
-        cur.execute("SET LOCAL jit = off")
-        # sorts and hashes of a file's rows in memory (the default 4 MB spills to disk)
-        cur.execute("SET LOCAL work_mem = '64MB'")
         columns = ", ".join(f"{qn(f.name)} {t}" for f, t in zip(schema.fields, parse.types,
                                                                  strict=True))
-        cur.execute(f"CREATE TEMP TABLE {table} (_row integer NOT NULL, _ok boolean NOT NULL, "
-                    f"_bad boolean NOT NULL, _rep boolean NOT NULL DEFAULT false, "
-                    f"_out boolean NOT NULL DEFAULT false, {columns}) ON COMMIT DROP")
-        cur.execute(f"CREATE TEMP TABLE {errs} (seq bigserial, row integer, col text, "
-                    "zh text, en text, phase smallint, field text) ON COMMIT DROP")
+        # (statements without parameters go in one round trip each time they can)
+        cur.execute(
+            # the queries are plain joins over a fresh table: JIT compiling them (its cost
+            # estimates run high before ANALYZE sees the rows) takes longer than running them
+            "SET LOCAL jit = off; "
+            # sorts and hashes of a file's rows in memory (the default 4 MB spills to disk)
+            "SET LOCAL work_mem = '64MB'; "
+            f"CREATE TEMP TABLE {table} (_row integer NOT NULL, _ok boolean NOT NULL, "
+            f"_bad boolean NOT NULL, _rep boolean NOT NULL DEFAULT false, "
+            f"_out boolean NOT NULL DEFAULT false, {columns}) ON COMMIT DROP; "
+            f"CREATE TEMP TABLE {errs} (seq bigserial, row integer, col text, "
+            "zh text, en text, phase smallint, field text) ON COMMIT DROP")
         copy_sql = (f"COPY {table} (_row, _ok, _bad, "
                     f"{', '.join(qn(f.name) for f in schema.fields)}) FROM STDIN")
-        _load(cur, stream, parse, copy_sql, errs, tick, log)
-        cur.execute(f"CREATE INDEX ON {table} (_row)")
+        cell_errors = _load(cur, stream, parse, copy_sql, errs, tick, log)
         # the planner's row counts and a rough idea of the values; a small sample will do
-        cur.execute("SET LOCAL default_statistics_target = 10")
-        cur.execute(f"ANALYZE {table}")
-        cur.execute("SET LOCAL default_statistics_target TO DEFAULT")
+        cur.execute(f"CREATE INDEX ON {table} (_row); "
+                    "SET LOCAL default_statistics_target = 10; "
+                    f"ANALYZE {table}; "
+                    "SET LOCAL default_statistics_target TO DEFAULT")
         _repeats(stage, errs)
-        failed = _judge(stage, errs, keep_going, result)
-        if not failed and stage.count():
+        failed, any_errors = _judge(stage, errs, keep_going, result, cell_errors)
+        good = 0 if failed else stage.count()
+        if good:
             tick("store", 0, 0)
             result.counts += kind.staged.store(stage)
             # what storing led to (Kind.outcome), when the kind's store tells it
             result.outcome = getattr(stage, "outcome", result.outcome)
-            tick("store", stage.count(), 0)
-        _drain(cur, errs, log)
-        cur.execute(f"DROP TABLE {table}, {errs}")
+            tick("store", good, 0)
+        if any_errors:
+            _drain(cur, errs, log)
         # (an import inside a larger transaction leaves it its own settings)
-        cur.execute("SET LOCAL jit TO DEFAULT")
-        cur.execute("SET LOCAL work_mem TO DEFAULT")
+        cur.execute(f"DROP TABLE {table}, {errs}; "
+                    "SET LOCAL jit TO DEFAULT; SET LOCAL work_mem TO DEFAULT")
     return failed
 
 
-def _load(cur, stream, parse, copy_sql, errs, tick, log) -> None:
+def _load(cur, stream, parse, copy_sql, errs, tick, log) -> bool:
     """Parse each row and COPY the values into the staging table, one COPY per block of
     ``BLOCK_ROWS``; the cell errors are spooled to a file and copied into the error table
-    after. Progress is told between the blocks, never inside a COPY: a web job's ``tick``
+    after (True if there were any). Progress is told between the blocks, never inside a COPY: a web job's ``tick``
     writes its progress row on this same connection, which a COPY holds until it ends.
 
     A file found unreadable part way (a limit, an encoding) raises ``UnreadableFile``; the
@@ -235,6 +238,7 @@ def _load(cur, stream, parse, copy_sql, errs, tick, log) -> None:
                 row, col, zh, en, f = json.loads(line)
                 copy.write_row((row, col, zh, en, CELL, f))
         spool.close()
+    return spool is not None
 
 
 def _spooled(spool):
@@ -294,18 +298,21 @@ def _check(stage: Stage) -> list[RowError]:
     return stage.kind.staged.check(stage)
 
 
-def _judge(stage: Stage, errs: str, keep_going: bool, result) -> bool:
-    """The kind's check, the partial rows, keep-going; True if the file fails."""
+def _judge(stage: Stage, errs: str, keep_going: bool, result,
+           cell_errors: bool = True) -> tuple[bool, bool]:
+    """The kind's check, the partial rows (only rows with a cell error are partial),
+    keep-going; (whether the file fails, whether there is any error)."""
     t, cur = stage.table, stage.cursor
     found = _check(stage)
     _add(cur, errs, [(e.row, e.column, e.zh, e.en, CHECK, None) for e in found])
-    _partial(stage, errs)
+    if cell_errors:
+        _partial(stage, errs)
     _mark_bad(stage, found)
     cur.execute(f"SELECT EXISTS (SELECT 1 FROM {errs})")
     if not cur.fetchone()[0]:
-        return False
+        return False, False
     if not keep_going:
-        return True
+        return True, True
     for _ in range(KEEP_GOING_ROUNDS):   # services._drop_bad
         found = _check(stage)
         if not found:
@@ -317,7 +324,7 @@ def _judge(stage: Stage, errs: str, keep_going: bool, result) -> bool:
         cur.execute(f"UPDATE {t} SET _ok = false WHERE _ok")
     cur.execute(f"SELECT count(DISTINCT row) FROM {errs}")
     result.set_aside += cur.fetchone()[0]
-    return False
+    return False, True
 
 
 def _mark_bad(stage: Stage, errors: list[RowError]) -> None:

@@ -14,7 +14,7 @@ Python holds one part at a time, never the file.
 
 from datetime import timedelta
 
-from django.db import connection
+from django.db import connection, reset_queries
 from django.utils import timezone
 
 from towerledger.bills import audit, imports, payments
@@ -168,6 +168,9 @@ def store_bills(stage: Stage) -> Counts:
     counts, outcome = Counts(), None
     cur = stage.execute(f"SELECT DISTINCT part FROM {work} ORDER BY part")
     for (part,) in cur.fetchall():
+        # a part's queries carry its 25,000 ids as text: under DEBUG (development, the
+        # bench) Django's query log (9,000 entries) would keep every part's, megabytes each
+        reset_queries()
         counts += _store_part(stage, work, part)
         keys = stage.execute(f"SELECT account_no, bill_no FROM {work} WHERE part = %s "
                              "ORDER BY _row", [part]).fetchall()

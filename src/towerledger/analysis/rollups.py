@@ -78,6 +78,8 @@ def upserts(src: str, ledger_src: str | None = None, line_totals: bool = True,
     both = "CROSS JOIN (SELECT 0 AS a UNION ALL SELECT 1 AS a) k"
     figures = ", ".join(FIGURES)
     sums = ", ".join(_sums())
+    g_figures = ", ".join(f"g.{c}" for c in FIGURES)
+    named_sums = ", ".join(f"{x} AS {c}" for x, c in zip(_sums(), FIGURES, strict=True))
     nonzero = "HAVING " + " OR ".join(f"{x} <> 0" for x in ["SUM(d.n)", *_sums()])
     out = [
         "INSERT INTO analysis_statementpaid (statement_id, paid) "
@@ -86,11 +88,15 @@ def upserts(src: str, ledger_src: str | None = None, line_totals: bool = True,
         "HAVING ROUND(SUM(d.s * d.ap), 2) <> 0 "
         "ON CONFLICT (statement_id) DO UPDATE SET "
         "paid = ROUND(analysis_statementpaid.paid + excluded.paid, 2)",
+        # the site's code looked up per group (an index probe each), not joined before
+        # grouping: a join let the planner read every site of the province per statement
         "INSERT INTO analysis_ledgerfigures (site_id, site_code, month, city_id, op_key, "
         f"operator_id, lines, {figures}) "
-        f"SELECT d.site_id, ss.site_code, d.month, d.city_id, {op_key}, {op_id}, "
-        f"SUM(d.n), {sums} FROM {ledger_src} d JOIN sites_site ss ON ss.id = d.site_id "
-        f"{both} WHERE 1 = 1 GROUP BY 1, 2, 3, 4, 5, 6 {nonzero}"
+        "SELECT g.site_id, (SELECT ss.site_code FROM sites_site ss WHERE ss.id = g.site_id), "
+        f"g.month, g.city_id, g.op_key, g.operator_id, g.lines, {g_figures} "
+        f"FROM (SELECT d.site_id AS site_id, d.month AS month, d.city_id AS city_id, "
+        f"{op_key} AS op_key, {op_id} AS operator_id, SUM(d.n) AS lines, {named_sums} "
+        f"FROM {ledger_src} d {both} GROUP BY 1, 2, 3, 4, 5 {nonzero}) g WHERE 1 = 1"
         + _add("analysis_ledgerfigures", ("site_id", "month", "city_id", "op_key")),
         *([_ledger_sites(ledger_src, ledger_sites)] if ledger_sites else []),
         "INSERT INTO analysis_ledgertotals (month, city_id, op_key, operator_id, lines, "
@@ -227,6 +233,33 @@ def chain_refresh(chains: str | None) -> list[str]:
     ]
 
 
+def _pg_chains_inserted() -> list[str]:
+    """``ChainBalance`` after an INSERT of lines (PostgreSQL): what ``chain_refresh`` of the
+    new lines' chains computes, without reading any other line for the usual insert.
+
+    A new original (no ``root_id``) that no line names as its root is a chain of one line:
+    its version is itself when pushed (none when not: a tower-borne line has no row), its
+    dates its push date, its amount its receivable, written off what its live write-offs
+    add up to. Those rows are written directly; the chains of the other new lines (an
+    adjustment's, an original's that already has adjustments) are refreshed as before."""
+    # a scalar subquery, one probe of the root_id index per new line: PostgreSQL plans a
+    # NOT EXISTS as an anti-join hashing every line of the province, once per statement
+    alone = ("r.root_id IS NULL AND (SELECT x.id FROM settlement_line x "
+             "WHERE x.root_id = r.id LIMIT 1) IS NULL")
+    fields = ("version", "site_id", "operator_id", "city_id", "chain_date", "latest_push",
+              "amount", "written_off")
+    return [
+        *chain_refresh("(SELECT COALESCE(r.root_id, r.id) AS c FROM rollup_new r "
+                       f"WHERE NOT ({alone}))"),
+        f"INSERT INTO analysis_chainbalance (chain, {', '.join(fields)}) "
+        "SELECT r.id, r.id, r.site_id, r.operator_id, r.city_id, r.push_date, r.push_date, "
+        f"r.receivable, COALESCE(ROUND(w.s, 2), 0) FROM rollup_new r "
+        f"{_pg_applied('rollup_new', 'r')} WHERE r.push_date IS NOT NULL AND {alone} "
+        "ON CONFLICT (chain) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in fields),
+    ]
+
+
 # ---- PostgreSQL: statement triggers over transition tables ---------------------------------
 
 def _pg_function(name: str, statements: list[str], unless: str = "") -> str:
@@ -286,8 +319,7 @@ def _postgresql(line_totals: bool = True, ledger_sites: bool = True,
         f"ON r.id = o.id WHERE o.{live} AND {moved}")
     moved_chain = _changed("r", "o", CHAIN_COLUMNS)
     chain_of = "COALESCE({t}.root_id, {t}.id) AS c"
-    line_chains = {
-        "INSERT": f"(SELECT {chain_of.format(t='r')} FROM rollup_new r)",
+    line_chains = {   # an INSERT's: _pg_chains_inserted
         "DELETE": f"(SELECT {chain_of.format(t='r')} FROM rollup_old r)",
         "UPDATE": f"(SELECT {chain_of.format(t='r')} FROM rollup_new r JOIN rollup_old o "
                   f"ON o.id = r.id WHERE {moved_chain} UNION SELECT {chain_of.format(t='o')} "
@@ -316,12 +348,13 @@ def _postgresql(line_totals: bool = True, ledger_sites: bool = True,
             ("rollup_app_ins", "collection_application", "INSERT", app_ins, new),
             ("rollup_app_upd", "collection_application", "UPDATE", app_upd, f"{old} {new}"),
             ("rollup_app_del", "collection_application", "DELETE", app_del, old)):
-        chains = (line_chains if table == "settlement_line" else app_chains)[event]
+        chains = _pg_chains_inserted() if name == "rollup_line_ins" else chain_refresh(
+            (line_chains if table == "settlement_line" else app_chains)[event])
         ledger = line_upd(ledger_columns) if name == "rollup_line_upd" else None
         # a write-off (n 0) never changes which sites have lines
         sites = "cte" if ledger_sites and table == "settlement_line" else None
         sql.append(_pg_function(name, upserts(src, ledger, line_totals, sites, statement_modes)
-                                + chain_refresh(chains),
+                                + chains,
                                 unless.get(name, "")))
         sql.extend(_pg_trigger(name, event, table, referencing))
     sql.append(_pg_function("rollup_site_code", [

@@ -174,12 +174,16 @@ def test_lines_cut_month_by_month_are_the_lines_in_order(paid, users):
     months = list(qs.values("month").annotate(n=Count("pk")).order_by("-month")
                   .values_list("month", "n"))
     assert len(months) >= 2
-    cut = ByMonth(qs, months)
     everything = list(qs.order_by("-month", "site__site_code", "pk"))
-    assert cut.count() == len(everything) == len(cut)
-    for size in (1, 2, 3, 5):
-        for start in range(len(everything) + 1):
-            assert cut[start:start + size] == everything[start:start + size], (start, size)
+    for by_id in (False, True):   # rows sliced, or their ids first
+        cut = ByMonth(qs.select_related("site"), months, by_id=by_id)
+        assert cut.count() == len(everything) == len(cut)
+        for size in (1, 2, 3, 5):
+            for start in range(len(everything) + 1):
+                part = cut[start:start + size]
+                assert part == everything[start:start + size], (start, size, by_id)
+                assert [ln.site.site_code for ln in part] == [
+                    ln.site.site_code for ln in everything[start:start + size]]
 
 
 def test_the_operators_site_report_pages_its_sites_in_the_database(paid, users):

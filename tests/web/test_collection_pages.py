@@ -339,3 +339,16 @@ def test_operators_cannot_upload_receipts_and_viewers_cannot_match(users, tmp_pa
     page(login(users["viewer"]), "ageing")
     # the clerk's import page offers receipts
     assert "receipts · 回款" in page(login(users["clerk_zz"]), "imports").content.decode()
+
+
+def test_a_statement_confirmed_without_a_user_shows_a_dash(issued, users):
+    """A statement taken over from a legacy ledger is confirmed with no user of ours: its
+    page says "—" for who, never Python's "None"."""
+    from django.utils import timezone
+
+    cmcc = issued["CMCC"]
+    Statement.objects.filter(pk=cmcc.pk).update(status="CONFIRMED", confirmed_by=None,
+                                                confirmed_at=timezone.now())
+    body = page(login(users["admin"]), "statement", cmcc.pk).content.decode()
+    confirmed_by = body.split('id="confirmed-by">', 1)[1].split("</dd>", 1)[0]
+    assert confirmed_by.startswith("— · ") and "None" not in confirmed_by

@@ -11,13 +11,13 @@ import json
 from datetime import date
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from tests.helpers import write_csv
+from tests.integration.staged_paths import both_paths
 from towerledger.access.models import AuditEntry
 from towerledger.bills.models import Bill, Flag
 from towerledger.exchange import staged as staging
-from towerledger.exchange.registry import KINDS
 from towerledger.exchange.services import run_import
 from towerledger.ledger.models import JournalEntry, JournalLine
 from towerledger.settlement.models import Line
@@ -98,16 +98,7 @@ def without_ids(outcome):
 
 def compare(path, user=None, keep_going=False):
     """Both paths on the same database state, each rolled back after; they agree."""
-    out = []
-    for staged in (False, True):
-        assert staging.applies(KINDS["bills"], False, staged) is staged
-        with transaction.atomic():
-            result = run_import("bills", path, user, keep_going=keep_going, staged=staged)
-            out.append(([(e.row, e.column, e.zh, e.en) for e in result.errors],
-                        result.error_count, result.counts if result.stored else None,
-                        result.set_aside, result.rows, without_ids(result.outcome), stored()))
-            transaction.set_rollback(True)
-    python, staged = out
+    python, staged = both_paths("bills", path, stored, user, keep_going, outcome=without_ids)
     for a, b in zip(python[6].values(), staged[6].values(), strict=True):
         assert b == a
     assert staged == python

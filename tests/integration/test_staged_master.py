@@ -8,12 +8,12 @@ sites, organisation data, a clerk's scope), all or nothing and keep going."""
 from datetime import date
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from tests.helpers import RULES_HEADER, SITES_HEADER, write_csv
+from tests.integration.staged_paths import both_paths
 from towerledger.domain.codes import SiteStatus
 from towerledger.exchange import staged as staging
-from towerledger.exchange.registry import KINDS
 from towerledger.exchange.services import run_import
 from towerledger.org.models import City, County, Province
 from towerledger.sites.models import AllocationRule, Site
@@ -42,17 +42,7 @@ def stored():
 def compare(kind, path, user=None, keep_going=False, create_org=False):
     """Both paths on the same database state, each rolled back after; they agree. Returns
     the errors (row, column) and the counts (None: nothing stored)."""
-    out = []
-    for staged in (False, True):
-        assert staging.applies(KINDS[kind], False, staged) is staged
-        with transaction.atomic():
-            result = run_import(kind, path, user, keep_going=keep_going, staged=staged,
-                                create_org=create_org)
-            errors = [(e.row, e.column, e.zh, e.en) for e in result.errors]
-            out.append((errors, result.error_count, result.counts if result.stored else None,
-                        result.set_aside, result.rows, stored()))
-            transaction.set_rollback(True)
-    python, staged = out
+    python, staged = both_paths(kind, path, stored, user, keep_going, create_org=create_org)
     assert staged[0] == python[0]        # errors, in the result's order
     assert staged[1:] == python[1:]      # counts, rows set aside, stored rows in pk order
     return [(e[0], e[1]) for e in python[0]], python[2]

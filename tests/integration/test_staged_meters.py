@@ -7,11 +7,10 @@ clerk's scope), all or nothing and keep going, a file imported twice."""
 import csv
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
+from tests.integration.staged_paths import both_paths
 from towerledger.bills.models import MeterDay, SubmeterReading
-from towerledger.exchange import staged as staging
-from towerledger.exchange.registry import KINDS
 from towerledger.exchange.services import run_import
 
 pytestmark = [
@@ -40,16 +39,7 @@ def stored():
 
 def compare(kind, path, user=None, keep_going=False):
     """Both paths on the same database state, each rolled back after; they agree."""
-    out = []
-    for staged in (False, True):
-        assert staging.applies(KINDS[kind], False, staged) is staged
-        with transaction.atomic():
-            result = run_import(kind, path, user, keep_going=keep_going, staged=staged)
-            out.append(([(e.row, e.column, e.zh, e.en) for e in result.errors],
-                        result.error_count, result.counts if result.stored else None,
-                        result.set_aside, result.rows, stored()))
-            transaction.set_rollback(True)
-    python, staged = out
+    python, staged = both_paths(kind, path, stored, user, keep_going)
     assert staged == python
     return [(e[0], e[1]) for e in python[0]], python[2]
 

@@ -9,16 +9,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
 from tests.helpers import write_csv
+from tests.integration.staged_paths import both_paths
 from tests.integration.test_collection import RECEIPT_HEADER, confirmed, month  # noqa: F401
 from towerledger.collection import services
 from towerledger.collection.models import Receipt
-from towerledger.exchange import staged as staging
-from towerledger.exchange.registry import KINDS
 from towerledger.exchange.services import run_import
 from towerledger.ledger.models import JournalEntry, JournalLine
 from towerledger.settlement.models import Application
@@ -51,16 +50,7 @@ def stored():
 
 def compare(path, user=None, keep_going=False):
     """Both paths on the same database state, each rolled back after; they agree."""
-    out = []
-    for staged in (False, True):
-        assert staging.applies(KINDS["receipts"], False, staged) is staged
-        with transaction.atomic():
-            result = run_import("receipts", path, user, keep_going=keep_going, staged=staged)
-            out.append(([(e.row, e.column, e.zh, e.en) for e in result.errors],
-                        result.error_count, result.counts if result.stored else None,
-                        result.set_aside, result.rows, result.outcome, stored()))
-            transaction.set_rollback(True)
-    python, staged = out
+    python, staged = both_paths("receipts", path, stored, user, keep_going)
     assert staged[0] == python[0]
     assert staged[1:] == python[1:]
     return [(e[0], e[1]) for e in python[0]], python[2]

@@ -1,4 +1,4 @@
-"""油机发电 list page: with no month asked for it opens on the latest month (up to the
+"""油机发电 list and analysis pages: with no month asked for it opens on the latest month (up to the
 current one) with runs or outages in the user's scope, not on an empty current month."""
 
 import pytest
@@ -16,9 +16,9 @@ LATER = [["O-2409-01", "LY001", "2024-09-03 10:00", "2024-09-03 12:00", "线路�
          ["O-2099-01", "ZZ001", "2099-01-05 10:00", "2099-01-05 12:00", "录入错误"]]
 
 
-def opened(client, user, query=""):
+def opened(client, user, query="", page="generator"):
     client.force_login(user)
-    r = client.get(reverse("generator") + query)
+    r = client.get(reverse(page) + query)
     assert r.status_code == 200
     return r.context["month"].strftime("%Y-%m"), r.content.decode()
 
@@ -42,3 +42,12 @@ def test_with_nothing_in_scope_it_opens_on_the_current_month(users, tmp_path, cl
     assert opened(client, users["clerk_ly"])[0] == "2024-09"
     month, page = opened(client, users["clerk_zz"])
     assert month == timezone.localdate().strftime("%Y-%m") and 'id="latest-month"' not in page
+
+
+def test_the_analysis_opens_on_the_latest_month_too(users, tmp_path, client):
+    runs = set_up(tmp_path)
+    assert run_import("generator_runs", runs, users["clerk_zz"]).stored
+    month, page = opened(client, users["clerk_zz"], page="generator_analysis")
+    assert month == "2024-07" and 'id="latest-month"' in page and "<tr><td>郑州市</td>" in page
+    month, page = opened(client, users["clerk_zz"], "?month=2024-08", page="generator_analysis")
+    assert month == "2024-08" and 'id="latest-month"' not in page

@@ -40,10 +40,6 @@ def _zh() -> bool:
     return (get_language() or "zh-hans").startswith("zh")
 
 
-def _month(request) -> date:
-    return params.month(request.GET) or timezone.localdate().replace(day=1)
-
-
 def latest_month(user) -> date | None:
     """The latest month up to the current one with a run or an outage (by start) in
     ``user``'s scope: where the list opens when no month is asked for."""
@@ -271,14 +267,20 @@ def correct(request, pk):
 
 @roles(*STAFF)
 def analysis(request):
-    month = _month(request)
+    """A month's figures; with no month asked for, the latest month with runs or outages
+    (as the list), not an empty current month."""
+    month = params.month(request.GET)
+    latest = None if month else latest_month(request.user)
+    this_month = timezone.localdate().replace(day=1)
+    month = month or latest or this_month
     rows, as_of = services.stored_figures(month, request.user)
     if as_of is None:   # not closed yet: live, provisional
         rows = services.month_figures(month, request.user)
     totals = [r for r in rows if not r["operator"]]
     by_op = [r for r in rows if r["operator"]]
     return render(request, "web/programs/generator/analysis.html", {
-        "month": month, "cities": totals, "operators": by_op, "as_of": as_of})
+        "month": month, "cities": totals, "operators": by_op, "as_of": as_of,
+        "latest": latest not in (None, this_month)})
 
 
 @roles(*STAFF)

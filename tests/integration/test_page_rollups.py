@@ -16,6 +16,7 @@ from towerledger.analysis.models import (
     LedgerSites,
     LedgerTotals,
     LineTotals,
+    SiteOwed,
     StatementModes,
     StatementPaid,
 )
@@ -101,9 +102,34 @@ def assert_modes_exact():
     assert stored == want
 
 
+def _definition_owed():
+    """What each site's open chains owe, from ``ChainBalance`` row by row, per (site,
+    city_key, op_key): in its city and every city (0), of its operator and every one (-1)."""
+    out = {}
+    for site, city, op, amount, off in ChainBalance.objects.filter(
+            operator__isnull=False, chain_date__isnull=False).values_list(
+            "site_id", "city_id", "operator_id", "amount", "written_off"):
+        if _money(amount) == _money(off):
+            continue
+        for key in ((site, c, o) for c in (city, SiteOwed.ALL_CITIES)
+                    for o in (op, SiteOwed.ALL_OPERATORS)):
+            n, owed = out.get(key, (0, ZERO))
+            out[key] = (n + 1, owed + _money(amount) - _money(off))
+    return out
+
+
+def assert_site_owed_exact():
+    stored = {(s, c, o): (n, _money(v)) for s, c, o, n, v in SiteOwed.objects.exclude(
+        chains=0, owed=0).values_list("site_id", "city_key", "op_key", "chains", "owed")}
+    assert stored == _definition_owed()
+    codes = dict(Line.objects.values_list("site_id", "site__site_code"))
+    assert all(codes[s] == c for s, c in SiteOwed.objects.values_list("site_id", "site_code"))
+
+
 def assert_ageing_exact(users):
     today = timezone.localdate()
     checked = 0
+    city = City.objects.filter(name="郑州市").values_list("pk", flat=True).first()
     for user in users.values():
         for by in services.GROUPS:
             for filters in ({}, {"operator__code": "CMCC"}):
@@ -111,7 +137,16 @@ def assert_ageing_exact(users):
                 assert fast is not None
                 assert fast == services.ageing(user, by, today, **filters), (user, by)
                 checked += len(fast)
-    assert checked
+        # ageing by site's rows: what each site's open chains owe (analysis.SiteOwed)
+        for filters in ({}, {"operator__code": "CMCC"}, {"city_id": city},
+                        {"city_id": city, "operator__code": "CUCC"}):
+            _chains, owed = rollups.site_owed_today(user, today, **filters)
+            want = {r["key"]: (r["lines"], r["total"])
+                    for r in services.ageing(user, "site", today, **filters)}
+            assert {r.site_code: (r.chains, _money(r.owed)) for r in owed} == want, (
+                user, filters)
+    assert checked and SiteOwed.objects.filter(chains__gt=0).exists()
+    assert_site_owed_exact()
     assert rollups.ageing_today(users["admin"], "operator", today - timedelta(days=1)) is None
 
 
@@ -139,6 +174,7 @@ def assert_rollups_exact():
     assert not LineTotals.objects.filter(lines__lt=0).exists()
     assert_sites_exact()
     assert_modes_exact()
+    assert_site_owed_exact()
     codes = dict(Line.objects.values_list("site_id", "site__site_code"))
     assert all(codes[s] == c for s, c in LedgerFigures.objects.values_list("site_id",
                                                                            "site_code"))
@@ -204,9 +240,13 @@ def test_rollups_follow_every_service(confirmed, users, tmp_path):  # noqa: F811
     assert_rollups_exact()
     before = _stored(LedgerFigures, ("site_id", "month", "city_id"))
     chains = list(ChainBalance.objects.order_by("chain").values_list())
+    owed = {r[:4]: (r[4], _money(r[5])) for r in SiteOwed.objects.exclude(chains=0, owed=0)
+            .values_list("site_id", "site_code", "city_key", "op_key", "chains", "owed")}
     rollups.rebuild()
     assert _stored(LedgerFigures, ("site_id", "month", "city_id")) == before
     assert list(ChainBalance.objects.order_by("chain").values_list()) == chains
+    assert {r[:4]: (r[4], _money(r[5])) for r in SiteOwed.objects.values_list(
+        "site_id", "site_code", "city_key", "op_key", "chains", "owed")} == owed
     assert_rollups_exact()
     assert len({c for _m, c, _k in _definition_sites()}) > 2   # cities and every city
 

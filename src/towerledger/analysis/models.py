@@ -245,3 +245,27 @@ class ChainBalance(models.Model):
                    models.Index(fields=["operator", "chain_date"],
                                 condition=~models.Q(amount=models.F("written_off")),
                                 name="chain_balance_open")]
+
+
+class SiteOwed(models.Model):
+    """What the open chains of one site owe now (``ChainBalance`` rows of an operator's
+    chain with something left to write off, amount less written off): how many and how
+    much, in one city (``city_key`` its id; 0 every city) and of one operator (``op_key`` its
+    id; -1 every operator). Ageing by site as of today pages its rows in the database, the
+    largest first, instead of grouping every open chain per request. Kept by triggers on
+    ``ChainBalance`` (PostgreSQL) or beside its refresh (SQLite)."""
+
+    ALL_CITIES, ALL_OPERATORS = 0, -1
+    site = models.ForeignKey("sites.Site", on_delete=models.DO_NOTHING, db_constraint=False,
+                             db_index=False, related_name="+")   # the unique key leads
+    site_code = models.CharField(max_length=40)   # the site's, kept by a trigger too
+    city_key = models.IntegerField()
+    op_key = models.IntegerField()
+    chains = models.IntegerField(default=0)
+    owed = _amount()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "city_key", "op_key"],
+                                               name="uniq_site_owed")]
+        indexes = [models.Index(fields=["city_key", "op_key", "-owed", "site_code"],
+                                condition=~models.Q(chains=0), name="site_owed_page")]

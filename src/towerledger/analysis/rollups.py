@@ -199,12 +199,14 @@ def _changed(a: str, b: str, cols) -> str:
 CHAIN_COLUMNS = ("push_date", "receivable", "operator_id", "site_id", "city_id", "root_id")
 
 
-def chain_refresh(chains: str | None) -> list[str]:
+def chain_refresh(chains: str | None, site_owed: bool = False) -> list[str]:
     """The statements recomputing the ``ChainBalance`` rows of the chains ``chains`` (a
     subquery of one column ``c``, chain ids; None: every chain): the version is the chain's
     latest pushed line (settlement.receivables.versions, as of now), written off the sum of
     the live write-offs on any of its lines. Set-wise: a chain's lines are found by the
-    original's id and the adjustments' ``root_id``, both indexed."""
+    original's id and the adjustments' ``root_id``, both indexed. ``site_owed``: take the
+    chains' old rows off ``SiteOwed`` before and add their new rows after (SQLite, which
+    keeps it here, not by triggers on ``ChainBalance``)."""
     if chains is None:
         members = "settlement_line"
         delete = "DELETE FROM analysis_chainbalance"
@@ -220,7 +222,12 @@ def chain_refresh(chains: str | None) -> list[str]:
     off = ("(SELECT COALESCE(m.root_id, m.id) AS c, SUM(a.amount) AS s "
            f"FROM {members} m JOIN collection_application a ON a.line_id = m.id "
            "WHERE a.reversed_at IS NULL GROUP BY COALESCE(m.root_id, m.id))")
+    owed = []
+    if site_owed and chains is not None:
+        owed = [site_owed_upsert(f"(SELECT {sign} AS s, {OWED_ROW} FROM analysis_chainbalance "
+                                 f"b WHERE b.chain IN {ids})") for sign in (-1, 1)]
     return [
+        *owed[:1],
         delete,
         "INSERT INTO analysis_chainbalance (chain, version, site_id, operator_id, city_id, "
         "chain_date, latest_push, amount, written_off) "
@@ -230,7 +237,36 @@ def chain_refresh(chains: str | None) -> list[str]:
         "JOIN settlement_line ln ON ln.id = v.vid "
         "LEFT JOIN settlement_line r ON r.id = ln.root_id "
         f"LEFT JOIN {off} w ON w.c = v.c",
+        *owed[1:],
     ]
+
+
+# the ChainBalance columns SiteOwed reads, of a row b
+OWED_ROW = ("b.site_id AS site_id, b.city_id AS city_id, b.operator_id AS operator_id, "
+            "b.chain_date AS chain_date, b.amount AS amount, b.written_off AS written_off")
+
+
+def site_owed_upsert(src: str) -> str:
+    """The statement adding to ``SiteOwed`` the differences of ``src``: rows (s, site_id,
+    city_id, operator_id, chain_date, amount, written_off) of ``ChainBalance``, s the sign
+    (+1 a row now there, -1 a row gone). A chain counts when it is an operator's, has its
+    date and owes something (``rollups.open_chains_today``); each counts four times: in its
+    city and in every city (0), for its operator and for every operator (-1)."""
+    two = "(SELECT 0 AS a UNION ALL SELECT 1 AS a)"
+    owed = "ROUND(SUM(d.s * (d.amount - d.written_off)), 2)"
+    return (
+        "INSERT INTO analysis_siteowed (site_id, site_code, city_key, op_key, chains, owed) "
+        "SELECT g.site_id, (SELECT ss.site_code FROM sites_site ss WHERE ss.id = g.site_id), "
+        "g.city_key, g.op_key, g.chains, g.owed FROM (SELECT d.site_id AS site_id, "
+        "CASE WHEN c.a = 1 THEN 0 ELSE d.city_id END AS city_key, "
+        "CASE WHEN o.a = 1 THEN -1 ELSE d.operator_id END AS op_key, SUM(d.s) AS chains, "
+        f"{owed} AS owed FROM {src} d CROSS JOIN {two} c CROSS JOIN {two} o "
+        "WHERE d.operator_id IS NOT NULL AND d.chain_date IS NOT NULL "
+        "AND d.amount <> d.written_off "
+        f"GROUP BY 1, 2, 3 HAVING SUM(d.s) <> 0 OR {owed} <> 0) g WHERE 1 = 1 "
+        "ON CONFLICT (site_id, city_key, op_key) DO UPDATE SET "
+        "chains = analysis_siteowed.chains + excluded.chains, "
+        "owed = ROUND(analysis_siteowed.owed + excluded.owed, 2)")
 
 
 def _pg_chains_inserted() -> list[str]:
@@ -294,7 +330,7 @@ def _pg_line_row(sign: int, r: str) -> str:
 
 
 def _postgresql(line_totals: bool = True, ledger_sites: bool = True,
-                statement_modes: bool = True) -> list[str]:
+                statement_modes: bool = True, site_owed: bool = True) -> list[str]:
     sql = []
     line_ins = f"({_pg_line_row(1, 'r')} FROM rollup_new r {_pg_applied('rollup_new', 'r')})"
     line_del = f"({_pg_line_row(-1, 'r')} FROM rollup_old r {_pg_applied('rollup_old', 'r')})"
@@ -357,11 +393,24 @@ def _postgresql(line_totals: bool = True, ledger_sites: bool = True,
                                 + chains,
                                 unless.get(name, "")))
         sql.extend(_pg_trigger(name, event, table, referencing))
+    codes = ["analysis_ledgerfigures", *(["analysis_siteowed"] if site_owed else [])]
     sql.append(_pg_function("rollup_site_code", [
-        "UPDATE analysis_ledgerfigures f SET site_code = r.site_code FROM rollup_new r "
+        f"UPDATE {table} f SET site_code = r.site_code FROM rollup_new r "
         "JOIN rollup_old o ON o.id = r.id WHERE f.site_id = r.id "
-        "AND r.site_code <> o.site_code"]))
+        "AND r.site_code <> o.site_code" for table in codes]))
     sql.extend(_pg_trigger("rollup_site_code", "UPDATE", "sites_site", f"{old} {new}"))
+    if site_owed:   # SiteOwed follows ChainBalance, whatever statement writes it
+        rows = {"INSERT": "(SELECT 1 AS s, {row} FROM owed_new b)",
+                "DELETE": "(SELECT -1 AS s, {row} FROM owed_old b)",
+                "UPDATE": "(SELECT 1 AS s, {row} FROM owed_new b UNION ALL "
+                          "SELECT -1 AS s, {row} FROM owed_old b)"}
+        refs = {"INSERT": "NEW TABLE AS owed_new", "DELETE": "OLD TABLE AS owed_old",
+                "UPDATE": "OLD TABLE AS owed_old NEW TABLE AS owed_new"}
+        for event, name in (("INSERT", "rollup_owed_ins"), ("UPDATE", "rollup_owed_upd"),
+                            ("DELETE", "rollup_owed_del")):
+            sql.append(_pg_function(name, [site_owed_upsert(
+                rows[event].format(row=OWED_ROW))]))
+            sql.extend(_pg_trigger(name, event, "analysis_chainbalance", refs[event]))
     return sql
 
 
@@ -380,7 +429,7 @@ def _update_of(columns) -> str:
 
 
 def _sqlite(line_totals: bool = True, ledger_sites: bool = True,
-            statement_modes: bool = True) -> list[str]:
+            statement_modes: bool = True, site_owed: bool = True) -> list[str]:
     sql = []
     plus = f"({_line_row(1, 'NEW')})"
     minus = f"({_line_row(-1, 'OLD')})"
@@ -400,39 +449,43 @@ def _sqlite(line_totals: bool = True, ledger_sites: bool = True,
                          "WHERE NEW.reversed_at IS NULL")
     app_minus = _app_rows("SELECT -1 AS s, OLD.line_id AS line_id, OLD.amount AS amount "
                           "WHERE OLD.reversed_at IS NULL")
+    # SiteOwed beside each chain refresh: a row trigger on ChainBalance would also fire on
+    # Django's test flush (row by row, in any table order) and leave rows behind
     sql += _sqlite_trigger("rollup_chain_ins", "INSERT", "settlement_line", chain_refresh(
-        "(SELECT COALESCE(NEW.root_id, NEW.id) AS c)"))
+        "(SELECT COALESCE(NEW.root_id, NEW.id) AS c)", site_owed))
     sql += _sqlite_trigger(
         "rollup_chain_upd", _update_of(CHAIN_COLUMNS), "settlement_line", chain_refresh(
             "(SELECT COALESCE(NEW.root_id, NEW.id) AS c UNION "
-            "SELECT COALESCE(OLD.root_id, OLD.id) AS c)"),
+            "SELECT COALESCE(OLD.root_id, OLD.id) AS c)", site_owed),
         when=" OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in CHAIN_COLUMNS))
     app_chain = ("(SELECT COALESCE(l.root_id, l.id) AS c FROM settlement_line l "
                  "WHERE l.id = {t}.line_id)")
     sql += _sqlite_trigger("rollup_app_ins", "INSERT", "collection_application",
                            upserts(app_plus, line_totals=line_totals,
                                    statement_modes=statement_modes)
-                           + chain_refresh(app_chain.format(t="NEW")))
+                           + chain_refresh(app_chain.format(t="NEW"), site_owed))
     sql += _sqlite_trigger(
         "rollup_app_upd", _update_of(("line_id", "amount", "reversed_at")),
         "collection_application",
         upserts(app_minus, line_totals=line_totals, statement_modes=statement_modes)
         + upserts(app_plus, line_totals=line_totals, statement_modes=statement_modes)
         + chain_refresh(
-            f"({app_chain.format(t='NEW')[1:-1]} UNION {app_chain.format(t='OLD')[1:-1]})"),
+            f"({app_chain.format(t='NEW')[1:-1]} UNION {app_chain.format(t='OLD')[1:-1]})",
+            site_owed),
         when="NEW.line_id IS NOT OLD.line_id OR NEW.amount IS NOT OLD.amount OR "
              "(NEW.reversed_at IS NULL) IS NOT (OLD.reversed_at IS NULL)")
+    codes = ["analysis_ledgerfigures", *(["analysis_siteowed"] if site_owed else [])]
     sql += _sqlite_trigger(
         "rollup_site_code", "UPDATE OF site_code", "sites_site",
-        ["UPDATE analysis_ledgerfigures SET site_code = NEW.site_code "
-         "WHERE site_id = NEW.id"], when="NEW.site_code IS NOT OLD.site_code")
+        [f"UPDATE {table} SET site_code = NEW.site_code WHERE site_id = NEW.id"
+         for table in codes], when="NEW.site_code IS NOT OLD.site_code")
     return sql
 
 
 def install_sql(vendor: str, line_totals: bool = True, ledger_sites: bool = True,
-                statement_modes: bool = True) -> list[str]:
+                statement_modes: bool = True, site_owed: bool = True) -> list[str]:
     return (_postgresql if vendor == "postgresql" else _sqlite)(line_totals, ledger_sites,
-                                                                statement_modes)
+                                                                statement_modes, site_owed)
 
 
 def _has_line_totals(connection) -> bool:
@@ -445,7 +498,13 @@ def present(connection) -> dict:
     migrations run this code before the tables are made)."""
     return {"line_totals": _has_line_totals(connection),
             "ledger_sites": _has_ledger_sites(connection),
-            "statement_modes": _has_statement_modes(connection)}
+            "statement_modes": _has_statement_modes(connection),
+            "site_owed": _has_site_owed(connection)}
+
+
+def _has_site_owed(connection) -> bool:
+    """Whether ``SiteOwed``'s table exists yet (migrations before 0013 run this code)."""
+    return "analysis_siteowed" in connection.introspection.table_names()
 
 
 def _has_statement_modes(connection) -> bool:
@@ -460,12 +519,14 @@ def _has_ledger_sites(connection) -> bool:
 
 def uninstall_sql(vendor: str) -> list[str]:
     names = ("rollup_line_ins", "rollup_line_upd", "rollup_line_del", "rollup_app_ins",
-             "rollup_app_upd", "rollup_app_del", "rollup_site_code", "rollup_chain_ins",
-             "rollup_chain_upd")
-    tables = {"rollup_site_code": "sites_site"}
+             "rollup_app_upd", "rollup_app_del", "rollup_site_code", "rollup_owed_ins",
+             "rollup_owed_upd", "rollup_owed_del", "rollup_chain_ins", "rollup_chain_upd")
+    tables = {"rollup_site_code": "sites_site", "rollup_owed_ins": "analysis_chainbalance",
+              "rollup_owed_upd": "analysis_chainbalance",
+              "rollup_owed_del": "analysis_chainbalance"}
     if vendor == "postgresql":
         out = []
-        for n in names[:7]:
+        for n in names[:10]:
             table = tables.get(n, "settlement_line" if "_line_" in n else "collection_application")
             out += [f"DROP TRIGGER IF EXISTS {n} ON {table}", f"DROP FUNCTION IF EXISTS {n}()"]
         return out
@@ -524,6 +585,17 @@ def rebuild(connection=None):
             cur.execute(statement)
     if _has_ledger_sites(connection):
         fill_ledger_sites(connection)
+    if _has_site_owed(connection):
+        fill_site_owed(connection)
+
+
+def fill_site_owed(connection=None):
+    """Recompute ``SiteOwed`` from ``ChainBalance`` (its migration's first fill and
+    ``rebuild``'s)."""
+    connection = connection or default_connection
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM analysis_siteowed")
+        cur.execute(site_owed_upsert(f"(SELECT 1 AS s, {OWED_ROW} FROM analysis_chainbalance b)"))
 
 
 def fill_ledger_sites(connection=None):
@@ -572,6 +644,43 @@ def open_chains_today(user, as_of, **filters):
     return ChainBalance.objects.filter(scope, operator__isnull=False,
                                        chain_date__lte=as_of).filter(**filters) \
         .exclude(amount=F("written_off"))
+
+
+def site_owed_today(user, as_of, **filters):
+    """(the open chains ``open_chains_today`` gives, the ``SiteOwed`` rows of the same
+    scope and filters: one per site that owes, with its chains and what they owe), or None
+    when the rollup cannot answer (``open_chains_today``, or a scope or filter that is not
+    one city and one operator at most)."""
+    from towerledger.access.scope import scope_filter
+    from towerledger.analysis.models import SiteOwed
+    from towerledger.org.models import Operator
+
+    chains = open_chains_today(user, as_of, **filters)
+    if chains is None:
+        return None
+    scope = scope_filter(user, "settlement.line")
+    if scope is None:
+        return chains, SiteOwed.objects.none()
+    keys = {"city": set(), "operator": set()}
+    if scope.negated or (scope.children and scope.connector != "AND"):
+        return None
+    for child in scope.children:
+        if not isinstance(child, tuple) or child[0] not in keys:
+            return None
+        keys[child[0]].add(child[1])
+    for name, value in filters.items():
+        if name == "city_id":
+            keys["city"].add(value)
+        elif name == "operator__code":
+            keys["operator"].add(Operator.objects.filter(code=value).values_list(
+                "pk", flat=True).first())
+        else:
+            return None
+    if None in keys["operator"] or any(len(v) > 1 for v in keys.values()):
+        return chains, SiteOwed.objects.none()   # two cities or operators: nothing is both
+    (city,), (operator,) = keys["city"] or {SiteOwed.ALL_CITIES}, \
+        keys["operator"] or {SiteOwed.ALL_OPERATORS}
+    return chains, SiteOwed.objects.filter(city_key=city, op_key=operator).exclude(chains=0)
 
 
 def ageing_today(user, by: str, as_of, **filters) -> list[dict] | None:

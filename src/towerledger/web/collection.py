@@ -572,35 +572,34 @@ def _bucket_of(as_of, pushed) -> str:
 
 
 def _sites_today(request, as_of):
-    """Ageing by site as of today from the chains' rollup, paged in the database (a
+    """Ageing by site as of today from the sites' rollup (analysis.SiteOwed: what each
+    site's open chains owe, kept from the chains' rollup), paged in the database (a
     province has a hundred thousand sites that owe): (page of rows, the 30 largest, totals
     per bucket, grand total, chains), each row as ``services.ageing`` makes it; None when
-    the rollup cannot answer (analysis.rollups.open_chains_today)."""
-    chains = rollups.open_chains_today(request.user, as_of, **_ageing_filters(request))
-    if chains is None:
+    the rollups cannot answer (analysis.rollups.site_owed_today)."""
+    found = rollups.site_owed_today(request.user, as_of, **_ageing_filters(request))
+    if found is None:
         return None
+    chains, owed = found
     labels = [label for _lo, _hi, label in services.BUCKETS]
     left = Sum(F("amount") - F("written_off"))
-    per_site = chains.values("site__site_code").annotate(total=left, lines=Count("pk")) \
-        .order_by("-total", "site__site_code")   # the largest first, as the list sorts them
-    paginator = Paginator(per_site, 50)
-    # as many rows as sites (a site has one code): counted without grouping by the code
-    paginator.count = chains.aggregate(n=Count("site", distinct=True))["n"]
+    per_site = owed.order_by("-owed", "site_code").values("site_id", "site_code", "owed",
+                                                          "chains")
+    paginator = Paginator(per_site, 50)   # the largest first, as the list sorts them
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
-    # the 30 largest head the first page, in the same order: not summed again
+    # the 30 largest head the first page, in the same order: not asked again
     top = page.object_list[:30] if page.number == 1 else list(per_site[:30])
     split = {}
-    for code, pushed, amount in chains.filter(site__site_code__in={
-            r["site__site_code"] for r in [*page.object_list, *top]}).values(
-            "site__site_code", "chain_date").annotate(s=left).values_list(
-            "site__site_code", "chain_date", "s"):
-        b = split.setdefault(code, dict.fromkeys(labels, ZERO))
+    for site, pushed, amount in chains.filter(site_id__in={
+            r["site_id"] for r in [*page.object_list, *top]}).values(
+            "site_id", "chain_date").annotate(s=left).values_list("site_id", "chain_date", "s"):
+        b = split.setdefault(site, dict.fromkeys(labels, ZERO))
         b[_bucket_of(as_of, pushed)] += fen(amount)
 
     def row(r):
-        return {"key": r["site__site_code"], "total": fen(r["total"]), "lines": r["lines"],
-                "buckets": split[r["site__site_code"]]}
+        return {"key": r["site_code"], "total": fen(r["owed"]), "lines": r["chains"],
+                "buckets": split[r["site_id"]]}
 
     page.object_list = [row(r) for r in page.object_list]
     totals, grand, n = dict.fromkeys(labels, ZERO), ZERO, 0

@@ -11,7 +11,6 @@ import codecs
 import csv
 import io
 import itertools
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,47 +190,83 @@ def _stream_csv(path: Path, encoding: str, name: str, limits: Limits) -> Iterato
         yield from _measured(csv.reader(_decoded_lines(f, encoding)), name, limits, encoding)
 
 
+MEASURE_ROWS = 1000   # rows measured at once (see ``_measured``)
+
+
 def _measured(reader, name: str, limits: Limits, encoding: str | None = None
               ) -> Iterator[list[str]]:
     """``reader``'s records, refusing the file at the first one beyond a limit (the csv
     module's own field limit, 131,072, would otherwise end the read with a bare error), or
-    at the first bytes not in the ``encoding`` detected on the sample."""
+    at the first bytes not in the ``encoding`` detected on the sample.
+
+    Rows are taken ``MEASURE_ROWS`` at a time and measured together (the longest row, the
+    longest cell: loops in C); only a block with a row beyond a limit goes row by row, to
+    refuse the file at that row. The rows read before a failing read are yielded first, as
+    when the rows went one by one."""
     if csv.field_size_limit() <= limits.field_chars:
         csv.field_size_limit(limits.field_chars + 1)
     n = 0
-    try:
-        for row in reader:
-            if n > limits.rows:          # the header plus ``rows`` data rows
-                raise refused(name, f"超过 {limits.rows:,} 行数据的上限",
-                              f"more than the limit of {limits.rows:,} data rows")
-            if len(row) > limits.columns:
-                raise refused(name, f"第 {n + 1:,} 行有 {len(row):,} 列，超出上限 "
-                                    f"{limits.columns:,} 列",
-                              f"row {n + 1:,} has {len(row):,} columns, beyond the "
-                              f"limit of {limits.columns:,}")
-            if row and max(map(len, row)) > limits.field_chars:
-                _refuse_field(name, limits, n, row)
-            n += 1
-            yield row
-    except UnicodeDecodeError:
-        raise refused(name, f"第 {n + 1:,} 行不是 {encoding} 编码（按文件前部识别的编码），"
-                            f"请将整个文件另存为 UTF-8",
-                      f"row {n + 1:,} is not in {encoding}, the encoding the start of "
-                      f"the file is in; save the whole file as UTF-8") from None
-    except csv.Error as exc:
-        if "field limit" in str(exc):
-            raise _field_too_long(name, limits, n + 1, None, None) from None
-        raise refused(name, f"第 {n + 1:,} 行不是有效的 CSV：{exc}",
-                      f"row {n + 1:,} is not valid CSV: {exc}") from None
+    chain, islice = itertools.chain.from_iterable, itertools.islice
+    while True:
+        block: list[list[str]] = []
+        failed = None
+        try:
+            block.extend(islice(reader, MEASURE_ROWS))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            failed = exc
+        if block:
+            if n + len(block) > limits.rows + 1 or max(map(len, block)) > limits.columns \
+                    or max(map(len, chain(block)), default=0) > limits.field_chars:
+                for row in block:
+                    _measure_row(name, limits, n, row)
+                    n += 1
+                    yield row
+            else:
+                n += len(block)
+                yield from block
+        if failed is not None:
+            raise _read_error(failed, name, limits, n, encoding) from None
+        if len(block) < MEASURE_ROWS:
+            return
 
 
-_BARE_CR = re.compile(r"(?<=\r)(?!\n)")
+def _measure_row(name: str, limits: Limits, n: int, row: list[str]) -> None:
+    """Refuse the file at its ``n``-th record (0: the header) if it is beyond a limit."""
+    if n > limits.rows:          # the header plus ``rows`` data rows
+        raise refused(name, f"超过 {limits.rows:,} 行数据的上限",
+                      f"more than the limit of {limits.rows:,} data rows")
+    if len(row) > limits.columns:
+        raise refused(name, f"第 {n + 1:,} 行有 {len(row):,} 列，超出上限 "
+                            f"{limits.columns:,} 列",
+                      f"row {n + 1:,} has {len(row):,} columns, beyond the "
+                      f"limit of {limits.columns:,}")
+    if row and max(map(len, row)) > limits.field_chars:
+        _refuse_field(name, limits, n, row)
+
+
+def _read_error(exc: Exception, name: str, limits: Limits, n: int,
+                encoding: str | None) -> UnreadableFile:
+    """The refusal for a read that failed at the ``n``-th record (0: the header)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return refused(name, f"第 {n + 1:,} 行不是 {encoding} 编码（按文件前部识别的编码），"
+                             f"请将整个文件另存为 UTF-8",
+                       f"row {n + 1:,} is not in {encoding}, the encoding the start of "
+                       f"the file is in; save the whole file as UTF-8")
+    if "field limit" in str(exc):
+        return _field_too_long(name, limits, n + 1, None, None)
+    return refused(name, f"第 {n + 1:,} 行不是有效的 CSV：{exc}",
+                   f"row {n + 1:,} is not valid CSV: {exc}")
+
+
+LINES_BYTES = 1 << 20   # bytes of whole lines decoded at once
 
 
 def _decoded_lines(f, encoding: str) -> Iterator[str]:
-    """The file's lines, each decoded as it is read (so a byte not in ``encoding`` is
-    found in the row it belongs to). Encodings in which a line break is not the byte
-    ``\\n`` (UTF-16, UTF-32) are decoded by the io module instead."""
+    """The file's lines, decoded a block of whole lines at a time; a block with a byte not
+    in ``encoding`` is decoded again line by line, so the error comes at the line it belongs
+    to, after the lines before it. Line breaks are those of the csv module's ``newline=''``:
+    ``\\r\\n``, ``\\n`` and a bare ``\\r`` (old Mac files). Encodings in which a line break is
+    not the byte ``\\n`` (UTF-16, UTF-32) are decoded by the io module instead."""
     try:
         ascii_lines = b"a\n".decode(encoding) == "a\n"
     except UnicodeDecodeError:
@@ -240,15 +275,31 @@ def _decoded_lines(f, encoding: str) -> Iterator[str]:
         yield from io.TextIOWrapper(f, encoding=encoding, errors="strict", newline="")
         return
     decode = codecs.getincrementaldecoder(encoding)(errors="strict").decode
-    for raw in f:
-        line = decode(raw)
-        if "\r" in line and not line.endswith("\r\n") or line.count("\r") > 1:
-            yield from (part for part in _BARE_CR.split(line) if part)  # old Mac breaks
-        else:
-            yield line
+    first = True
+    while True:
+        raw = f.readlines(LINES_BYTES)   # (whole lines: no character is cut in two)
+        if not raw:
+            break
+        try:
+            text = decode(b"".join(raw))
+        except UnicodeDecodeError:
+            yield from _line_by_line(raw, encoding, first)
+            raise AssertionError("a block that did not decode decoded line by line") from None
+        first = False
+        yield from io.StringIO(text, newline="")
     tail = decode(b"", final=True)
     if tail:
         yield tail
+
+
+def _line_by_line(raw: list[bytes], encoding: str, first: bool) -> Iterator[str]:
+    """The lines of a block one by one, up to the one that does not decode (which raises)."""
+    decode = codecs.getincrementaldecoder(encoding)(errors="strict").decode
+    if not first:
+        decode(b"\n")   # past the start of the text: a byte order mark is a character now
+    for line in raw:
+        yield from io.StringIO(decode(line), newline="")
+    decode(b"", final=True)
 
 
 def read_csv_rows(text: str, name: str, limits: Limits) -> list[list[str]]:

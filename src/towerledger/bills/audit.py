@@ -4,7 +4,10 @@ For each bill this gathers plain facts — the account, the account's bills seen
 one (lower id, not void), and what the fed sites should have used (rated power, DC load,
 smart meter, vacancy) — calls the pure rules, and stores one Flag per finding with its
 figures. Re-auditing keeps resolved and whitelisted flags, refreshes open ones and drops
-open flags whose finding has gone (e.g. after master data was corrected).
+open flags whose finding has gone (e.g. after master data was corrected). On PostgreSQL
+the facts are gathered per bill in SQL (``_history_sql``, ``_loads_sql``); SQLite walks the
+accounts' bills and the sites' tenancies in Python (``_history``, ``_loads``): the same
+facts, and every rule still decides in ``domain.audit_rules``.
 """
 
 from collections import defaultdict
@@ -16,11 +19,13 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from towerledger.bills.models import AuditRuleSetting, Bill, Flag, MeterDay, Whitelist
-from towerledger.db.bulk import OneOf, bulk_set, chunked, copy_insert, postgres
+from towerledger.db.bulk import OneOf, bulk_set, chunked, copy_insert, pg_array, postgres
 from towerledger.domain import audits
 from towerledger.sites import terms as supply_terms
 from towerledger.sites.models import AccountSite, Site, SupplyAccount, Tenancy
 
+BILL, SPLIT, METER = Bill._meta.db_table, AccountSite._meta.db_table, MeterDay._meta.db_table
+TENANCY, SITE = Tenancy._meta.db_table, Site._meta.db_table
 BATCH = 5000  # bills per transaction and per round of fact queries (SQLite)
 # PostgreSQL takes a whole import part (25,000 rows) in one round: each round's queries
 # (accounts, history, loads, rules, terms) cost the same whatever its size, and lists go
@@ -40,20 +45,27 @@ BILL_FIELDS = ("pk", "account_id", "bill_no", "period_start", "period_end", "amo
 
 
 def audit_bills(bill_ids: Iterable[int], progress: Callable[[int], None] | None = None,
-                book: supply_terms.Book | None = None) -> int:
+                book: supply_terms.Book | None = None, facts: str | None = None) -> int:
     """Audit the given bills; returns the number of open findings stored. ``book``: the
     dated supply terms of their accounts when the caller has them loaded already (a bill
-    import does), so they are not read twice."""
+    import does), so they are not read twice. ``facts``: how each bill's history and load
+    facts are gathered — "sql" (PostgreSQL: per bill in SQL, see ``_loads_sql`` and
+    ``_history_sql``) or "python" (the accounts' every bill and the fed sites' every
+    tenancy walked in Python; SQLite's way); None: "sql" on PostgreSQL. Both give the
+    rules the same facts (tests/integration/test_audit_facts.py)."""
+    facts = facts or ("sql" if postgres() else "python")
+    if facts not in ("sql", "python") or (facts == "sql" and not postgres()):
+        raise ValueError(f"facts: {facts!r}")
     found = 0
     for part in chunked(sorted(set(bill_ids)), PG_BATCH if postgres() else BATCH):
         with transaction.atomic():
-            found += _audit_batch(part, book)
+            found += _audit_batch(part, book, facts)
         if progress:
             progress(len(part))
     return found
 
 
-def _audit_batch(pks, book=None) -> int:
+def _audit_batch(pks, book=None, facts="python") -> int:
     bills = list(Bill.objects.filter(OneOf("pk", pks)).values(*BILL_FIELDS, "blocking",
                                                                 "warnings"))
     account_ids = {b["account_id"] for b in bills}
@@ -62,23 +74,27 @@ def _audit_batch(pks, book=None) -> int:
         book = supply_terms.load(account_ids)  # dated: each bill by its account's terms then
     for b in bills:
         b["terms"] = book.for_bill(b)
-    history = _history(account_ids)
-    loads = _loads(bills)
     rules = _rules_by_account(account_ids)
+    if facts == "sql":
+        earlier = _history_sql(bills, rules)
+        loads = _loads_sql(bills)
+    else:
+        history = _history(account_ids)
+        earlier = {b["pk"]: [h for h in history[b["account_id"]] if h.key < b["pk"]]
+                   for b in bills}
+        loads = _loads(bills)
     findings = {}
     dated = {}   # (account, supply mode, contract price) → the account's facts on those terms
     for b in bills:
-        facts = bill_facts(b)
         acc, terms = b["account_id"], b["terms"]
-        before = [h for h in history[acc] if h.key < b["pk"]]
         key = (acc, terms.supply_mode, terms.contract_price)
         account = dated.get(key)
         if account is None:
             account = dated[key] = audits.made(audits.AccountFacts, {
                 **accounts[acc].__dict__, "supply_mode": terms.supply_mode,
                 "contract_price": terms.contract_price})
-        findings[b["pk"]] = audits.audit_bill(facts, account, before, loads[b["pk"]],
-                                              rules[acc])
+        findings[b["pk"]] = audits.audit_bill(bill_facts(b), account, earlier[b["pk"]],
+                                              loads[b["pk"]], rules[acc])
     for check in EXTRA_CHECKS:
         for pk, extra in check(bills, rules).items():
             findings[pk] = [*findings.get(pk, []), *extra]
@@ -116,10 +132,12 @@ def _account_facts(account_ids) -> dict[int, audits.AccountFacts]:
 
 
 def _history(account_ids) -> dict[int, list[audits.BillFacts]]:
-    """account pk → its bills that are not void. Tuples, not dicts: this reads every bill of
-    the accounts, several per bill audited."""
+    """account pk → its bills that are not void, in the bills' own order (latest period
+    first, then by number; then by id, so that bills alike in both come in one order).
+    Tuples, not dicts: this reads every bill of the accounts, several per bill audited."""
     history = defaultdict(list)
-    qs = Bill.objects.filter(OneOf("account_id", account_ids)).exclude(status=Bill.Status.VOID)
+    qs = Bill.objects.filter(OneOf("account_id", account_ids)).exclude(
+        status=Bill.Status.VOID).order_by(*Bill._meta.ordering, "pk")
     names, made, facts = audits.BILL_FACT_FIELDS, audits.made, audits.BillFacts
     for row in qs.values_list("account_id", "pk", *BILL_FIELDS[2:]).iterator(chunk_size=BATCH):
         values = dict(zip(names, row[1:], strict=True))
@@ -239,6 +257,138 @@ def _smart_meter(bills) -> dict[int, tuple[Decimal, int]]:
 def _site_counts(account_ids) -> dict[int, int]:
     return dict(AccountSite.objects.filter(OneOf("account_id", account_ids)).values("account_id")
                 .annotate(n=Count("pk")).values_list("account_id", "n"))
+
+
+# ---- the same facts in SQL (PostgreSQL) -------------------------------------------------
+#
+# ``_history`` reads every bill of the accounts and ``_loads`` every tenancy of the fed sites,
+# and Python walks them for each bill. On PostgreSQL one statement each gives the rules the
+# same facts per bill: of the account's earlier bills only those a rule can look at, and the
+# load facts summed in SQL. SQL gathers facts here; every rule still decides in
+# ``domain.audit_rules``.
+
+def _history_sql(bills, rules) -> dict[int, list[audits.BillFacts]]:
+    """bill pk → the account's bills before it (lower id, not void) that a rule of
+    ``domain.audit_rules`` can look at, in ``_history``'s order — the same findings as the
+    whole history: DUP_BILL_NO, DUP_CONTENT, OVERLAP and YOY take the first or every
+    earlier bill that fits their test (the same number; the same period and amount; a period
+    that overlaps; one that lies more than half inside the period a year before), so all
+    bills that fit are here and the others change nothing; GAP also looks only at overlapping
+    bills and, as MOM and ESTIMATED, at ``Context.previous(n)``: the ``n`` latest bills
+    ended before the period starts (by end, start, then history order), here the ``limit``
+    latest by that order — the most any rule set of the batch asks (ESTIMATED's
+    bills_running − 1), all of them if one asks for a negative number."""
+    if not bills:
+        return {}
+    asked = [int(r["ESTIMATED"].thresholds["bills_running"]) - 1
+             for r in {id(r): r for r in rules.values()}.values()
+             if "ESTIMATED" in r and "bills_running" in r["ESTIMATED"].thresholds]
+    limit = None if any(n < 0 for n in asked) else max([1, *asked])
+    columns = ", ".join("coalesce(h.invoice_type, '') AS invoice_type" if c == "invoice_type"
+                        else f"h.{c}" for c in ("id", *BILL_FIELDS[2:]))
+    # one pass over the account's earlier bills per bill: ``latest`` numbers those ended
+    # before the period starts in Context.previous's order
+    sql = f"""
+        SELECT x.id, h.*
+        FROM {BILL} x CROSS JOIN LATERAL (
+            SELECT {columns}, h.period_end < x.period_start AS ended,
+                   row_number() OVER (ORDER BY h.period_end < x.period_start DESC,
+                       h.period_end DESC, h.period_start DESC, h.bill_no, h.id) AS latest,
+                   h.bill_no = x.bill_no
+                   OR (h.period_start <= x.period_end AND h.period_end >= x.period_start)
+                   OR (h.period_start = x.period_start AND h.period_end = x.period_end
+                       AND h.amount = x.amount)
+                   OR (h.kwh IS NOT NULL AND 2 * (least(h.period_end, x.period_end - 365)
+                       - greatest(h.period_start, x.period_start - 365) + 1)
+                       > h.period_end - h.period_start + 1) AS fits
+            FROM {BILL} h
+            WHERE h.account_id = x.account_id AND h.id < x.id AND h.status <> %(void)s) h
+        WHERE x.id = ANY(%(ids)s) AND (h.fits OR h.ended
+                                       {"" if limit is None else f"AND h.latest <= {limit}"})
+        ORDER BY x.id, h.period_start DESC, h.bill_no, h.id"""
+    array, param = pg_array([b["pk"] for b in bills])
+    with connection.cursor() as cur:
+        cur.execute(sql.replace("%(ids)s", array.replace("%s", "%(ids)s")),
+                    {"ids": param, "void": Bill.Status.VOID})
+        rows = cur.fetchall()
+    out = {b["pk"]: [] for b in bills}
+    seen = {}
+    # as audits.made, its check aside: the row holds every field of BillFacts in order
+    names, new, facts = audits.BILL_FACT_FIELDS, object.__new__, audits.BillFacts
+    last = len(names) + 1
+    for row in rows:
+        h = seen.get(row[1])
+        if h is None:
+            h = seen[row[1]] = new(facts)
+            h.__dict__.update(zip(names, row[1:last], strict=True))
+        out[row[0]].append(h)
+    return out
+
+
+def _loads_sql(bills) -> dict[int, audits.LoadFacts]:
+    """``_loads`` in one statement: per bill and fed site, the tenancies' spans inside the
+    period (a tenancy lasts to its end or the site's decommissioning, whichever is first),
+    their rated W·days and DC A·days, whether one started in the period or the 31 days
+    before, and the days their union covers (``_covered``: each span counted from the day
+    after the latest end of the spans sorted before it); then per bill the sums, the most
+    vacant fed site, and the smart meter as ``_smart_meter`` (Σ kWh of the fed sites with
+    days in the period; their fewest days when every fed site has some, else 0)."""
+    if not bills:
+        return {}
+    meter = (f"LEFT JOIN LATERAL (SELECT SUM(m.kwh) AS kwh, COUNT(*) AS n FROM {METER} m "
+             "WHERE m.site_id = xs.site_id AND m.date BETWEEN xs.s AND xs.e) sm ON true"
+             if MeterDay.objects.exists() else "CROSS JOIN (SELECT NULL::numeric AS kwh, "
+             "0 AS n) sm")
+    sql = f"""
+        WITH xs AS MATERIALIZED (
+            SELECT b.id, b.period_start AS s, b.period_end AS e, a.site_id
+            FROM {BILL} b JOIN {SPLIT} a ON a.account_id = b.account_id
+            WHERE b.id = ANY(%(ids)s)),
+        sp AS (
+            SELECT xs.id, xs.site_id, t.rated_power_w AS rated, t.dc_current_a AS dc,
+                   greatest(t.start_date, xs.s) AS lo,
+                   least(t.end_date, st.decommission_date, xs.e) AS hi,
+                   t.start_date BETWEEN xs.s - 31 AND xs.e AS new
+            FROM xs JOIN {TENANCY} t ON t.site_id = xs.site_id
+            JOIN {SITE} st ON st.id = xs.site_id
+            WHERE least(t.end_date, st.decommission_date, xs.e)
+                  >= greatest(t.start_date, xs.s)),
+        ps AS (
+            SELECT id, site_id, sum(rated * (hi - lo + 1)) AS rated,
+                   bool_and(rated IS NOT NULL) AS rated_known,
+                   sum(dc * (hi - lo + 1)) AS dc, bool_and(dc IS NOT NULL) AS dc_known,
+                   bool_or(new) AS new,
+                   sum(greatest(0, hi - greatest(lo, covered_to + 1) + 1)) AS covered
+            FROM (SELECT sp.*, max(hi) OVER (PARTITION BY id, site_id ORDER BY lo, hi
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS covered_to
+                  FROM sp) z
+            GROUP BY id, site_id)
+        SELECT xs.id, coalesce(sum(ps.rated), 0), bool_and(coalesce(ps.rated_known, true)),
+               coalesce(sum(ps.dc), 0), bool_and(coalesce(ps.dc_known, true)),
+               coalesce(bool_or(ps.new), false),
+               max(xs.e - xs.s + 1 - coalesce(ps.covered, 0)),
+               sum(sm.kwh) FILTER (WHERE sm.n > 0), count(*),
+               count(*) FILTER (WHERE sm.n > 0), min(sm.n) FILTER (WHERE sm.n > 0)
+        FROM xs LEFT JOIN ps ON ps.id = xs.id AND ps.site_id = xs.site_id
+        {meter}
+        GROUP BY xs.id"""
+    array, param = pg_array([b["pk"] for b in bills])
+    with connection.cursor() as cur:
+        cur.execute(sql.replace("%(ids)s", array.replace("%s", "%(ids)s")), {"ids": param})
+        rows = cur.fetchall()
+    none = audits.made(audits.LoadFacts, dict(
+        rated_power_wd=None, dc_current_ad=None, smart_kwh=None, smart_days=0,
+        no_tenant_days=0, new_tenancy_in_period=False))   # an account that feeds no site
+    out = dict.fromkeys((b["pk"] for b in bills), none)
+    made, load = audits.made, audits.LoadFacts
+    for pk, rated, rated_known, dc, dc_known, new, vacant, smart, sites, metered, days in rows:
+        out[pk] = made(load, dict(
+            rated_power_wd=rated if rated_known else None,
+            dc_current_ad=dc if dc_known else None,
+            smart_kwh=smart if metered else None,
+            smart_days=days if metered and metered == sites else 0,
+            no_tenant_days=vacant, new_tenancy_in_period=new))
+    return out
 
 
 # ---- configuration ----------------------------------------------------------------------

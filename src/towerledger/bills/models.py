@@ -153,7 +153,13 @@ class SubmeterReading(models.Model):
 class MeterDay(models.Model):
     """FSU smart-meter day (动环监控): metered kWh and DC load of a site on one day."""
 
-    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="meter_days")
+    # No foreign-key constraint in the database and no index of its own: a province month is
+    # 2.6 M rows (issue 18), and PostgreSQL's deferred check of each row's site at COMMIT
+    # took as long as writing the rows. Every writer names sites that exist (the import joins
+    # its site codes to sites, unknown codes are row errors); a site's deletion still takes
+    # its days with it (Django's CASCADE); (site, date) is the unique index below.
+    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="meter_days",
+                             db_constraint=False, db_index=False)
     date = models.DateField()
     kwh = models.DecimalField(max_digits=12, decimal_places=2)
     dc_current_a = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)

@@ -230,6 +230,9 @@ def test_a_large_import_refreshes_statistics_of_the_tables_it_wrote_only(tmp_pat
     real = services._refresh_statistics
     monkeypatch.setattr(services, "_refresh_statistics",
                         lambda tables: (analysed.extend(tables), real(tables)))
+    with connection.cursor() as cur:   # each table's rows as its statistics counted them
+        cur.execute("SELECT relname, reltuples FROM pg_class WHERE relkind = 'r'")
+        counted = dict(cur.fetchall())
     result = run_import("sites", write_csv(tmp_path / "sites.csv", SITES_HEADER, SITES),
                         create_org=True)
     assert result.stored and result.counts.created == 4
@@ -242,8 +245,44 @@ def test_a_large_import_refreshes_statistics_of_the_tables_it_wrote_only(tmp_pat
                     "WHERE relname = %s", [Site._meta.db_table])
         assert cur.fetchone() == (True,)
     assert Site._meta.db_table in tables               # 4 sites written
-    assert tables == {t for t, n in written.items() if n >= 4}
+    assert tables == {t for t, n in written.items()
+                      if n >= 4 and n >= services.ANALYZE_TABLE_SHARE * counted[t]}
     assert written.get("collection_receipt", 0) == 0 and "collection_receipt" not in tables
+
+
+def test_an_import_small_for_its_table_leaves_the_statistics_alone(tmp_path, monkeypatch):
+    """A table is analysed again only when the import wrote a good share of what it held
+    (autovacuum's rule): a few rows more hardly move a large table's statistics."""
+    from django.db import connection
+
+    from towerledger.exchange import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    monkeypatch.setattr(services, "ANALYZE_AFTER", 1)
+    monkeypatch.setattr(services, "ANALYZE_TABLE_AFTER", 4)
+    assert run_import("sites", write_csv(tmp_path / "a.csv", SITES_HEADER, SITES),
+                      create_org=True).stored
+    site = Site._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {site}")        # its statistics count the sites
+        # the rows this transaction (the test's) wrote to it so far, and that count
+        cur.execute("SELECT t.n_tup_ins + t.n_tup_upd + t.n_tup_del, c.reltuples "
+                    "FROM pg_stat_xact_user_tables t JOIN pg_class c ON c.oid = t.relid "
+                    "WHERE t.relname = %s", [site])
+        written, counted = cur.fetchone()
+    assert counted >= 4
+    analysed = []
+    monkeypatch.setattr(services, "_refresh_statistics", analysed.extend)
+    more = [[f"XX{i:03d}", *row[1:6], "", *row[7:]] for i, row in enumerate(SITES)]
+    # 4 rows more: short of the share by one row
+    monkeypatch.setattr(services, "ANALYZE_TABLE_SHARE", (written + 4 + 1) / counted)
+    assert run_import("sites", write_csv(tmp_path / "b.csv", SITES_HEADER, more)).stored
+    assert site not in {t for _, t in analysed}
+    more = [[f"YY{i:03d}", *row[1:6], "", *row[7:]] for i, row in enumerate(SITES)]
+    monkeypatch.setattr(services, "ANALYZE_TABLE_SHARE", (written + 8) / counted)   # exactly
+    assert run_import("sites", write_csv(tmp_path / "c.csv", SITES_HEADER, more)).stored
+    assert site in {t for _, t in analysed}
 
 
 def test_a_row_with_a_bad_column_still_gets_its_other_errors(tmp_path, province):

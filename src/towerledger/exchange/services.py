@@ -293,20 +293,27 @@ def _finish_errors(result, log, stream, path, report_dir):
 
 ANALYZE_AFTER = 10_000       # rows an import creates or updates before statistics refresh
 ANALYZE_TABLE_AFTER = 1_000  # rows of one table it wrote before that table is analysed
+ANALYZE_TABLE_SHARE = 0.1    # ... and at least this share of the rows the table had
 
 
 def _changed_tables() -> list[tuple[str, str]]:
-    """(schema, table) of the tables this transaction wrote many rows to (PostgreSQL keeps
-    the count per transaction in pg_stat_xact_user_tables)."""
+    """(schema, table) of the tables this transaction wrote many rows to, many for the
+    table's size: at least ``ANALYZE_TABLE_AFTER`` rows and ``ANALYZE_TABLE_SHARE`` of the
+    rows its statistics last counted (autovacuum's own rule, 10 %: fewer new rows hardly
+    move a large table's statistics, and sampling it again costs the import seconds).
+    PostgreSQL keeps the counts per transaction in pg_stat_xact_user_tables; a table never
+    analysed (reltuples −1) counts as empty."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return []
     with connection.cursor() as cur:
-        cur.execute("SELECT schemaname, relname FROM pg_stat_xact_user_tables "
-                    "WHERE n_tup_ins + n_tup_upd + n_tup_del >= %s "
-                    "AND schemaname NOT LIKE 'pg_temp%%' ORDER BY relname",
-                    [ANALYZE_TABLE_AFTER])
+        cur.execute("SELECT t.schemaname, t.relname FROM pg_stat_xact_user_tables t "
+                    "JOIN pg_class c ON c.oid = t.relid "
+                    "WHERE t.n_tup_ins + t.n_tup_upd + t.n_tup_del "
+                    ">= greatest(%s, %s * c.reltuples) "
+                    "AND t.schemaname NOT LIKE 'pg_temp%%' ORDER BY t.relname",
+                    [ANALYZE_TABLE_AFTER, ANALYZE_TABLE_SHARE])
         return cur.fetchall()
 
 

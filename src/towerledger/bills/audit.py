@@ -273,8 +273,9 @@ def _history_sql(bills, rules) -> dict[int, list[audits.BillFacts]]:
     whole history: DUP_BILL_NO, DUP_CONTENT, OVERLAP and YOY take the first or every
     earlier bill that fits their test (the same number; the same period and amount; a period
     that overlaps; one that lies more than half inside the period a year before), so all
-    bills that fit are here and the others change nothing; GAP also looks only at overlapping
-    bills and, as MOM and ESTIMATED, at ``Context.previous(n)``: the ``n`` latest bills
+    bills that fit are here and the others change nothing; GAP also looks only at bills that
+    start before the period and reach into it and, as MOM and ESTIMATED, at
+    ``Context.previous(n)``: the ``n`` latest bills
     ended before the period starts (by end, start, then history order), here the ``limit``
     latest by that order — the most any rule set of the batch asks (ESTIMATED's
     bills_running − 1), all of them if one asks for a negative number."""
@@ -296,6 +297,7 @@ def _history_sql(bills, rules) -> dict[int, list[audits.BillFacts]]:
                        h.period_end DESC, h.period_start DESC, h.bill_no, h.id) AS latest,
                    h.bill_no = x.bill_no
                    OR (h.period_start <= x.period_end AND h.period_end >= x.period_start)
+                   OR (h.period_start < x.period_start AND h.period_end >= x.period_start)
                    OR (h.period_start = x.period_start AND h.period_end = x.period_end
                        AND h.amount = x.amount)
                    OR (h.kwh IS NOT NULL AND 2 * (least(h.period_end, x.period_end - 365)
@@ -366,7 +368,7 @@ def _loads_sql(bills) -> dict[int, audits.LoadFacts]:
         SELECT xs.id, coalesce(sum(ps.rated), 0), bool_and(coalesce(ps.rated_known, true)),
                coalesce(sum(ps.dc), 0), bool_and(coalesce(ps.dc_known, true)),
                coalesce(bool_or(ps.new), false),
-               max(xs.e - xs.s + 1 - coalesce(ps.covered, 0)),
+               greatest(0, max(xs.e - xs.s + 1 - coalesce(ps.covered, 0))),
                sum(sm.kwh) FILTER (WHERE sm.n > 0), count(*),
                count(*) FILTER (WHERE sm.n > 0), min(sm.n) FILTER (WHERE sm.n > 0)
         FROM xs LEFT JOIN ps ON ps.id = xs.id AND ps.site_id = xs.site_id

@@ -287,14 +287,15 @@ def _history_sql(bills, rules) -> dict[int, list[audits.BillFacts]]:
     limit = None if any(n < 0 for n in asked) else max([1, *asked])
     columns = ", ".join("coalesce(h.invoice_type, '') AS invoice_type" if c == "invoice_type"
                         else f"h.{c}" for c in ("id", *BILL_FIELDS[2:]))
-    # one pass over the account's earlier bills per bill: ``latest`` numbers those ended
-    # before the period starts in Context.previous's order
+    # each bill joined to its account's earlier bills: ``latest`` numbers those ended before
+    # the period starts in Context.previous's order (one sort of all pairs, not one per bill)
     sql = f"""
-        SELECT x.id, h.*
-        FROM {BILL} x CROSS JOIN LATERAL (
-            SELECT {columns}, h.period_end < x.period_start AS ended,
-                   row_number() OVER (ORDER BY h.period_end < x.period_start DESC,
-                       h.period_end DESC, h.period_start DESC, h.bill_no, h.id) AS latest,
+        SELECT xid, {", ".join(("id", *BILL_FIELDS[2:]))}
+        FROM (
+            SELECT x.id AS xid, {columns}, h.period_end < x.period_start AS ended,
+                   row_number() OVER (PARTITION BY x.id, h.period_end < x.period_start
+                       ORDER BY h.period_end DESC, h.period_start DESC, h.bill_no, h.id)
+                       AS latest,
                    h.bill_no = x.bill_no
                    OR (h.period_start <= x.period_end AND h.period_end >= x.period_start)
                    OR (h.period_start < x.period_start AND h.period_end >= x.period_start)
@@ -303,11 +304,11 @@ def _history_sql(bills, rules) -> dict[int, list[audits.BillFacts]]:
                    OR (h.kwh IS NOT NULL AND 2 * (least(h.period_end, x.period_end - 365)
                        - greatest(h.period_start, x.period_start - 365) + 1)
                        > h.period_end - h.period_start + 1) AS fits
-            FROM {BILL} h
-            WHERE h.account_id = x.account_id AND h.id < x.id AND h.status <> %(void)s) h
-        WHERE x.id = ANY(%(ids)s) AND (h.fits OR h.ended
-                                       {"" if limit is None else f"AND h.latest <= {limit}"})
-        ORDER BY x.id, h.period_start DESC, h.bill_no, h.id"""
+            FROM {BILL} x JOIN {BILL} h ON h.account_id = x.account_id AND h.id < x.id
+                                      AND h.status <> %(void)s
+            WHERE x.id = ANY(%(ids)s)) h
+        WHERE h.fits OR h.ended {"" if limit is None else f"AND h.latest <= {limit}"}
+        ORDER BY xid, period_start DESC, bill_no, id"""
     array, param = pg_array([b["pk"] for b in bills])
     with connection.cursor() as cur:
         cur.execute(sql.replace("%(ids)s", array.replace("%s", "%(ids)s")),

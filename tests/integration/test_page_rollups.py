@@ -16,6 +16,7 @@ from towerledger.analysis.models import (
     LedgerSites,
     LedgerTotals,
     LineTotals,
+    OwedDay,
     SiteOwed,
     StatementModes,
     StatementPaid,
@@ -102,16 +103,16 @@ def assert_modes_exact():
     assert stored == want
 
 
-def _definition_owed():
-    """What each site's open chains owe, from ``ChainBalance`` row by row, per (site,
-    city_key, op_key): in its city and every city (0), of its operator and every one (-1)."""
+def _definition_owed(by):
+    """What the open chains owe, from ``ChainBalance`` row by row, per (``by``, city_key,
+    op_key): in its city and every city (0), of its operator and every one (-1)."""
     out = {}
-    for site, city, op, amount, off in ChainBalance.objects.filter(
+    for first, city, op, amount, off in ChainBalance.objects.filter(
             operator__isnull=False, chain_date__isnull=False).values_list(
-            "site_id", "city_id", "operator_id", "amount", "written_off"):
+            by, "city_id", "operator_id", "amount", "written_off"):
         if _money(amount) == _money(off):
             continue
-        for key in ((site, c, o) for c in (city, SiteOwed.ALL_CITIES)
+        for key in ((first, c, o) for c in (city, SiteOwed.ALL_CITIES)
                     for o in (op, SiteOwed.ALL_OPERATORS)):
             n, owed = out.get(key, (0, ZERO))
             out[key] = (n + 1, owed + _money(amount) - _money(off))
@@ -119,9 +120,10 @@ def _definition_owed():
 
 
 def assert_site_owed_exact():
-    stored = {(s, c, o): (n, _money(v)) for s, c, o, n, v in SiteOwed.objects.exclude(
-        chains=0, owed=0).values_list("site_id", "city_key", "op_key", "chains", "owed")}
-    assert stored == _definition_owed()
+    for model, by in ((SiteOwed, "site_id"), (OwedDay, "chain_date")):
+        stored = {(s, c, o): (n, _money(v)) for s, c, o, n, v in model.objects.exclude(
+            chains=0, owed=0).values_list(by, "city_key", "op_key", "chains", "owed")}
+        assert stored == _definition_owed(by), model
     codes = dict(Line.objects.values_list("site_id", "site__site_code"))
     assert all(codes[s] == c for s, c in SiteOwed.objects.values_list("site_id", "site_code"))
 
@@ -140,11 +142,13 @@ def assert_ageing_exact(users):
         # ageing by site's rows: what each site's open chains owe (analysis.SiteOwed)
         for filters in ({}, {"operator__code": "CMCC"}, {"city_id": city},
                         {"city_id": city, "operator__code": "CUCC"}):
-            _chains, owed = rollups.site_owed_today(user, today, **filters)
-            want = {r["key"]: (r["lines"], r["total"])
-                    for r in services.ageing(user, "site", today, **filters)}
+            _chains, owed, days = rollups.site_owed_today(user, today, **filters)
+            core = services.ageing(user, "site", today, **filters)
+            want = {r["key"]: (r["lines"], r["total"]) for r in core}
             assert {r.site_code: (r.chains, _money(r.owed)) for r in owed} == want, (
                 user, filters)
+            assert (sum(d.chains for d in days), sum((_money(d.owed) for d in days), ZERO)) \
+                == (sum(r["lines"] for r in core), sum((r["total"] for r in core), ZERO))
     assert checked and SiteOwed.objects.filter(chains__gt=0).exists()
     assert_site_owed_exact()
     assert rollups.ageing_today(users["admin"], "operator", today - timedelta(days=1)) is None
@@ -242,11 +246,15 @@ def test_rollups_follow_every_service(confirmed, users, tmp_path):  # noqa: F811
     chains = list(ChainBalance.objects.order_by("chain").values_list())
     owed = {r[:4]: (r[4], _money(r[5])) for r in SiteOwed.objects.exclude(chains=0, owed=0)
             .values_list("site_id", "site_code", "city_key", "op_key", "chains", "owed")}
+    days = {r[:3]: (r[3], _money(r[4])) for r in OwedDay.objects.exclude(chains=0, owed=0)
+            .values_list("chain_date", "city_key", "op_key", "chains", "owed")}
     rollups.rebuild()
     assert _stored(LedgerFigures, ("site_id", "month", "city_id")) == before
     assert list(ChainBalance.objects.order_by("chain").values_list()) == chains
     assert {r[:4]: (r[4], _money(r[5])) for r in SiteOwed.objects.values_list(
         "site_id", "site_code", "city_key", "op_key", "chains", "owed")} == owed
+    assert {r[:3]: (r[3], _money(r[4])) for r in OwedDay.objects.values_list(
+        "chain_date", "city_key", "op_key", "chains", "owed")} == days
     assert_rollups_exact()
     assert len({c for _m, c, _k in _definition_sites()}) > 2   # cities and every city
 

@@ -269,3 +269,19 @@ class SiteOwed(models.Model):
                                                name="uniq_site_owed")]
         indexes = [models.Index(fields=["city_key", "op_key", "-owed", "site_code"],
                                 condition=~models.Q(chains=0), name="site_owed_page")]
+
+
+class OwedDay(models.Model):
+    """``SiteOwed`` by the chains' push date instead of their site: what the open chains
+    pushed on one day owe now, per city and operator key as there. The ageing page's
+    buckets and totals by site read these few rows, not every open chain."""
+
+    chain_date = models.DateField()
+    city_key = models.IntegerField()
+    op_key = models.IntegerField()
+    chains = models.IntegerField(default=0)
+    owed = _amount()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["city_key", "op_key", "chain_date"],
+                                               name="uniq_owed_day")]

@@ -199,14 +199,14 @@ def _changed(a: str, b: str, cols) -> str:
 CHAIN_COLUMNS = ("push_date", "receivable", "operator_id", "site_id", "city_id", "root_id")
 
 
-def chain_refresh(chains: str | None, site_owed: bool = False) -> list[str]:
+def chain_refresh(chains: str | None, site_owed: bool | str = False) -> list[str]:
     """The statements recomputing the ``ChainBalance`` rows of the chains ``chains`` (a
     subquery of one column ``c``, chain ids; None: every chain): the version is the chain's
     latest pushed line (settlement.receivables.versions, as of now), written off the sum of
     the live write-offs on any of its lines. Set-wise: a chain's lines are found by the
     original's id and the adjustments' ``root_id``, both indexed. ``site_owed``: take the
     chains' old rows off ``SiteOwed`` before and add their new rows after (SQLite, which
-    keeps it here, not by triggers on ``ChainBalance``)."""
+    keeps it here, not by triggers on ``ChainBalance``); "days": ``OwedDay`` too."""
     if chains is None:
         members = "settlement_line"
         delete = "DELETE FROM analysis_chainbalance"
@@ -222,12 +222,13 @@ def chain_refresh(chains: str | None, site_owed: bool = False) -> list[str]:
     off = ("(SELECT COALESCE(m.root_id, m.id) AS c, SUM(a.amount) AS s "
            f"FROM {members} m JOIN collection_application a ON a.line_id = m.id "
            "WHERE a.reversed_at IS NULL GROUP BY COALESCE(m.root_id, m.id))")
-    owed = []
+    owed = [[], []]
     if site_owed and chains is not None:
-        owed = [site_owed_upsert(f"(SELECT {sign} AS s, {OWED_ROW} FROM analysis_chainbalance "
-                                 f"b WHERE b.chain IN {ids})") for sign in (-1, 1)]
+        owed = [site_owed_upserts(f"(SELECT {sign} AS s, {OWED_ROW} FROM "
+                                  f"analysis_chainbalance b WHERE b.chain IN {ids})",
+                                  site_owed == "days") for sign in (-1, 1)]
     return [
-        *owed[:1],
+        *owed[0],
         delete,
         "INSERT INTO analysis_chainbalance (chain, version, site_id, operator_id, city_id, "
         "chain_date, latest_push, amount, written_off) "
@@ -237,7 +238,7 @@ def chain_refresh(chains: str | None, site_owed: bool = False) -> list[str]:
         "JOIN settlement_line ln ON ln.id = v.vid "
         "LEFT JOIN settlement_line r ON r.id = ln.root_id "
         f"LEFT JOIN {off} w ON w.c = v.c",
-        *owed[1:],
+        *owed[1],
     ]
 
 
@@ -246,27 +247,37 @@ OWED_ROW = ("b.site_id AS site_id, b.city_id AS city_id, b.operator_id AS operat
             "b.chain_date AS chain_date, b.amount AS amount, b.written_off AS written_off")
 
 
-def site_owed_upsert(src: str) -> str:
-    """The statement adding to ``SiteOwed`` the differences of ``src``: rows (s, site_id,
-    city_id, operator_id, chain_date, amount, written_off) of ``ChainBalance``, s the sign
-    (+1 a row now there, -1 a row gone). A chain counts when it is an operator's, has its
-    date and owes something (``rollups.open_chains_today``); each counts four times: in its
-    city and in every city (0), for its operator and for every operator (-1)."""
+def site_owed_upserts(src: str, owed_days: bool = True) -> list[str]:
+    """The statements adding to ``SiteOwed`` (and ``OwedDay``, unless ``owed_days`` is
+    False: its table not there yet) the differences of ``src``: rows (s, site_id, city_id,
+    operator_id, chain_date, amount, written_off) of ``ChainBalance``, s the sign (+1 a row
+    now there, -1 a row gone). A chain counts when it is an operator's, has its date and
+    owes something (``rollups.open_chains_today``); each counts four times: in its city and
+    in every city (0), for its operator and for every operator (-1)."""
     two = "(SELECT 0 AS a UNION ALL SELECT 1 AS a)"
     owed = "ROUND(SUM(d.s * (d.amount - d.written_off)), 2)"
-    return (
+    keys = ("CASE WHEN c.a = 1 THEN 0 ELSE d.city_id END AS city_key, "
+            "CASE WHEN o.a = 1 THEN -1 ELSE d.operator_id END AS op_key, ")
+    rows = (f"SUM(d.s) AS chains, {owed} AS owed FROM {src} d CROSS JOIN {two} c "
+            f"CROSS JOIN {two} o WHERE d.operator_id IS NOT NULL AND d.chain_date IS NOT NULL "
+            f"AND d.amount <> d.written_off GROUP BY 1, 2, 3 HAVING SUM(d.s) <> 0 OR {owed} <> 0")
+
+    def add(table):
+        return (f" ON CONFLICT ({'site_id' if table == 'analysis_siteowed' else 'chain_date'}"
+                f", city_key, op_key) DO UPDATE SET chains = {table}.chains + excluded.chains, "
+                f"owed = ROUND({table}.owed + excluded.owed, 2)")
+
+    out = [
         "INSERT INTO analysis_siteowed (site_id, site_code, city_key, op_key, chains, owed) "
         "SELECT g.site_id, (SELECT ss.site_code FROM sites_site ss WHERE ss.id = g.site_id), "
-        "g.city_key, g.op_key, g.chains, g.owed FROM (SELECT d.site_id AS site_id, "
-        "CASE WHEN c.a = 1 THEN 0 ELSE d.city_id END AS city_key, "
-        "CASE WHEN o.a = 1 THEN -1 ELSE d.operator_id END AS op_key, SUM(d.s) AS chains, "
-        f"{owed} AS owed FROM {src} d CROSS JOIN {two} c CROSS JOIN {two} o "
-        "WHERE d.operator_id IS NOT NULL AND d.chain_date IS NOT NULL "
-        "AND d.amount <> d.written_off "
-        f"GROUP BY 1, 2, 3 HAVING SUM(d.s) <> 0 OR {owed} <> 0) g WHERE 1 = 1 "
-        "ON CONFLICT (site_id, city_key, op_key) DO UPDATE SET "
-        "chains = analysis_siteowed.chains + excluded.chains, "
-        "owed = ROUND(analysis_siteowed.owed + excluded.owed, 2)")
+        f"g.city_key, g.op_key, g.chains, g.owed FROM (SELECT d.site_id AS site_id, {keys}"
+        f"{rows}) g WHERE 1 = 1" + add("analysis_siteowed")]
+    if owed_days:
+        out.append("INSERT INTO analysis_owedday (chain_date, city_key, op_key, chains, owed) "
+                   "SELECT g.chain_date, g.city_key, g.op_key, g.chains, g.owed FROM "
+                   f"(SELECT d.chain_date AS chain_date, {keys}{rows}) g WHERE 1 = 1"
+                   + add("analysis_owedday"))
+    return out
 
 
 def _pg_chains_inserted() -> list[str]:
@@ -330,7 +341,7 @@ def _pg_line_row(sign: int, r: str) -> str:
 
 
 def _postgresql(line_totals: bool = True, ledger_sites: bool = True,
-                statement_modes: bool = True, site_owed: bool = True) -> list[str]:
+                statement_modes: bool = True, site_owed: bool | str = "days") -> list[str]:
     sql = []
     line_ins = f"({_pg_line_row(1, 'r')} FROM rollup_new r {_pg_applied('rollup_new', 'r')})"
     line_del = f"({_pg_line_row(-1, 'r')} FROM rollup_old r {_pg_applied('rollup_old', 'r')})"
@@ -408,8 +419,8 @@ def _postgresql(line_totals: bool = True, ledger_sites: bool = True,
                 "UPDATE": "OLD TABLE AS owed_old NEW TABLE AS owed_new"}
         for event, name in (("INSERT", "rollup_owed_ins"), ("UPDATE", "rollup_owed_upd"),
                             ("DELETE", "rollup_owed_del")):
-            sql.append(_pg_function(name, [site_owed_upsert(
-                rows[event].format(row=OWED_ROW))]))
+            sql.append(_pg_function(name, site_owed_upserts(
+                rows[event].format(row=OWED_ROW), site_owed == "days")))
             sql.extend(_pg_trigger(name, event, "analysis_chainbalance", refs[event]))
     return sql
 
@@ -429,7 +440,7 @@ def _update_of(columns) -> str:
 
 
 def _sqlite(line_totals: bool = True, ledger_sites: bool = True,
-            statement_modes: bool = True, site_owed: bool = True) -> list[str]:
+            statement_modes: bool = True, site_owed: bool | str = "days") -> list[str]:
     sql = []
     plus = f"({_line_row(1, 'NEW')})"
     minus = f"({_line_row(-1, 'OLD')})"
@@ -483,7 +494,7 @@ def _sqlite(line_totals: bool = True, ledger_sites: bool = True,
 
 
 def install_sql(vendor: str, line_totals: bool = True, ledger_sites: bool = True,
-                statement_modes: bool = True, site_owed: bool = True) -> list[str]:
+                statement_modes: bool = True, site_owed: bool | str = "days") -> list[str]:
     return (_postgresql if vendor == "postgresql" else _sqlite)(line_totals, ledger_sites,
                                                                 statement_modes, site_owed)
 
@@ -502,9 +513,13 @@ def present(connection) -> dict:
             "site_owed": _has_site_owed(connection)}
 
 
-def _has_site_owed(connection) -> bool:
-    """Whether ``SiteOwed``'s table exists yet (migrations before 0013 run this code)."""
-    return "analysis_siteowed" in connection.introspection.table_names()
+def _has_site_owed(connection) -> bool | str:
+    """Whether ``SiteOwed``'s table exists yet (migrations before 0013 run this code);
+    "days" when ``OwedDay``'s does too (0014)."""
+    tables = connection.introspection.table_names()
+    if "analysis_siteowed" not in tables:
+        return False
+    return "days" if "analysis_owedday" in tables else True
 
 
 def _has_statement_modes(connection) -> bool:
@@ -590,12 +605,17 @@ def rebuild(connection=None):
 
 
 def fill_site_owed(connection=None):
-    """Recompute ``SiteOwed`` from ``ChainBalance`` (its migration's first fill and
-    ``rebuild``'s)."""
+    """Recompute ``SiteOwed`` (and ``OwedDay`` once it exists) from ``ChainBalance`` (their
+    migrations' first fill and ``rebuild``'s)."""
     connection = connection or default_connection
+    days = _has_site_owed(connection) == "days"
     with connection.cursor() as cur:
         cur.execute("DELETE FROM analysis_siteowed")
-        cur.execute(site_owed_upsert(f"(SELECT 1 AS s, {OWED_ROW} FROM analysis_chainbalance b)"))
+        if days:
+            cur.execute("DELETE FROM analysis_owedday")
+        for statement in site_owed_upserts(
+                f"(SELECT 1 AS s, {OWED_ROW} FROM analysis_chainbalance b)", days):
+            cur.execute(statement)
 
 
 def fill_ledger_sites(connection=None):
@@ -648,11 +668,12 @@ def open_chains_today(user, as_of, **filters):
 
 def site_owed_today(user, as_of, **filters):
     """(the open chains ``open_chains_today`` gives, the ``SiteOwed`` rows of the same
-    scope and filters: one per site that owes, with its chains and what they owe), or None
-    when the rollup cannot answer (``open_chains_today``, or a scope or filter that is not
-    one city and one operator at most)."""
+    scope and filters: one per site that owes, with its chains and what they owe, and the
+    ``OwedDay`` rows: the same by push date), or None when the rollup cannot answer
+    (``open_chains_today``, or a scope or filter that is not one city and one operator at
+    most)."""
     from towerledger.access.scope import scope_filter
-    from towerledger.analysis.models import SiteOwed
+    from towerledger.analysis.models import OwedDay, SiteOwed
     from towerledger.org.models import Operator
 
     chains = open_chains_today(user, as_of, **filters)
@@ -660,7 +681,7 @@ def site_owed_today(user, as_of, **filters):
         return None
     scope = scope_filter(user, "settlement.line")
     if scope is None:
-        return chains, SiteOwed.objects.none()
+        return chains, SiteOwed.objects.none(), OwedDay.objects.none()
     keys = {"city": set(), "operator": set()}
     if scope.negated or (scope.children and scope.connector != "AND"):
         return None
@@ -677,10 +698,12 @@ def site_owed_today(user, as_of, **filters):
         else:
             return None
     if None in keys["operator"] or any(len(v) > 1 for v in keys.values()):
-        return chains, SiteOwed.objects.none()   # two cities or operators: nothing is both
+        # two cities or operators: nothing is both
+        return chains, SiteOwed.objects.none(), OwedDay.objects.none()
     (city,), (operator,) = keys["city"] or {SiteOwed.ALL_CITIES}, \
         keys["operator"] or {SiteOwed.ALL_OPERATORS}
-    return chains, SiteOwed.objects.filter(city_key=city, op_key=operator).exclude(chains=0)
+    return (chains, SiteOwed.objects.filter(city_key=city, op_key=operator).exclude(chains=0),
+            OwedDay.objects.filter(city_key=city, op_key=operator).exclude(chains=0))
 
 
 def ageing_today(user, by: str, as_of, **filters) -> list[dict] | None:

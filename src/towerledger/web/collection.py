@@ -573,14 +573,15 @@ def _bucket_of(as_of, pushed) -> str:
 
 def _sites_today(request, as_of):
     """Ageing by site as of today from the sites' rollup (analysis.SiteOwed: what each
-    site's open chains owe, kept from the chains' rollup), paged in the database (a
+    site's open chains owe, kept from the chains' rollup; its totals by push date from
+    analysis.OwedDay), paged in the database (a
     province has a hundred thousand sites that owe): (page of rows, the 30 largest, totals
     per bucket, grand total, chains), each row as ``services.ageing`` makes it; None when
     the rollups cannot answer (analysis.rollups.site_owed_today)."""
     found = rollups.site_owed_today(request.user, as_of, **_ageing_filters(request))
     if found is None:
         return None
-    chains, owed = found
+    chains, owed, days = found
     labels = [label for _lo, _hi, label in services.BUCKETS]
     left = Sum(F("amount") - F("written_off"))
     per_site = owed.order_by("-owed", "site_code").values("site_id", "site_code", "owed",
@@ -603,8 +604,7 @@ def _sites_today(request, as_of):
 
     page.object_list = [row(r) for r in page.object_list]
     totals, grand, n = dict.fromkeys(labels, ZERO), ZERO, 0
-    for pushed, amount, count in chains.values("chain_date").annotate(
-            s=left, n=Count("pk")).order_by().values_list("chain_date", "s", "n"):
+    for pushed, amount, count in days.values_list("chain_date", "owed", "chains"):
         totals[_bucket_of(as_of, pushed)] += fen(amount)
         grand += fen(amount)
         n += count

@@ -102,13 +102,28 @@ def scope_filter(user, model_label: str) -> Q | None:
     return None
 
 
+def _fanned(target, rest: str, value):
+    """The pks of ``target`` rows with ``rest`` = ``value`` where ``rest`` starts with the
+    reverse side of a foreign key (an account's splits): the key column of the related rows
+    that match (the splits' ``account_id``), without joining ``target`` itself. None when
+    ``rest`` does not start that way."""
+    first, _sep, further = rest.partition("__")
+    field = target._meta.get_field(first)
+    fk = getattr(field, "field", None)
+    if field.concrete or not field.one_to_many or not further or fk is None \
+            or fk.target_field != target._meta.pk:
+        return None
+    return field.related_model._base_manager.filter(**{further: value}).values(fk.attname)
+
+
 def _semi_join(model, q: Q) -> Q | None:
     """The same narrowing as ``q`` (one lookup along a path that fans out) as a semi-join
     past the path's leading many-to-one hops: a bill in a city is a bill whose account is
-    among the accounts split to a site of that city. The database then reads the few
-    matching rows through the hops' indexes instead of joining the whole table to itself
-    (``pk IN`` the path joined from every row). None when ``q`` is not one plain lookup or
-    the path fans out at once."""
+    among the accounts split to a site of that city — the ``account_id`` of the splits to
+    a site of that city. The database then reads the few matching rows through the hops'
+    indexes instead of joining the whole table to itself (``pk IN`` the path joined from
+    every row), or the accounts to their splits. None when ``q`` is not one plain lookup,
+    or the path fans out at once other than by the reverse side of a foreign key."""
     if q.negated or q.connector != Q.AND or len(q.children) != 1 \
             or not isinstance(q.children[0], tuple):
         return None
@@ -119,11 +134,13 @@ def _semi_join(model, q: Q) -> Q | None:
         if not field.concrete or not (field.many_to_one or field.one_to_one):
             break
         target, hops = field.related_model, hops + 1
-    if not hops:
-        return None
     rest = "__".join(parts[hops:])
-    return Q(**{"__".join(parts[:hops]) + "__in": target._base_manager.filter(**{rest: value})
-                .values("pk")})
+    keys = _fanned(target, rest, value)
+    if not hops:
+        return None if keys is None else Q(pk__in=keys)
+    if keys is None:
+        keys = target._base_manager.filter(**{rest: value}).values("pk")
+    return Q(**{"__".join(parts[:hops]) + "__in": keys})
 
 
 def scoped(user, qs: QuerySet) -> QuerySet:

@@ -106,3 +106,27 @@ def test_every_rules_figures_have_words_and_units():
     assert describe_figures("FALLBACK", {"sites": [{"site": "ZZ001", "message": "m"}],
                                          "source": "allocation"})[0] == ("站址 ZZ001",
                                                                          "sites ZZ001")
+
+
+def test_the_queue_pages_by_id_as_the_plain_order(queue, users):
+    """The queue asks each page's ids first (web.tables.ById), then their findings: every
+    page, at any bounds, is the plain ordered query's slice, rows and their related ones."""
+    from towerledger.access.scope import scoped
+    from towerledger.web.bills import queue_order
+    from towerledger.web.tables import ById
+
+    for name in ("admin", "clerk_zz", "clerk_ly"):
+        plain = queue_order(scoped(users[name], Flag.objects.select_related(
+            "bill__account", "assignee")))
+        everything = list(plain)
+        by_id = ById(plain)
+        assert by_id.count() == len(everything) and (everything or name == "clerk_ly")
+        for size in (1, 7, 50):
+            for start in range(0, len(everything) + 1, 5):
+                part = by_id[start:start + size]
+                assert [(f.pk, f.bill.bill_no, f.bill.account.account_no) for f in part] == [
+                    (f.pk, f.bill.bill_no, f.bill.account.account_no)
+                    for f in everything[start:start + size]], (name, start, size)
+        r = login(users[name]).get(reverse("flags"))
+        assert [row["cells"][2]["text"] for row in r.context["rows"]] == [
+            f.bill.bill_no for f in everything[:50]], name

@@ -25,7 +25,16 @@ from towerledger.sites import terms as supply_terms
 from towerledger.web import labels, params, redirects
 from towerledger.web.context import CLERKS, STAFF
 from towerledger.web.exports import background_exports
-from towerledger.web.tables import cell, choice_filter, header, num, paginate, roles, text_filter
+from towerledger.web.tables import (
+    ById,
+    cell,
+    choice_filter,
+    header,
+    num,
+    paginate,
+    roles,
+    text_filter,
+)
 from towerledger.web.views import _cities, _exports
 
 
@@ -150,7 +159,8 @@ def flags(request):
         qs = qs.filter(bill__account__splits__site__county__city_id=city).distinct()
     if g.get("mine"):
         qs = qs.filter(assignee=request.user)
-    page, query = paginate(request, queue_order(qs))
+    # the page's ids sorted alone, then their findings with bill, account and assignee
+    page, query = paginate(request, ById(queue_order(qs)))
     rows = [{"cells": [
         cell(f.severity, badge=f.severity), cell(rule_label(f.code)),
         cell(f.bill.bill_no, reverse("bill", args=[f.bill_id])), cell(f.bill.account.account_no),

@@ -198,11 +198,13 @@ def my_sites_table(request, scope, month, everything=False):
         paginator = Paginator(grouped, 50)
         # the sites counted over the chains' two disjoint halves (originals pushed in the
         # month; adjustments whose original was), so only the few adjustments are joined to
-        # their originals, not every line of the operator to every line
+        # their originals, not every line of the operator to every line; by the site's id
+        # (one per code), so no line is joined to the sites to be counted
+        counted = ("site_id", "city__name")
         paginator.count = lines.filter(root__isnull=True, push_date__gte=month,
-                                       push_date__lte=end).values(*key).union(
+                                       push_date__lte=end).values(*counted).union(
             lines.filter(root__isnull=False, root__push_date__gte=month,
-                         root__push_date__lte=end).values(*key)).count()
+                         root__push_date__lte=end).values(*counted)).count()
         page = paginator.get_page(request.GET.get("page"))
         page.object_list = list(page.object_list)
         off = {(r[0], r[1]): r[2] for r in qs.filter(

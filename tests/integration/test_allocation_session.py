@@ -1,6 +1,6 @@
 """What an allocation batch changes about its session (issue 18), and that it gives it back:
-no JIT on PostgreSQL for the batch's transaction only, and no cyclic garbage collection
-while the batch builds its rows."""
+no JIT and more work_mem on PostgreSQL for the batch's transaction only, and no cyclic
+garbage collection while the batch builds its rows."""
 
 import gc
 
@@ -18,17 +18,23 @@ def test_a_batch_turns_jit_and_the_collector_off_for_itself_only():
         with connection.cursor() as cur:
             cur.execute("SHOW jit")
             before = cur.fetchone()[0]
+            cur.execute("SHOW work_mem")
+            memory = cur.fetchone()[0]
     with transaction.atomic(), alloc._bulk_session():
         assert not gc.isenabled()
         if connection.vendor == "postgresql":
             with connection.cursor() as cur:
                 cur.execute("SHOW jit")
                 assert cur.fetchone()[0] == "off"
+                cur.execute("SHOW work_mem")
+                assert cur.fetchone()[0] == "64MB"
     assert gc.isenabled()
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SHOW jit")
             assert cur.fetchone()[0] == before
+            cur.execute("SHOW work_mem")
+            assert cur.fetchone()[0] == memory
 
 
 @pytest.mark.django_db

@@ -19,7 +19,7 @@ from django.utils import timezone
 from towerledger.access.audit import record_many
 from towerledger.access.models import AuditEntry
 from towerledger.bills.models import Bill
-from towerledger.db.bulk import OneOf, bulk_set, parts, postgres
+from towerledger.db.bulk import NEXT_ID, OneOf, bulk_set, parts, postgres
 from towerledger.domain.journal import Posting
 from towerledger.domain.money import largest_remainder
 from towerledger.ledger.bulk_post import post_pairs
@@ -104,12 +104,12 @@ def _log_paid(todo, user, reason: str) -> None:
     with connection.cursor() as cur:
         cur.execute(
             f"INSERT INTO {table} (id, at, user_id, action, object_type, object_key, before, "
-            f"after, reason) SELECT nextval(pg_get_serial_sequence(%s, 'id')), %s, %s, 'pay', "
+            f"after, reason) SELECT {NEXT_ID}, %s, %s, 'pay', "
             f"'bill', k, jsonb_build_object('status', s), jsonb_build_object('status', 'PAID', "
             f"'paid_date', to_char(d, 'YYYY-MM-DD'), 'payment_ref', r), %s FROM (SELECT * FROM "
             f"unnest(%s::text[], %s::text[], %s::date[], %s::text[]) WITH ORDINALITY "
             f"AS x(k, s, d, r, n) ORDER BY n) x",
-            [table, timezone.now(), user.pk if getattr(user, "pk", None) else None, reason,
+            [table, "id", timezone.now(), user.pk if getattr(user, "pk", None) else None, reason,
              [str(b["pk"])[:120] for b, _, _ in todo], [str.__str__(b["status"]) for b, _, _ in todo],   # (a Status: its text)
              [d for _, d, _ in todo], [ref for _, _, ref in todo]])
 

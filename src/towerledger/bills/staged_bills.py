@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from towerledger.bills import audit, imports, payments
 from towerledger.bills.models import Bill
-from towerledger.db.bulk import Counts
+from towerledger.db.bulk import NEXT_ID, Counts
 from towerledger.exchange import staged as staging
 from towerledger.exchange.staged import Stage, Staged
 from towerledger.importers.schema import FIRST_DATA_ROW, RowError
@@ -283,7 +283,7 @@ def _insert(stage: Stage, work: str, part: int) -> int:
                       f"'{Bill.Status.UNPAID.value}' END",
             "paid_date": "CASE WHEN paid_now THEN paid_date END",
             "payment_ref": "CASE WHEN paid_now THEN ref ELSE '' END"}
-    columns, values, params = [qn(meta.pk.column)], ["nextval(pg_get_serial_sequence(%s, %s))"], \
+    columns, values, params = [qn(meta.pk.column)], [NEXT_ID], \
         [meta.db_table, meta.pk.column]
     for f in meta.concrete_fields:
         if f.primary_key:

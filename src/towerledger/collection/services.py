@@ -35,7 +35,7 @@ from towerledger.access.models import AuditEntry, Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.collection.models import MatchSetting, Receipt, Statement
 from towerledger.db import stats
-from towerledger.db.bulk import bulk_set, chunked, copy_insert, parts, pg_array
+from towerledger.db.bulk import NEXT_IDS, bulk_set, chunked, copy_insert, parts, pg_array
 from towerledger.domain import ageing as ageing_rule
 from towerledger.domain.errors import DomainError
 from towerledger.domain.journal import Posting
@@ -637,8 +637,7 @@ def _write_pg(plans: list[_Plan], book: _OpenBook, user, today):
         cur.execute("DELETE FROM tl_match_r")
         cur.execute("DELETE FROM tl_match_a")
         n = sum(len(p.parts) for p in plans)
-        cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
-                    "FROM generate_series(1, %s)", [app, n])
+        cur.execute(NEXT_IDS, [app, "id", n])
         ids = sorted(r[0] for r in cur.fetchall())
         run = f"A{ids[0]}-{ids[-1]}"
         statement_of = book.statement_of

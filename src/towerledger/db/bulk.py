@@ -129,8 +129,8 @@ def fetch_in(sql: str, values: Iterable, before: Sequence = (), after: Sequence 
 # ``nextval(pg_get_serial_sequence(…))`` the lookup ran again for every row (catalog
 # lookups by name, about 5 µs a key: seconds per million keys) and a text argument
 # would be cast to regclass row by row too; this way each row costs nextval alone.
-NEXT_IDS = ("SELECT nextval((SELECT CAST(pg_get_serial_sequence(%s, %s) AS regclass))) "
-            "FROM generate_series(1, %s)")
+NEXT_ID = "nextval((SELECT CAST(pg_get_serial_sequence(%s, %s) AS regclass)))"
+NEXT_IDS = f"SELECT {NEXT_ID} FROM generate_series(1, %s)"
 
 
 def copy_insert(model, rows: list[dict]) -> list[int]:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from towerledger.db.bulk import OneOf, postgres
+from towerledger.db.bulk import NEXT_IDS, OneOf, postgres
 from towerledger.domain.journal import Posting
 from towerledger.ledger.models import JournalEntry, JournalLine
 from towerledger.ledger.services import open_period_start, post_entries
@@ -65,8 +65,7 @@ def post_pairs(kind: str, debit_account: str, credit_account: str,
             AS v(n, account, site, debit, credit)
         ORDER BY x.id, v.n"""
     with connection.cursor() as cur:
-        cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
-                    "FROM generate_series(1, %s)", [e, len(rows)])
+        cur.execute(NEXT_IDS, [e, "id", len(rows)])
         ids = sorted(r[0] for r in cur.fetchall())
         cur.execute(sql, [ids, dates, [r[1] for r in rows], [r[2][:200] for r in rows],
                           [r[3] for r in rows], [r[5] for r in rows], kind, timezone.now(),

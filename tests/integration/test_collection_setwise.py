@@ -93,6 +93,13 @@ def test_set_wise_matching_writes_what_the_python_writer_writes(tmp_path, settin
     MatchSetting.objects.create(province=Province.objects.get(), oldest_first=True)
     assert run_import("receipts", _receipts(tmp_path / "receipts.csv")).stored
     outcomes = []
+
+    def work_mem():
+        with connection.cursor() as cur:
+            cur.execute("SHOW work_mem")
+            return cur.fetchone()[0]
+
+    before = work_mem()
     for set_wise in (False, True):
         with transaction.atomic():
             services.SET_WISE = set_wise
@@ -100,6 +107,7 @@ def test_set_wise_matching_writes_what_the_python_writer_writes(tmp_path, settin
                 result = services.auto_match()
             finally:
                 services.SET_WISE = True
+            assert work_mem() == before   # the writer's larger work_mem was its own
             outcomes.append((_outcome(), result.applications, result.applied,
                              dict(result.by_rule), result.unmatched))
             assert check_books() == []

@@ -632,6 +632,10 @@ def _write_pg(plans: list[_Plan], book: _OpenBook, user, today):
     codes = book.operator_codes
     totals, counts = defaultdict(lambda: ZERO), Counter()
     with connection.cursor() as cur:
+        # the rollup triggers' sorts and hash aggregates over the run's applications (site
+        # ledger, chain balances) spilled to disk with the default 4 MB; back to the
+        # session's value at the end (matching may run inside an import's transaction)
+        cur.execute("SET LOCAL work_mem = '64MB'")
         for sql in _MATCH_TABLES:
             cur.execute(sql)
         cur.execute("DELETE FROM tl_match_r")
@@ -684,6 +688,7 @@ def _write_pg(plans: list[_Plan], book: _OpenBook, user, today):
                     "'L' || line_id || ':' || amount::text, ' ' ORDER BY id) AS lines "
                     "FROM tl_match_a GROUP BY receipt_id) g ON g.receipt_id = r.receipt_id "
                     "ORDER BY r.seq", [now, uid, run, "自动核销 automatic matching"])
+        cur.execute("SET LOCAL work_mem TO DEFAULT")
 
 
 def _apply(r: Receipt, lines, left: Decimal, rule, reason, user, today):

@@ -55,6 +55,14 @@ class Grid:
         if value:
             self.site[site_id, operator][name] += _dec(value)
 
+    def add_sum(self, site_id, operators, name, value, nonzero: bool):
+        """A sum of parts at (site, each of ``operators``): kept, even at 0.00, when any
+        part was nonzero, as ``add`` of each part would keep it."""
+        if nonzero or value:
+            value = _dec(value)
+            for operator in operators:
+                self.site[site_id, operator][name] += value
+
     def add_city(self, city_id, operator, name, value):
         if value:
             self.city[city_id, operator][name] += _dec(value)
@@ -171,22 +179,22 @@ def _lines(g: Grid, month, end, as_of, code: dict[int, str]):
     """The month's receivable chains as of the report date (核对率, 回收率), outstanding at
     month end by age (欠费率, 账龄), and T+0 — all asked of the receivables core."""
     month_chains = receivables.pushed_in(month, end)
-    now = list(receivables.chain_amounts(as_of, month_chains))
+    # by (site, operator), added over the push dates by the core; a figure whose per-date
+    # parts cancel is kept at 0.00, as when the parts were added here one by one
+    now = list(receivables.chain_sums(as_of, month_chains))
     for f in now:
-        for operator in (code[f.operator_id], "*"):
-            g.add(f.site_id, operator, "chains", f.chains)
-            g.add(f.site_id, operator, "chains_amount", f.amount)
-            g.add(f.site_id, operator, "confirmed_amount", f.confirmed)
-            g.add(f.site_id, operator, "deemed_amount", f.deemed)
-    for site, op, _pushed, amount in receivables.written_off(as_of, month_chains):
-        for operator in (code[op], "*"):
-            g.add(site, operator, "written_off_amount", amount)
+        ops = (code[f.operator_id], "*")
+        g.add_sum(f.site_id, ops, "chains", f.chains, True)
+        g.add_sum(f.site_id, ops, "chains_amount", f.amount, f.parts[0])
+        g.add_sum(f.site_id, ops, "confirmed_amount", f.confirmed, f.parts[1])
+        g.add_sum(f.site_id, ops, "deemed_amount", f.deemed, f.parts[2])
+    for site, op, amount, nonzero in receivables.written_off_sums(as_of, month_chains):
+        g.add_sum(site, (code[op], "*"), "written_off_amount", amount, nonzero)
     # stocks as of the month's last day, whatever the report date (the same figures when
     # the report is read on that day)
-    at_end = now if as_of == end else receivables.chain_amounts(end, month_chains)
+    at_end = now if as_of == end else receivables.chain_sums(end, month_chains)
     for f in at_end:
-        for operator in (code[f.operator_id], "*"):
-            g.add(f.site_id, operator, "arrears_base", f.amount)
+        g.add_sum(f.site_id, (code[f.operator_id], "*"), "arrears_base", f.amount, f.parts[0])
     for (site, op, pushed), (left, _n) in receivables.outstanding(end).items():
         bucket = AGE_BUCKETS[ageing.bucket((end - pushed).days)][2]
         for operator in (code[op], "*"):
@@ -264,13 +272,12 @@ def _year(g: Grid, month, end, as_of, code: dict[int, str]):
     end (当年结算)."""
     year = receivables.Roots(allocation_paid_from=date(month.year, 1, 1),
                              allocation_paid_to=end)
-    for f in receivables.chain_amounts(as_of, year):
-        for operator in (code[f.operator_id], "*"):
-            g.add(f.site_id, operator, "year_receivable", f.amount)
+    for f in receivables.chain_sums(as_of, year):
+        g.add_sum(f.site_id, (code[f.operator_id], "*"), "year_receivable", f.amount,
+                  f.parts[0])
     by = min(as_of, date(month.year, 12, 31))
-    for site, op, _pushed, amount in receivables.written_off(by, year):
-        for operator in (code[op], "*"):
-            g.add(site, operator, "year_written_off", amount)
+    for site, op, amount, nonzero in receivables.written_off_sums(by, year):
+        g.add_sum(site, (code[op], "*"), "year_written_off", amount, nonzero)
 
 
 # ---- roll-up ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -121,17 +122,62 @@ class ChainFigures:
     deemed: Decimal
 
 
-def chain_amounts(as_of: date, roots: Roots) -> Iterator[ChainFigures]:
-    """Count, amount, confirmed and deemed-confirmed amount of the selected chains as of
-    ``as_of``, by site, operator and original push date."""
+def _chain_amount_rows(as_of: date, roots: Roots):
     done = Q(confirmed_at__lt=day_end(as_of))
-    rows = versions(as_of, roots).values("site_id", "operator_id", "chain_date").annotate(
+    return versions(as_of, roots).values("site_id", "operator_id", "chain_date").annotate(
         n=Count("pk"), amount=Sum("receivable"),
         conf=Sum("receivable", filter=done), deemed_=Sum("receivable", filter=done & Q(
             deemed=True))).values_list("site_id", "operator_id", "chain_date", "n", "amount",
                                        "conf", "deemed_")
-    for site, op, pushed, n, amount, conf, deemed in rows.iterator(chunk_size=20000):
+
+
+def chain_amounts(as_of: date, roots: Roots) -> Iterator[ChainFigures]:
+    """Count, amount, confirmed and deemed-confirmed amount of the selected chains as of
+    ``as_of``, by site, operator and original push date."""
+    for site, op, pushed, n, amount, conf, deemed in _chain_amount_rows(
+            as_of, roots).iterator(chunk_size=20000):
         yield ChainFigures(site, op, pushed, n, fen(amount), fen(conf), fen(deemed))
+
+
+@dataclass(frozen=True)
+class SiteChainFigures:
+    """``chain_amounts`` summed over the original push dates of one (site, operator).
+    ``parts``: which of amount, confirmed, deemed have a nonzero (site, operator, push
+    date) part, so a sum of 0.00 from parts that cancel is told from no part at all."""
+
+    site_id: int
+    operator_id: int
+    chains: int
+    amount: Decimal
+    confirmed: Decimal
+    deemed: Decimal
+    parts: tuple[bool, bool, bool]
+
+
+def _summed(rows, keys: tuple[str, ...], sums: tuple[str, ...]):
+    """``rows`` (a grouped values queryset whose columns are named ``keys``, the original
+    push date and ``sums``) added over the push date in the database, each sum with whether
+    any of its per-date parts is a nonzero fen: (*keys, *sums, *nonzero) per ``keys``."""
+    inner, params = rows.query.sql_with_params()
+    q = connection.ops.quote_name
+    key_cols = ", ".join(q(k) for k in keys)
+    sql = (f"SELECT {key_cols}, " + ", ".join(f"SUM({q(n)})" for n in sums) + ", "
+           + ", ".join(f"MAX(CASE WHEN ABS({q(n)}) > 0.005 THEN 1 ELSE 0 END)" for n in sums)
+           + f" FROM ({inner}) per_day GROUP BY {key_cols}")
+    with connection.chunked_cursor() as cursor:    # server-side on PostgreSQL, as iterator()
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(20000):
+            yield from batch
+
+
+def chain_sums(as_of: date, roots: Roots) -> Iterator[SiteChainFigures]:
+    """``chain_amounts`` by site and operator only: the same chains and versions, their
+    figures added over the original push dates in the database."""
+    for site, op, n, amount, conf, deemed, *nonzero in _summed(
+            _chain_amount_rows(as_of, roots), ("site_id", "operator_id"),
+            ("n", "amount", "conf", "deemed_")):
+        yield SiteChainFigures(site, op, int(n), fen(amount), fen(conf), fen(deemed),
+                               tuple(bool(x) for x in nonzero[1:]))
 
 
 def live_applications(as_of: date):
@@ -141,17 +187,28 @@ def live_applications(as_of: date):
         Q(reversed_at__isnull=True) | Q(reversed_at__gte=day_end(as_of)))
 
 
-def written_off(as_of: date, roots: Roots) -> Iterator[tuple[int, int, date, Decimal]]:
-    """(site, operator, original push date, amount written off as of ``as_of``) of the
-    selected chains."""
-    rows = live_applications(as_of).annotate(
+def _written_off_rows(as_of: date, roots: Roots):
+    return live_applications(as_of).annotate(
         chain_date=Coalesce("line__root__push_date", "line__push_date"),
         chain_kind=Coalesce("line__root__kind", "line__kind")).filter(
         roots.q("line__")).values(
         "line__site_id", "line__operator_id", "chain_date").annotate(
         s=Sum("amount")).values_list("line__site_id", "line__operator_id", "chain_date", "s")
-    for site, op, pushed, s in rows.iterator(chunk_size=20000):
+
+
+def written_off(as_of: date, roots: Roots) -> Iterator[tuple[int, int, date, Decimal]]:
+    """(site, operator, original push date, amount written off as of ``as_of``) of the
+    selected chains."""
+    for site, op, pushed, s in _written_off_rows(as_of, roots).iterator(chunk_size=20000):
         yield site, op, pushed, fen(s)
+
+
+def written_off_sums(as_of: date, roots: Roots) -> Iterator[tuple[int, int, Decimal, bool]]:
+    """``written_off`` by site and operator only, added over the original push dates in the
+    database: (site, operator, amount, whether any per-date part is nonzero)."""
+    for site, op, s, nonzero in _summed(
+            _written_off_rows(as_of, roots), ("line__site_id", "line__operator_id"), ("s",)):
+        yield site, op, fen(s), bool(nonzero)
 
 
 def _chain_key(path: str = ""):

@@ -35,7 +35,15 @@ from towerledger.access.models import AuditEntry, Role
 from towerledger.access.scope import role_of, scoped
 from towerledger.collection.models import MatchSetting, Receipt, Statement
 from towerledger.db import stats
-from towerledger.db.bulk import NEXT_IDS, bulk_set, chunked, copy_insert, parts, pg_array
+from towerledger.db.bulk import (
+    NEXT_IDS,
+    bulk_set,
+    chunked,
+    copy_insert,
+    parts,
+    pg_array,
+    work_mem,
+)
 from towerledger.domain import ageing as ageing_rule
 from towerledger.domain.errors import DomainError
 from towerledger.domain.journal import Posting
@@ -383,7 +391,10 @@ def auto_match(receipt_ids=None, user=None, today: date | None = None,
         if progress:
             progress("writing", len(receipts), len(receipts))
         set_wise = SET_WISE and connection.vendor == "postgresql"
-        (_write_pg if set_wise else _write)(plans, book, user, today)
+        # (the rollup triggers' sort and hash aggregate over the run's applications spilled
+        # to disk with the default 4 MB)
+        with work_mem():
+            (_write_pg if set_wise else _write)(plans, book, user, today)
     stats.refresh()
     return result
 
@@ -632,10 +643,6 @@ def _write_pg(plans: list[_Plan], book: _OpenBook, user, today):
     codes = book.operator_codes
     totals, counts = defaultdict(lambda: ZERO), Counter()
     with connection.cursor() as cur:
-        # the rollup triggers' sorts and hash aggregates over the run's applications (site
-        # ledger, chain balances) spilled to disk with the default 4 MB; back to the
-        # session's value at the end (matching may run inside an import's transaction)
-        cur.execute("SET LOCAL work_mem = '64MB'")
         for sql in _MATCH_TABLES:
             cur.execute(sql)
         cur.execute("DELETE FROM tl_match_r")
@@ -688,7 +695,6 @@ def _write_pg(plans: list[_Plan], book: _OpenBook, user, today):
                     "'L' || line_id || ':' || amount::text, ' ' ORDER BY id) AS lines "
                     "FROM tl_match_a GROUP BY receipt_id) g ON g.receipt_id = r.receipt_id "
                     "ORDER BY r.seq", [now, uid, run, "自动核销 automatic matching"])
-        cur.execute("SET LOCAL work_mem TO DEFAULT")
 
 
 def _apply(r: Receipt, lines, left: Decimal, rule, reason, user, today):

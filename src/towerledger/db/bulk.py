@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -129,6 +130,24 @@ def fetch_in(sql: str, values: Iterable, before: Sequence = (), after: Sequence 
 # ``nextval(pg_get_serial_sequence(…))`` the lookup ran again for every row (catalog
 # lookups by name, about 5 µs a key: seconds per million keys) and a text argument
 # would be cast to regclass row by row too; this way each row costs nextval alone.
+@contextmanager
+def work_mem(size: str = "64MB"):
+    """Inside a transaction, PostgreSQL's ``work_mem`` for the block's statements, and the
+    value it had before again after it (a bulk stage's rollup triggers sort and hash a
+    batch's rows: with the default 4 MB they spill to disk). On an error the transaction (or
+    savepoint) is rolled back, and the setting with it."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)",
+                    [size])
+        before = cur.fetchone()[0]
+    yield
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config('work_mem', %s, true)", [before])
+
+
 NEXT_ID = "nextval((SELECT CAST(pg_get_serial_sequence(%s, %s) AS regclass)))"
 NEXT_IDS = f"SELECT {NEXT_ID} FROM generate_series(1, %s)"
 

@@ -38,6 +38,24 @@ def test_a_batch_turns_jit_and_the_collector_off_for_itself_only():
 
 
 @pytest.mark.django_db
+def test_a_batch_inside_a_callers_transaction_gives_its_settings_back():
+    if connection.vendor != "postgresql":
+        pytest.skip("jit and work_mem are PostgreSQL's")
+
+    def show():
+        with connection.cursor() as cur:
+            cur.execute("SELECT current_setting('jit'), current_setting('work_mem')")
+            return cur.fetchone()
+
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL jit = on; SET LOCAL work_mem = '5MB'")   # the caller's
+        with transaction.atomic(), alloc._bulk_session():
+            assert show() == ("off", "64MB")
+        assert show() == ("on", "5MB")
+
+
+@pytest.mark.django_db
 def test_the_collector_comes_back_when_a_batch_fails():
     with pytest.raises(RuntimeError), transaction.atomic(), alloc._bulk_session():
         raise RuntimeError("the batch failed")

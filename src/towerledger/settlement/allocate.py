@@ -206,10 +206,14 @@ def _bulk_session():
     the rollup triggers' hash aggregates over a batch's ~13,000 lines spill to disk in five
     batches; two workers' few hash nodes fit easily), and no cyclic garbage collection
     while the batch builds its rows (tens of thousands of small objects, none in a cycle:
-    the collector's full passes over them cost seconds and free nothing)."""
+    the collector's full passes over them cost seconds and free nothing). The settings the
+    transaction had are restored after the batch (it may run inside a caller's)."""
+    before = None
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
-            cur.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
+            cur.execute("SELECT current_setting('jit'), current_setting('work_mem'), "
+                        "set_config('jit', 'off', true), set_config('work_mem', '64MB', true)")
+            before = cur.fetchone()[:2]
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -217,6 +221,10 @@ def _bulk_session():
     finally:
         if enabled:
             gc.enable()
+    if before is not None:   # (on an error the transaction is rolled back, settings too)
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('jit', %s, true), set_config('work_mem', %s, true)",
+                        before)
 
 
 BILL_FIELDS = ("pk", "bill_no", "account_id", "amount", "kwh", "period_start", "period_end",
